@@ -1,0 +1,5 @@
+"""``python -m generator`` (what ``accelerate launch -m generator`` runs)."""
+
+from generator.cli import main
+
+main()

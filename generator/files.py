@@ -1,0 +1,47 @@
+"""Safe names and atomic writes: the only two ways punkgen turns data into paths and files."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+PARTIAL_SUFFIX = ".partial"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-'.&+()]{0,63}$")
+
+
+def is_safe_name(name: str) -> bool:
+    """A name that can become one path component on every OS without escaping its folder.
+
+    Letters, digits and a few punctuation marks; no separators, no leading dot, no ``..``, and no
+    trailing dot or space (which Windows silently strips, making two values share one file).
+    """
+    return bool(_SAFE_NAME.match(name)) and ".." not in name and not name.endswith((".", " "))
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII words joined by hyphens: ``"Bespoke Punks"`` → ``"bespoke-punks"``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def partial_path(path: Path) -> Path:
+    """Where ``path`` is staged before the rename; hidden and recognisable, so a resumed run can sweep it."""
+    return path.with_name(f".{path.name}{PARTIAL_SUFFIX}")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` so that ``path`` holds either its old content or all of the new one.
+
+    A rename within one folder is atomic, so a run killed at any moment leaves no half-written
+    file. No fsync: the guarantee is against a killed process, not a lost machine, and an fsync
+    per file would cost more than rendering a sprite token.
+    """
+    staged = partial_path(path)
+    staged.write_bytes(data)
+    os.replace(staged, path)
+
+
+def remove_partials(folder: Path) -> None:
+    """Delete files staged by a run that was killed before its rename."""
+    for staged in folder.rglob(f".*{PARTIAL_SUFFIX}"):
+        staged.unlink()

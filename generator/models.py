@@ -1,0 +1,44 @@
+"""Where model weights live on this machine, found without importing torch or touching the network.
+
+``[model].base`` is a diffusers folder, a single ``.safetensors`` checkpoint, or a hub id that
+is already in the local Hugging Face cache; ``[model].lora`` is a ``.safetensors`` file. The
+``auto`` backend asks this module whether both are here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def hub_cache() -> Path:
+    """The cache folder huggingface_hub itself would use, honouring its environment variables."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = Path(os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface")
+    return home / "hub"
+
+
+def base_candidates(spec: str) -> list[Path]:
+    """Every place a base model named ``spec`` may be, in the order they are tried."""
+    places = [Path(spec)]
+    if spec.count("/") == 1 and not Path(spec).exists():
+        places.append(hub_cache() / f"models--{spec.replace('/', '--')}")
+    return places
+
+
+def find_base_model(spec: str) -> Path | None:
+    for place in base_candidates(spec):
+        if place.is_file() and place.suffix == ".safetensors":
+            return place
+        if (place / "model_index.json").is_file():
+            return place
+        snapshots = sorted((place / "snapshots").glob("*/model_index.json")) if place.name.startswith("models--") else []
+        if snapshots:
+            return snapshots[-1].parent
+    return None
+
+
+def find_lora(spec: str) -> Path | None:
+    path = Path(spec)
+    return path if spec and path.is_file() and path.suffix == ".safetensors" else None

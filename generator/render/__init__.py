@@ -1,0 +1,66 @@
+"""The renderer protocol and the backend registry.
+
+A renderer turns a batch of :class:`RenderJob` into images. ``sprites`` composites the trait
+layers (no weights, any machine); ``diffusion`` and ``hybrid`` run Stable Diffusion with the
+LoRA. Backend modules are imported only when chosen, so the sprite path never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from PIL import Image
+
+from generator.config import Config
+from generator.errors import UserError
+from generator.models import base_candidates, find_base_model, find_lora
+from generator.rules import Combo
+from generator.traits import TraitTable
+
+BACKEND_MODULES = {"sprites": "generator.render.sprites"}
+BACKEND_CHOICES = ("auto", "sprites", "diffusion", "hybrid")
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    token_id: int
+    combo: Combo
+    prompt: str
+    negative_prompt: str
+    seed: int
+
+
+class Renderer(Protocol):
+    identity: str  # what besides the config decides the pixels (e.g. a hash of the layers), for resume checks
+
+    def render(self, jobs: Sequence[RenderJob]) -> list[Image.Image]: ...
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    name: str
+    notice: str = ""  # one line for the user when auto had to fall back
+
+
+def choose_backend(config: Config) -> BackendChoice:
+    """``auto`` means diffusion when the configured model and LoRA are on this machine, else sprites."""
+    if config.render.backend != "auto":
+        return BackendChoice(config.render.backend)
+    missing = []
+    if find_base_model(config.model.base) is None:
+        looked = " or ".join(str(place) for place in base_candidates(config.model.base))
+        missing.append(f"base model '{config.model.base}' (looked in {looked})")
+    if find_lora(config.model.lora) is None:
+        missing.append(f"LoRA '{config.model.lora or '(none configured)'}'")
+    if missing:
+        return BackendChoice("sprites", notice=f"backend auto → sprites: no {' and no '.join(missing)}")
+    return BackendChoice("diffusion")
+
+
+def create_renderer(name: str, config: Config, tables: list[TraitTable]) -> Renderer:
+    module_name = BACKEND_MODULES.get(name)
+    if module_name is None:
+        raise UserError(f"backend '{name}' is not available in this version of punkgen; use --backend sprites")
+    return importlib.import_module(module_name).create(config, tables)

@@ -1,0 +1,149 @@
+"""Trait tables: one ``<trait>.csv`` per trait beside ``collection.toml``; editing them is the rarity config.
+
+Columns ``value,weight,prompt`` and an optional ``layer`` (the sprite file name, default
+``<value>.png``). Weights are relative; 0 disables a value. A value called ``None`` is left
+out of the token's metadata.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.config import Config, Rule
+from generator.errors import UserError
+from generator.files import is_safe_name
+
+REQUIRED_COLUMNS = ("value", "weight", "prompt")
+OPTIONAL_COLUMNS = ("layer",)
+NONE_VALUE = "None"
+
+
+@dataclass(frozen=True)
+class TraitValue:
+    name: str
+    weight: float
+    prompt: str
+    layer: str  # file name inside layers/<trait>/
+
+    @property
+    def enabled(self) -> bool:
+        return self.weight > 0
+
+
+@dataclass(frozen=True)
+class TraitTable:
+    key: str  # file stem, as used in [traits].order, rules and prompt placeholders
+    trait_type: str  # the metadata attribute name
+    path: Path
+    values: tuple[TraitValue, ...]
+
+    def index_of(self, name: str) -> int | None:
+        return next((i for i, value in enumerate(self.values) if value.name == name), None)
+
+    @property
+    def enabled_indices(self) -> tuple[int, ...]:
+        return tuple(i for i, value in enumerate(self.values) if value.enabled)
+
+    def shares(self) -> list[float]:
+        """Each value's configured share of the tokens (its weight over the table's total)."""
+        total = sum(value.weight for value in self.values)
+        return [value.weight / total for value in self.values]
+
+
+def load_traits(config: Config) -> list[TraitTable]:
+    """Every table named in ``[traits].order``, in that order, with the rules checked against them."""
+    _check_tables_match_order(config)
+    tables = [_read_table(config.folder / f"{key}.csv", key, config.traits.names.get(key)) for key in config.traits.order]
+    check_rules(config.rules, tables, config.path)
+    return tables
+
+
+def _check_tables_match_order(config: Config) -> None:
+    present = {path.stem for path in config.folder.glob("*.csv")}
+    for key in config.traits.order:
+        if key not in present:
+            raise UserError(
+                f"{config.path}: [traits].order names '{key}' but {config.folder / (key + '.csv')} does not exist; "
+                "create the table or remove the name"
+            )
+    for stem in sorted(present - set(config.traits.order)):
+        raise UserError(
+            f"{config.folder / (stem + '.csv')} is not listed in [traits].order of {config.path}; add '{stem}' there or remove the file"
+        )
+
+
+def _read_table(path: Path, key: str, trait_type: str | None) -> TraitTable:
+    with path.open(newline="", encoding="utf-8-sig") as stream:
+        rows = list(csv.reader(stream))
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    _check_header(path, header)
+    values: list[TraitValue] = []
+    seen: set[str] = set()
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            raise UserError(f"{path} line {line}: {len(row)} cells for {len(header)} columns; quote values that contain commas")
+        cells = dict(zip(header, (cell.strip() for cell in row)))
+        value = _parse_row(path, line, cells)
+        if value.name in seen:
+            raise UserError(f"{path} line {line}: duplicate value '{value.name}'; each value may appear once, merge the rows")
+        seen.add(value.name)
+        values.append(value)
+    if not values:
+        raise UserError(f"{path}: the table has no values; add rows of value,weight,prompt")
+    if not any(value.enabled for value in values):
+        raise UserError(f"{path}: every weight is 0; give at least one value a weight above 0")
+    return TraitTable(key=key, trait_type=trait_type or key.replace("_", " ").title(), path=path, values=tuple(values))
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    if not header:
+        raise UserError(f"{path}: the table is empty; the first line must be the header value,weight,prompt")
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise UserError(f"{path} line 1: missing column(s) {', '.join(missing)}; the header must be value,weight,prompt[,layer]")
+    unknown = [column for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise UserError(f"{path} line 1: unknown column(s) {', '.join(unknown)}; allowed: value, weight, prompt, layer")
+
+
+def _parse_row(path: Path, line: int, cells: dict[str, str]) -> TraitValue:
+    name = cells.get("value", "")
+    if not is_safe_name(name):
+        raise UserError(
+            f"{path} line {line}: value {name!r} cannot name a layer file; use letters, digits, spaces and - _ ' . & + ( ), "
+            "starting with a letter or digit"
+        )
+    layer = cells.get("layer") or f"{name}.png"
+    if not is_safe_name(layer) or not layer.endswith(".png"):
+        raise UserError(f"{path} line {line}: layer {layer!r} must be a plain .png file name inside the trait's layer folder")
+    return TraitValue(name=name, weight=_parse_weight(path, line, cells.get("weight", "")), prompt=cells.get("prompt", ""), layer=layer)
+
+
+def _parse_weight(path: Path, line: int, text: str) -> float:
+    try:
+        weight = float(text)
+    except ValueError:
+        weight = math.nan
+    if not math.isfinite(weight) or weight < 0:
+        raise UserError(f"{path} line {line}: weight {text!r} must be a number ≥ 0 (0 disables the value)")
+    return weight
+
+
+def check_rules(rules: tuple[Rule, ...], tables: list[TraitTable], config_path: Path) -> None:
+    """Every trait and value a rule names must exist, so a typo never silently disables a rule."""
+    by_key = {table.key: table for table in tables}
+    for rule in rules:
+        for part in ("when", "forbid", "require"):
+            for trait, names in getattr(rule, part).items():
+                where = f"{config_path}: [[rules]] #{rule.number} {part}"
+                table = by_key.get(trait)
+                if table is None:
+                    raise UserError(f"{where} names unknown trait '{trait}'; known traits: {', '.join(by_key)}")
+                for name in names:
+                    if table.index_of(name) is None:
+                        raise UserError(f"{where} names unknown {trait} value '{name}'; check {table.path} for the spelling")

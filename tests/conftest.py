@@ -1,0 +1,46 @@
+"""Shared fixtures: a private copy of the shipped traits folder, and a CLI runner that returns exit code + output."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from generator.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def traits_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped ``traits/`` that a test may edit freely."""
+    target = tmp_path / "traits"
+    shutil.copytree(REPO / "traits", target)
+    return target
+
+
+@pytest.fixture
+def config_path(traits_dir: Path) -> Path:
+    return traits_dir / "collection.toml"
+
+
+def run_cli(*args: object) -> Result:
+    """Invoke ``punkgen`` in-process; exceptions other than SystemExit propagate so bugs show as tracebacks."""
+    return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
+
+
+def collection_args(config_path: Path, out: Path, n: int = 20, *extra: object) -> list[object]:
+    return ["collection", "-n", n, "--config", config_path, "--out", out, "--quiet", "--backend", "sprites", *extra]
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by relative path: two runs are identical when these are equal."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
