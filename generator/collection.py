@@ -134,9 +134,15 @@ def _batches(tokens: Sequence[PlannedToken], size: int) -> Iterator[Sequence[Pla
 
 
 def _fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer) -> dict[str, Any]:
-    """Everything that decides the output files; a resumed run must match it exactly."""
+    """Everything that decides the output files; a resumed run must match it exactly.
+
+    The batch size is left to the renderer's identity: it cannot change a sprite, while a
+    diffusion backend whose pixels depend on it says so there.
+    """
+    settings = config.as_dict()
+    del settings["render"]["batch_size"]
     inputs = {
-        "config": config.as_dict(),
+        "config": settings,
         "traits": [[table.key, [[v.name, v.weight, v.prompt, v.layer] for v in table.values]] for table in tables],
         "renderer": renderer.identity,
     }

@@ -1,0 +1,187 @@
+"""End to end through the CLI: the collection folder, determinism, resume, and refusing the wrong folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import REPO, collection_args, edit, folder_bytes, run_cli
+from generator.metadata import validate_token
+
+
+def make(config_path: Path, out: Path, n: int = 30, *extra: object) -> str:
+    result = run_cli(*collection_args(config_path, out, n, *extra))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_collection_folder(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make(config_path, out, 30)
+    assert sorted(p.name for p in out.iterdir()) == ["contact_sheet.png", "images", "manifest.jsonl", "metadata", "run.json"]
+    images = sorted(out.glob("images/*.png"), key=lambda p: int(p.stem))
+    assert [p.stem for p in images] == [str(i) for i in range(1, 31)]
+    pixels = set()
+    for path in images:
+        with Image.open(path) as image:
+            assert image.size == (24, 24)
+            pixels.add(image.tobytes())
+    assert len(pixels) == 30, "every token looks different"
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [r["token_id"] for r in records] == list(range(1, 31))
+    assert records[0]["prompt"].startswith("pixel art, portrait of bespoke punk, ")
+    assert ", ," not in "".join(r["prompt"] for r in records)
+    assert len({tuple(r["traits"].values()) for r in records}) == 30
+    with Image.open(out / "contact_sheet.png") as sheet:
+        assert sheet.size == ((6 * 25 + 1) * 8, (5 * 25 + 1) * 8)  # 6×5 tiles of 24 px + 1 px gaps, at 8×
+
+
+def test_metadata_matches_the_manifest_and_schema(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make(config_path, out, 30)
+    records = {json.loads(line)["token_id"]: json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()}
+    for token_id, record in records.items():
+        document = json.loads((out / "metadata" / f"{token_id}.json").read_text())
+        validate_token(document)
+        assert document["name"] == f"Bespoke Punks #{token_id}"
+        assert document["image"] == f"ipfs://REPLACE_WITH_CID/{token_id}.png"
+        claimed = [(a["trait_type"], a["value"]) for a in document["attributes"]]
+        expected = [(key.title(), value) for key, value in record["traits"].items() if value != "None"]
+        assert claimed == expected
+
+
+def test_none_values_are_left_out_of_attributes(config_path: Path, tmp_path: Path) -> None:
+    (config_path.parent / "accessory.csv").write_text("value,weight,prompt\nNone,1,\n")
+    edit(config_path, "[[rules]]", "[[rules_off]]")
+    config_path.write_text(config_path.read_text().split("[[rules_off]]")[0] + "[prompt]" + config_path.read_text().split("[prompt]")[1])
+    out = tmp_path / "out"
+    make(config_path, out, 5)
+    document = json.loads((out / "metadata" / "1.json").read_text())
+    assert [a["trait_type"] for a in document["attributes"]] == ["Background", "Type", "Hair", "Eyes", "Mouth"]
+
+
+def test_schema_rejects_broken_metadata() -> None:
+    with pytest.raises(ValueError, match="breaks the token schema"):
+        validate_token({"name": "x", "description": "", "image": "ipfs://x/1.png", "attributes": [{"trait_type": "Hair"}]})
+
+
+def test_same_seed_is_byte_identical_other_seed_differs(config_path: Path, tmp_path: Path) -> None:
+    make(config_path, tmp_path / "a", 25, "--seed", 7)
+    make(config_path, tmp_path / "b", 25, "--seed", 7, "--batch-size", 3)
+    make(config_path, tmp_path / "c", 25, "--seed", 8)
+    a, b, c = (folder_bytes(tmp_path / name) for name in "abc")
+    assert a == b
+    assert a["images/1.png"] != c["images/1.png"] or a["metadata/1.json"] != c["metadata/1.json"]
+    assert a["manifest.jsonl"] != c["manifest.jsonl"]
+
+
+def test_flags_override_the_config(config_path: Path, tmp_path: Path) -> None:
+    edit(config_path, "size = 100", "size = 7")
+    make_default = run_cli("collection", "--config", config_path, "--out", tmp_path / "a", "--quiet")
+    assert make_default.exit_code == 0
+    assert len(list((tmp_path / "a" / "images").iterdir())) == 7  # [collection].size
+    assert "backend auto → sprites: no base model" in make_default.output  # [render].backend = auto, no model here
+    make(config_path, tmp_path / "b", 9)
+    assert len(list((tmp_path / "b" / "images").iterdir())) == 9  # -n beats the config
+
+
+def test_resume_after_an_interruption_is_byte_identical(config_path: Path, tmp_path: Path) -> None:
+    make(config_path, tmp_path / "whole", 40)
+    out = tmp_path / "cut"
+    make(config_path, out, 40)
+    # simulate a kill mid-run: the last 15 tokens gone, a torn manifest line, files staged but never renamed
+    lines = (out / "manifest.jsonl").read_text().splitlines(keepends=True)
+    (out / "manifest.jsonl").write_text("".join(lines[:25]) + lines[25][:37])
+    for token_id in range(27, 41):
+        (out / "images" / f"{token_id}.png").unlink()
+        (out / "metadata" / f"{token_id}.json").unlink()
+    (out / "images" / ".26.png.partial").write_bytes(b"half a png")
+    (out / "contact_sheet.png").unlink()
+    output = make(config_path, out, 40)
+    assert "15 rendered with sprites, 25 already done" in output
+    assert folder_bytes(out) == folder_bytes(tmp_path / "whole")
+
+
+def test_a_finished_folder_reruns_as_a_no_op(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make(config_path, out, 12)
+    before = folder_bytes(out)
+    assert "0 rendered" in make(config_path, out, 12)
+    assert folder_bytes(out) == before
+
+
+@pytest.mark.parametrize(("n", "extra"), [(12, ("--seed", 9)), (13, ())])
+def test_a_different_run_in_the_same_folder_is_refused(config_path: Path, tmp_path: Path, n: int, extra: tuple) -> None:
+    out = tmp_path / "out"
+    make(config_path, out, 12)
+    before = folder_bytes(out)
+    result = run_cli(*collection_args(config_path, out, n, *extra))
+    assert result.exit_code == 2
+    assert "holds a different collection" in result.output and "--force" in result.output
+    assert folder_bytes(out) == before
+    assert run_cli(*collection_args(config_path, out, n, *extra, "--force")).exit_code == 0
+    assert folder_bytes(out) != before
+
+
+def test_an_edited_trait_table_is_a_different_run(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make(config_path, out, 12)
+    edit(config_path.parent / "eyes.csv", "Brown,30,", "Brown,31,")
+    result = run_cli(*collection_args(config_path, out, 12))
+    assert result.exit_code == 2 and "holds a different collection" in result.output
+
+
+def test_a_foreign_folder_is_refused(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = run_cli(*collection_args(config_path, out, 5))
+    assert result.exit_code == 2 and "holds no punkgen run" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def wait_for_manifest_lines(manifest: Path, lines: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lines == 0 or (manifest.exists() and manifest.read_bytes().count(b"\n") >= lines):
+            return
+        time.sleep(0.002)
+    raise AssertionError(f"{manifest} never reached {lines} lines")
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_moment_then_resume_is_byte_identical(config_path: Path, tmp_path: Path) -> None:
+    """A real SIGKILL of a real process, several times at different moments, then one run to finish."""
+    command = [sys.executable, "-m", "generator", *map(str, collection_args(config_path, tmp_path / "killed", 3000))]
+    reference = [sys.executable, "-m", "generator", *map(str, collection_args(config_path, tmp_path / "whole", 3000))]
+    subprocess.run(reference, check=True, capture_output=True, cwd=REPO)
+    for kill_after in (0, 700, 1500, 2400):  # tokens in the manifest when the kill lands
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_manifest_lines(tmp_path / "killed" / "manifest.jsonl", kill_after)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    done = len((tmp_path / "killed" / "manifest.jsonl").read_text().splitlines())
+    assert 0 < done < 3000, "the kills should land mid-run"
+    subprocess.run(command, check=True, capture_output=True, cwd=REPO)
+    assert folder_bytes(tmp_path / "killed") == folder_bytes(tmp_path / "whole")
+
+
+@pytest.mark.slow
+def test_the_sprite_path_never_imports_torch(config_path: Path, tmp_path: Path) -> None:
+    probe = (
+        "import sys; from generator.cli import main\n"
+        "try: main(sys.argv[1:])\n"
+        "except SystemExit as e: assert e.code == 0, e.code\n"
+        "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'pandas', 'skimage') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    args = [str(a) for a in collection_args(config_path, tmp_path / "out", 10)]
+    subprocess.run([sys.executable, "-c", probe, *args], check=True, cwd=REPO)
