@@ -26,6 +26,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except UserError as error:
             raise _UserMistake(str(error)) from None
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: finished tokens are kept; run the same command again to resume", err=True)
+            ctx.exit(130)
 
 
 config_option = click.option(
@@ -47,7 +50,9 @@ def main() -> None:
 @main.command()
 @click.option("-n", "--size", type=click.IntRange(min=1), help="Number of tokens  [default: [collection].size]")
 @click.option("--seed", type=click.IntRange(min=0), help="Collection seed  [default: [collection].seed]")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder  [default: output/<collection slug>]")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder  [default: output/<collection slug>]"
+)
 @config_option
 @click.option("--backend", type=click.Choice(BACKEND_CHOICES), help="Renderer  [default: [render].backend]")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Tokens per render batch  [default: [render].batch_size]")
@@ -55,7 +60,11 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def collection(size, seed, out, config_path, backend, batch_size, force, quiet) -> None:
     """Generate the collection, or finish an interrupted run in the same folder."""
-    config = load_config(config_path).override("collection", size=size, seed=seed).override("render", backend=backend, batch_size=batch_size)
+    config = (
+        load_config(config_path)
+        .override("collection", size=size, seed=seed)
+        .override("render", backend=backend, batch_size=batch_size)
+    )
     summary = run_collection(config, out=out, force=force, progress=not quiet)
     if summary.notice:
         click.echo(summary.notice, err=True)
@@ -80,6 +89,6 @@ def traits_check(config_path) -> None:
     click.echo(f"{config.path}: {len(report.tables)} traits, {report.rules} rules, {report.capacity:,} distinct valid trait sets")
     for table in report.tables:
         click.echo(f"\n{table.trait_type} ({table.path})")
-        for value, share in zip(table.values, table.shares()):
+        for value, share in zip(table.values, table.shares(), strict=True):
             click.echo(f"  {value.name:<24} {value.weight:>8g}  {share:7.2%}")
     click.echo(f"\nlayers: {report.layers} files checked in {config.layers_folder}")

@@ -10,13 +10,15 @@ a different config or seed in the same folder is refused unless ``force``.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, TextIO
 
 import numpy as np
 from PIL import Image
@@ -25,13 +27,14 @@ from tqdm import tqdm
 from generator.config import Config
 from generator.errors import UserError
 from generator.files import remove_partials, slugify, write_atomic
-from generator.metadata import encode, token_metadata
+from generator.finishing import Destination, encode_png, finish_batch
 from generator.prompts import PromptTemplate, prompt_template
-from generator.render import RenderJob, Renderer, choose_backend, create_renderer
+from generator.render import Renderer, RenderJob, choose_backend, create_renderer
 from generator.rules import compile_rules
 from generator.sampling import PlannedToken, plan_collection, token_seed
 from generator.sheet import contact_sheet
 from generator.traits import TraitTable, load_traits
+from generator.workers import executor_for
 
 RUN_FILE = "run.json"
 MANIFEST = "manifest.jsonl"
@@ -68,17 +71,24 @@ def run_collection(config: Config, out: Path | None = None, force: bool = False,
     _prepare_folder(folder, _fingerprint(config, tables, renderer), force)
     finished = _finished_tokens(folder / MANIFEST)
     todo = [token for token in plan if token.token_id not in finished]
+    destination = Destination(folder, config, tables)
     tiles: dict[int, np.ndarray] = {}
-    with (folder / MANIFEST).open("a", encoding="utf-8") as manifest, tqdm(
-        total=len(plan), initial=len(plan) - len(todo), unit="token", desc="render", disable=not progress
-    ) as bar:
-        for batch in _batches(todo, config.render.batch_size):
-            jobs = [_job(config, tables, template, token) for token in batch]
-            lines = [_write_token(folder, config, tables, job, image, tiles) for job, image in zip(jobs, renderer.render(jobs))]
-            manifest.write("".join(lines))
-            manifest.flush()
-            bar.update(len(batch))
-    write_atomic(folder / SHEET, _png(contact_sheet([_tile(folder, token.token_id, tiles) for token in plan])))
+    with (
+        (folder / MANIFEST).open("a", encoding="utf-8") as stream,
+        tqdm(total=len(plan), initial=len(plan) - len(todo), unit="token", desc="render", disable=not progress) as bar,
+    ):
+        manifest = _Manifest(stream, bar)
+        executor = executor_for(len(todo))
+        try:
+            for batch in _batches(todo, renderer.batch_size):
+                jobs = [_job(config, tables, template, token) for token in batch]
+                pixels = renderer.render(jobs)
+                tiles.update(zip((job.token_id for job in jobs), pixels, strict=True))
+                manifest.add(executor.submit(finish_batch, destination, jobs, pixels))
+            manifest.drain()
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+    write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, token.token_id, tiles) for token in plan])))
     return Summary(folder, choice.name, choice.notice, len(plan), len(todo), len(plan) - len(todo), time.perf_counter() - started)
 
 
@@ -92,32 +102,28 @@ def _job(config: Config, tables: list[TraitTable], template: PromptTemplate, tok
     )
 
 
-def _write_token(
-    folder: Path, config: Config, tables: list[TraitTable], job: RenderJob, image: Image.Image, tiles: dict[int, np.ndarray]
-) -> str:
-    """Image, then metadata, each renamed into place; returns the manifest line that marks the token done."""
-    png = _png(image)
-    write_atomic(folder / "images" / f"{job.token_id}.png", png)
-    write_atomic(folder / "metadata" / f"{job.token_id}.json", encode(token_metadata(config, tables, job.token_id, job.combo)))
-    tiles[job.token_id] = np.asarray(image.convert("RGB"))
-    record = {
-        "token_id": job.token_id,
-        "attempt": 0,
-        "seed": job.seed,
-        "traits": {table.key: table.values[i].name for table, i in zip(tables, job.combo)},
-        "prompt": job.prompt,
-        "negative_prompt": job.negative_prompt,
-        "verdict": "accepted",
-        "reasons": [],
-        "sha256": hashlib.sha256(png).hexdigest(),
-    }
-    return json.dumps(record, ensure_ascii=False) + "\n"
+class _Manifest:
+    """Appends each batch's lines once its files are written, in submission order, so the manifest stays a prefix."""
 
+    MAX_IN_FLIGHT = 16  # batches; bounds memory while workers catch up
 
-def _png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    def __init__(self, stream: TextIO, bar: tqdm):
+        self.stream, self.bar = stream, bar
+        self.pending: deque[Future[list[str]]] = deque()
+
+    def add(self, batch: Future[list[str]]) -> None:
+        self.pending.append(batch)
+        while self.pending and (self.pending[0].done() or len(self.pending) > self.MAX_IN_FLIGHT):
+            self._append(self.pending.popleft().result())
+
+    def drain(self) -> None:
+        while self.pending:
+            self._append(self.pending.popleft().result())
+
+    def _append(self, lines: list[str]) -> None:
+        self.stream.write("".join(lines))
+        self.stream.flush()
+        self.bar.update(len(lines))
 
 
 def _tile(folder: Path, token_id: int, tiles: dict[int, np.ndarray]) -> np.ndarray:

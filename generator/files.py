@@ -25,8 +25,9 @@ def slugify(text: str) -> str:
 
 
 def partial_path(path: Path) -> Path:
-    """Where ``path`` is staged before the rename; hidden and recognisable, so a resumed run can sweep it."""
-    return path.with_name(f".{path.name}{PARTIAL_SUFFIX}")
+    """Where ``path`` is staged before the rename: hidden and recognisable, so a resumed run can sweep it,
+    and private to this process, so a worker of a killed run can never rename another's half-written file."""
+    return path.with_name(f".{path.name}.{os.getpid()}{PARTIAL_SUFFIX}")
 
 
 def write_atomic(path: Path, data: bytes) -> None:

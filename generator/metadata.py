@@ -16,7 +16,7 @@ from generator.traits import NONE_VALUE, TraitTable
 
 def attributes(tables: list[TraitTable], combo: Combo) -> list[dict[str, str]]:
     """``[{trait_type, value}]`` in trait order; ``None`` values are absent, as marketplaces expect."""
-    pairs = ((table.trait_type, table.values[i].name) for table, i in zip(tables, combo))
+    pairs = ((table.trait_type, table.values[i].name) for table, i in zip(tables, combo, strict=True))
     return [{"trait_type": trait_type, "value": value} for trait_type, value in pairs if value != NONE_VALUE]
 
 

@@ -20,7 +20,7 @@ class PromptTemplate:
 
     def compose(self, tables: list[TraitTable], combo: Combo) -> str:
         """Fill every ``{trait}``; an empty fragment (e.g. accessory None) leaves no stray comma behind."""
-        fragments = {table.key: table.values[i].prompt for table, i in zip(tables, combo)}
+        fragments = {table.key: table.values[i].prompt for table, i in zip(tables, combo, strict=True)}
         return _tidy(self.template.format_map(fragments))
 
 

@@ -63,7 +63,9 @@ def plan_collection(
     return [PlannedToken(token_id=first_token_id + i, combo=combo) for i, combo in enumerate(combos)]
 
 
-def _weighted_by_rejection(tables: list[TraitTable], rules: tuple[CompiledRule, ...], size: int, rng: random.Random) -> list[Combo]:
+def _weighted_by_rejection(
+    tables: list[TraitTable], rules: tuple[CompiledRule, ...], size: int, rng: random.Random
+) -> list[Combo]:
     cumulative = [list(itertools.accumulate(value.weight for value in table.values)) for table in tables]
     chosen: list[Combo] = []
     seen: set[Combo] = set()
@@ -80,11 +82,13 @@ def _weighted_by_rejection(tables: list[TraitTable], rules: tuple[CompiledRule, 
     )
 
 
-def _weighted_from_enumeration(tables: list[TraitTable], rules: tuple[CompiledRule, ...], size: int, rng: random.Random) -> list[Combo]:
+def _weighted_from_enumeration(
+    tables: list[TraitTable], rules: tuple[CompiledRule, ...], size: int, rng: random.Random
+) -> list[Combo]:
     """Efraimidis–Spirakis: the largest keys u^(1/w) are a weighted sample without replacement, in draw order."""
 
     def key(combo: Combo) -> float:
-        weight = math.prod(table.values[i].weight for table, i in zip(tables, combo))
+        weight = math.prod(table.values[i].weight for table, i in zip(tables, combo, strict=True))
         return math.log(rng.random() or 1e-300) / weight
 
     keyed = [(key(combo), combo) for combo in enumerate_valid(tables, rules)]
@@ -110,7 +114,7 @@ def _exact(tables: list[TraitTable], rules: tuple[CompiledRule, ...], size: int,
         column = [i for i, count in enumerate(counts) for _ in range(count)]
         rng.shuffle(column)
         columns.append(column)
-    rows = [tuple(row) for row in zip(*columns)]
+    rows = [tuple(row) for row in zip(*columns, strict=True)]
     _repair(rows, rules, rng)
     return rows
 
@@ -128,12 +132,14 @@ def _repair(rows: list[Combo], rules: tuple[CompiledRule, ...], rng: random.Rand
             continue  # an earlier swap already fixed it
         if not _swap_until_fixed(rows, i, uses, rules, rng):
             raise UserError(
-                "sampling = \"exact\" cannot meet every quota with distinct sets that obey [[rules]]; "
-                "relax the rules, change the weights, or use sampling = \"weighted\""
+                'sampling = "exact" cannot meet every quota with distinct sets that obey [[rules]]; '
+                'relax the rules, change the weights, or use sampling = "weighted"'
             )
 
 
-def _swap_until_fixed(rows: list[Combo], i: int, uses: dict[Combo, int], rules: tuple[CompiledRule, ...], rng: random.Random) -> bool:
+def _swap_until_fixed(
+    rows: list[Combo], i: int, uses: dict[Combo, int], rules: tuple[CompiledRule, ...], rng: random.Random
+) -> bool:
     for _ in range(REPAIR_SWAPS_PER_ROW):
         trait, j = rng.randrange(len(rows[i])), rng.randrange(len(rows))
         a, b = rows[i], rows[j]

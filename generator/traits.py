@@ -87,7 +87,7 @@ def _read_table(path: Path, key: str, trait_type: str | None) -> TraitTable:
             continue
         if len(row) > len(header):
             raise UserError(f"{path} line {line}: {len(row)} cells for {len(header)} columns; quote values that contain commas")
-        cells = dict(zip(header, (cell.strip() for cell in row)))
+        cells = dict(zip(header, (cell.strip() for cell in row), strict=False))  # short rows: trailing cells empty
         value = _parse_row(path, line, cells)
         if value.name in seen:
             raise UserError(f"{path} line {line}: duplicate value '{value.name}'; each value may appear once, merge the rows")
@@ -121,7 +121,9 @@ def _parse_row(path: Path, line: int, cells: dict[str, str]) -> TraitValue:
     layer = cells.get("layer") or f"{name}.png"
     if not is_safe_name(layer) or not layer.endswith(".png"):
         raise UserError(f"{path} line {line}: layer {layer!r} must be a plain .png file name inside the trait's layer folder")
-    return TraitValue(name=name, weight=_parse_weight(path, line, cells.get("weight", "")), prompt=cells.get("prompt", ""), layer=layer)
+    return TraitValue(
+        name=name, weight=_parse_weight(path, line, cells.get("weight", "")), prompt=cells.get("prompt", ""), layer=layer
+    )
 
 
 def _parse_weight(path: Path, line: int, text: str) -> float:

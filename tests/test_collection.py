@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
+from conftest import REPO, collection_args, edit, folder_bytes, run_cli
 from PIL import Image
 
-from conftest import REPO, collection_args, edit, folder_bytes, run_cli
 from generator.metadata import validate_token
+from generator.workers import POOL_THRESHOLD
 
 
 def make(config_path: Path, out: Path, n: int = 30, *extra: object) -> str:
@@ -61,7 +63,9 @@ def test_metadata_matches_the_manifest_and_schema(config_path: Path, tmp_path: P
 def test_none_values_are_left_out_of_attributes(config_path: Path, tmp_path: Path) -> None:
     (config_path.parent / "accessory.csv").write_text("value,weight,prompt\nNone,1,\n")
     edit(config_path, "[[rules]]", "[[rules_off]]")
-    config_path.write_text(config_path.read_text().split("[[rules_off]]")[0] + "[prompt]" + config_path.read_text().split("[prompt]")[1])
+    config_path.write_text(
+        config_path.read_text().split("[[rules_off]]")[0] + "[prompt]" + config_path.read_text().split("[prompt]")[1]
+    )
     out = tmp_path / "out"
     make(config_path, out, 5)
     document = json.loads((out / "metadata" / "1.json").read_text())
@@ -103,7 +107,7 @@ def test_resume_after_an_interruption_is_byte_identical(config_path: Path, tmp_p
     for token_id in range(27, 41):
         (out / "images" / f"{token_id}.png").unlink()
         (out / "metadata" / f"{token_id}.json").unlink()
-    (out / "images" / ".26.png.partial").write_bytes(b"half a png")
+    (out / "images" / ".26.png.4242.partial").write_bytes(b"half a png")
     (out / "contact_sheet.png").unlink()
     output = make(config_path, out, 40)
     assert "15 rendered with sprites, 25 already done" in output
@@ -166,8 +170,11 @@ def test_kill_9_at_any_moment_then_resume_is_byte_identical(config_path: Path, t
     for kill_after in (0, 700, 1500, 2400):  # tokens in the manifest when the kill lands
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_manifest_lines(tmp_path / "killed" / "manifest.jsonl", kill_after)
+        workers = psutil.Process(process.pid).children(recursive=True)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        _, alive = psutil.wait_procs(workers, timeout=5)
+        assert not alive, "worker processes must not outlive a killed run"
     done = len((tmp_path / "killed" / "manifest.jsonl").read_text().splitlines())
     assert 0 < done < 3000, "the kills should land mid-run"
     subprocess.run(command, check=True, capture_output=True, cwd=REPO)
@@ -185,3 +192,16 @@ def test_the_sprite_path_never_imports_torch(config_path: Path, tmp_path: Path) 
     )
     args = [str(a) for a in collection_args(config_path, tmp_path / "out", 10)]
     subprocess.run([sys.executable, "-c", probe, *args], check=True, cwd=REPO)
+
+
+@pytest.mark.slow
+def test_worker_processes_write_what_an_inline_run_writes(config_path: Path, tmp_path: Path) -> None:
+    """2,100 tokens go through worker processes, 20 are finished inline; weighted plans share their prefix."""
+    assert 20 < POOL_THRESHOLD <= 2100
+    make(config_path, tmp_path / "pool", 2100)
+    make(config_path, tmp_path / "inline", 20)
+    pool, inline = folder_bytes(tmp_path / "pool"), folder_bytes(tmp_path / "inline")
+    for token_id in range(1, 21):
+        for name in (f"images/{token_id}.png", f"metadata/{token_id}.json"):
+            assert pool[name] == inline[name], name
+    assert pool["manifest.jsonl"].startswith(inline["manifest.jsonl"])

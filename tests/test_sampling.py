@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import edit
+
 from generator.config import load_config
 from generator.errors import UserError
 from generator.rules import compile_rules, count_valid, is_valid
@@ -62,7 +62,7 @@ def test_largest_remainder() -> None:
 def test_weighted_shares_approach_the_weights(config_path: Path) -> None:
     tables, _, tokens = plan(config_path, 5000)
     shares = [count / 5000 for count in value_counts(tables, tokens, 1)]  # type
-    for share, expected in zip(shares, tables[1].shares()):
+    for share, expected in zip(shares, tables[1].shares(), strict=True):
         assert abs(share - expected) < 0.025
 
 
