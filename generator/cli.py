@@ -55,7 +55,11 @@ def main() -> None:
 )
 @config_option
 @click.option("--backend", type=click.Choice(BACKEND_CHOICES), help="Renderer  [default: [render].backend]")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Tokens per render batch  [default: [render].batch_size]")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Prompts per diffusion batch; sprites composite 256 at a time  [default: [render].batch_size]",
+)
 @click.option("--force", is_flag=True, help="Replace a different collection already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def collection(size, seed, out, config_path, backend, batch_size, force, quiet) -> None:
