@@ -82,6 +82,24 @@ class MetadataSettings:
 
 
 @dataclass(frozen=True)
+class ContractSettings:
+    """Contract-level metadata (ERC-7572 / OpenSea ``contractURI``) beyond [collection]'s name and description."""
+
+    image: str = ""  # empty: the export uses the first token's image
+    banner_image: str = ""
+    featured_image: str = ""
+    external_link: str = ""  # empty: [collection].external_url
+    collaborators: tuple[str, ...] = ()
+    seller_fee_basis_points: int = 0  # royalties are written only when this and fee_recipient are set
+    fee_recipient: str = ""
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    scale: int = 20  # NEAREST upscale of the published images: 24 px → 480 px
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the collection.toml this came from; trait tables live beside it
     collection: CollectionSettings
@@ -92,6 +110,8 @@ class Config:
     render: RenderSettings = RenderSettings()
     pixels: PixelsSettings = PixelsSettings()
     metadata: MetadataSettings = MetadataSettings()
+    contract: ContractSettings = ContractSettings()
+    export: ExportSettings = ExportSettings()
 
     @property
     def folder(self) -> Path:
@@ -128,6 +148,8 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
         render=RenderSettings(**data.get("render", {})),
         pixels=PixelsSettings(**data.get("pixels", {})),
         metadata=MetadataSettings(**data.get("metadata", {})),
+        contract=_contract_settings(data.get("contract", {})),
+        export=ExportSettings(**data.get("export", {})),
     )
 
 
@@ -143,6 +165,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _trait_settings(raw: dict[str, Any]) -> TraitSettings:
     return TraitSettings(**{**raw, "order": tuple(raw["order"])})
+
+
+def _contract_settings(raw: dict[str, Any]) -> ContractSettings:
+    return ContractSettings(**{**raw, "collaborators": tuple(raw.get("collaborators", ()))})
 
 
 def _rule(number: int, raw: dict[str, Any]) -> Rule:
