@@ -69,9 +69,7 @@ def collection(size, seed, out, config_path, backend, batch_size, force, quiet) 
         .override("collection", size=size, seed=seed)
         .override("render", backend=backend, batch_size=batch_size)
     )
-    summary = run_collection(config, out=out, force=force, progress=not quiet)
-    if summary.notice:
-        click.echo(summary.notice, err=True)
+    summary = run_collection(config, out=out, force=force, progress=not quiet, notify=lambda line: click.echo(line, err=True))
     resumed = f", {summary.resumed} already done" if summary.resumed else ""
     click.echo(
         f"{summary.planned} tokens in {summary.folder} ({summary.rendered} rendered with {summary.backend}{resumed}) "

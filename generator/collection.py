@@ -14,7 +14,7 @@ import json
 import shutil
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +46,6 @@ OWNED = (RUN_FILE, MANIFEST, SHEET, "images", "metadata", "rejected", "export", 
 class Summary:
     folder: Path
     backend: str
-    notice: str
     planned: int
     rendered: int
     resumed: int
@@ -57,13 +56,25 @@ def default_folder(config: Config) -> Path:
     return Path("output") / slugify(config.collection.name)
 
 
-def run_collection(config: Config, out: Path | None = None, force: bool = False, progress: bool = True) -> Summary:
-    """Generate (or finish) the collection described by ``config``; every check runs before the first write."""
+def run_collection(
+    config: Config,
+    out: Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+    notify: Callable[[str], None] = lambda line: None,
+) -> Summary:
+    """Generate (or finish) the collection described by ``config``; every check runs before the first write.
+
+    ``notify`` receives one-line notices (such as ``auto`` falling back to sprites) as they happen,
+    before the progress bar, where a user will see them.
+    """
     started = time.perf_counter()
     tables = load_traits(config)
     rules = compile_rules(config.rules, tables)
     template = prompt_template(config.prompt, tables, config.path)
     choice = choose_backend(config)
+    if choice.notice:
+        notify(choice.notice)
     renderer = create_renderer(choice.name, config, tables)
     c = config.collection
     plan = plan_collection(tables, rules, c.size, c.seed, config.traits.sampling, c.first_token_id)
@@ -89,7 +100,7 @@ def run_collection(config: Config, out: Path | None = None, force: bool = False,
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
     write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, token.token_id, tiles) for token in plan])))
-    return Summary(folder, choice.name, choice.notice, len(plan), len(todo), len(plan) - len(todo), time.perf_counter() - started)
+    return Summary(folder, choice.name, len(plan), len(todo), len(plan) - len(todo), time.perf_counter() - started)
 
 
 def _job(config: Config, tables: list[TraitTable], template: PromptTemplate, token: PlannedToken) -> RenderJob:

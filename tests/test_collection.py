@@ -205,3 +205,25 @@ def test_worker_processes_write_what_an_inline_run_writes(config_path: Path, tmp
         for name in (f"images/{token_id}.png", f"metadata/{token_id}.json"):
             assert pool[name] == inline[name], name
     assert pool["manifest.jsonl"].startswith(inline["manifest.jsonl"])
+
+
+def test_traits_check_reports_shares_and_capacity(config_path: Path) -> None:
+    result = run_cli("traits", "check", "--config", config_path)
+    assert result.exit_code == 0, result.output
+    assert "6 traits, 2 rules, 646,800 distinct valid trait sets" in result.output
+    assert "Slate                          14   14.58%" in result.output  # 14 of 96 background weight
+    assert "layers: 66 files checked" in result.output
+
+
+def test_traits_check_refuses_what_collection_refuses(config_path: Path) -> None:
+    (config_path.parent / "layers" / "hair" / "Beanie.png").unlink()
+    result = run_cli("traits", "check", "--config", config_path)
+    assert result.exit_code == 2
+    assert "layers/hair/Beanie.png: missing layer" in result.output
+
+
+@pytest.mark.parametrize("command", [[], ["collection"], ["traits"], ["traits", "check"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = run_cli(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: " in result.output and "--help" in result.output
