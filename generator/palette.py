@@ -1,0 +1,143 @@
+"""Palettes: read and write Lospec ``.hex`` and GIMP ``.gpl``, extract one from pixel art, and find nearest colours in CIELAB.
+
+CIELAB because palette decisions are perceptual: two greys four levels apart are far apart in
+Lab's lightness, while RGB distance treats them like any other four-level step. The conversion
+is scikit-image's; nothing here is hand-rolled colour science.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from generator.errors import UserError
+from generator.files import write_atomic
+
+IMAGE_SUFFIXES = (".png", ".gif", ".bmp", ".webp")
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) RGB in 0–255 (floats allowed) → CIELAB (D65)."""
+    from skimage.color import rgb2lab  # lazy: scikit-image costs ~0.3 s to import, and only pixel work needs it
+
+    return rgb2lab(np.clip(np.asarray(rgb, dtype=np.float64) / 255.0, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class Palette:
+    colors: np.ndarray  # (n, 3) uint8, distinct
+    lab: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lab", to_lab(self.colors))
+
+    def __len__(self) -> int:
+        return len(self.colors)
+
+    def nearest(self, rgb: np.ndarray) -> np.ndarray:
+        """Index of the nearest palette colour (CIELAB ΔE76) for every colour in ``rgb`` (..., 3)."""
+        return self.distances(rgb).argmin(axis=-1)
+
+    def distances(self, rgb: np.ndarray) -> np.ndarray:
+        """ΔE76 from every colour in ``rgb`` (..., 3) to every palette colour: (..., n)."""
+        lab = to_lab(rgb)
+        return np.linalg.norm(lab[..., None, :] - self.lab, axis=-1)
+
+
+def read_palette(path: Path) -> Palette:
+    """A ``.hex`` (one ``rrggbb`` a line) or ``.gpl`` (GIMP) palette; errors name the file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UserError(f"{path}: palette not found; create it with `punkgen palette extract` or fix [pixels].palette") from None
+    colors = _parse_gpl(path, lines) if path.suffix.lower() == ".gpl" else _parse_hex(path, lines)
+    if not colors:
+        raise UserError(f"{path}: the palette holds no colours; add rrggbb lines")
+    return Palette(np.unique(np.array(colors, dtype=np.uint8), axis=0))
+
+
+def _parse_hex(path: Path, lines: list[str]) -> list[tuple[int, int, int]]:
+    colors = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith(";"):
+            continue
+        match = _HEX.match(text)
+        if not match:
+            raise UserError(f"{path} line {number}: {text!r} is not a colour; write one rrggbb hex colour a line")
+        value = int(match.group(1), 16)
+        colors.append((value >> 16, (value >> 8) & 255, value & 255))
+    return colors
+
+
+def _parse_gpl(path: Path, lines: list[str]) -> list[tuple[int, int, int]]:
+    if not lines or lines[0].strip() != "GIMP Palette":
+        raise UserError(f"{path} line 1: a .gpl palette starts with 'GIMP Palette'")
+    colors = []
+    for number, line in enumerate(lines[1:], start=2):
+        text = line.strip()
+        if not text or text.startswith("#") or ":" in text.split()[0]:
+            continue  # comments and Name:/Columns: headers
+        parts = text.split()
+        try:
+            rgb = tuple(int(part) for part in parts[:3])
+        except ValueError:
+            raise UserError(f"{path} line {number}: {text!r} is not 'R G B [name]'") from None
+        if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+            raise UserError(f"{path} line {number}: {text!r} is not 'R G B [name]' with values 0–255")
+        colors.append(rgb)
+    return colors
+
+
+def write_palette(path: Path, palette: Palette, name: str = "punkgen") -> None:
+    """``.gpl`` when the suffix says so, else Lospec ``.hex``; colours sorted, so equal palettes give equal files."""
+    colors = sorted(tuple(int(c) for c in color) for color in palette.colors)
+    if path.suffix.lower() == ".gpl":
+        body = [f"GIMP Palette\nName: {name}\nColumns: 8\n#"] + [
+            f"{r:3d} {g:3d} {b:3d}\t{r:02x}{g:02x}{b:02x}" for r, g, b in colors
+        ]
+    else:
+        body = [f"{r:02x}{g:02x}{b:02x}" for r, g, b in colors]
+    write_atomic(path, ("\n".join(body) + "\n").encode())
+
+
+def extract_palette(sources: Iterable[Path], max_size: int = 64) -> Palette:
+    """Every opaque colour of a set of small pixel-art images (files, or folders of them)."""
+    found: set[tuple[int, int, int]] = set()
+    for path in _image_files(sources):
+        pixels = _read_small_rgba(path, max_size)
+        opaque = pixels[pixels[..., 3] == 255][:, :3]
+        found.update(map(tuple, np.unique(opaque, axis=0).tolist()))
+    if not found:
+        raise UserError("no opaque pixels found in the given images; pass 24×24 originals or their folder")
+    return Palette(np.array(sorted(found), dtype=np.uint8))
+
+
+def _image_files(sources: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            files.extend(sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+        elif source.exists():
+            files.append(source)
+        else:
+            raise UserError(f"{source}: no such file or folder")
+    if not files:
+        raise UserError("no images found (.png .gif .bmp .webp); pass 24×24 originals or their folder")
+    return files
+
+
+def _read_small_rgba(path: Path, max_size: int) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            if max(image.size) > max_size:
+                raise UserError(f"{path}: {image.width}×{image.height} is not small pixel art; extract from the 24×24 originals")
+            return np.asarray(image.convert("RGBA"))
+    except (UnidentifiedImageError, OSError):
+        raise UserError(f"{path}: not a readable image") from None
