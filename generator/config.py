@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
@@ -60,19 +61,55 @@ class PromptSettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    base: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-    lora: str = "models/bespoke_punks_sd15_512-000002.safetensors"
+    base: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # diffusers folder, .safetensors file, or cached hub id
+    lora: str = "../models/bespoke_punks_sd15_512-000002.safetensors"  # relative to the config folder; "" for none
+    lora_scale: float = 1.0
+    config: str = ""  # for a single-file base: a diffusers folder or cached hub id holding its component configs
+    fuse_lora: bool = True  # fold the LoRA into the weights once: no per-step LoRA cost
+    allow_download: bool = False  # never touch the network unless asked
 
 
 @dataclass(frozen=True)
 class RenderSettings:
     backend: str = "auto"  # auto | sprites | diffusion | hybrid
-    batch_size: int = 8
+    batch_size: int = 8  # prompts per diffusion batch; token blocks of this size always render together
+    width: int = 512
+    height: int = 512
+    steps: int = 30
+    guidance_scale: float = 7.5
+    scheduler: str = "dpmpp_2m_karras"  # dpmpp_2m_karras | euler_a | ddim | pndm
+    device: str = "auto"  # auto: cuda > mps > cpu
+    dtype: str = "auto"  # auto: float16 on cuda/mps, float32 on cpu
+    threads: int = 0  # CPU threads for torch; 0 leaves torch's default (fix it for bit-exact CPU renders)
+    strength: float = 0.5  # hybrid: how far img2img may move from the sprite sketch (it runs strength × steps steps)
 
 
 @dataclass(frozen=True)
 class PixelsSettings:
-    size: int = 24
+    size: int = 24  # the output grid
+    method: str = "mode"  # mode: grid recovery + palette snap | nearest: the original NEAREST downscale
+    palette: str = "palette.hex"  # relative to the config folder; "" snaps to nothing
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """Thresholds of the quality verdict; a rejected render is re-rendered with the next attempt's seed."""
+
+    enabled: bool = True
+    max_attempts: int = 4
+    min_colors: int = 3
+    max_colors: int = 40
+    min_grid_fidelity: float = 0.85  # share of cells whose interior is one flat colour close to the one written
+    min_background_uniformity: float = (
+        0.6  # share of top, left and right edge cells in the one background region (big hair: 0.76)
+    )
+    max_background_distance: float = 10.0  # ΔE76 between the observed and the asked-for background
+    min_coverage: float = 0.15  # share of cells that are not background
+    max_coverage: float = 0.8
+    max_off_centre: float = 0.2  # subject centroid's distance from the centre, as a share of the width
+    min_trait_match: float = 0.5  # share of a trait's own pixels that must show its colours (0 turns the check off)
+    min_training_distance: int = 24  # pixels that must differ from every training image
+    training_dir: str = ""  # the 24×24 originals the LoRA learnt from, relative to the config folder
 
 
 @dataclass(frozen=True)
@@ -109,6 +146,7 @@ class Config:
     model: ModelSettings = ModelSettings()
     render: RenderSettings = RenderSettings()
     pixels: PixelsSettings = PixelsSettings()
+    quality: QualitySettings = QualitySettings()
     metadata: MetadataSettings = MetadataSettings()
     contract: ContractSettings = ContractSettings()
     export: ExportSettings = ExportSettings()
@@ -120,6 +158,10 @@ class Config:
     @property
     def layers_folder(self) -> Path:
         return self.folder / self.traits.layers
+
+    def resolve(self, setting: str) -> Path | None:
+        """A path setting from the file: relative to the config's folder, so a config folder travels whole."""
+        return Path(os.path.normpath(self.folder / Path(setting).expanduser())) if setting else None
 
     def override(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section replaced; ``None`` means "flag not given"."""
@@ -147,6 +189,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
         model=ModelSettings(**data.get("model", {})),
         render=RenderSettings(**data.get("render", {})),
         pixels=PixelsSettings(**data.get("pixels", {})),
+        quality=QualitySettings(**data.get("quality", {})),
         metadata=MetadataSettings(**data.get("metadata", {})),
         contract=_contract_settings(data.get("contract", {})),
         export=ExportSettings(**data.get("export", {})),

@@ -1,33 +1,48 @@
-"""Finishing a rendered token: its PNG and metadata, written atomically, and the manifest line that marks it done.
+"""Finishing a render: pixel recovery, the quality verdict, and the token's files, written atomically.
 
-This is the CPU side of a run (PNG encoding, schema validation, file creation), so it is a
-plain function of picklable data: large runs fan it out to worker processes while the main
-process renders, small runs call it inline.
+This is the CPU side of a run, so it is a plain function of picklable data: large runs fan it
+out to worker processes while the main process renders, small runs call it inline. What needs
+every earlier token (the duplicate check, the manifest) stays with the caller.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from generator.config import Config
 from generator.files import write_atomic
+from generator.manifest import ACCEPTED, REJECTED
 from generator.metadata import encode, token_metadata
+from generator.palette import Palette
+from generator.pixels import Recovery, recover
+from generator.quality import TrainingSet, Verdict, assess
 from generator.render import RenderJob
 from generator.traits import TraitTable
 
 
 @dataclass(frozen=True)
 class Destination:
+    """Everything a worker needs to finish tokens, sent along with each batch."""
+
     folder: Path
     config: Config
     tables: list[TraitTable]
+    palette: Palette | None
+    backgrounds: tuple[np.ndarray | None, ...]  # asked-for colour of each value of the first (bottom) trait
+    training: TrainingSet | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record: dict[str, Any]  # the manifest line, still without the duplicate check
+    pixels: np.ndarray | None  # the accepted S×S image, for the contact sheet
 
 
 def encode_png(image: Image.Image) -> bytes:
@@ -36,25 +51,52 @@ def encode_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def finish_batch(destination: Destination, jobs: list[RenderJob], pixels: np.ndarray) -> list[str]:
-    return [finish_token(destination, job, Image.fromarray(image)) for job, image in zip(jobs, pixels, strict=True)]
+def image_path(folder: Path, token_id: int) -> Path:
+    return folder / "images" / f"{token_id}.png"
 
 
-def finish_token(destination: Destination, job: RenderJob, image: Image.Image) -> str:
-    """Image, then metadata, each renamed into place; returns the manifest line, to be appended only after."""
-    folder, config, tables = destination.folder, destination.config, destination.tables
-    png = encode_png(image)
-    write_atomic(folder / "images" / f"{job.token_id}.png", png)
-    write_atomic(folder / "metadata" / f"{job.token_id}.json", encode(token_metadata(config, tables, job.token_id, job.combo)))
+def metadata_path(folder: Path, token_id: int) -> Path:
+    return folder / "metadata" / f"{token_id}.json"
+
+
+def rejected_path(folder: Path, token_id: int, attempt: int) -> Path:
+    """Where a rejected attempt is kept; the folder appears with the first rejection, so a clean run has none."""
+    folder = folder / "rejected"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{token_id}-{attempt}.png"
+
+
+def finish_batch(destination: Destination, jobs: list[RenderJob], renders: np.ndarray) -> list[Outcome]:
+    return [finish_token(destination, job, render) for job, render in zip(jobs, renders, strict=True)]
+
+
+def finish_token(destination: Destination, job: RenderJob, render: np.ndarray) -> Outcome:
+    """Recover the pixels, judge them, write the token (or keep the render under rejected/)."""
+    config, folder = destination.config, destination.folder
+    recovery = postprocess(render, destination, job)
+    verdict = assess(render, recovery, config.quality, destination.training) if config.quality.enabled else Verdict((), {})
+    png = encode_png(Image.fromarray(recovery.pixels))
+    if verdict.accepted:
+        write_atomic(image_path(folder, job.token_id), png)
+        metadata = token_metadata(config, destination.tables, job.token_id, job.combo)
+        write_atomic(metadata_path(folder, job.token_id), encode(metadata))
+    else:
+        write_atomic(rejected_path(folder, job.token_id, job.attempt), encode_png(Image.fromarray(render)))
     record = {
         "token_id": job.token_id,
-        "attempt": 0,
+        "attempt": job.attempt,
         "seed": job.seed,
-        "traits": {table.key: table.values[i].name for table, i in zip(tables, job.combo, strict=True)},
+        "traits": {table.key: table.values[i].name for table, i in zip(destination.tables, job.combo, strict=True)},
         "prompt": job.prompt,
         "negative_prompt": job.negative_prompt,
-        "verdict": "accepted",
-        "reasons": [],
+        "verdict": ACCEPTED if verdict.accepted else REJECTED,
+        "reasons": list(verdict.reasons),
         "sha256": hashlib.sha256(png).hexdigest(),
     }
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return Outcome(record, recovery.pixels if verdict.accepted else None)
+
+
+def postprocess(render: np.ndarray, destination: Destination, job: RenderJob) -> Recovery:
+    """The render → the S×S token, its background painted the colour the token's background trait asks for."""
+    pixels = destination.config.pixels
+    return recover(render, pixels.size, destination.palette, pixels.method, destination.backgrounds[job.combo[0]])

@@ -19,16 +19,18 @@ def hub_cache() -> Path:
     return home / "hub"
 
 
-def base_candidates(spec: str) -> list[Path]:
-    """Every place a base model named ``spec`` may be, in the order they are tried."""
-    places = [Path(spec)]
-    if spec.count("/") == 1 and not Path(spec).exists():
+def base_candidates(spec: str, folder: Path) -> list[Path]:
+    """Every place a base model named ``spec`` may be, in order: a path (relative to the config
+    folder), then, for an ``org/name`` id, its snapshot in the local hub cache."""
+    path = folder / Path(spec).expanduser()
+    places = [path]
+    if spec.count("/") == 1 and not path.exists():
         places.append(hub_cache() / f"models--{spec.replace('/', '--')}")
     return places
 
 
-def find_base_model(spec: str) -> Path | None:
-    for place in base_candidates(spec):
+def find_base_model(spec: str, folder: Path) -> Path | None:
+    for place in base_candidates(spec, folder):
         if place.is_file() and place.suffix == ".safetensors":
             return place
         if (place / "model_index.json").is_file():
@@ -39,6 +41,5 @@ def find_base_model(spec: str) -> Path | None:
     return None
 
 
-def find_lora(spec: str) -> Path | None:
-    path = Path(spec)
-    return path if spec and path.is_file() and path.suffix == ".safetensors" else None
+def find_lora(path: Path | None) -> Path | None:
+    return path if path is not None and path.is_file() and path.suffix == ".safetensors" else None

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from generator.palette import Palette, to_lab
+from generator.palette import Palette, squared_distances, to_lab
 
 INTERIOR_MARGIN = 0.2  # of a cell, each side: 21.33 px cells keep their central ~13 px
 OFFSET_STEP = 0.125  # px, grid offset search resolution
 CLIPPED_SHARE = 0.3  # a channel is clipped in a cell when this share of its interior sits at 0 or 255
+CLIP_WATCH = 16  # levels from 0 or 255 at which a cell mean may hide clipping
 CAST_INLIER = 12.0  # levels: colours farther than this from their palette colour do not steer the cast
 MAX_CAST = 24  # levels per channel: the largest tint read from the border
 BACKGROUND_TOLERANCE = 8.0  # ΔE76 from the border colour for a cell to join the background region
@@ -60,7 +61,12 @@ def recover(
     method: str = "mode",
     expected_background: np.ndarray | None = None,
 ) -> Recovery:
-    """``image`` (H, W, 3) uint8 → :class:`Recovery` at ``size``×``size``; without a palette, colours are only rounded."""
+    """``image`` (H, W, 3) uint8 → :class:`Recovery` at ``size``×``size``; without a palette, colours are only rounded.
+
+    An image already ``size``×``size`` (the sprite renderer's) is art as drawn: it is measured, never re-snapped.
+    """
+    if image.shape[:2] == (size, size):
+        return _already_on_grid(image, expected_background)
     if method == "nearest":
         return _recover_nearest(image, size, palette, expected_background)
     grid = find_grid(image, size)
@@ -68,23 +74,59 @@ def recover(
     colors = palette if palette is not None else Palette(np.unique(np.rint(means).reshape(-1, 3).astype(np.uint8), axis=0))
     gain, offset = fit_cast(means, colors, clipped_high | clipped_low, _border_mean(means), expected_background)
     corrected = (means - offset) / gain
-    index = snap(corrected, colors, clipped_high, clipped_low)
-    return _finish(corrected, spread, colors, index, grid, expected_background)
+    lab = to_lab(corrected)
+    index = snap(corrected, lab, colors, clipped_high, clipped_low)
+    return _finish(corrected, lab, spread, colors, index, grid, expected_background)
+
+
+def _already_on_grid(image: np.ndarray, expected: np.ndarray | None) -> Recovery:
+    """Exact pixels: the background is the border's most common colour, exactly, where it touches the border."""
+    size = image.shape[0]
+    border = _border_mask(size)
+    packed, counts = np.unique(pack_rgb(image[border]), return_counts=True)
+    color = image[border][pack_rgb(image[border]) == packed[counts.argmax()]][0]
+    background = _touching_border((image == color).all(axis=-1), border)
+    reference = color if expected is None else np.asarray(expected)
+    distance = float(np.linalg.norm(to_lab(color) - to_lab(reference)))
+    zeros = np.zeros((size, size))
+    return Recovery(image, image.astype(np.float64), zeros, zeros, background, distance, Grid(1.0, (0.0, 0.0)))
+
+
+def pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """RGB triples as one uint32 each: 1-D unique and compare instead of row-wise (5× faster on tiles)."""
+    rgb = rgb.astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def _border_mask(size: int) -> np.ndarray:
+    border = np.zeros((size, size), dtype=bool)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    return border
+
+
+def _touching_border(mask: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """The parts of ``mask`` 4-connected to the image border."""
+    from skimage.measure import label  # lazy: see palette.to_lab
+
+    regions = label(mask, connectivity=1)
+    return np.isin(regions, np.unique(regions[border & mask])) & mask
 
 
 def _recover_nearest(image: np.ndarray, size: int, palette: Palette | None, expected: np.ndarray | None) -> Recovery:
     small = np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.NEAREST)).astype(np.float64)
     colors = palette if palette is not None else Palette(np.unique(small.reshape(-1, 3).astype(np.uint8), axis=0))
-    index = colors.nearest(small)
-    return _finish(small, np.zeros(small.shape[:2]), colors, index, Grid(image.shape[1] / size, (0.0, 0.0)), expected)
+    lab = to_lab(small)
+    grid = Grid(image.shape[1] / size, (0.0, 0.0))
+    return _finish(small, lab, np.zeros(small.shape[:2]), colors, colors.nearest_lab(lab), grid, expected)
 
 
-def _finish(corrected, spread, colors: Palette, index, grid: Grid, expected: np.ndarray | None) -> Recovery:
+def _finish(corrected, lab, spread, colors: Palette, index, grid: Grid, expected: np.ndarray | None) -> Recovery:
     pixels = colors.colors[index].copy()
-    background, background_color, distance = find_background(corrected, colors, index, expected)
+    written = colors.lab[index].copy()
+    background, background_color, distance = find_background(corrected, lab, colors, index, expected)
     pixels[background] = background_color
-    snap_distance = np.linalg.norm(to_lab(corrected) - to_lab(pixels), axis=-1)
-    return Recovery(pixels, corrected, spread, snap_distance, background, distance, grid)
+    written[background] = to_lab(background_color)
+    return Recovery(pixels, corrected, spread, np.linalg.norm(lab - written, axis=-1), background, distance, grid)
 
 
 def find_grid(image: np.ndarray, size: int) -> Grid:
@@ -114,21 +156,38 @@ def _comb_offset(profile: np.ndarray, cell: float, size: int) -> float:
 def cell_statistics(image: np.ndarray, grid: Grid, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per cell, over its interior: mean colour, RMS spread, and which channels are clipped high / low.
 
-    Box sums as two matrix products with 0/1 interior indicators (S×H and S×W) over one stack of
-    every per-pixel quantity: ~4 ms a 512 render, against 45 ms for integral images. float32 is
-    exact here: a 21 px cell's interior sums stay below 2^24.
+    Box sums as matrix products with 0/1 interior indicators (S×H and S×W), over four planes
+    (R, G, B and R²+G²+B²): ~3 ms a 512 render, against 45 ms for integral images. Clipping
+    is counted only when some cell's mean comes near 0 or 255. float32 is exact here: a 21 px
+    cell's interior sums stay below 2^24.
     """
     (y0, y1), (x0, x1) = (_interior(grid.offset[axis], grid.cell, size, image.shape[axis]) for axis in (0, 1))
-    rows = _indicator(y0, y1, image.shape[0])
-    columns = _indicator(x0, x1, image.shape[1])
-    pixels = image.astype(np.float32)
-    stack = np.concatenate([pixels, pixels * pixels, image == 255, image == 0], axis=-1, dtype=np.float32)
-    bands = (rows @ stack.reshape(image.shape[0], -1)).reshape(size, image.shape[1], -1)  # (S, W, 12)
-    sums = np.einsum("kw,swc->skc", columns, bands)  # (S, S, 12)
+    boxes = _BoxSums(_indicator(y0, y1, image.shape[0]), _indicator(x0, x1, image.shape[1]))
     count = ((y1 - y0)[:, None] * (x1 - x0)[None, :])[..., None]
-    means, squares, high, low = np.split(sums.astype(np.float64) / count, 4, axis=-1)
-    variance = np.maximum(squares - means * means, 0.0)
-    return means, np.sqrt(variance.mean(axis=-1)), high > CLIPPED_SHARE, low > CLIPPED_SHARE
+    planes = np.empty((*image.shape[:2], 4), dtype=np.float32)
+    planes[..., :3] = image
+    planes[..., 3] = (planes[..., :3] * planes[..., :3]) @ np.ones(3, dtype=np.float32)  # 14× faster than .sum(axis=-1)
+    sums = boxes(planes) / count
+    means, squares = sums[..., :3], sums[..., 3]
+    spread = np.sqrt(np.maximum(squares - (means * means).sum(axis=-1), 0.0) / 3)
+    high = low = np.zeros(means.shape, dtype=bool)
+    if (means > 255 - CLIP_WATCH).any():
+        high = boxes((image == 255).astype(np.float32)) / count > CLIPPED_SHARE
+    if (means < CLIP_WATCH).any():
+        low = boxes((image == 0).astype(np.float32)) / count > CLIPPED_SHARE
+    return means, spread, high, low
+
+
+class _BoxSums:
+    """Sums of an (H, W, C) stack over every cell's interior box: (S, S, C) float64."""
+
+    def __init__(self, rows: np.ndarray, columns: np.ndarray):
+        self.rows, self.columns = rows, columns
+
+    def __call__(self, stack: np.ndarray) -> np.ndarray:
+        height, width, channels = stack.shape
+        bands = (self.rows @ stack.reshape(height, width * channels)).reshape(len(self.rows), width, channels)
+        return np.matmul(self.columns[None], bands).astype(np.float64)  # batched: (S, S, C)
 
 
 def _indicator(first: np.ndarray, last: np.ndarray, length: int) -> np.ndarray:
@@ -195,9 +254,9 @@ def _colour_groups(means: np.ndarray, clipped: np.ndarray) -> tuple[np.ndarray, 
 def _targets(groups: np.ndarray, palette: Palette, gain: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each group's nearest palette colour (RGB, cheap and enough for fitting) and the distance in levels."""
     corrected = (groups - offset) / gain
-    distance = np.linalg.norm(corrected[:, None, :] - palette.colors[None, :, :].astype(np.float64), axis=-1)
-    nearest = distance.argmin(axis=1)
-    return palette.colors[nearest].astype(np.float64), distance[np.arange(len(groups)), nearest]
+    squared = squared_distances(corrected, palette.colors.astype(np.float64))
+    nearest = squared.argmin(axis=1)
+    return palette.colors[nearest].astype(np.float64), np.sqrt(np.maximum(squared[np.arange(len(groups)), nearest], 0.0))
 
 
 def _residual(groups: np.ndarray, weights: np.ndarray, palette: Palette, gain: np.ndarray, offset: np.ndarray) -> float:
@@ -228,9 +287,11 @@ def _fit(true: np.ndarray, observed: np.ndarray, weights: np.ndarray, with_gain:
     return gain, observed_mean - gain * true_mean
 
 
-def snap(corrected: np.ndarray, palette: Palette, clipped_high: np.ndarray, clipped_low: np.ndarray) -> np.ndarray:
+def snap(
+    corrected: np.ndarray, lab: np.ndarray, palette: Palette, clipped_high: np.ndarray, clipped_low: np.ndarray
+) -> np.ndarray:
     """Nearest palette index per cell (CIELAB); clipped channels count only against colours they rule out."""
-    index = palette.nearest(corrected)
+    index = palette.nearest_lab(lab)
     cells = np.argwhere((clipped_high | clipped_low).any(axis=-1))
     if len(cells):
         rows, cols = cells[:, 0], cells[:, 1]
@@ -246,25 +307,20 @@ def snap(corrected: np.ndarray, palette: Palette, clipped_high: np.ndarray, clip
 
 
 def find_background(
-    corrected: np.ndarray, palette: Palette, index: np.ndarray, expected: np.ndarray | None
+    corrected: np.ndarray, lab: np.ndarray, palette: Palette, index: np.ndarray, expected: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The border-connected region near the border's colour, the one colour it becomes, and how far off it was.
 
     The asked-for background colour is written when the observed one is within the region's own
     tolerance of it; otherwise the nearest palette colour is, and the distance tells quality why.
     """
-    from skimage.measure import label  # lazy: see palette.to_lab
-
-    size = index.shape[0]
-    border = np.zeros(index.shape, dtype=bool)
-    border[[0, -1], :] = border[:, [0, -1]] = True
+    border = _border_mask(index.shape[0])
     border_index = np.bincount(index[border], minlength=len(palette)).argmax()
-    near = np.linalg.norm(to_lab(corrected) - palette.lab[border_index], axis=-1) <= BACKGROUND_TOLERANCE
-    regions = label(near, connectivity=1)
-    background = np.isin(regions, np.unique(regions[border & near])) & near if size else near
-    observed = corrected[background].mean(axis=0) if background.any() else palette.colors[border_index].astype(float)
+    near = np.linalg.norm(lab - palette.lab[border_index], axis=-1) <= BACKGROUND_TOLERANCE
+    background = _touching_border(near, border)
+    observed = lab[background].mean(axis=0) if background.any() else palette.lab[border_index]
     nearest = palette.colors[border_index]
     if expected is None:
-        return background, nearest, float(np.linalg.norm(to_lab(observed) - to_lab(nearest)))
-    distance = float(np.linalg.norm(to_lab(observed) - to_lab(expected)))
+        return background, nearest, float(np.linalg.norm(observed - palette.lab[border_index]))
+    distance = float(np.linalg.norm(observed - to_lab(expected)))
     return background, (np.asarray(expected, dtype=np.uint8) if distance <= BACKGROUND_TOLERANCE else nearest), distance

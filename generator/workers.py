@@ -34,9 +34,10 @@ class InlineExecutor(Executor):
         return future
 
 
-def executor_for(tokens: int) -> Executor:
+def executor_for(tasks: int, threshold: int = POOL_THRESHOLD) -> Executor:
+    """Worker processes for ``tasks`` units of work when there are enough to pay for starting them."""
     cores = os.cpu_count() or 1
-    if tokens < POOL_THRESHOLD or cores < 2:
+    if tasks < threshold or cores < 2:
         return InlineExecutor()
     return ProcessPoolExecutor(
         max_workers=min(MAX_WORKERS, cores),

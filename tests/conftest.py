@@ -44,3 +44,6 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1))
+
+
+from tiny_sd import tiny_sd_dir  # noqa: E402, F401  (session fixture: a tiny SD 1.5-shaped diffusers folder)

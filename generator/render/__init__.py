@@ -22,7 +22,11 @@ from generator.models import base_candidates, find_base_model, find_lora
 from generator.rules import Combo
 from generator.traits import TraitTable
 
-BACKEND_MODULES = {"sprites": "generator.render.sprites"}
+BACKEND_MODULES = {
+    "sprites": "generator.render.sprites",
+    "diffusion": "generator.render.diffusion",
+    "hybrid": "generator.render.hybrid",
+}
 BACKEND_CHOICES = ("auto", "sprites", "diffusion", "hybrid")
 
 
@@ -33,6 +37,7 @@ class RenderJob:
     prompt: str
     negative_prompt: str
     seed: int
+    attempt: int = 0
 
 
 class Renderer(Protocol):
@@ -53,11 +58,12 @@ def choose_backend(config: Config) -> BackendChoice:
     if config.render.backend != "auto":
         return BackendChoice(config.render.backend)
     missing = []
-    if find_base_model(config.model.base) is None:
-        looked = " or ".join(str(place) for place in base_candidates(config.model.base))
+    if find_base_model(config.model.base, config.folder) is None:
+        looked = " or ".join(str(place) for place in base_candidates(config.model.base, config.folder))
         missing.append(f"base model '{config.model.base}' (looked in {looked})")
-    if find_lora(config.model.lora) is None:
-        missing.append(f"LoRA '{config.model.lora or '(none configured)'}'")
+    lora = config.resolve(config.model.lora)
+    if find_lora(lora) is None:
+        missing.append(f"LoRA {lora or '(none configured)'}")
     if missing:
         return BackendChoice("sprites", notice=f"backend auto → sprites: no {' and no '.join(missing)}")
     return BackendChoice("diffusion")

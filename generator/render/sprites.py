@@ -83,3 +83,22 @@ def _decode_layer(path: Path, data: bytes, size: int, must_be_opaque: bool) -> n
     if must_be_opaque and pixels[..., 3].min() < 255:
         raise UserError(f"{path}: the first trait in [traits].order is the bottom layer and must be fully opaque")
     return pixels
+
+
+def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | None, ...]:
+    """The colour each value of the bottom trait asks for: its layer's most common colour (None without a layer).
+
+    The pixel step paints the recovered background exactly this colour, and quality measures how
+    far a render's background is from it, for every backend.
+    """
+    colors: list[np.ndarray | None] = []
+    for index in range(len(table.values)):
+        path = layer_path(config, table, index)
+        if not path.is_file():
+            colors.append(None)
+            continue
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+        values, counts = np.unique(pixels, axis=0, return_counts=True)
+        colors.append(values[counts.argmax()])
+    return tuple(colors)

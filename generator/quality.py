@@ -1,0 +1,125 @@
+"""The quality verdict: is this render an on-grid, on-palette punk portrait that is new? Every reason is named.
+
+Each check reads :class:`generator.pixels.Recovery` (what the grid recovery saw) or the 24×24
+result, against the thresholds of ``[quality]``. Reasons are ``code: detail`` strings; the code
+is what run summaries count. The duplicate check needs every earlier accepted token, so the
+collection loop makes it, in token order, with :func:`duplicate_reason`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from generator.config import QualitySettings
+from generator.errors import UserError
+from generator.pixels import Recovery, pack_rgb
+
+MAX_CELL_SPREAD = 24.0  # levels RMS: a flat cell under render noise (σ ≤ 8) and JPEG stays well below
+MAX_SNAP_DISTANCE = 12.0  # ΔE76 from a cell's estimate to the colour written: beyond it, the palette has no such colour
+BLANK_SPREAD = 3.0  # levels: a render flatter than this is blank
+IMAGE_SUFFIXES = (".png", ".gif", ".bmp", ".webp")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reasons: tuple[str, ...]
+    metrics: dict[str, float]
+
+    @property
+    def accepted(self) -> bool:
+        return not self.reasons
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """The originals a LoRA learnt from, as one (n, S, S, 3) array, for the near-copy guard."""
+
+    names: tuple[str, ...]
+    pixels: np.ndarray
+
+
+def assess(render: np.ndarray, recovery: Recovery, settings: QualitySettings, training: TrainingSet | None = None) -> Verdict:
+    """All checks at once, so a rejected render lists every reason, not just the first (a blank one only says blank)."""
+    metrics = measure(render, recovery)
+    if metrics["render_spread"] < BLANK_SPREAD or metrics["render_mean"] < 8:  # every other reason would follow from it
+        return Verdict(
+            (f"blank: the render is flat (spread {metrics['render_spread']:.1f}, mean {metrics['render_mean']:.0f})",), metrics
+        )
+    reasons = []
+    if metrics["grid_fidelity"] < settings.min_grid_fidelity:
+        reasons.append(f"grid_fidelity: {metrics['grid_fidelity']:.2f} < {settings.min_grid_fidelity}")
+    if not settings.min_colors <= metrics["colors"] <= settings.max_colors:
+        reasons.append(f"colors: {metrics['colors']:.0f} outside {settings.min_colors}–{settings.max_colors}")
+    if metrics["background_uniformity"] < settings.min_background_uniformity:
+        reasons.append(f"background_uniformity: {metrics['background_uniformity']:.2f} < {settings.min_background_uniformity}")
+    if metrics["background_distance"] > settings.max_background_distance:
+        reasons.append(f"background_color: ΔE {metrics['background_distance']:.1f} > {settings.max_background_distance}")
+    if not settings.min_coverage <= metrics["coverage"] <= settings.max_coverage:
+        reasons.append(f"coverage: {metrics['coverage']:.2f} outside {settings.min_coverage}–{settings.max_coverage}")
+    if metrics["off_centre"] > settings.max_off_centre:
+        reasons.append(f"off_centre: {metrics['off_centre']:.2f} > {settings.max_off_centre}")
+    if training is not None:
+        reasons.extend(_near_copy(recovery.pixels, training, settings.min_training_distance))
+    return Verdict(tuple(reasons), metrics)
+
+
+def measure(render: np.ndarray, recovery: Recovery) -> dict[str, float]:
+    size = recovery.pixels.shape[0]
+    flat = (recovery.spread <= MAX_CELL_SPREAD) & (recovery.snap_distance <= MAX_SNAP_DISTANCE)
+    frame = np.zeros((size, size), dtype=bool)  # top, left and right edges: a portrait's neck owns the bottom one
+    frame[0, :] = frame[:, [0, -1]] = True
+    subject = ~recovery.background
+    rows, cols = np.nonzero(subject)
+    centre = (size - 1) / 2
+    off_centre = float(np.hypot(cols.mean() - centre, rows.mean() - centre) / size) if len(rows) else 1.0
+    return {
+        "render_spread": float(render.std()),
+        "render_mean": float(render.mean()),
+        "grid_fidelity": float(flat.mean()),
+        "colors": float(len(np.unique(pack_rgb(recovery.pixels)))),
+        "background_uniformity": float(recovery.background[frame].mean()),
+        "background_distance": recovery.background_distance,
+        "coverage": float(subject.mean()),
+        "off_centre": off_centre,
+    }
+
+
+def _near_copy(pixels: np.ndarray, training: TrainingSet, minimum: int) -> list[str]:
+    differing = (training.pixels != pixels[None]).any(axis=-1).sum(axis=(1, 2))
+    closest = int(differing.argmin())
+    if differing[closest] < minimum:
+        return [f"near_copy: {differing[closest]} pixels from training image {training.names[closest]} (< {minimum})"]
+    return []
+
+
+def duplicate_reason(digest: str, accepted: dict[str, int]) -> str | None:
+    """``accepted`` maps the pixel digest of every accepted token to its id."""
+    if digest in accepted:
+        return f"duplicate: same pixels as token {accepted[digest]}"
+    return None
+
+
+def load_training_set(folder: Path, size: int) -> TrainingSet:
+    """Every image in ``folder`` (RGB, transparent pixels over black), each ``size``×``size``; errors name the file."""
+    if not folder.is_dir():
+        raise UserError(f'{folder}: [quality].training_dir is not a folder; point it at the 24×24 originals or set it to ""')
+    names, images = [], []
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        try:
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert("RGB"))
+        except (UnidentifiedImageError, OSError):
+            raise UserError(f"{path}: not a readable image; remove it from [quality].training_dir") from None
+        if pixels.shape[:2] != (size, size):
+            raise UserError(
+                f"{path}: {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} originals in [quality].training_dir"
+            )
+        names.append(str(path.relative_to(folder)))
+        images.append(pixels)
+    if not images:
+        raise UserError(f"{folder}: no images in [quality].training_dir")
+    return TrainingSet(tuple(names), np.stack(images))

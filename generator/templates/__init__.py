@@ -1,0 +1,1 @@
+"""The page templates punkgen fills in (the static gallery)."""

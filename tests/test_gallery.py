@@ -1,0 +1,152 @@
+"""The static gallery: self-contained, safe with any collection name, and filterable and sortable in a real browser."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import collection_args, edit, run_cli
+from PIL import Image
+
+from generator.gallery import gallery_html
+from generator.rarity import rank_tokens
+
+CHROMIUM = Path("/usr/bin/chromium")
+N = 40
+
+
+@pytest.fixture
+def exported(config_path: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config_path, out, N)).exit_code == 0
+    result = run_cli("export", out, "--config", config_path, "--base-uri", "ipfs://cid/")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def embedded(page: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="collection">(.*?)</script>', page, re.S).group(1))
+
+
+def attributes_by_token(out: Path) -> dict[int, dict[str, str]]:
+    documents = {int(p.stem): json.loads(p.read_text()) for p in (out / "metadata").glob("*.json")}
+    return {token_id: {a["trait_type"]: a["value"] for a in doc["attributes"]} for token_id, doc in documents.items()}
+
+
+def csv_ranks(out: Path) -> dict[int, int]:
+    with (out / "export" / "rarity.csv").open() as stream:
+        return {int(row["token_id"]): int(row["rank"]) for row in csv.DictReader(stream)}
+
+
+def test_the_page_is_self_contained_and_carries_every_token(exported: Path) -> None:
+    page = (exported / "index.html").read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "no CDN, nothing fetched from the network"
+    assert "image-rendering: pixelated" in page
+    data = embedded(page)
+    assert data["total"] == N and data["traits"] == ["Background", "Type", "Hair", "Eyes", "Mouth", "Accessory"]
+    ranks, attributes = csv_ranks(exported), attributes_by_token(exported)
+    for token_id, rank, _score, _unique, picks in data["tokens"]:
+        assert rank == ranks[token_id]
+        shown = {trait: data["values"][t][v] for t, (trait, v) in enumerate(zip(data["traits"], picks, strict=True)) if v >= 0}
+        assert shown == attributes[token_id]
+
+
+def test_names_cannot_break_out_of_the_page() -> None:
+    evil = "</script><script>alert(1)</script> & <b>"
+    attributes = {1: [{"trait_type": "Hat", "value": evil}], 2: [{"trait_type": "Hat", "value": "Cap"}]}
+    page = gallery_html(evil, evil, attributes, rank_tokens(attributes))
+    assert page.count("</script>") == 2 and "<script>alert" not in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in page
+    assert embedded(page)["values"][0] == sorted(["Cap", evil])
+
+
+def chromium(tmp_path: Path, url: str, *flags: str) -> str:
+    """Headless Chromium as CI runs it: no network, no GPU, a private profile; returns stdout."""
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--virtual-time-budget=5000",
+        *flags,
+        url,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=True).stdout
+
+
+def cards(dom: str) -> list[tuple[int, int]]:
+    """(token id, rank) of every card in the rendered page, in page order."""
+    return [(int(t), int(r)) for t, r in re.findall(r'<article class="card[^"]*" data-token-id="(\d+)" data-rank="(\d+)"', dom)]
+
+
+browser = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+
+
+@pytest.mark.browser
+@browser
+def test_filter_and_sort_from_the_address(exported: Path, tmp_path: Path) -> None:
+    attributes, ranks = attributes_by_token(exported), csv_ranks(exported)
+    eyes = max({a["Eyes"] for a in attributes.values()}, key=lambda v: sum(a["Eyes"] == v for a in attributes.values()))
+    dom = chromium(tmp_path, f"{(exported / 'index.html').as_uri()}#sort=rank&Eyes={eyes.replace(' ', '+')}", "--dump-dom")
+    wanted = sorted((ranks[t], t) for t, a in attributes.items() if a["Eyes"] == eyes)
+    assert 1 < len(wanted) < N
+    assert cards(dom) == [(t, rank) for rank, t in wanted], "only that value, rarest first"
+    assert f"{len(wanted)} of {N} tokens" in dom
+
+
+@pytest.mark.browser
+@browser
+def test_choosing_a_filter_in_the_page(exported: Path, tmp_path: Path) -> None:
+    """A script does what a collector does: picks "(none)" for Accessory and the most-common-first sort."""
+    attributes, ranks = attributes_by_token(exported), csv_ranks(exported)
+    script = """<script>{  // a block: the page's own top-level consts share the global scope
+      const accessory = document.querySelector('select[data-trait="Accessory"]');
+      accessory.value = accessory.options[1].value;  // "(none)" sorts first
+      accessory.dispatchEvent(new Event("change"));
+      const sort = document.getElementById("sort");
+      sort.value = "rank-desc";
+      sort.dispatchEvent(new Event("change"));
+      setTimeout(() => {
+        const img = document.querySelector(".card img");
+        document.body.dataset.loaded = img.complete && img.naturalWidth;
+        document.body.dataset.rendering = getComputedStyle(img).imageRendering;
+        document.body.dataset.label = accessory.options[accessory.selectedIndex].textContent;
+        document.body.dataset.hash = location.hash;
+      }, 1000);
+    }</script></body>"""
+    page = exported / "probe.html"
+    page.write_text((exported / "index.html").read_text().replace("</body>", script))
+    dom = chromium(tmp_path, page.as_uri(), "--dump-dom")
+    bare = sorted(((ranks[t], t) for t, a in attributes.items() if "Accessory" not in a), key=lambda pair: (-pair[0], pair[1]))
+    assert cards(dom) == [(t, rank) for rank, t in bare], "tokens without an accessory, most common first"
+    assert f'data-label="(none) ({len(bare)})"' in dom
+    assert 'data-loaded="24"' in dom, "the 24×24 master loads from images/ beside the page"
+    assert 'data-rendering="pixelated"' in dom
+    assert 'data-hash="#sort=rank-desc&amp;Accessory=%28none%29"' in dom, "the view is kept in the address"
+
+
+@pytest.mark.browser
+@browser
+def test_screenshot(exported: Path, tmp_path: Path) -> None:
+    """A real render: the page lays out and paints (open the PNG to judge it as a collector would)."""
+    shot = tmp_path / "gallery.png"
+    chromium(tmp_path, (exported / "index.html").as_uri() + "#sort=rank", f"--screenshot={shot}", "--window-size=1280,900")
+    with Image.open(shot) as image:
+        assert image.size == (1280, 900)
+        assert len(image.convert("RGB").getcolors(1 << 16) or []) > 40, "cards with punks, not a blank page"
+
+
+def test_export_rewrites_the_gallery(exported: Path, config_path: Path) -> None:
+    edit(config_path, 'description = "Hand-drawn', 'description = "Redrawn')
+    assert run_cli("export", exported, "--config", config_path, "--base-uri", "ipfs://cid/").exit_code == 0
+    assert '<p class="description">Redrawn 24×24' in (exported / "index.html").read_text()

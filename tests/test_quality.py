@@ -1,0 +1,192 @@
+"""The quality verdict: each reason triggered by a crafted image; the retry loop with a renderer that fails on purpose."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import flaky_backend
+import numpy as np
+import pytest
+from conftest import REPO, folder_bytes
+from PIL import Image
+from test_pixels import TOKENS, upscale
+
+from generator.collection import run_collection
+from generator.config import QualitySettings, load_config
+from generator.degrade import Degradation, degrade
+from generator.palette import read_palette
+from generator.pixels import recover
+from generator.quality import assess, duplicate_reason, load_training_set
+from generator.render import BACKEND_MODULES
+
+PALETTE = read_palette(REPO / "traits" / "palette.hex")
+SETTINGS = QualitySettings()
+
+
+def verdict(render: np.ndarray, expected: np.ndarray | None = None, training=None):
+    recovery = recover(render, 24, PALETTE, expected_background=expected)
+    return assess(render, recovery, SETTINGS, training)
+
+
+def codes(render: np.ndarray, **kwargs) -> set[str]:
+    return {reason.split(":")[0] for reason in verdict(render, **kwargs).reasons}
+
+
+def test_real_tokens_pass() -> None:
+    rng = np.random.default_rng(2)
+    for token in TOKENS:
+        assert verdict(degrade(token, Degradation.random(rng), rng), expected=token[0, 0]).accepted
+
+
+def test_blank_render() -> None:
+    assert "blank" in codes(np.zeros((512, 512, 3), dtype=np.uint8))
+
+
+def test_noise_is_not_pixel_art() -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
+    assert "grid_fidelity" in codes(noise)
+
+
+def test_a_smooth_gradient_is_not_pixel_art() -> None:
+    ramp = np.linspace(0, 255, 512)
+    gradient = np.stack(np.broadcast_arrays(ramp[None, :], ramp[:, None], np.full((512, 512), 128.0)), axis=-1).astype(np.uint8)
+    assert {"grid_fidelity", "background_uniformity"} <= codes(gradient)
+
+
+def test_too_many_colours() -> None:
+    token = TOKENS[0].copy()
+    token[4:20, 4:20] = np.random.default_rng(1).integers(0, 256, (16, 16, 3))
+    assert "colors" in codes(token)
+
+
+def test_background_not_the_asked_for_colour() -> None:
+    assert "background_color" in codes(TOKENS[0], expected=np.array([255, 0, 255]))
+
+
+def test_coverage_empty_and_full() -> None:
+    empty = np.broadcast_to(TOKENS[0][0, 0], (24, 24, 3)).copy()
+    empty[10:12, 10:12] = 0
+    assert "coverage" in codes(empty)
+    full = TOKENS[0].copy()
+    full[1:, 1:-1] = (0, 0, 0)
+    assert "coverage" in codes(full)
+
+
+def test_off_centre_subject() -> None:
+    token = TOKENS[0]
+    shifted = np.broadcast_to(token[0, 0], token.shape).copy()
+    shifted[:, :14] = token[:, 8:22]  # the head moved 8 px left
+    assert "off_centre" in codes(shifted)
+
+
+def test_near_copy_of_a_training_image(tmp_path: Path) -> None:
+    for n, token in enumerate(TOKENS[:3]):
+        Image.fromarray(token).save(tmp_path / f"original-{n}.png")
+    training = load_training_set(tmp_path, 24)
+    copy = TOKENS[1].copy()
+    copy[0, :5] = (0, 0, 0)  # 5 pixels changed
+    reasons = verdict(upscale(copy, 512), training=training).reasons
+    assert any(r.startswith("near_copy: 5 pixels from training image original-1.png") for r in reasons), reasons
+    assert verdict(upscale(TOKENS[4], 512), training=training).accepted
+
+
+def test_duplicate_reason() -> None:
+    assert duplicate_reason("abc", {"abc": 7}) == "duplicate: same pixels as token 7"
+    assert duplicate_reason("abd", {"abc": 7}) is None
+
+
+@pytest.fixture
+def flaky(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(BACKEND_MODULES, "flaky", "flaky_backend")
+    flaky_backend.BLANK.clear()
+    flaky_backend.NOISE.clear()
+    return flaky_backend
+
+
+def flaky_run(config_path: Path, out: Path, size: int = 12, **quality):
+    config = load_config(config_path).override("collection", size=size).override("render", backend="flaky")
+    return run_collection(config.override("quality", **quality), out=out, progress=False)
+
+
+def test_a_rejected_render_is_kept_and_rendered_again(config_path: Path, tmp_path: Path, flaky) -> None:
+    flaky.BLANK.update({(3, 0), (5, 0), (5, 1)})
+    flaky.NOISE.add((8, 0))
+    summary = flaky_run(config_path, tmp_path / "out")
+    assert summary.failed == ()
+    assert summary.rendered == 12 + 3 + 1  # round 0, then 3, 5, 8 again, then 5 once more
+    assert summary.acceptance == pytest.approx(12 / 16)
+    assert summary.top_reasons[0] == ("blank", 3)
+    records = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert [(r["token_id"], r["attempt"], r["verdict"]) for r in records if r["token_id"] in (3, 5, 8)] == [
+        (3, 0, "rejected"),
+        (5, 0, "rejected"),
+        (8, 0, "rejected"),
+        (3, 1, "accepted"),
+        (5, 1, "rejected"),
+        (8, 1, "accepted"),
+        (5, 2, "accepted"),
+    ]
+    assert records[-1]["seed"] != records[2]["seed"], "each attempt has its own seed"
+    assert sorted(p.name for p in (tmp_path / "out" / "rejected").iterdir()) == ["3-0.png", "5-0.png", "5-1.png", "8-0.png"]
+    with Image.open(tmp_path / "out" / "rejected" / "8-0.png") as kept:
+        assert kept.size == (24, 24)
+    rows = list(csv.DictReader((tmp_path / "out" / "rejects.csv").open()))
+    assert [(row["token_id"], row["attempt"]) for row in rows] == [("3", "0"), ("5", "0"), ("8", "0"), ("5", "1")]
+    assert rows[0]["reasons"].startswith("blank: the render is flat")
+    assert len(list((tmp_path / "out" / "images").iterdir())) == 12
+
+
+def test_a_token_out_of_attempts_is_reported_and_the_run_goes_on(config_path: Path, tmp_path: Path, flaky) -> None:
+    flaky.BLANK.update({(4, attempt) for attempt in range(3)})
+    summary = flaky_run(config_path, tmp_path / "out", max_attempts=3)
+    assert summary.failed == (4,)
+    out = tmp_path / "out"
+    assert not (out / "images" / "4.png").exists() and not (out / "metadata" / "4.json").exists()
+    assert len(list((out / "images").iterdir())) == 11
+
+
+def test_the_filter_can_be_switched_off(config_path: Path, tmp_path: Path, flaky) -> None:
+    flaky.BLANK.add((2, 0))
+    summary = flaky_run(config_path, tmp_path / "out", enabled=False)
+    assert summary.failed == () and summary.rendered == 12
+    with Image.open(tmp_path / "out" / "images" / "2.png") as image:
+        assert np.asarray(image).max() == 0
+
+
+def test_a_run_with_retries_resumes_byte_identical(config_path: Path, tmp_path: Path, flaky) -> None:
+    flaky.BLANK.update({(3, 0), (5, 0), (5, 1), (9, 0)})
+    flaky_run(config_path, tmp_path / "whole")
+    cut = tmp_path / "cut"
+    flaky_run(config_path, cut)
+    lines = (cut / "manifest.jsonl").read_text().splitlines(keepends=True)
+    (cut / "manifest.jsonl").write_text("".join(lines[:14]))  # killed in round 1, after token 3's retry
+    flaky_run(config_path, cut)
+    assert folder_bytes(cut) == folder_bytes(tmp_path / "whole")
+
+
+def test_a_duplicate_render_is_moved_to_rejected(config_path: Path, tmp_path: Path, flaky, monkeypatch) -> None:
+    from generator.rules import compile_rules
+    from generator.sampling import plan_collection
+    from generator.traits import load_traits
+
+    config = load_config(config_path)
+    tables = load_traits(config)
+    plan = {t.token_id: t.combo for t in plan_collection(tables, compile_rules(config.rules, tables), 12, 42, "weighted", 1)}
+    first, twin = next((a, b) for a in plan for b in plan if a < b and plan[a][0] == plan[b][0])  # same background
+    original = flaky.FlakyRenderer.render
+
+    def render_twin_like_first(self, jobs):
+        pixels = original(self, jobs)
+        for i, job in enumerate(jobs):
+            if job.token_id == twin and job.attempt == 0:
+                pixels[i] = self.sprites.composite(np.array([plan[first]]))[0]
+        return pixels
+
+    monkeypatch.setattr(flaky.FlakyRenderer, "render", render_twin_like_first)
+    summary = flaky_run(config_path, tmp_path / "out")
+    assert summary.failed == () and summary.top_reasons == (("duplicate", 1),)
+    assert (tmp_path / "out" / "rejected" / f"{twin}-0.png").exists()
+    records = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert [r["reasons"] for r in records if r["token_id"] == twin] == [[f"duplicate: same pixels as token {first}"], []]
