@@ -23,6 +23,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from generator.config import Config
+from generator.errors import UserError
 from generator.files import write_atomic
 from generator.finishing import Destination, Outcome, encode_png, finish_batch, image_path, metadata_path, rejected_path
 from generator.folder import MANIFEST, REJECTS, SHEET, default_folder, fingerprint, prepare_folder
@@ -31,7 +32,8 @@ from generator.palette import read_palette
 from generator.prompts import PromptTemplate, prompt_template
 from generator.quality import duplicate_reason, load_training_set
 from generator.render import RenderJob, choose_backend, create_renderer
-from generator.render.sprites import background_colors
+from generator.render.sprites import SpriteRenderer, background_colors
+from generator.render.sprites import create as create_sprites
 from generator.rules import compile_rules
 from generator.sampling import PlannedToken, plan_collection, token_seed
 from generator.sheet import contact_sheet
@@ -123,7 +125,16 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable]) -> Dest
         palette=read_palette(palette_path) if palette_path else None,
         backgrounds=background_colors(config, tables[0]),
         training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
+        sprites=_sprites_if_drawn(config, tables),
     )
+
+
+def _sprites_if_drawn(config: Config, tables: list[TraitTable]) -> SpriteRenderer | None:
+    """The layers, for the trait check; a diffusion-only collection without layer art simply skips that check."""
+    try:
+        return create_sprites(config, tables)
+    except UserError:
+        return None
 
 
 def _job(config: Config, tables: list[TraitTable], template: PromptTemplate, token: PlannedToken, attempt: int) -> RenderJob:

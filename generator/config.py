@@ -122,7 +122,7 @@ class MetadataSettings:
 class ContractSettings:
     """Contract-level metadata (ERC-7572 / OpenSea ``contractURI``) beyond [collection]'s name and description."""
 
-    image: str = ""  # empty: the export uses the first token's image
+    image: str = ""  # empty: the export publishes the contact sheet as collection.png
     banner_image: str = ""
     featured_image: str = ""
     external_link: str = ""  # empty: [collection].external_url

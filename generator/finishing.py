@@ -22,8 +22,9 @@ from generator.manifest import ACCEPTED, REJECTED
 from generator.metadata import encode, token_metadata
 from generator.palette import Palette
 from generator.pixels import Recovery, recover
-from generator.quality import TrainingSet, Verdict, assess
+from generator.quality import Claim, TrainingSet, Verdict, assess
 from generator.render import RenderJob
+from generator.render.sprites import SpriteRenderer
 from generator.traits import TraitTable
 
 
@@ -37,6 +38,7 @@ class Destination:
     palette: Palette | None
     backgrounds: tuple[np.ndarray | None, ...]  # asked-for colour of each value of the first (bottom) trait
     training: TrainingSet | None
+    sprites: SpriteRenderer | None  # draws each token's claim for the trait check; None without layers
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray) -
     """Recover the pixels, judge them, write the token (or keep the render under rejected/)."""
     config, folder = destination.config, destination.folder
     recovery = postprocess(render, destination, job)
-    verdict = assess(render, recovery, config.quality, destination.training) if config.quality.enabled else Verdict((), {})
+    verdict = Verdict((), {})
+    if config.quality.enabled:
+        verdict = assess(render, recovery, config.quality, destination.training, claim(destination, job.combo))
     png = encode_png(Image.fromarray(recovery.pixels))
     if verdict.accepted:
         write_atomic(image_path(folder, job.token_id), png)
@@ -94,6 +98,14 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray) -
         "sha256": hashlib.sha256(png).hexdigest(),
     }
     return Outcome(record, recovery.pixels if verdict.accepted else None)
+
+
+def claim(destination: Destination, combo: tuple[int, ...]) -> Claim | None:
+    if destination.sprites is None:
+        return None
+    pixels, owner = destination.sprites.expectation(combo)
+    names = tuple((table.key, table.values[i].name) for table, i in zip(destination.tables, combo, strict=True))
+    return Claim(pixels, owner, names)
 
 
 def postprocess(render: np.ndarray, destination: Destination, job: RenderJob) -> Recovery:

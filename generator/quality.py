@@ -20,6 +20,8 @@ from generator.pixels import Recovery, pack_rgb
 
 MAX_CELL_SPREAD = 24.0  # levels RMS: a flat cell under render noise (σ ≤ 8) and JPEG stays well below
 MAX_SNAP_DISTANCE = 12.0  # ΔE76 from a cell's estimate to the colour written: beyond it, the palette has no such colour
+TRAIT_TOLERANCE = 12.0  # ΔE76 within which a pixel shows its trait's colour (neighbouring skin tones are ~15 apart)
+MIN_TRAIT_PIXELS = 2  # a trait colour on fewer pixels is not judged
 BLANK_SPREAD = 3.0  # levels: a render flatter than this is blank
 IMAGE_SUFFIXES = (".png", ".gif", ".bmp", ".webp")
 
@@ -35,6 +37,15 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """What the metadata says a token shows: its sprite drawing, the trait owning each pixel, and the names."""
+
+    pixels: np.ndarray  # (S, S, 3) the claimed traits, drawn by their layers
+    owner: np.ndarray  # (S, S) index of the trait whose layer painted each pixel (0: the bottom trait)
+    names: tuple[tuple[str, str], ...]  # (trait key, value) in trait order
+
+
+@dataclass(frozen=True)
 class TrainingSet:
     """The originals a LoRA learnt from, as one (n, S, S, 3) array, for the near-copy guard."""
 
@@ -42,7 +53,13 @@ class TrainingSet:
     pixels: np.ndarray
 
 
-def assess(render: np.ndarray, recovery: Recovery, settings: QualitySettings, training: TrainingSet | None = None) -> Verdict:
+def assess(
+    render: np.ndarray,
+    recovery: Recovery,
+    settings: QualitySettings,
+    training: TrainingSet | None = None,
+    claim: Claim | None = None,
+) -> Verdict:
     """All checks at once, so a rejected render lists every reason, not just the first (a blank one only says blank)."""
     metrics = measure(render, recovery)
     if metrics["render_spread"] < BLANK_SPREAD or metrics["render_mean"] < 8:  # every other reason would follow from it
@@ -62,9 +79,38 @@ def assess(render: np.ndarray, recovery: Recovery, settings: QualitySettings, tr
         reasons.append(f"coverage: {metrics['coverage']:.2f} outside {settings.min_coverage}–{settings.max_coverage}")
     if metrics["off_centre"] > settings.max_off_centre:
         reasons.append(f"off_centre: {metrics['off_centre']:.2f} > {settings.max_off_centre}")
+    if claim is not None and settings.min_trait_match > 0:
+        reasons.extend(trait_reasons(recovery.pixels, claim, settings.min_trait_match))
     if training is not None:
         reasons.extend(_near_copy(recovery.pixels, training, settings.min_training_distance))
     return Verdict(tuple(reasons), metrics)
+
+
+def trait_reasons(pixels: np.ndarray, claim: Claim, minimum: float) -> list[str]:
+    """Each trait above the bottom one must show each of its colours where its layer puts them.
+
+    A trait's pixels are judged colour by colour, and its worst colour decides: brown eyes in a
+    token with brown hair are two brown pixels beside two whites, and a blue-eyed render must
+    fail on the browns even though the whites match (pooling them caught 16 % of eye swaps in
+    `bench/fidelity.py`). Colours on a single pixel are too fragile to judge. The bottom trait,
+    the background, is judged by ``background_color``. Positions come from the layers, so a
+    render that draws the template's places in the right colours passes.
+    """
+    from generator.palette import to_lab
+
+    reasons = []
+    packed = pack_rgb(claim.pixels)
+    for trait, (key, value) in enumerate(claim.names[1:], start=1):
+        own = claim.owner == trait
+        colours, counts = np.unique(packed[own], return_counts=True)
+        matches = []
+        for colour in colours[counts >= MIN_TRAIT_PIXELS]:
+            region = own & (packed == colour)
+            distance = np.linalg.norm(to_lab(pixels[region]) - to_lab(claim.pixels[region]), axis=-1)
+            matches.append(float((distance <= TRAIT_TOLERANCE).mean()))
+        if matches and min(matches) < minimum:
+            reasons.append(f"trait_{key}: {min(matches):.0%} of the pixels of one of its colours show {value} (< {minimum:.0%})")
+    return reasons
 
 
 def measure(render: np.ndarray, recovery: Recovery) -> dict[str, float]:

@@ -54,7 +54,13 @@ def diffusion_config(config_path: Path, tiny_sd_dir: Path, lora_file: Path) -> P
     text = config_path.read_text()
     text = text.replace('base = "stable-diffusion-v1-5/stable-diffusion-v1-5"', f'base = "{tiny_sd_dir}"')
     text = text.replace('lora = "../models/bespoke_punks_sd15_512-000002.safetensors"', f'lora = "{lora_file}"')
-    text = text.replace("batch_size = 8", 'batch_size = 2\nwidth = 64\nheight = 64\nsteps = 2\ndevice = "cpu"\nthreads = 1')
+    for old, new in [
+        ("batch_size = 8", "batch_size = 2\nthreads = 1"),
+        ("width = 512", "width = 64"),
+        ("height = 512", "height = 64"),
+    ]:
+        text = text.replace(old, new)
+    text = text.replace("steps = 30", "steps = 2").replace('device = "auto"', 'device = "cpu"')
     config_path.write_text(text)
     return config_path
 
@@ -174,3 +180,41 @@ def test_the_quality_filter_rejects_an_untrained_models_renders(diffusion_config
     assert result.exit_code == 0, result.output
     assert "0 of 2 tokens" in result.output and "failed after 2 attempts: 1, 2" in result.output
     assert len(list((tmp_path / "out" / "rejected").iterdir())) == 4
+
+
+def test_hybrid_shares_one_copy_of_the_weights_and_renders_a_collection(diffusion_config: Path, tmp_path: Path) -> None:
+    from generator.render.hybrid import create as create_hybrid
+    from generator.traits import load_traits
+
+    config = load_config(diffusion_config)
+    hybrid = create_hybrid(config, load_traits(config))
+    for name in ("unet", "vae", "text_encoder"):
+        assert getattr(hybrid.img2img, name) is getattr(hybrid.diffusion.pipe, name)
+    pointers = {p.data_ptr() for p in hybrid.diffusion.pipe.unet.parameters()}
+    assert pointers == {p.data_ptr() for p in hybrid.img2img.unet.parameters()}, "one copy of the weights"
+    result = run_cli(*collection_args(diffusion_config, tmp_path / "out", 4), "--backend", "hybrid", "--no-filter")
+    assert result.exit_code == 0, result.output
+    assert "4 of 4 tokens" in result.output and "with hybrid" in result.output
+    assert len(list((tmp_path / "out" / "metadata").iterdir())) == 4
+
+
+def test_hybrid_runs_strength_times_steps_denoising_steps(diffusion_config: Path) -> None:
+    """img2img from the sketch skips the first (1 − strength) of the schedule: that is hybrid's speed-up."""
+    from generator.render.hybrid import create as create_hybrid
+    from generator.traits import load_traits
+
+    config = load_config(diffusion_config).override("render", steps=8)
+    calls = []
+
+    def count(config, backend: str) -> int:
+        renderer = create_hybrid(config, load_traits(config)) if backend == "hybrid" else create(config, [])
+        pipe = renderer.diffusion.pipe if backend == "hybrid" else renderer.pipe
+        handle = pipe.unet.register_forward_hook(lambda *_: calls.append(1))
+        calls.clear()
+        renderer.render([RenderJob(1, (0, 0, 0, 0, 0, 0), "pixel art punk", "", 5)])
+        handle.remove()
+        return len(calls)
+
+    assert count(config, "diffusion") == 8
+    assert count(config.override("render", strength=0.5), "hybrid") == 4
+    assert count(config.override("render", strength=0.25), "hybrid") == 2

@@ -185,8 +185,35 @@ def test_a_duplicate_render_is_moved_to_rejected(config_path: Path, tmp_path: Pa
         return pixels
 
     monkeypatch.setattr(flaky.FlakyRenderer, "render", render_twin_like_first)
-    summary = flaky_run(config_path, tmp_path / "out")
+    summary = flaky_run(config_path, tmp_path / "out", min_trait_match=0.0)  # the twin shows token 1's traits, too
     assert summary.failed == () and summary.top_reasons == (("duplicate", 1),)
     assert (tmp_path / "out" / "rejected" / f"{twin}-0.png").exists()
     records = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
     assert [r["reasons"] for r in records if r["token_id"] == twin] == [[f"duplicate: same pixels as token {first}"], []]
+
+
+def claim_for(combo: tuple[int, ...]):
+    from generator.quality import Claim
+    from generator.render.sprites import create as create_sprites
+    from generator.traits import load_traits
+
+    config = load_config(REPO / "traits" / "collection.toml")
+    tables = load_traits(config)
+    pixels, owner = create_sprites(config, tables).expectation(combo)
+    return Claim(pixels, owner, tuple((t.key, t.values[i].name) for t, i in zip(tables, combo, strict=True))), tables
+
+
+@pytest.mark.parametrize(("trait", "claimed_name"), [("hair", "Mohawk Blonde"), ("eyes", "Green"), ("type", "Alien")])
+def test_the_trait_check_catches_a_claim_the_render_does_not_show(trait: str, claimed_name: str) -> None:
+    truth_claim, tables = claim_for((0, 0, 0, 0, 0, 0))  # Slate, Light, Mohawk Black, Brown eyes, Neutral, None
+    position = next(i for i, t in enumerate(tables) if t.key == trait)
+    claimed = [0] * len(tables)
+    claimed[position] = tables[position].index_of(claimed_name)
+    wrong_claim, _ = claim_for(tuple(claimed))
+    rng = np.random.default_rng(9)
+    render = degrade(truth_claim.pixels, Degradation.random(rng), rng)
+    recovery = recover(render, 24, PALETTE, expected_background=truth_claim.pixels[0, 0])
+    assert assess(render, recovery, SETTINGS, claim=truth_claim).accepted
+    reasons = assess(render, recovery, SETTINGS, claim=wrong_claim).reasons
+    assert [reason.split(":")[0] for reason in reasons] == [f"trait_{trait}"], reasons
+    assert claimed_name in reasons[0]

@@ -129,13 +129,14 @@ def load_pipeline(config: Config, device: str, dtype: Any) -> Any:
     kind, where = locate_base(config)
     if not config.model.allow_download:
         os.environ["HF_HUB_OFFLINE"] = "1"
-    for variable in ("DIFFUSERS_VERBOSITY", "TRANSFORMERS_VERBOSITY"):  # their load chatter would bury our own messages
+    for variable in ("DIFFUSERS_VERBOSITY", "TRANSFORMERS_VERBOSITY"):  # for what they log while being imported
         os.environ.setdefault(variable, "error")
     import diffusers
     import transformers
 
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.disable_progress_bar()
+    for library in (diffusers, transformers):  # their load and truncation chatter would bury punkgen's own messages
+        library.utils.logging.set_verbosity_error()
+        library.utils.logging.disable_progress_bar()
     options = {"dtype": dtype, "safety_checker": None, "requires_safety_checker": False}
     options["local_files_only"] = not config.model.allow_download
     try:

@@ -33,6 +33,16 @@ class SpriteRenderer:
     def render(self, jobs: Sequence[RenderJob]) -> np.ndarray:
         return self.composite(np.array([job.combo for job in jobs]))
 
+    def expectation(self, combo: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The token as its layers draw it, and which trait owns each pixel (the last layer to paint it).
+
+        Quality uses the ownership map to know where each trait lives, for every backend.
+        """
+        owner = np.zeros(self.stacks[0].shape[1:3], dtype=np.int16)
+        for trait, stack in enumerate(self.stacks[1:], start=1):
+            owner[stack[combo[trait], ..., 3] > 0] = trait
+        return self.composite(np.array([combo]))[0], owner
+
     def composite(self, combos: np.ndarray) -> np.ndarray:
         """(batch, traits) value indices → (batch, size, size, 3) uint8, "over" compositing rounded like PIL."""
         canvas = self.stacks[0][combos[:, 0], ..., :3].astype(np.uint16)
