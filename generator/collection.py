@@ -75,7 +75,7 @@ def run_collection(
     renderer = create_renderer(choice.name, config, tables)
     c = config.collection
     plan = plan_collection(tables, compile_rules(config.rules, tables), c.size, c.seed, config.traits.sampling, c.first_token_id)
-    destination = _destination(out or default_folder(config), config, tables)
+    destination = _destination(out or default_folder(config), config, tables, check_traits=choice.name != "sprites")
     prepare_folder(destination.folder, fingerprint(config, tables, renderer), force)
     history = read_history(destination.folder / MANIFEST)
     resumed = sum(1 for token in plan if history.next_attempt(token.token_id, config.quality.max_attempts) is None)
@@ -114,7 +114,7 @@ def run_collection(
     )
 
 
-def _destination(folder: Path, config: Config, tables: list[TraitTable]) -> Destination:
+def _destination(folder: Path, config: Config, tables: list[TraitTable], check_traits: bool) -> Destination:
     """Load once what every token's finishing needs; a bad palette or training folder fails before any write."""
     palette_path = config.resolve(config.pixels.palette)
     training_dir = config.resolve(config.quality.training_dir)
@@ -125,7 +125,7 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable]) -> Dest
         palette=read_palette(palette_path) if palette_path else None,
         backgrounds=background_colors(config, tables[0]),
         training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
-        sprites=_sprites_if_drawn(config, tables),
+        sprites=_sprites_if_drawn(config, tables) if check_traits else None,
     )
 
 

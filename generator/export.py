@@ -31,12 +31,9 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import numpy as np
 from PIL import Image
 
@@ -45,7 +42,7 @@ from generator.errors import UserError
 from generator.finishing import encode_png
 from generator.folder import MANIFEST, RUN_FILE, SHEET
 from generator.gallery import GALLERY, write_gallery
-from generator.metadata import encode
+from generator.metadata import contract_metadata, encode, metaplex_metadata, validate
 from generator.rarity import rank_tokens, rarity_csv
 from generator.workers import executor_for
 
@@ -56,8 +53,6 @@ PLACEHOLDER = "REPLACE_WITH_CID"
 STAGING_PREFIX = ".export-staging-"  # not ``.partial``: the collection run's sweep deletes those as files
 METAPLEX_NAME_BYTES, METAPLEX_SYMBOL_BYTES = 32, 10  # Token Metadata program limits
 CHUNK = 250  # tokens per worker task: ~0.2 s of work, small enough to keep two cores evenly busy
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$")  # as contract.schema.json
 
 
 @dataclass(frozen=True)
@@ -224,47 +219,6 @@ def _read_json(path: Path) -> dict[str, Any]:
 # ── documents ──────────────────────────────────────────────────────────────────────────────────
 
 
-def contract_metadata(config: Config, base_uri: str) -> dict[str, Any]:
-    """ERC-7572 / OpenSea contract metadata; the image defaults to the contact sheet published beside the tokens."""
-    c, k = config.collection, config.contract
-    royalty = (k.seller_fee_basis_points > 0, bool(k.fee_recipient))
-    if any(royalty) and not all(royalty):
-        raise UserError(f"{config.path}: [contract] seller_fee_basis_points and fee_recipient go together; set both, or neither")
-    if k.fee_recipient and not _ADDRESS.match(k.fee_recipient):
-        raise UserError(f"{config.path}: [contract].fee_recipient {k.fee_recipient!r} must be a 0x address of 40 hex digits")
-    links = {f"[contract].{key}": getattr(k, key) for key in ("image", "banner_image", "featured_image", "external_link")}
-    links["[collection].external_url"] = c.external_url
-    for key, value in links.items():
-        if value and not _URI.match(value):
-            raise UserError(f"{config.path}: {key} {value!r} must be a full URI (https://…, ipfs://… or ar://…)")
-    fields = {
-        "name": c.name,
-        "symbol": c.symbol,
-        "description": c.description,
-        "image": k.image or f"{base_uri}collection.png",
-        "banner_image": k.banner_image,
-        "featured_image": k.featured_image,
-        "external_link": k.external_link or c.external_url,
-        "collaborators": list(k.collaborators),
-    }
-    document = {key: value for key, value in fields.items() if value or key == "description"}
-    if all(royalty):
-        document.update(seller_fee_basis_points=k.seller_fee_basis_points, fee_recipient=k.fee_recipient)
-    validate(document, "contract.schema.json")
-    return document
-
-
-def metaplex_metadata(config: Config, draft: dict[str, Any], uri: str) -> dict[str, Any]:
-    """Metaplex Token Metadata JSON from an ERC-721 draft: same name (``#<id>`` kept), description and attributes."""
-    document: dict[str, Any] = {"name": draft["name"], "symbol": config.collection.symbol, "description": draft["description"]}
-    document["image"] = uri
-    if "external_url" in draft:
-        document["external_url"] = draft["external_url"]
-    document["attributes"] = draft["attributes"]
-    document["properties"] = {"files": [{"uri": uri, "type": "image/png"}], "category": "image"}
-    return document
-
-
 def _metaplex_documents(config: Config, collection: CollectionFolder, uri: str) -> dict[str, dict[str, Any]]:
     """Candy Machine's collection NFT; token names and the symbol are checked against the on-chain limits first."""
     c = config.collection
@@ -284,18 +238,6 @@ def _metaplex_documents(config: Config, collection: CollectionFolder, uri: str) 
     document = metaplex_metadata(config, draft, config.contract.image or f"{uri}collection.png")
     validate(document, "metaplex.schema.json")
     return {"assets/collection.json": document}
-
-
-def validate(document: dict[str, Any], schema: str) -> None:
-    """Raise if a document breaks its schema: a bug in punkgen, since every user value was checked before."""
-    error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(document))
-    if error is not None:
-        raise ValueError(f"{document.get('name')!r} breaks {schema}: {error.message}")
-
-
-@cache
-def _validator(schema: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(resources.files("generator.schemas").joinpath(schema).read_text()))
 
 
 def _pretty(document: dict[str, Any]) -> bytes:

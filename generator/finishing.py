@@ -38,7 +38,8 @@ class Destination:
     palette: Palette | None
     backgrounds: tuple[np.ndarray | None, ...]  # asked-for colour of each value of the first (bottom) trait
     training: TrainingSet | None
-    sprites: SpriteRenderer | None  # draws each token's claim for the trait check; None without layers
+    sprites: SpriteRenderer | None  # draws each token's claim for the trait check; None without layers, or when
+    # the sprite renderer drew the render itself (its tokens show their claims by construction)
 
 
 @dataclass(frozen=True)

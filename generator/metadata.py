@@ -1,8 +1,10 @@
-"""ERC-721 / OpenSea token metadata, derived from the trait set and checked against a schema before it is written."""
+"""The published JSON documents: ERC-721 token metadata (from the trait set), ERC-7572 contract metadata and
+Metaplex token metadata, each checked against its schema in ``generator/schemas/`` before it is written."""
 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -10,8 +12,12 @@ from typing import Any
 import jsonschema
 
 from generator.config import Config
+from generator.errors import UserError
 from generator.rules import Combo
 from generator.traits import NONE_VALUE, TraitTable
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$")  # as contract.schema.json
 
 
 def attributes(tables: list[TraitTable], combo: Combo) -> list[dict[str, str]]:
@@ -34,17 +40,61 @@ def token_metadata(config: Config, tables: list[TraitTable], token_id: int, comb
 
 
 def validate_token(document: dict[str, Any]) -> None:
-    """Raise if ``document`` is not valid token metadata: a bug in punkgen, never the user's mistake."""
-    error = jsonschema.exceptions.best_match(_token_validator().iter_errors(document))
+    validate(document, "token.schema.json")
+
+
+def contract_metadata(config: Config, base_uri: str) -> dict[str, Any]:
+    """ERC-7572 / OpenSea contract metadata; the image defaults to the contact sheet published beside the tokens."""
+    c, k = config.collection, config.contract
+    royalty = (k.seller_fee_basis_points > 0, bool(k.fee_recipient))
+    if any(royalty) and not all(royalty):
+        raise UserError(f"{config.path}: [contract] seller_fee_basis_points and fee_recipient go together; set both, or neither")
+    if k.fee_recipient and not _ADDRESS.match(k.fee_recipient):
+        raise UserError(f"{config.path}: [contract].fee_recipient {k.fee_recipient!r} must be a 0x address of 40 hex digits")
+    links = {f"[contract].{key}": getattr(k, key) for key in ("image", "banner_image", "featured_image", "external_link")}
+    links["[collection].external_url"] = c.external_url
+    for key, value in links.items():
+        if value and not _URI.match(value):
+            raise UserError(f"{config.path}: {key} {value!r} must be a full URI (https://…, ipfs://… or ar://…)")
+    fields = {
+        "name": c.name,
+        "symbol": c.symbol,
+        "description": c.description,
+        "image": k.image or f"{base_uri}collection.png",
+        "banner_image": k.banner_image,
+        "featured_image": k.featured_image,
+        "external_link": k.external_link or c.external_url,
+        "collaborators": list(k.collaborators),
+    }
+    document = {key: value for key, value in fields.items() if value or key == "description"}
+    if all(royalty):
+        document.update(seller_fee_basis_points=k.seller_fee_basis_points, fee_recipient=k.fee_recipient)
+    validate(document, "contract.schema.json")
+    return document
+
+
+def metaplex_metadata(config: Config, draft: dict[str, Any], uri: str) -> dict[str, Any]:
+    """Metaplex Token Metadata JSON from an ERC-721 draft: same name (``#<id>`` kept), description and attributes."""
+    document: dict[str, Any] = {"name": draft["name"], "symbol": config.collection.symbol, "description": draft["description"]}
+    document["image"] = uri
+    if "external_url" in draft:
+        document["external_url"] = draft["external_url"]
+    document["attributes"] = draft["attributes"]
+    document["properties"] = {"files": [{"uri": uri, "type": "image/png"}], "category": "image"}
+    return document
+
+
+def validate(document: dict[str, Any], schema: str) -> None:
+    """Raise if a document breaks its schema (in ``generator/schemas/``): a bug in punkgen, since every user value was checked before."""
+    error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(document))
     if error is not None:
-        raise ValueError(f"token metadata {document.get('name')!r} breaks the token schema: {error.message}")
+        raise ValueError(f"{document.get('name')!r} breaks {schema}: {error.message}")
+
+
+@cache
+def _validator(schema: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(resources.files("generator.schemas").joinpath(schema).read_text()))
 
 
 def encode(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, ensure_ascii=False) + "\n").encode()
-
-
-@cache
-def _token_validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(resources.files("generator.schemas").joinpath("token.schema.json").read_text())
-    return jsonschema.Draft202012Validator(schema)

@@ -87,7 +87,7 @@ def _already_on_grid(image: np.ndarray, expected: np.ndarray | None) -> Recovery
     color = image[border][pack_rgb(image[border]) == packed[counts.argmax()]][0]
     background = _touching_border((image == color).all(axis=-1), border)
     reference = color if expected is None else np.asarray(expected)
-    distance = float(np.linalg.norm(to_lab(color) - to_lab(reference)))
+    distance = 0.0 if np.array_equal(color, reference) else float(np.linalg.norm(to_lab(color) - to_lab(reference)))
     zeros = np.zeros((size, size))
     return Recovery(image, image.astype(np.float64), zeros, zeros, background, distance, Grid(1.0, (0.0, 0.0)))
 

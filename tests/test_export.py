@@ -14,7 +14,8 @@ from conftest import REPO, collection_args, edit, folder_bytes, run_cli
 from PIL import Image
 
 from generator.config import load_config
-from generator.export import load_collection, upscale, validate
+from generator.export import load_collection, upscale
+from generator.metadata import validate
 
 URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/"
 N = 12
