@@ -110,6 +110,8 @@ def collection(
         .override("quality", enabled=False if no_filter else None)
     )
     summary = run_collection(config, out=out, force=force, progress=not quiet, notify=lambda line: click.echo(line, err=True))
+    if not summary.main:
+        return  # one report for a multi-process run, from the main process
     resumed = f", {summary.resumed} already done" if summary.resumed else ""
     click.echo(
         f"{summary.planned - len(summary.failed)} of {summary.planned} tokens in {summary.folder} "

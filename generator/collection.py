@@ -27,7 +27,7 @@ from generator.errors import UserError
 from generator.files import write_atomic
 from generator.finishing import Destination, Outcome, encode_png, finish_batch, image_path, metadata_path, rejected_path
 from generator.folder import MANIFEST, REJECTS, SHEET, default_folder, fingerprint, prepare_folder
-from generator.manifest import REJECTED, History, encode_record, read_history, rejects_csv
+from generator.manifest import REJECTED, History, encode_record, read_history, read_records, rejects_csv
 from generator.palette import read_palette
 from generator.prompts import PromptTemplate, prompt_template
 from generator.quality import duplicate_reason, load_training_set
@@ -37,6 +37,7 @@ from generator.render.sprites import create as create_sprites
 from generator.rules import compile_rules
 from generator.sampling import PlannedToken, plan_collection, token_seed
 from generator.sheet import contact_sheet
+from generator.team import Team, join_team, shards
 from generator.traits import TraitTable, load_traits
 from generator.workers import executor_for
 
@@ -52,6 +53,7 @@ class Summary:
     acceptance: float  # accepted attempts / all attempts, over the whole collection
     top_reasons: tuple[tuple[str, int], ...]
     seconds: float
+    main: bool = True  # False in the other processes of a multi-process run: they print nothing
 
 
 def run_collection(
@@ -67,42 +69,53 @@ def run_collection(
     before the progress bar, where a user will see them.
     """
     started = time.perf_counter()
+    team = join_team()
     tables = load_traits(config)
     template = prompt_template(config.prompt, tables, config.path)
     choice = choose_backend(config)
-    if choice.notice:
+    if choice.notice and team.is_main:
         notify(choice.notice)
     renderer = create_renderer(choice.name, config, tables)
     c = config.collection
     plan = plan_collection(tables, compile_rules(config.rules, tables), c.size, c.seed, config.traits.sampling, c.first_token_id)
     destination = _destination(out or default_folder(config), config, tables, check_traits=choice.name != "sprites")
-    prepare_folder(destination.folder, fingerprint(config, tables, renderer), force)
-    history = read_history(destination.folder / MANIFEST)
+    if team.is_main:
+        prepare_folder(destination.folder, fingerprint(config, tables, renderer), force)
+    team.barrier()
+    folder = destination.folder
+    history = read_history(folder / MANIFEST, *shards(folder))
     resumed = sum(1 for token in plan if history.next_attempt(token.token_id, config.quality.max_attempts) is None)
     tiles: dict[int, np.ndarray] = {}
     rendered = 0
     with (
-        (destination.folder / MANIFEST).open("a", encoding="utf-8") as stream,
-        tqdm(total=len(plan), initial=resumed, unit="token", desc="render", disable=not progress) as bar,
+        (folder / MANIFEST if team.world == 1 else team.shard(folder)).open("a", encoding="utf-8") as stream,
+        tqdm(total=len(plan), initial=resumed, unit="token", desc="render", disable=not (progress and team.is_main)) as bar,
     ):
-        committer = _Committer(stream, bar, history, destination, tiles)
+        committer = _Committer(stream, bar, history, destination, tiles, check_duplicates=team.world == 1)
         executor = executor_for(len(plan) - resumed)
         try:
             for attempt in range(config.quality.max_attempts):
-                for block in _blocks(plan, history, attempt, renderer.batch_size):
+                for block in team.share(list(_blocks(plan, history, attempt, renderer.batch_size))):
                     jobs = [_job(config, tables, template, token, attempt) for token in block]
                     due = [i for i, token in enumerate(block) if (token.token_id, attempt) not in history.verdicts]
                     renders = renderer.render(jobs)
                     committer.add(executor.submit(finish_batch, destination, [jobs[i] for i in due], renders[due]))
                     rendered += len(due)
                 committer.drain()  # the next round needs this round's verdicts
+                if team.world > 1:
+                    history = committer.history = _merge_round(team, destination, plan)
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
     failed = tuple(t.token_id for t in plan if t.token_id not in history.accepted)
-    _write_reports(destination.folder, plan, history, failed, tiles)
+    team.barrier()  # every shard is closed and merged
+    if team.is_main:
+        for shard in shards(folder):
+            shard.unlink()
+        _write_reports(folder, plan, history, failed, tiles)
+    team.barrier()
     accepted = len(history.accepted)
     return Summary(
-        folder=destination.folder,
+        folder=folder,
         backend=choice.name,
         planned=len(plan),
         rendered=rendered,
@@ -111,7 +124,31 @@ def run_collection(
         acceptance=accepted / max(1, len(history.records)),
         top_reasons=tuple(history.reason_counts().most_common(3)),
         seconds=time.perf_counter() - started,
+        main=team.is_main,
     )
+
+
+def _merge_round(team: Team, destination: Destination, plan: list[PlannedToken]) -> History:
+    """End of a round on several processes: the main process appends every shard's new lines to the manifest,
+    in (attempt, plan) order with the duplicate check, as one process would have; everyone then reloads it."""
+    team.barrier()
+    folder = destination.folder
+    if team.is_main:
+        merged = read_history(folder / MANIFEST)
+        position = {token.token_id: n for n, token in enumerate(plan)}
+        new = [r for shard in shards(folder) for r in read_records(shard) if (r["token_id"], r["attempt"]) not in merged.verdicts]
+        new.sort(key=lambda record: (record["attempt"], position[record["token_id"]]))
+        lines = []
+        for record in new:
+            _check_duplicate(record, merged, destination)
+            merged.add(record)
+            lines.append(encode_record(record))
+        with (folder / MANIFEST).open("a", encoding="utf-8") as stream:
+            stream.write("".join(lines))
+        for shard in shards(folder):  # merged lines are skipped if a kill lands before this
+            shard.write_bytes(b"")
+    team.barrier()
+    return read_history(folder / MANIFEST)
 
 
 def _destination(folder: Path, config: Config, tables: list[TraitTable], check_traits: bool) -> Destination:
@@ -153,8 +190,17 @@ class _Committer:
 
     MAX_IN_FLIGHT = 16  # batches; bounds memory while workers catch up
 
-    def __init__(self, stream: TextIO, bar: tqdm, history: History, destination: Destination, tiles: dict[int, np.ndarray]):
+    def __init__(
+        self,
+        stream: TextIO,
+        bar: tqdm,
+        history: History,
+        destination: Destination,
+        tiles: dict[int, np.ndarray],
+        check_duplicates: bool,
+    ):
         self.stream, self.bar, self.history, self.destination, self.tiles = stream, bar, history, destination, tiles
+        self.check_duplicates = check_duplicates  # several processes leave it to the round's merge
         self.pending: deque[Future[list[Outcome]]] = deque()
 
     def add(self, batch: Future[list[Outcome]]) -> None:
@@ -170,10 +216,8 @@ class _Committer:
         lines = []
         for outcome in outcomes:
             record = outcome.record
-            if record["verdict"] != REJECTED and self.destination.config.quality.enabled:
-                duplicate = duplicate_reason(record["sha256"], self.history.digests)
-                if duplicate:
-                    self._demote(record, duplicate)
+            if self.check_duplicates:
+                _check_duplicate(record, self.history, self.destination)
             self.history.add(record)
             lines.append(encode_record(record))
             if record["verdict"] != REJECTED:
@@ -183,9 +227,14 @@ class _Committer:
         self.stream.write("".join(lines))
         self.stream.flush()
 
-    def _demote(self, record: dict, reason: str) -> None:
-        """A duplicate was written as accepted by a worker that could not know: move it to rejected/."""
-        folder, token_id = self.destination.folder, record["token_id"]
+
+def _check_duplicate(record: dict, history: History, destination: Destination) -> None:
+    """A worker could not know an earlier token had the same pixels: move such a token to rejected/."""
+    if record["verdict"] == REJECTED or not destination.config.quality.enabled:
+        return
+    reason = duplicate_reason(record["sha256"], history.digests)
+    if reason:
+        folder, token_id = destination.folder, record["token_id"]
         os.replace(image_path(folder, token_id), rejected_path(folder, token_id, record["attempt"]))
         metadata_path(folder, token_id).unlink()
         record.update(verdict=REJECTED, reasons=[reason])

@@ -69,6 +69,8 @@ def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
 
 
 def _remove_owned(folder: Path) -> None:
+    for shard in folder.glob("manifest.rank-*.jsonl"):  # a multi-process run's unmerged lines
+        shard.unlink()
     for name in OWNED:
         target = folder / name
         if target.is_dir():

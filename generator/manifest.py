@@ -47,19 +47,26 @@ class History:
         return Counter(reason.split(":")[0] for record in self.records for reason in record["reasons"])
 
 
-def read_history(path: Path) -> History:
-    """Every complete line; a torn last line (a run killed mid-write) is cut off so appends stay clean."""
+def read_history(path: Path, *more: Path) -> History:
+    """Every complete line of ``path`` (then of ``more``: shards not merged yet, skipping what is already in)."""
     history = History()
+    for source in (path, *more):
+        for record in read_records(source):
+            if (record["token_id"], record["attempt"]) not in history.verdicts:
+                history.add(record)
+    return history
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Every complete line; a torn last line (a run killed mid-write) is cut off so appends stay clean."""
     if not path.exists():
-        return history
+        return []
     data = path.read_bytes()
     complete = data[: data.rfind(b"\n") + 1]
     if len(complete) != len(data):
         with path.open("r+b") as stream:
             stream.truncate(len(complete))
-    for line in complete.decode("utf-8").splitlines():
-        history.add(json.loads(line))
-    return history
+    return [json.loads(line) for line in complete.decode("utf-8").splitlines()]
 
 
 def encode_record(record: dict[str, Any]) -> str:

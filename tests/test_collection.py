@@ -227,3 +227,20 @@ def test_every_command_has_help(command: list[str]) -> None:
     result = run_cli(*command, "--help")
     assert result.exit_code == 0
     assert "Usage: " in result.output and "--help" in result.output
+
+
+def torchrun(*args: object, processes: int = 2) -> subprocess.CompletedProcess:
+    """What `accelerate launch -m generator collection …` does on several GPUs, on CPU processes (gloo)."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes)]
+    command += ["--master_port", str(29000 + os.getpid() % 1000), "-m", "generator", *map(str, args)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_two_processes_write_what_one_process_writes(config_path: Path, tmp_path: Path) -> None:
+    make(config_path, tmp_path / "one", 300)
+    done = torchrun(*collection_args(config_path, tmp_path / "two", 300))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("300 of 300 tokens") == 1, "one report, from the main process"
+    assert folder_bytes(tmp_path / "two") == folder_bytes(tmp_path / "one")

@@ -218,3 +218,15 @@ def test_hybrid_runs_strength_times_steps_denoising_steps(diffusion_config: Path
     assert count(config, "diffusion") == 8
     assert count(config.override("render", strength=0.5), "hybrid") == 4
     assert count(config.override("render", strength=0.25), "hybrid") == 2
+
+
+def test_two_processes_render_what_one_renders(diffusion_config: Path, tmp_path: Path) -> None:
+    """Blocks are dealt round-robin; retries and the merge keep the single-process order, file for file."""
+    from test_collection import torchrun
+
+    edit(diffusion_config, "max_attempts = 4", "max_attempts = 2")
+    args = ["--backend", "diffusion"]  # the filter on: every render of an untrained model is rejected and retried
+    assert run_cli(*collection_args(diffusion_config, tmp_path / "one", 5), *args).exit_code == 0
+    done = torchrun(*collection_args(diffusion_config, tmp_path / "two", 5), *args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert folder_bytes(tmp_path / "two") == folder_bytes(tmp_path / "one")

@@ -101,8 +101,10 @@ def pick_device(device: str, dtype: str) -> tuple[str, Any]:
         raise UserError("--device cuda: no CUDA GPU is visible to torch; use --device auto or cpu")
     elif device == "mps" and not torch.backends.mps.is_available():
         raise UserError("--device mps: Apple's Metal backend is not available; use --device auto or cpu")
+    if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per process under accelerate launch / torchrun
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
     if dtype == "auto":
-        return device, torch.float16 if device in ("cuda", "mps") else torch.float32
+        return device, torch.float16 if device.startswith(("cuda", "mps")) else torch.float32
     return device, getattr(torch, dtype)
 
 
