@@ -80,7 +80,7 @@ def pixelate_throughput(renders: list[np.ndarray], palette: Palette) -> float:
         palette_file.write_text("".join(f"{r:02x}{g:02x}{b:02x}\n" for r, g, b in palette.colors.tolist()))
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "generator", "pixelate", str(source), str(target), "--palette", str(palette_file)],
+            [sys.executable, "-m", "generator", "pixelate", str(source), str(target), "--palette", str(palette_file), "--quiet"],
             check=True,
             cwd=REPO,
             stdout=subprocess.DEVNULL,
