@@ -7,19 +7,12 @@ flags with :meth:`Config.override`, so the library never re-reads options from a
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
-import tomllib
-from dataclasses import dataclass, field, fields, replace
-from functools import cache
-from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from generator.errors import UserError
+from generator.settings import Sections, check, read_toml
 
 DEFAULT_CONFIG_PATH = Path("traits/collection.toml")
 
@@ -137,7 +130,7 @@ class ExportSettings:
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Sections):
     path: Path  # the collection.toml this came from; trait tables live beside it
     collection: CollectionSettings
     traits: TraitSettings
@@ -163,23 +156,11 @@ class Config:
         """A path setting from the file: relative to the config's folder, so a config folder travels whole."""
         return Path(os.path.normpath(self.folder / Path(setting).expanduser())) if setting else None
 
-    def override(self, section: str, **values: Any) -> Config:
-        """A copy with some keys of one section replaced; ``None`` means "flag not given"."""
-        given = {key: value for key, value in values.items() if value is not None}
-        if not given:
-            return self
-        return replace(self, **{section: replace(getattr(self, section), **given)})
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every setting as plain data (defaults included), for fingerprints and the manifest."""
-        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "path"}
-        return json.loads(json.dumps(data))
-
 
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
     """Read, validate and type a collection.toml; every problem becomes a :class:`UserError`."""
-    data = _read_toml(path)
-    _validate(data, path)
+    data = read_toml(path, "run from the project folder or pass --config FILE")
+    check(data, "generator.schemas", "config.schema.json", path)
     return Config(
         path=path,
         collection=CollectionSettings(**data["collection"]),
@@ -196,16 +177,6 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
     )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as stream:
-            return tomllib.load(stream)
-    except FileNotFoundError:
-        raise UserError(f"{path}: config file not found; run from the project folder or pass --config FILE") from None
-    except tomllib.TOMLDecodeError as error:
-        raise UserError(f"{path}: TOML syntax error: {error}; fix the syntax and run again") from None
-
-
 def _trait_settings(raw: dict[str, Any]) -> TraitSettings:
     return TraitSettings(**{**raw, "order": tuple(raw["order"])})
 
@@ -219,63 +190,3 @@ def _rule(number: int, raw: dict[str, Any]) -> Rule:
         return {trait: (values,) if isinstance(values, str) else tuple(values) for trait, values in selection.items()}
 
     return Rule(number=number, **{key: as_tuples(value) for key, value in raw.items()})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
-    return value
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(resources.files("generator.schemas").joinpath("config.schema.json").read_text())
-    return jsonschema.Draft202012Validator(schema)
-
-
-def _validate(data: dict[str, Any], path: Path) -> None:
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is not None:
-        raise UserError(f"{path}: {_explain(error)}")
-
-
-def _explain(error: jsonschema.ValidationError) -> str:
-    """A schema error in the user's terms: the TOML key, what is wrong, and the fix."""
-    where = _key_path(error.absolute_path)
-    if error.validator == "additionalProperties":
-        known = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(known))
-        if not known:
-            return f"{where}: unexpected key(s) {', '.join(unknown)}"
-        guess = difflib.get_close_matches(unknown[0], known, n=1)
-        hint = f"did you mean '{guess[0]}'? " if guess else ""
-        return f"unknown key {_join(where, unknown[0])}: {hint}known keys in {where}: {', '.join(known)}"
-    if error.validator == "required":
-        return f"{where} is missing a required key: {error.message.split(' is a')[0]}; add it"
-    if error.validator == "enum":
-        choices = ", ".join(str(choice) for choice in error.validator_value)
-        return f"{where} must be one of {choices} (got {error.instance!r})"
-    if error.validator == "type":
-        return f"{where} must be of type {error.validator_value} (got {error.instance!r})"
-    if error.validator == "minimum":
-        return f"{where} must be ≥ {error.validator_value} (got {error.instance!r})"
-    return f"{where}: {error.message}"
-
-
-def _key_path(parts: Any) -> str:
-    parts = list(parts)
-    if not parts:
-        return "the top level"
-    head, rest = parts[0], parts[1:]
-    if head == "rules" and rest and isinstance(rest[0], int):
-        where = f"[[rules]] #{rest[0] + 1}"
-        rest = rest[1:]
-    else:
-        where = f"[{head}]"
-    return where + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest)
-
-
-def _join(where: str, key: str) -> str:
-    return key if where == "the top level" else f"{where}.{key}"

@@ -1,0 +1,108 @@
+"""What every TOML settings file of the project shares: reading it, checking it against a JSON schema with errors
+in the user's terms, and immutable sections that command-line flags override.
+
+``collection.toml`` (:mod:`generator.config`) and the training recipe (:mod:`training.config`)
+both build on it, so a typo gets the same one-line answer in either.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from dataclasses import fields, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Self
+
+import jsonschema
+
+from generator.errors import UserError
+
+KINDS = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false"}
+KINDS |= {"array": "a list", "object": "a table of keys"}
+
+
+class Sections:
+    """A frozen dataclass of settings sections (plus its ``path``), overridable and printable as plain data."""
+
+    def override(self, section: str, **values: Any) -> Self:
+        """A copy with some keys of one section replaced; ``None`` means "flag not given"."""
+        given = {key: value for key, value in values.items() if value is not None}
+        if not given:
+            return self
+        return replace(self, **{section: replace(getattr(self, section), **given)})  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting as plain data (defaults included): for schema checks, fingerprints and run records."""
+        data = {f.name: plain(getattr(self, f.name)) for f in fields(self) if f.name != "path"}  # type: ignore[arg-type]
+        return json.loads(json.dumps(data))
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [plain(item) for item in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+def read_toml(path: Path, missing: str) -> dict[str, Any]:
+    """The parsed file; ``missing`` is the fix to print when it does not exist."""
+    try:
+        with Path(path).open("rb") as stream:
+            return tomllib.load(stream)
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found; {missing}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path}: TOML syntax error: {error}; fix the syntax and run again") from None
+
+
+def check(data: dict[str, Any], package: str, schema: str, path: Path) -> None:
+    """Raise a :class:`UserError` naming the file, the key and the fix for the most relevant schema error."""
+    error = jsonschema.exceptions.best_match(_validator(package, schema).iter_errors(data))
+    if error is not None:
+        raise UserError(f"{path}: {explain(error)}")
+
+
+@cache
+def _validator(package: str, schema: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(resources.files(package).joinpath(schema).read_text()))
+
+
+def explain(error: jsonschema.ValidationError) -> str:
+    """A schema error in the user's terms: the TOML key, what is wrong, and the fix."""
+    where = key_path(error.absolute_path)
+    value = error.instance
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(value) - set(known))[0]
+        guess = difflib.get_close_matches(unknown, known, n=1)
+        hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+        if where == "the top level":
+            return f"unknown section [{unknown}]{hint}; known sections: {', '.join(known)}"
+        return f"unknown key {where}.{unknown}{hint}; known keys in {where}: {', '.join(known)}"
+    messages = {
+        "required": lambda: f"{where} is missing a required key: {error.message.split(' is a')[0]}; add it",
+        "enum": lambda: f"{where} must be one of {', '.join(map(str, error.validator_value))} (got {value!r})",
+        "type": lambda: f"{where} must be {KINDS.get(error.validator_value, error.validator_value)} (got {value!r})",
+        "minimum": lambda: f"{where} must be ≥ {error.validator_value} (got {value!r})",
+        "exclusiveMinimum": lambda: f"{where} must be > {error.validator_value} (got {value!r})",
+        "maximum": lambda: f"{where} must be ≤ {error.validator_value} (got {value!r})",
+    }
+    return messages.get(error.validator, lambda: f"{where}: {error.message}")()
+
+
+def key_path(parts: Any) -> str:
+    """``['render', 'steps']`` → ``[render].steps``; arrays of tables by number: ``[[rules]] #2.when``."""
+    parts = list(parts)
+    if not parts:
+        return "the top level"
+    head, rest = parts[0], parts[1:]
+    if rest and isinstance(rest[0], int):
+        where = f"[[{head}]] #{rest[0] + 1}"
+        rest = rest[1:]
+    else:
+        where = f"[{head}]"
+    return where + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest)
