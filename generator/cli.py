@@ -27,7 +27,7 @@ class _Group(click.Group):
         except UserError as error:
             raise _UserMistake(str(error)) from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished tokens are kept; run the same command again to resume", err=True)
+            click.echo("\ninterrupted: what was finished is kept; run the same command again to go on", err=True)
             ctx.exit(130)
 
 

@@ -59,8 +59,8 @@ def choose_backend(config: Config) -> BackendChoice:
         return BackendChoice(config.render.backend)
     missing = []
     if find_base_model(config.model.base, config.folder) is None:
-        looked = " or ".join(str(place) for place in base_candidates(config.model.base, config.folder))
-        missing.append(f"base model '{config.model.base}' (looked in {looked})")
+        looked = " and ".join(str(place) for place in base_candidates(config.model.base, config.folder))
+        missing.append(f"base model '{config.model.base}' (looked for {looked})")
     lora = config.resolve(config.model.lora)
     if find_lora(lora) is None:
         missing.append(f"LoRA {lora or '(none configured)'}")
