@@ -71,12 +71,21 @@ def recover(
         return _recover_nearest(image, size, palette, expected_background)
     grid = find_grid(image, size)
     means, spread, clipped_high, clipped_low = cell_statistics(image, grid, size)
-    colors = palette if palette is not None else Palette(np.unique(np.rint(means).reshape(-1, 3).astype(np.uint8), axis=0))
-    gain, offset = fit_cast(means, colors, clipped_high | clipped_low, _border_mean(means), expected_background)
+    if palette is None:  # nothing to snap to, so no cast to fit either: the cell colours, rounded
+        colors, index = _own_colors(means)
+        return _finish(means, to_lab(means), spread, colors, index, grid, expected_background)
+    gain, offset = fit_cast(means, palette, clipped_high | clipped_low, _border_mean(means), expected_background)
     corrected = (means - offset) / gain
     lab = to_lab(corrected)
-    index = snap(corrected, lab, colors, clipped_high, clipped_low)
-    return _finish(corrected, lab, spread, colors, index, grid, expected_background)
+    index = snap(corrected, lab, palette, clipped_high, clipped_low)
+    return _finish(corrected, lab, spread, palette, index, grid, expected_background)
+
+
+def _own_colors(values: np.ndarray) -> tuple[Palette, np.ndarray]:
+    """The rounded colours as a palette of their own, and each cell's index in it (rows sort as packed RGB)."""
+    rounded = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    colors = np.unique(rounded.reshape(-1, 3), axis=0)
+    return Palette(colors), np.searchsorted(pack_rgb(colors), pack_rgb(rounded))
 
 
 def _already_on_grid(image: np.ndarray, expected: np.ndarray | None) -> Recovery:
@@ -114,10 +123,9 @@ def _touching_border(mask: np.ndarray, border: np.ndarray) -> np.ndarray:
 
 def _recover_nearest(image: np.ndarray, size: int, palette: Palette | None, expected: np.ndarray | None) -> Recovery:
     small = np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.NEAREST)).astype(np.float64)
-    colors = palette if palette is not None else Palette(np.unique(small.reshape(-1, 3).astype(np.uint8), axis=0))
     lab = to_lab(small)
-    grid = Grid(image.shape[1] / size, (0.0, 0.0))
-    return _finish(small, lab, np.zeros(small.shape[:2]), colors, colors.nearest_lab(lab), grid, expected)
+    colors, index = _own_colors(small) if palette is None else (palette, palette.nearest_lab(lab))
+    return _finish(small, lab, np.zeros(small.shape[:2]), colors, index, Grid(image.shape[1] / size, (0.0, 0.0)), expected)
 
 
 def _finish(corrected, lab, spread, colors: Palette, index, grid: Grid, expected: np.ndarray | None) -> Recovery:

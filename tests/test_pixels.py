@@ -142,3 +142,14 @@ def test_extract_refuses_big_images(tmp_path: Path) -> None:
 def test_nearest_palette_colour_is_perceptual() -> None:
     palette = Palette(np.array([[0, 0, 0], [128, 128, 128], [255, 255, 255]], dtype=np.uint8))
     assert palette.nearest(np.array([[10, 10, 10], [120, 130, 125], [250, 250, 250]])).tolist() == [0, 1, 2]
+
+
+def test_without_a_palette_a_noisy_render_keeps_its_cell_means() -> None:
+    """No palette: nothing to snap to and no cast to fit, so each cell is its interior mean, rounded."""
+    from generator.pixels import cell_statistics
+
+    rng = np.random.default_rng(8)
+    render = degrade(TOKENS[4], Degradation(noise=6.0, offset=(5.0, -3.0, 2.0)), rng)
+    result = recover(render, 24, None)
+    means = cell_statistics(render, result.grid, 24)[0]
+    assert np.array_equal(result.pixels, np.clip(np.rint(means), 0, 255).astype(np.uint8))

@@ -1,8 +1,9 @@
 """Evidence of a run: ``loss.csv``, ``loss.png`` (drawn with Pillow: no matplotlib dependency) and sample grids.
 
 A sample grid has one column per prompt: the top row is the raw render at the training
-resolution, the bottom row the same image reduced to the 24×24 grid (the centre pixel of each
-cell) and shown NEAREST-upscaled, which is what a collection token would look like.
+resolution, the bottom row the same image through the collection's pixel step
+(:func:`generator.pixels.recover`, without a palette) and shown NEAREST-upscaled: what a
+collection token would look like.
 """
 
 from __future__ import annotations
@@ -112,21 +113,15 @@ def save_png(path: Path, image: Image.Image) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def reduce_to_grid(image: np.ndarray, cells: int) -> np.ndarray:
-    """The centre pixel of each of ``cells``×``cells`` cells: a render as the 24×24 token it would become."""
-    height, width = image.shape[:2]
-    rows = np.minimum(((np.arange(cells) + 0.5) * height / cells).astype(int), height - 1)
-    cols = np.minimum(((np.arange(cells) + 0.5) * width / cells).astype(int), width - 1)
-    return image[rows][:, cols]
-
-
 def sample_grid(renders: Sequence[np.ndarray], pixel_size: int, label: str) -> Image.Image:
     """One column per prompt: raw render on top, the pixel-grid reduction below (both at the render size)."""
+    from generator.pixels import recover
+
     size = renders[0].shape[0]
     grid = Image.new("RGB", (size * len(renders), size * 2 + 16), "white")
     for column, render in enumerate(renders):
         grid.paste(Image.fromarray(render), (column * size, 16))
-        small = Image.fromarray(reduce_to_grid(render, pixel_size))
+        small = Image.fromarray(recover(render, pixel_size, None).pixels)  # the collection's own pixel step
         grid.paste(small.resize((size, size), Image.Resampling.NEAREST), (column * size, size + 16))
     ImageDraw.Draw(grid).text((4, 2), label, fill="black", font=ImageFont.load_default())
     return grid
