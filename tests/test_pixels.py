@@ -145,11 +145,14 @@ def test_nearest_palette_colour_is_perceptual() -> None:
 
 
 def test_without_a_palette_a_noisy_render_keeps_its_cell_means() -> None:
-    """No palette: nothing to snap to and no cast to fit, so each cell is its interior mean, rounded."""
+    """No palette: nothing to snap to and no cast to fit, so each cell is its interior mean, rounded
+    (and the background region one colour, as always)."""
     from generator.pixels import cell_statistics
 
     rng = np.random.default_rng(8)
     render = degrade(TOKENS[4], Degradation(noise=6.0, offset=(5.0, -3.0, 2.0)), rng)
     result = recover(render, 24, None)
-    means = cell_statistics(render, result.grid, 24)[0]
-    assert np.array_equal(result.pixels, np.clip(np.rint(means), 0, 255).astype(np.uint8))
+    means = np.clip(np.rint(cell_statistics(render, result.grid, 24)[0]), 0, 255).astype(np.uint8)
+    subject = ~result.background
+    assert subject.sum() > 100 and np.array_equal(result.pixels[subject], means[subject])
+    assert len(np.unique(result.pixels[result.background], axis=0)) == 1
