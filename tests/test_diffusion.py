@@ -230,3 +230,22 @@ def test_two_processes_render_what_one_renders(diffusion_config: Path, tmp_path:
     done = torchrun(*collection_args(diffusion_config, tmp_path / "two", 5), *args)
     assert done.returncode == 0, done.stderr[-3000:]
     assert folder_bytes(tmp_path / "two") == folder_bytes(tmp_path / "one")
+
+
+def test_a_lora_of_the_wrong_shape_is_refused(diffusion_config: Path, lora_file: Path, tmp_path: Path) -> None:
+    """Right module names, wrong rank-by-width shapes (another model size): the same one-line refusal."""
+    from safetensors.torch import load_file
+
+    state = load_file(str(lora_file))
+    name = sorted(key for key in state if key.endswith(".lora_down.weight"))[0]
+    state[name] = torch.ones(RANK, state[name].shape[1] + 3, *state[name].shape[2:])
+    save_file(state, str(tmp_path / "wrong.safetensors"))
+    result = run_cli(
+        *collection_args(diffusion_config, tmp_path / "out", 2),
+        "--backend",
+        "diffusion",
+        "--lora",
+        tmp_path / "wrong.safetensors",
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "LoRA modules matched the model" in result.output and "wrong.safetensors" in result.output
