@@ -12,6 +12,7 @@ SEED ?=
 OUT ?=
 BACKEND ?=
 CONFIG ?= traits/collection.toml
+FORCE ?=
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.punkgen-installed
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 collection: $(STAMP)
-	$(BIN)/punkgen collection -n $(N) --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(BACKEND),--backend $(BACKEND))
+	$(BIN)/punkgen collection -n $(N) --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(FORCE),--force)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -56,7 +56,7 @@ def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
         _remove_owned(folder)
     elif existing is not None and existing != run:
         raise UserError(
-            f"{folder} holds a different collection (seed {existing.get('seed')}, size {existing.get('size')}, or other settings); "
+            f"{folder} holds a different collection ({_difference(existing, run)}); "
             "use another --out, or pass --force to replace it"
         )
     elif existing is None and folder.exists() and any(folder.iterdir()):
@@ -66,6 +66,15 @@ def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
     for sub in ("images", "metadata"):
         (folder / sub).mkdir(exist_ok=True)
     remove_partials(folder)
+
+
+def _difference(existing: dict[str, Any], run: dict[str, Any]) -> str:
+    def describe(r: dict[str, Any]) -> str:
+        return f"seed {r.get('seed')}, {r.get('size')} tokens"
+
+    if describe(existing) == describe(run):
+        return f"{describe(run)}, but other settings, trait tables or layers changed"
+    return f"{describe(existing)}; this run: {describe(run)}"
 
 
 def _remove_owned(folder: Path) -> None:
