@@ -249,3 +249,11 @@ def test_a_lora_of_the_wrong_shape_is_refused(diffusion_config: Path, lora_file:
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "LoRA modules matched the model" in result.output and "wrong.safetensors" in result.output
+
+
+def test_auto_picks_diffusion_when_model_and_lora_are_here(diffusion_config: Path, tmp_path: Path) -> None:
+    args = collection_args(diffusion_config, tmp_path / "out", 2)
+    args[args.index("--backend") + 1] = "auto"
+    result = run_cli(*args, "--no-filter")
+    assert result.exit_code == 0, result.output
+    assert "with diffusion" in result.output and "backend auto → sprites" not in result.output
