@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.config import QualitySettings
 from generator.errors import UserError
+from generator.palette import IMAGE_SUFFIXES, to_lab
 from generator.pixels import Recovery, pack_rgb
 
 MAX_CELL_SPREAD = 24.0  # levels RMS: a flat cell under render noise (σ ≤ 8) and JPEG stays well below
@@ -23,7 +24,6 @@ MAX_SNAP_DISTANCE = 12.0  # ΔE76 from a cell's estimate to the colour written: 
 TRAIT_TOLERANCE = 12.0  # ΔE76 within which a pixel shows its trait's colour (neighbouring skin tones are ~15 apart)
 MIN_TRAIT_PIXELS = 2  # a trait colour on fewer pixels is not judged
 BLANK_SPREAD = 3.0  # levels: a render flatter than this is blank
-IMAGE_SUFFIXES = (".png", ".gif", ".bmp", ".webp")
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,6 @@ def trait_reasons(pixels: np.ndarray, claim: Claim, minimum: float) -> list[str]
     the background, is judged by ``background_color``. Positions come from the layers, so a
     render that draws the template's places in the right colours passes.
     """
-    from generator.palette import to_lab
-
     exact = (pixels == claim.pixels).all(axis=-1)
     if exact.all():  # the sprite backend, and any render that came back exactly as drawn
         return []

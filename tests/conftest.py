@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,18 @@ def config_path(traits_dir: Path) -> Path:
 def run_cli(*args: object) -> Result:
     """Invoke ``punkgen`` in-process; exceptions other than SystemExit propagate so bugs show as tracebacks."""
     return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
+
+
+def run_importing_none_of(heavy: tuple[str, ...], *args: object) -> None:
+    """Run ``punkgen ARGS`` in a fresh interpreter; fail if it exits non-zero or imported any module in ``heavy``."""
+    probe = (
+        "import sys; from generator.cli import main\n"
+        "try: main(sys.argv[1:])\n"
+        "except SystemExit as e: assert e.code == 0, e.code\n"
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", probe, *map(str, args)], check=True, cwd=REPO)
 
 
 def collection_args(config_path: Path, out: Path, n: int = 20, *extra: object) -> list[object]:

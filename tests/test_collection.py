@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import REPO, collection_args, edit, folder_bytes, run_cli
+from conftest import REPO, collection_args, edit, folder_bytes, run_cli, run_importing_none_of
 from PIL import Image
 
 from generator.metadata import validate_token
@@ -183,15 +183,8 @@ def test_kill_9_at_any_moment_then_resume_is_byte_identical(config_path: Path, t
 
 @pytest.mark.slow
 def test_the_sprite_path_never_imports_torch(config_path: Path, tmp_path: Path) -> None:
-    probe = (
-        "import sys; from generator.cli import main\n"
-        "try: main(sys.argv[1:])\n"
-        "except SystemExit as e: assert e.code == 0, e.code\n"
-        "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'peft', 'pandas') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
-    )
-    args = [str(a) for a in collection_args(config_path, tmp_path / "out", 10)]
-    subprocess.run([sys.executable, "-c", probe, *args], check=True, cwd=REPO)
+    heavy = ("torch", "diffusers", "transformers", "peft", "pandas")
+    run_importing_none_of(heavy, *collection_args(config_path, tmp_path / "out", 10))
 
 
 @pytest.mark.slow

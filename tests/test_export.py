@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, collection_args, edit, folder_bytes, run_cli
+from conftest import collection_args, edit, folder_bytes, run_cli, run_importing_none_of
 from PIL import Image
 
 from generator.config import load_config
@@ -273,12 +271,5 @@ def test_load_collection_reads_tokens_in_order(collection: Path, config_path: Pa
 
 @pytest.mark.slow
 def test_export_never_imports_the_heavy_libraries(collection: Path, config_path: Path) -> None:
-    probe = (
-        "import sys; from generator.cli import main\n"
-        "try: main(sys.argv[1:])\n"
-        "except SystemExit as e: assert e.code == 0, e.code\n"
-        "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'pandas', 'skimage') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
-    )
-    args = ["export", str(collection), "--config", str(config_path), "--base-uri", URI]
-    subprocess.run([sys.executable, "-c", probe, *args], check=True, cwd=REPO)
+    heavy = ("torch", "diffusers", "transformers", "pandas", "skimage")
+    run_importing_none_of(heavy, "export", collection, "--config", config_path, "--base-uri", URI)

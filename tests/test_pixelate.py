@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, run_importing_none_of
 from PIL import Image
 from test_pixels import TOKENS, upscale
 
@@ -88,13 +86,7 @@ def test_pixelate_imports_no_torch_and_uses_workers_for_big_folders(tmp_path: Pa
     render = upscale(TOKENS[0], 512)
     for n in range(80):  # above the worker threshold
         Image.fromarray(render).save(source / f"{n:03d}.png", compress_level=1)
-    probe = (
-        "import sys; from generator.cli import main\n"
-        "try: main(sys.argv[1:])\n"
-        "except SystemExit as e: assert e.code == 0, e.code\n"
-        "assert 'torch' not in sys.modules\n"
-    )
-    subprocess.run([sys.executable, "-c", probe, "pixelate", str(source), str(tmp_path / "out"), "--quiet"], check=True, cwd=REPO)
+    run_importing_none_of(("torch",), "pixelate", source, tmp_path / "out", "--quiet")
     outputs = sorted((tmp_path / "out").iterdir())
     assert len(outputs) == 80
     with Image.open(outputs[-1]) as image:

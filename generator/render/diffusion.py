@@ -84,11 +84,12 @@ def create(config: Config, tables: list[TraitTable]) -> DiffusionRenderer:
     if config.render.threads:
         torch.set_num_threads(config.render.threads)
     device, dtype = pick_device(config.render.device, config.render.dtype)
-    pipe = load_pipeline(config, device, dtype)
+    base = locate_base(config)
+    pipe = load_pipeline(config, base, device, dtype)
     lora = config.resolve(config.model.lora)
     if lora is not None:
         attach_lora(pipe, lora, config.model.lora_scale, config.model.fuse_lora)
-    return DiffusionRenderer(pipe, config, device, dtype, _identity(config, lora, device, dtype))
+    return DiffusionRenderer(pipe, config, device, dtype, _identity(config, base, lora, device, dtype))
 
 
 def pick_device(device: str, dtype: str) -> tuple[str, Any]:
@@ -111,14 +112,13 @@ def pick_device(device: str, dtype: str) -> tuple[str, Any]:
 def locate_base(config: Config) -> tuple[str, str]:
     """``(kind, where)``: kind is ``folder``, ``file`` or ``hub``; ``where`` is what diffusers is given."""
     spec = config.model.base
-    for place in base_candidates(spec, config.folder):
-        if place.is_file():
-            return "file", str(_safetensors_only(place, "[model].base"))
-        if (place / "model_index.json").is_file():
-            return "folder", str(place)
-    if find_base_model(spec, config.folder) is not None:
-        return "hub", spec
-    if config.model.allow_download and spec.count("/") == 1:
+    local = base_candidates(spec, config.folder)[0]
+    if local.is_file():
+        _safetensors_only(local, "[model].base")  # a pickle checkpoint is refused before anything reads it
+    found = find_base_model(spec, config.folder)
+    if found == local:
+        return ("file" if local.is_file() else "folder"), str(local)
+    if found is not None or (config.model.allow_download and spec.count("/") == 1):
         return "hub", spec
     looked = " and ".join(str(place) for place in base_candidates(spec, config.folder))
     raise UserError(
@@ -127,8 +127,8 @@ def locate_base(config: Config) -> tuple[str, str]:
     )
 
 
-def load_pipeline(config: Config, device: str, dtype: Any) -> Any:
-    kind, where = locate_base(config)
+def load_pipeline(config: Config, base: tuple[str, str], device: str, dtype: Any) -> Any:
+    kind, where = base
     if not config.model.allow_download:
         os.environ["HF_HUB_OFFLINE"] = "1"
     for variable in ("DIFFUSERS_VERBOSITY", "TRANSFORMERS_VERBOSITY"):  # for what they log while being imported
@@ -231,13 +231,13 @@ def _safetensors_only(path: Path, setting: str) -> Path:
     return path
 
 
-def _identity(config: Config, lora: Path | None, device: str, dtype: Any) -> str:
+def _identity(config: Config, base: tuple[str, str], lora: Path | None, device: str, dtype: Any) -> str:
     """What decides the pixels beyond the settings: the LoRA's bytes, the base, device, dtype, block size, versions."""
     import diffusers
     import torch
 
     lora_digest = hashlib.sha256(lora.read_bytes()).hexdigest()[:16] if lora is not None else "none"
-    kind, where = locate_base(config)
+    kind, where = base
     return (
         f"diffusion:{kind}:{where}:lora={lora_digest}:{device}:{dtype}:batch={config.render.batch_size}:"
         f"torch={torch.__version__}:diffusers={diffusers.__version__}"
