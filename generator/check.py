@@ -1,33 +1,171 @@
-"""What ``punkgen traits check`` reports: the tables, rules and layers validated without rendering a token."""
+"""What ``punkgen traits check`` reports: the tables, rules, plan and layers validated without rendering a token.
+
+Errors (a :class:`UserError`, exit 2) are what a collection run would refuse: bad tables, rules
+that leave a weighted value no valid set, a plan that cannot be made. Warnings are what a run
+would survive but a creator would not want:
+
+- **rarity drift**: rules (and, for large N, drawing distinct sets) change the shares a run
+  realises; each value's configured share is shown beside its expected one, and a value that
+  moves by more than :data:`DRIFT_RELATIVE` or :data:`DRIFT_ABSOLUTE` is marked and explained;
+- **layers the quality filter will reject** or the palette snap will change (:mod:`generator.layer_check`).
+
+:func:`report_lines` and :func:`warning_lines` are exactly what the command prints.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from generator.config import Config
+from generator.layer_check import layer_warnings
+from generator.palette import read_palette
 from generator.prompts import prompt_template
-from generator.render import create_renderer
-from generator.rules import compile_rules, count_valid
+from generator.render.sprites import create as create_sprites
+from generator.rules import CompiledRule, Support, analyse, compile_rules
+from generator.sampling import expected_shares, plan_collection
 from generator.traits import TraitTable, load_traits
+
+# A value is marked when its expected share differs from its configured one by a quarter of it
+# (rarity is relative: OpenRarity scores are log(1/share), and 25 % moves a value by 0.3 bits, about
+# the gap between neighbouring weights in the shipped tables), or by 5 points for common values,
+# where a quarter would be a large absolute change: one token in twenty looks different. The shipped
+# rules mark Medical Mask (5 % → 2.2 %), Pipe and Vape (5 % → 3.3 %), and nothing else at N = 100.
+DRIFT_RELATIVE = 0.25
+DRIFT_ABSOLUTE = 0.05
+DRIFT_MARK = "← drift"
+
+
+@dataclass(frozen=True)
+class ValueShare:
+    """One value's share of the tokens: as weighted, after the rules (one draw), and in the N-token plan."""
+
+    name: str
+    weight: float
+    configured: float
+    under_rules: float  # one weighted draw of a valid set
+    expected: float  # in a plan of [collection].size tokens, by [traits].sampling
+
+    @property
+    def drifts(self) -> bool:
+        return drifted(self.configured, self.expected)
+
+
+def drifted(configured: float, realised: float) -> bool:
+    change = abs(realised - configured)
+    return change >= DRIFT_ABSOLUTE or (configured > 0 and change >= DRIFT_RELATIVE * configured)
 
 
 @dataclass(frozen=True)
 class TraitReport:
+    config_path: Path
     tables: list[TraitTable]
     capacity: int  # distinct valid trait sets
     rules: int
     layers: int  # layer files loaded and checked
+    layers_folder: Path
+    size: int  # tokens the plan was checked for
+    sampling: str
+    shares: list[list[ValueShare]]  # per table, per value
+    warnings: list[str]  # without the "warning: " prefix
 
 
 def check_traits(config: Config) -> TraitReport:
-    """Run every check a collection run makes before its first write; raises :class:`UserError` on the first problem."""
+    """Run every check a collection run makes before its first write (the plan included); raises :class:`UserError`."""
     tables = load_traits(config)
     rules = compile_rules(config.rules, tables)
     prompt_template(config.prompt, tables, config.path)
-    create_renderer("sprites", config, tables)
+    sprites = create_sprites(config, tables)
+    palette_path = config.resolve(config.pixels.palette)
+    palette = read_palette(palette_path) if palette_path else None
+    c = config.collection
+    plan_collection(tables, rules, c.size, c.seed, config.traits.sampling, c.first_token_id)
+    support = analyse(tables, rules)
+    shares = _shares(tables, support, expected_shares(tables, rules, c.size, config.traits.sampling, support))
+    warnings = _drift_warnings(tables, rules, shares, c.size, support.capacity, config.traits.sampling)
+    warnings += layer_warnings(config, tables, sprites.stacks, palette, palette_path)
     return TraitReport(
+        config_path=config.path,
         tables=tables,
-        capacity=count_valid(tables, rules),
+        capacity=support.capacity,
         rules=len(rules),
         layers=sum(len(table.enabled_indices) for table in tables),
+        layers_folder=config.layers_folder,
+        size=c.size,
+        sampling=config.traits.sampling,
+        shares=shares,
+        warnings=warnings,
     )
+
+
+def _shares(tables: list[TraitTable], support: Support, expected: list[list[float]]) -> list[list[ValueShare]]:
+    return [
+        [
+            ValueShare(value.name, value.weight, configured, under_rules, planned)
+            for value, configured, under_rules, planned in zip(
+                table.values, table.shares(), support.law[t], expected[t], strict=True
+            )
+        ]
+        for t, table in enumerate(tables)
+    ]
+
+
+def _drift_warnings(
+    tables: list[TraitTable], rules: tuple[CompiledRule, ...], shares: list[list[ValueShare]], size: int, capacity: int, mode: str
+) -> list[str]:
+    """One line per marked value: how far it moves, and whether the rules or the drawing of distinct sets moves it."""
+    lines = []
+    for t, table in enumerate(tables):
+        for i, share in enumerate(shares[t]):
+            if not share.drifts:
+                continue
+            moved = f"{table.key} '{share.name}' is configured at {share.configured:.2%} but a {size:,}-token plan holds about {share.expected:.2%}"
+            if mode == "exact":
+                tokens = round(share.expected * size)
+                lines.append(
+                    f"{moved} ({tokens} of {size:,} tokens): quotas are whole tokens; raise N or change its weight in {table.path}"
+                )
+            elif drifted(share.configured, share.under_rules):
+                direction = "raise" if share.expected < share.configured else "lower"
+                # first order: the value's law scales with its weight (the table total moves too, hence "about")
+                target = share.weight * share.configured / share.under_rules
+                lines.append(
+                    f"{moved} because of {_rules_on(rules, t, i)}; to get {share.configured:.2%}, {direction} its weight "
+                    f"in {table.path} to about {target:.3g}, or relax the rules"
+                )
+            else:
+                lines.append(
+                    f"{moved}: {mode} sampling draws {size:,} distinct sets of only {capacity:,}, which evens the shares out; "
+                    "lower N or add values"
+                )
+    return lines
+
+
+def _rules_on(rules: tuple[CompiledRule, ...], trait: int, index: int) -> str:
+    """The rules that name this value (in when, forbid or require), else those about its trait, as ``[[rules]] #2, #3``."""
+    naming = [rule for rule in rules if any(t == trait and index in values for t, values in rule.when + rule.banned)]
+    about = naming or [rule for rule in rules if any(t == trait for t, _ in rule.when + rule.banned)]
+    if not about:
+        return "the rules on the traits it is combined with"
+    return "[[rules]] " + ", ".join(f"#{rule.number}" for rule in about)
+
+
+def report_lines(report: TraitReport) -> list[str]:
+    """The report as ``punkgen traits check`` prints it to stdout (warnings: :func:`warning_lines`)."""
+    lines = [
+        f"{report.config_path}: {len(report.tables)} traits, {report.rules} rules, {report.capacity:,} distinct valid trait sets",
+        f"shares: configured (weight ÷ table total) → expected in a plan of {report.size:,} tokens under the rules "
+        f"({report.sampling} sampling); {DRIFT_MARK} marks a change of {DRIFT_RELATIVE:.0%} of the share or {DRIFT_ABSOLUTE * 100:g} percentage points",
+    ]
+    for table, shares in zip(report.tables, report.shares, strict=True):
+        lines += ["", f"{table.trait_type} ({table.path})"]
+        for share in shares:
+            mark = f"  {DRIFT_MARK}" if share.drifts else ""
+            lines.append(f"  {share.name:<24} {share.weight:>8g}  {share.configured:7.2%} → {share.expected:7.2%}{mark}")
+    lines += ["", f"layers: {report.layers} files checked in {report.layers_folder}"]
+    return lines
+
+
+def warning_lines(report: TraitReport) -> list[str]:
+    """What a run would survive but a creator should fix, one ``warning:`` line each, for stderr."""
+    return [f"warning: {warning}" for warning in report.warnings]

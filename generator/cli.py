@@ -7,15 +7,15 @@ from pathlib import Path
 import click
 
 from generator import __version__
-from generator.check import check_traits
+from generator.check import check_traits, report_lines, warning_lines
 from generator.collection import run_collection
 from generator.config import DEFAULT_CONFIG_PATH, load_config
-from generator.errors import UserError
+from generator.errors import ExitStatus, UserError, plural
 from generator.render import BACKEND_CHOICES
 
 
 class _UserMistake(click.ClickException):
-    exit_code = 2
+    exit_code = ExitStatus.USER_MISTAKE
 
 
 class _Group(click.Group):
@@ -26,9 +26,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except UserError as error:
             raise _UserMistake(str(error)) from None
+        except click.UsageError as error:  # a flag or argument click itself refused: one line too, not the usage text
+            where = error.ctx.command_path if error.ctx else "punkgen"
+            raise _UserMistake(f"{where}: {error.format_message().rstrip('.')}; see {where} --help") from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: what was finished is kept; run the same command again to go on", err=True)
-            ctx.exit(130)
+            ctx.exit(ExitStatus.INTERRUPTED)
 
 
 def _from_here(path: str | None) -> str | None:
@@ -110,20 +113,28 @@ def collection(
         .override("quality", enabled=False if no_filter else None)
     )
     summary = run_collection(config, out=out, force=force, progress=not quiet, notify=lambda line: click.echo(line, err=True))
-    if not summary.main:
-        return  # one report for a multi-process run, from the main process
-    resumed = f", {summary.resumed} already done" if summary.resumed else ""
-    click.echo(
-        f"{summary.planned - len(summary.failed)} of {summary.planned} tokens in {summary.folder} "
-        f"({summary.rendered} renders with {summary.backend}{resumed}) in {summary.seconds:.1f} s"
-    )
-    if summary.top_reasons or summary.failed:
-        reasons = ", ".join(f"{code} ×{count}" for code, count in summary.top_reasons)
-        click.echo(f"acceptance {summary.acceptance:.0%}; top rejection reasons: {reasons or 'none'}")
+    if summary.main:  # one report for a multi-process run, from the main process
+        for line in summary.report():
+            click.echo(line)
     if summary.failed:
-        click.echo(
-            f"failed after {config.quality.max_attempts} attempts: {', '.join(map(str, summary.failed))} (see rejects.csv)"
-        )
+        raise SystemExit(ExitStatus.TOKENS_FAILED)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@config_option
+def verify(folder, config_path) -> None:
+    """Check FOLDER's images and metadata against its manifest and the schemas; list every difference."""
+    from generator.verify import verify_folder
+
+    result = verify_folder(folder, load_config(config_path))
+    for problem in result.problems:
+        click.echo(problem)
+    click.echo(result.summary())
+    if result.problems:
+        raise SystemExit(ExitStatus.FOLDER_DIFFERS)
+    if result.unfinished:
+        raise SystemExit(ExitStatus.TOKENS_FAILED)
 
 
 @main.group()
@@ -134,15 +145,12 @@ def traits() -> None:
 @traits.command("check")
 @config_option
 def traits_check(config_path) -> None:
-    """Validate tables, rules and layers; print each value's configured share."""
-    config = load_config(config_path)
-    report = check_traits(config)
-    click.echo(f"{config.path}: {len(report.tables)} traits, {report.rules} rules, {report.capacity:,} distinct valid trait sets")
-    for table in report.tables:
-        click.echo(f"\n{table.trait_type} ({table.path})")
-        for value, share in zip(table.values, table.shares(), strict=True):
-            click.echo(f"  {value.name:<24} {value.weight:>8g}  {share:7.2%}")
-    click.echo(f"\nlayers: {report.layers} files checked in {config.layers_folder}")
+    """Validate tables, rules, plan and layers; print each value's configured and expected share."""
+    report = check_traits(load_config(config_path))
+    for line in report_lines(report):
+        click.echo(line)
+    for line in warning_lines(report):
+        click.echo(line, err=True)
 
 
 @main.command()
@@ -232,7 +240,7 @@ def export(folder, base_uri, scale, json_extension, fmt, config_path) -> None:
     if summary.notice:
         click.echo(summary.notice, err=True)
     click.echo(
-        f"{summary.tokens} tokens exported to {summary.folder} ({summary.format}, {summary.pixels}×{summary.pixels} px = "
+        f"{plural(summary.tokens, 'token')} exported to {summary.folder} ({summary.format}, {summary.pixels}×{summary.pixels} px = "
         f"{summary.scale}× the masters, images at {summary.base_uri}) in {summary.seconds:.1f} s"
     )
     click.echo(f"provenance hash: {summary.provenance}")

@@ -14,7 +14,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -23,17 +24,29 @@ from PIL import Image
 from tqdm import tqdm
 
 from generator.config import Config
-from generator.errors import UserError
-from generator.files import write_atomic
-from generator.finishing import Destination, Outcome, encode_png, finish_batch, image_path, metadata_path, rejected_path
-from generator.folder import MANIFEST, REJECTS, SHEET, default_folder, fingerprint, prepare_folder
+from generator.errors import UserError, plural
+from generator.files import is_place_error, os_error_message, write_atomic
+from generator.finishing import Destination, Outcome, encode_png, finish_batch
+from generator.folder import (
+    MANIFEST,
+    REJECTS,
+    SHEET,
+    default_folder,
+    fingerprint,
+    image_path,
+    metadata_path,
+    prepare_folder,
+    rejected_path,
+)
+from generator.lock import folder_lock
 from generator.manifest import REJECTED, History, encode_record, read_history, read_records, rejects_csv
 from generator.palette import read_palette
 from generator.prompts import PromptTemplate, prompt_template
 from generator.quality import duplicate_reason, load_training_set
-from generator.render import RenderJob, choose_backend, create_renderer
+from generator.render import Renderer, RenderJob, choose_backend, create_renderer
 from generator.render.sprites import SpriteRenderer, background_colors
 from generator.render.sprites import create as create_sprites
+from generator.repair import repair_finished
 from generator.rules import compile_rules
 from generator.sampling import PlannedToken, plan_collection, token_seed
 from generator.sheet import contact_sheet
@@ -48,12 +61,49 @@ class Summary:
     backend: str
     planned: int
     rendered: int  # attempts rendered by this run
-    resumed: int  # tokens an earlier run had finished
+    resumed: int  # tokens an earlier run had finished (accepted, or failed)
     failed: tuple[int, ...]  # token ids out of attempts
+    attempts: int  # per token: [quality].max_attempts, or 1 for a backend whose every attempt is the same
+    deterministic: bool  # the backend renders the same pixels on every attempt
+    restored: tuple[int, ...]  # finished tokens whose files were missing or altered, re-created from the manifest
     acceptance: float  # accepted attempts / all attempts, over the whole collection
     top_reasons: tuple[tuple[str, int], ...]
     seconds: float
     main: bool = True  # False in the other processes of a multi-process run: they print nothing
+
+    def report(self) -> list[str]:
+        """What the run did, for people; the failed-tokens lines say why the exit status is not 0."""
+        done = self.planned - len(self.failed)
+        if self.rendered == 0 and self.resumed == self.planned:
+            lines = [f"nothing new to render: {self.folder} is finished, {done} of {plural(self.planned, 'token')} done"]
+        else:
+            resumed = f", {self.resumed:,} already done" if self.resumed else ""
+            lines = [
+                f"{done:,} of {plural(self.planned, 'token')} in {self.folder} "
+                f"({plural(self.rendered, 'render')} with {self.backend}{resumed}) in {self.seconds:.1f} s"
+            ]
+        if self.restored:
+            lines.append(
+                f"restored {plural(len(self.restored), 'token')} whose files were missing or altered: {_ids(self.restored)}"
+            )
+        if self.top_reasons or self.failed:
+            reasons = ", ".join(f"{code} ×{count}" for code, count in self.top_reasons)
+            lines.append(f"acceptance {self.acceptance:.0%}; top rejection reasons: {reasons or 'none'}")
+        if self.failed:
+            why = (
+                f"{self.backend} renders the same pixels on every attempt, so another run changes nothing: fix the layers"
+                if self.deterministic
+                else "[quality].max_attempts is spent: look at rejected/, fix the cause"
+            )
+            lines.append(
+                f"incomplete: {plural(len(self.failed), 'token')} failed after {plural(self.attempts, 'attempt')} "
+                f"({_ids(self.failed)}); reasons in {self.folder / REJECTS}. {why}, then start again with --force"
+            )
+        return lines
+
+
+def _ids(token_ids: tuple[int, ...], shown: int = 20) -> str:
+    return ", ".join(map(str, token_ids[:shown])) + (f" … ({len(token_ids) - shown} more)" if len(token_ids) > shown else "")
 
 
 def run_collection(
@@ -79,53 +129,108 @@ def run_collection(
     c = config.collection
     plan = plan_collection(tables, compile_rules(config.rules, tables), c.size, c.seed, config.traits.sampling, c.first_token_id)
     destination = _destination(out or default_folder(config), config, tables, check_traits=choice.name != "sprites")
-    if team.is_main:
-        prepare_folder(destination.folder, fingerprint(config, tables, renderer), force)
-    team.barrier()
-    folder = destination.folder
-    history = read_history(folder / MANIFEST, *shards(folder))
-    resumed = sum(1 for token in plan if history.next_attempt(token.token_id, config.quality.max_attempts) is None)
-    tiles: dict[int, np.ndarray] = {}
-    rendered = 0
-    with (
-        (folder / MANIFEST if team.world == 1 else team.shard(folder)).open("a", encoding="utf-8") as stream,
-        tqdm(total=len(plan), initial=resumed, unit="token", desc="render", disable=not (progress and team.is_main)) as bar,
-    ):
-        committer = _Committer(stream, bar, history, destination, tiles, check_duplicates=team.world == 1)
-        executor = executor_for(len(plan) - resumed)
+    run = _Run(destination, renderer, plan, template, team, attempts=1 if renderer.deterministic else config.quality.max_attempts)
+    with folder_lock(destination.folder, "--out") if team.is_main else nullcontext(None) as lock:
         try:
-            for attempt in range(config.quality.max_attempts):
-                for block in team.share(list(_blocks(plan, history, attempt, renderer.batch_size))):
-                    jobs = [_job(config, tables, template, token, attempt) for token in block]
-                    due = [i for i, token in enumerate(block) if (token.token_id, attempt) not in history.verdicts]
-                    renders = renderer.render(jobs)
-                    committer.add(executor.submit(finish_batch, destination, [jobs[i] for i in due], renders[due]))
-                    rendered += len(due)
-                committer.drain()  # the next round needs this round's verdicts
-                if team.world > 1:
-                    history = committer.history = _merge_round(team, destination, plan)
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-    failed = tuple(t.token_id for t in plan if t.token_id not in history.accepted)
-    team.barrier()  # every shard is closed and merged
-    if team.is_main:
-        for shard in shards(folder):
-            shard.unlink()
-        _write_reports(folder, plan, history, failed, tiles)
-    team.barrier()
-    accepted = len(history.accepted)
-    return Summary(
-        folder=folder,
-        backend=choice.name,
-        planned=len(plan),
-        rendered=rendered,
-        resumed=resumed,
-        failed=failed,
-        acceptance=accepted / max(1, len(history.records)),
-        top_reasons=tuple(history.reason_counts().most_common(3)),
-        seconds=time.perf_counter() - started,
-        main=team.is_main,
-    )
+            if team.is_main:
+                prepare_folder(destination.folder, fingerprint(config, tables, renderer), force)
+            team.barrier()
+            summary = run.render_all(lock, progress)
+        except OSError as error:
+            if not is_place_error(error):
+                raise
+            raise UserError(
+                os_error_message(error, destination.folder, "fix that, then run the same command again to go on")
+            ) from None
+    return replace(summary, backend=choice.name, seconds=time.perf_counter() - started)
+
+
+@dataclass
+class _Run:
+    """One run over the plan: repair what an earlier run finished, render the rest in rounds, report."""
+
+    destination: Destination
+    renderer: Renderer
+    plan: list[PlannedToken]
+    template: PromptTemplate
+    team: Team
+    attempts: int
+
+    def job(self, token: PlannedToken, attempt: int) -> RenderJob:
+        config = self.destination.config
+        return RenderJob(
+            token_id=token.token_id,
+            combo=token.combo,
+            prompt=self.template.compose(self.destination.tables, token.combo),
+            negative_prompt=self.template.negative,
+            seed=token_seed(config.collection.seed, token.token_id, attempt),
+            attempt=attempt,
+        )
+
+    def blocks(self, history: History, attempt: int) -> Iterator[list[PlannedToken]]:
+        """The fixed blocks of one round: the round's members (see :meth:`History.round_members`) cut every
+        ``batch_size`` tokens. They follow from the manifest alone, so a resumed run renders each block with exactly
+        its original companions (a diffusion image depends on them)."""
+        members = history.round_members(self.plan, attempt)
+        size = self.renderer.batch_size
+        return (members[start : start + size] for start in range(0, len(members), size))
+
+    def render_all(self, lock: int | None, progress: bool) -> Summary:
+        folder, team = self.destination.folder, self.team
+        history = read_history(folder / MANIFEST, *shards(folder))
+        restored = repair_finished(self, history) if team.is_main else ()
+        team.barrier()
+        resumed = sum(1 for token in self.plan if history.next_attempt(token.token_id, self.attempts) is None)
+        tiles: dict[int, np.ndarray] = {}
+        rendered = 0
+        with (
+            (folder / MANIFEST if team.world == 1 else team.shard(folder)).open("a", encoding="utf-8") as stream,
+            tqdm(
+                total=len(self.plan), initial=resumed, unit="token", desc="render", disable=not (progress and team.is_main)
+            ) as bar,
+        ):
+            committer = _Committer(stream, bar, history, self.destination, tiles, self.attempts, check_duplicates=team.world == 1)
+            executor = executor_for(len(self.plan) - resumed, hold=lock)
+            try:
+                for attempt in range(self.attempts):
+                    for block in team.share([b for b in self.blocks(history, attempt) if _unfinished(b, history, attempt)]):
+                        jobs = [self.job(token, attempt) for token in block]
+                        due = [i for i, token in enumerate(block) if (token.token_id, attempt) not in history.verdicts]
+                        renders = self.renderer.render(jobs)
+                        committer.add(executor.submit(finish_batch, self.destination, [jobs[i] for i in due], renders[due]))
+                        rendered += len(due)
+                    committer.drain()  # the next round needs this round's verdicts
+                    if team.world > 1:
+                        history = committer.history = _merge_round(team, self.destination, self.plan)
+            finally:
+                executor.shutdown(wait=True, cancel_futures=True)
+        failed = tuple(t.token_id for t in self.plan if t.token_id not in history.accepted)
+        team.barrier()  # every shard is closed and merged
+        if team.is_main:
+            for shard in shards(folder):
+                shard.unlink()
+            _write_reports(folder, self.plan, history, failed, tiles)
+        team.barrier()
+        return Summary(
+            folder=folder,
+            backend="",
+            planned=len(self.plan),
+            rendered=rendered,
+            resumed=resumed,
+            failed=failed,
+            attempts=self.attempts,
+            deterministic=self.renderer.deterministic,
+            restored=restored,
+            acceptance=len(history.accepted) / max(1, len(history.records)),
+            top_reasons=tuple(history.reason_counts().most_common(3)),
+            seconds=0.0,
+            main=team.is_main,
+        )
+
+
+def _unfinished(block: list[PlannedToken], history: History, attempt: int) -> bool:
+    """A block whose manifest lines were cut short is rendered again whole."""
+    return any((token.token_id, attempt) not in history.verdicts for token in block)
 
 
 def _merge_round(team: Team, destination: Destination, plan: list[PlannedToken]) -> History:
@@ -174,17 +279,6 @@ def _sprites_if_drawn(config: Config, tables: list[TraitTable]) -> SpriteRendere
         return None
 
 
-def _job(config: Config, tables: list[TraitTable], template: PromptTemplate, token: PlannedToken, attempt: int) -> RenderJob:
-    return RenderJob(
-        token_id=token.token_id,
-        combo=token.combo,
-        prompt=template.compose(tables, token.combo),
-        negative_prompt=template.negative,
-        seed=token_seed(config.collection.seed, token.token_id, attempt),
-        attempt=attempt,
-    )
-
-
 class _Committer:
     """Takes finished batches in submission order: duplicate check, manifest line, progress, contact-sheet tile."""
 
@@ -197,9 +291,11 @@ class _Committer:
         history: History,
         destination: Destination,
         tiles: dict[int, np.ndarray],
+        attempts: int,
         check_duplicates: bool,
     ):
         self.stream, self.bar, self.history, self.destination, self.tiles = stream, bar, history, destination, tiles
+        self.attempts = attempts
         self.check_duplicates = check_duplicates  # several processes leave it to the round's merge
         self.pending: deque[Future[list[Outcome]]] = deque()
 
@@ -222,7 +318,7 @@ class _Committer:
             lines.append(encode_record(record))
             if record["verdict"] != REJECTED:
                 self.tiles[record["token_id"]] = outcome.pixels
-            if self.history.next_attempt(record["token_id"], self.destination.config.quality.max_attempts) is None:
+            if self.history.next_attempt(record["token_id"], self.attempts) is None:
                 self.bar.update(1)
         self.stream.write("".join(lines))
         self.stream.flush()
@@ -258,18 +354,3 @@ def _tile(folder: Path, token_id: int, tiles: dict[int, np.ndarray], history: Hi
         with Image.open(image_path(folder, token_id)) as image:
             tiles[token_id] = np.asarray(image.convert("RGB"))
     return tiles[token_id]
-
-
-def _blocks(plan: list[PlannedToken], history: History, attempt: int, size: int) -> Iterator[list[PlannedToken]]:
-    """The fixed blocks of one round that still hold unfinished work.
-
-    Round 0's blocks are the plan cut every ``size`` tokens; round r's are the tokens rejected
-    at attempt r−1, in id order, cut the same way. Both follow from the manifest alone, so a
-    resumed run renders each block with exactly its original companions (a diffusion image
-    depends on them), re-rendering a block whose manifest lines were cut short, whole.
-    """
-    members = plan if attempt == 0 else [t for t in plan if history.verdicts.get((t.token_id, attempt - 1)) == REJECTED]
-    for start in range(0, len(members), size):
-        block = members[start : start + size]
-        if any((token.token_id, attempt) not in history.verdicts for token in block):
-            yield block

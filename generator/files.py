@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -43,6 +44,32 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def remove_partials(folder: Path) -> None:
-    """Delete files staged by a run that was killed before its rename."""
+    """Delete files staged by a run that was killed before its rename; one may vanish under the sweep, which is fine."""
     for staged in folder.rglob(f".*{PARTIAL_SUFFIX}"):
-        staged.unlink()
+        staged.unlink(missing_ok=True)
+
+
+# Failures of the place rather than of the program: a full disk, a read-only mount, no permission,
+# a path through a regular file. Anything else (a file punkgen itself should have made, say) is a bug.
+PLACE_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a file is in the way",
+    errno.EISDIR: "a folder is in the way",
+    errno.ENAMETOOLONG: "the path is too long",
+}
+
+
+def is_place_error(error: OSError) -> bool:
+    """Whether ``error`` is about where punkgen was asked to write (the user's to fix), not about punkgen."""
+    return error.errno in PLACE_ERRORS
+
+
+def os_error_message(error: OSError, path: Path | str, fix: str) -> str:
+    """One line: the path the error concerns, what is wrong with it in plain words, and ``fix``."""
+    where = error.filename or path
+    return f"{where}: {PLACE_ERRORS.get(error.errno, error.strerror or str(error))}; {fix}"

@@ -18,6 +18,7 @@ from PIL import Image
 
 from generator.config import Config
 from generator.files import write_atomic
+from generator.folder import image_path, metadata_path, rejected_path
 from generator.manifest import ACCEPTED, REJECTED
 from generator.metadata import encode, token_metadata
 from generator.palette import Palette
@@ -54,21 +55,6 @@ def encode_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def image_path(folder: Path, token_id: int) -> Path:
-    return folder / "images" / f"{token_id}.png"
-
-
-def metadata_path(folder: Path, token_id: int) -> Path:
-    return folder / "metadata" / f"{token_id}.json"
-
-
-def rejected_path(folder: Path, token_id: int, attempt: int) -> Path:
-    """Where a rejected attempt is kept; the folder appears with the first rejection, so a clean run has none."""
-    folder = folder / "rejected"
-    folder.mkdir(exist_ok=True)
-    return folder / f"{token_id}-{attempt}.png"
-
-
 def finish_batch(destination: Destination, jobs: list[RenderJob], renders: np.ndarray) -> list[Outcome]:
     return [finish_token(destination, job, render) for job, render in zip(jobs, renders, strict=True)]
 
@@ -82,9 +68,7 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray) -
         verdict = assess(render, recovery, config.quality, destination.training, claim(destination, job.combo))
     png = encode_png(Image.fromarray(recovery.pixels))
     if verdict.accepted:
-        write_atomic(image_path(folder, job.token_id), png)
-        metadata = token_metadata(config, destination.tables, job.token_id, job.combo)
-        write_atomic(metadata_path(folder, job.token_id), encode(metadata))
+        write_token(destination, job, png)
     else:
         write_atomic(rejected_path(folder, job.token_id, job.attempt), encode_png(Image.fromarray(render)))
     record = {
@@ -99,6 +83,27 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray) -
         "sha256": hashlib.sha256(png).hexdigest(),
     }
     return Outcome(record, recovery.pixels if verdict.accepted else None)
+
+
+def write_token(destination: Destination, job: RenderJob, png: bytes) -> None:
+    """An accepted token's two files, image first: its manifest line comes after both."""
+    write_atomic(image_path(destination.folder, job.token_id), png)
+    write_atomic(metadata_path(destination.folder, job.token_id), expected_metadata(destination, job.token_id, job.combo))
+
+
+def expected_metadata(destination: Destination, token_id: int, combo: tuple[int, ...], validated: bool = True) -> bytes:
+    """The token's metadata document exactly as a run writes it: it follows from the config and traits alone."""
+    return encode(token_metadata(destination.config, destination.tables, token_id, combo, validated))
+
+
+def restore_token(destination: Destination, job: RenderJob, render: np.ndarray, sha256: str) -> bool:
+    """Re-create an accepted token's files from a fresh render of its recorded attempt, if it gives the recorded
+    pixels (same backend, device and block); False, writing nothing, where it does not."""
+    png = encode_png(Image.fromarray(postprocess(render, destination, job).pixels))
+    if hashlib.sha256(png).hexdigest() != sha256:
+        return False
+    write_token(destination, job, png)
+    return True
 
 
 def claim(destination: Destination, combo: tuple[int, ...]) -> Claim | None:

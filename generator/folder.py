@@ -2,20 +2,22 @@
 
 ``run.json`` fingerprints everything that decides the files (settings, trait tables, the
 renderer's identity, seed and N). A folder holding another run is refused unless ``force``,
-which removes exactly what punkgen writes and nothing else.
+which removes exactly what punkgen writes and nothing else; a folder holding no run is never
+punkgen's to clear.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from generator.config import Config
-from generator.errors import UserError
-from generator.files import remove_partials, slugify, write_atomic
+from generator.errors import UserError, plural
+from generator.files import PARTIAL_SUFFIX, is_place_error, os_error_message, remove_partials, slugify, write_atomic
 from generator.render import Renderer
 from generator.traits import TraitTable
 
@@ -23,7 +25,15 @@ RUN_FILE = "run.json"
 MANIFEST = "manifest.jsonl"
 SHEET = "contact_sheet.png"
 REJECTS = "rejects.csv"
-OWNED = (RUN_FILE, MANIFEST, SHEET, REJECTS, "images", "metadata", "rejected", "export", "index.html")
+IMAGES, METADATA, REJECTED_DIR, EXPORT, GALLERY = "images", "metadata", "rejected", "export", "index.html"
+RECORDS = (RUN_FILE, MANIFEST, SHEET, REJECTS)
+TOKEN_FILES = {
+    IMAGES: re.compile(r"\d+\.png"),
+    METADATA: re.compile(r"\d+\.json"),
+    REJECTED_DIR: re.compile(r"\d+-\d+\.png"),
+}
+EXPORT_MARK = b"provenance record (BAYC method)"  # the first line of export/provenance.txt
+GALLERY_MARK = b'<meta name="generator" content="punkgen">'
 
 
 def default_folder(config: Config) -> Path:
@@ -48,50 +58,102 @@ def fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer) ->
 
 
 def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
-    """Create the layout, or check that an existing folder holds this very run; ``force`` clears what punkgen owns."""
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{folder} is a file; choose another --out")
-    existing = _read_run(folder)
-    if force:
-        _remove_owned(folder)
+    """Check that ``folder`` (locked by the caller) is empty or holds this very run, then lay it out.
+
+    ``force`` replaces another punkgen run, removing only the files punkgen writes; a folder
+    without ``run.json`` is someone else's, and ``force`` never touches it.
+    """
+    existing = _read_run(folder, force)
+    if existing is None and (foreign := _foreign_entries(folder)):
+        raise UserError(
+            f"{folder} holds files punkgen did not write ({', '.join(foreign)}) and no {RUN_FILE}; choose another --out "
+            "(--force only replaces an earlier punkgen run)"
+        )
+    if existing is not None and force:
+        remove_run(folder)
     elif existing is not None and existing != run:
         raise UserError(
             f"{folder} holds a different collection ({_difference(existing, run)}); "
             "use another --out, or pass --force to replace it"
         )
-    elif existing is None and folder.exists() and any(folder.iterdir()):
-        raise UserError(f"{folder} is not empty and holds no punkgen run ({RUN_FILE}); use another --out, or pass --force")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
-    for sub in ("images", "metadata"):
-        (folder / sub).mkdir(exist_ok=True)
+    try:
+        write_atomic(folder / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
+        for sub in ("images", "metadata"):
+            (folder / sub).mkdir(exist_ok=True)
+    except OSError as error:
+        if not is_place_error(error):
+            raise
+        raise UserError(os_error_message(error, folder, "choose another --out, or make it writable")) from None
     remove_partials(folder)
+
+
+def image_path(folder: Path, token_id: int) -> Path:
+    return folder / IMAGES / f"{token_id}.png"
+
+
+def metadata_path(folder: Path, token_id: int) -> Path:
+    return folder / METADATA / f"{token_id}.json"
+
+
+def rejected_path(folder: Path, token_id: int, attempt: int) -> Path:
+    """Where a rejected attempt is kept; the folder appears with the first rejection, so a clean run has none."""
+    folder = folder / REJECTED_DIR
+    folder.mkdir(exist_ok=True)
+    return folder / f"{token_id}-{attempt}.png"
 
 
 def _difference(existing: dict[str, Any], run: dict[str, Any]) -> str:
     def describe(r: dict[str, Any]) -> str:
-        return f"seed {r.get('seed')}, {r.get('size')} tokens"
+        return f"seed {r.get('seed')}, {plural(r.get('size', 0), 'token')}"
 
     if describe(existing) == describe(run):
         return f"{describe(run)}, but other settings, trait tables or layers changed"
     return f"{describe(existing)}; this run: {describe(run)}"
 
 
-def _remove_owned(folder: Path) -> None:
-    for shard in folder.glob("manifest.rank-*.jsonl"):  # a multi-process run's unmerged lines
-        shard.unlink()
-    for name in OWNED:
-        target = folder / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+def remove_run(folder: Path) -> None:
+    """Delete what punkgen writes in a run's folder (token files by their layout names, the run's records, and an
+    export or gallery that carries punkgen's mark); anything else the user put there stays."""
+    for sub, pattern in TOKEN_FILES.items():
+        for path in (folder / sub).glob("*"):
+            if path.is_file() and (pattern.fullmatch(path.name) or path.name.endswith(PARTIAL_SUFFIX)):
+                path.unlink()
+        _remove_if_empty(folder / sub)
+    for path in (*folder.glob("manifest.rank-*.jsonl"), *(folder / name for name in RECORDS)):
+        path.unlink(missing_ok=True)
+    if _marked(folder / EXPORT / "provenance.txt", EXPORT_MARK):
+        shutil.rmtree(folder / EXPORT)
+    if _marked(folder / GALLERY, GALLERY_MARK):
+        (folder / GALLERY).unlink()
 
 
-def _read_run(folder: Path) -> dict[str, Any] | None:
+def _marked(path: Path, mark: bytes) -> bool:
     try:
-        return json.loads((folder / RUN_FILE).read_text())
+        with path.open("rb") as stream:
+            return mark in stream.read(4096)
+    except OSError:
+        return False
+
+
+def _remove_if_empty(path: Path) -> None:
+    if path.is_dir() and not any(path.iterdir()):
+        path.rmdir()
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """Up to three names in a folder that holds no run; punkgen's own leftovers (staged files) don't count."""
+    names = sorted(p.name for p in folder.iterdir() if not p.name.endswith(PARTIAL_SUFFIX))
+    return names[:3] + (["…"] if len(names) > 3 else [])
+
+
+def _read_run(folder: Path, force: bool) -> dict[str, Any] | None:
+    """The recorded run; a corrupt ``run.json`` is still punkgen's, so ``force`` may replace that run."""
+    try:
+        run = json.loads((folder / RUN_FILE).read_bytes())
     except FileNotFoundError:
         return None
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UserError(f"{folder / RUN_FILE} is corrupt; pass --force to start this folder again") from None
+        run = None
+    if isinstance(run, dict) or force:
+        return run if isinstance(run, dict) else {}
+    raise UserError(f"{folder / RUN_FILE} is corrupt; pass --force to start this folder again")

@@ -18,8 +18,6 @@ from pathlib import Path
 from generator.files import write_atomic
 from generator.rarity import Attributes, TokenRarity
 
-GALLERY = "index.html"
-
 
 def write_gallery(
     path: Path, name: str, description: str, attributes: Mapping[int, Attributes], ranks: Sequence[TokenRarity]

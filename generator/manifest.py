@@ -10,11 +10,22 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+from generator.errors import UserError
+
+
+class _Token(Protocol):
+    token_id: int
+
+
+Item = TypeVar("Item", bound=_Token)
 
 ACCEPTED, REJECTED = "accepted", "rejected"
+RECORD_KEYS = frozenset({"token_id", "attempt", "seed", "traits", "verdict", "reasons", "sha256"})
 
 
 @dataclass
@@ -42,31 +53,70 @@ class History:
             return None
         return self.rejections[token_id]
 
+    def round_members(self, plan: Sequence[Item], attempt: int) -> list[Item]:
+        """The tokens that round ``attempt`` renders (before cutting into blocks): the whole plan at first, then those
+        rejected at the attempt before, in plan order; both follow from the manifest alone."""
+        if attempt == 0:
+            return list(plan)
+        return [token for token in plan if self.verdicts.get((token.token_id, attempt - 1)) == REJECTED]
+
     def reason_counts(self) -> Counter[str]:
         """Rejections by reason code (``grid_fidelity``, ``duplicate`` …), over every attempt so far."""
         return Counter(reason.split(":")[0] for record in self.records for reason in record["reasons"])
 
 
-def read_history(path: Path, *more: Path) -> History:
+def read_history(path: Path, *more: Path, repair: bool = True) -> History:
     """Every complete line of ``path`` (then of ``more``: shards not merged yet, skipping what is already in)."""
     history = History()
     for source in (path, *more):
-        for record in read_records(source):
+        for record in read_records(source, repair):
             if (record["token_id"], record["attempt"]) not in history.verdicts:
                 history.add(record)
     return history
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every complete line; a torn last line (a run killed mid-write) is cut off so appends stay clean."""
+def read_records(path: Path, repair: bool = True) -> list[dict[str, Any]]:
+    """Every complete line; a torn last line (a run killed mid-write) is ignored, and cut off if ``repair``, so
+    appends stay clean (readers that only look, such as ``verify``, leave the file as it is)."""
     if not path.exists():
         return []
     data = path.read_bytes()
     complete = data[: data.rfind(b"\n") + 1]
-    if len(complete) != len(data):
+    if repair and len(complete) != len(data):
         with path.open("r+b") as stream:
             stream.truncate(len(complete))
-    return [json.loads(line) for line in complete.decode("utf-8").splitlines()]
+    return [_parse(path, number, line) for number, line in enumerate(complete.split(b"\n")[:-1], start=1)]
+
+
+def _parse(path: Path, number: int, line: bytes) -> dict[str, Any]:
+    fix = "restore the file from a backup, or start the collection again with --force"
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"{path} line {number} is not UTF-8 text; {fix}") from None
+    except json.JSONDecodeError:
+        raise UserError(f"{path} line {number} is not a manifest record (not JSON); {fix}") from None
+    problem = record_problem(record)
+    if problem:
+        raise UserError(f"{path} line {number} is not a manifest record ({problem}); {fix}")
+    return record
+
+
+def record_problem(record: Any) -> str | None:
+    """How a line read back breaks the manifest's vocabulary (a hand edit, a bad merge), or None."""
+    if not isinstance(record, dict) or not record.keys() >= RECORD_KEYS:
+        return f"a JSON object with {', '.join(sorted(RECORD_KEYS))}"
+    for key in ("token_id", "attempt"):
+        if not isinstance(record[key], int) or isinstance(record[key], bool):
+            return f"{key} {record[key]!r} is not a whole number"
+    if record["verdict"] not in (ACCEPTED, REJECTED):
+        return f"verdict {record['verdict']!r} is neither {ACCEPTED} nor {REJECTED}"
+    traits = record["traits"]
+    if not isinstance(traits, dict) or not all(isinstance(value, str) for value in traits.values()):
+        return "traits is not an object of trait → value strings"
+    if not isinstance(record["sha256"], str):
+        return "sha256 is not a string"
+    return None
 
 
 def encode_record(record: dict[str, Any]) -> str:

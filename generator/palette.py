@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.errors import UserError
 from generator.files import write_atomic
+from generator.text import read_text
 
 IMAGE_SUFFIXES = (".png", ".gif", ".bmp", ".webp")
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -60,10 +61,8 @@ class Palette:
 
 def read_palette(path: Path) -> Palette:
     """A ``.hex`` (one ``rrggbb`` a line) or ``.gpl`` (GIMP) palette; errors name the file and line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise UserError(f"{path}: palette not found; create it with `punkgen palette extract` or fix [pixels].palette") from None
+    missing = "create the palette with `punkgen palette extract` or fix [pixels].palette"
+    lines = read_text(path, missing).splitlines()
     colors = _parse_gpl(path, lines) if path.suffix.lower() == ".gpl" else _parse_hex(path, lines)
     if not colors:
         raise UserError(f"{path}: the palette holds no colours; add rrggbb lines")

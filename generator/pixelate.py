@@ -3,20 +3,28 @@
 Every file is checked before any is converted, so a bad file stops the run with nothing half
 done, unless ``keep_going``, which converts the good ones and reports the bad ones. Large
 folders are converted in worker processes (a 512 render takes ~10 ms).
+
+The renders are inputs only: a TARGET that is the source folder (by any path or link) is
+refused, as is any result that would land on a render (a render linked in from TARGET) or on
+another result (``a.png`` and ``a.jpg`` both make ``a.png``). SOURCE is read without descending
+into subfolders, so ``pixelate renders renders/24px`` is fine. A TARGET that cannot be made or
+written (under a file, read-only) is one line naming it, before any conversion.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from generator.errors import UserError
-from generator.files import write_atomic
+from generator.files import PLACE_ERRORS, is_place_error, partial_path, write_atomic
 from generator.finishing import encode_png
+from generator.images import IMAGE_ERRORS
 from generator.palette import Palette
 from generator.pixels import recover
 from generator.workers import executor_for
@@ -41,12 +49,14 @@ def pixelate_folder(
     keep_going: bool = False,
     progress: Callable[[int], None] = lambda done: None,
 ) -> PixelateSummary:
+    """Convert every render in ``source`` to ``target/<name>.png``; every refusal comes before the first write."""
     files = _render_files(source)
+    _check_results(source, target, files)
     problems = [problem for path in files if (problem := _check(path, size))]
     if problems and not keep_going:
         raise UserError(f"{problems[0]}; fix or remove it, or pass --keep-going to convert the others")
     good = [path for path in files if _check(path, size) is None]
-    target.mkdir(parents=True, exist_ok=True)
+    _make_target(target)
     chunks = [good[start : start + CHUNK] for start in range(0, len(good), CHUNK)]
     broken: list[str] = []
     executor = executor_for(len(good), POOL_THRESHOLD)
@@ -68,10 +78,66 @@ def _repeat(times: int, *values: object) -> list[list[object]]:
 def _render_files(source: Path) -> list[Path]:
     if not source.is_dir():
         raise UserError(f"{source}: not a folder; pass the folder that holds the renders")
-    files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in RENDER_SUFFIXES)
+    try:
+        files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in RENDER_SUFFIXES)
+    except OSError as error:
+        if not is_place_error(error):
+            raise
+        raise UserError(f"{source}: {PLACE_ERRORS[error.errno]}; make the folder readable") from None
     if not files:
         raise UserError(f"{source}: no renders ({', '.join(RENDER_SUFFIXES)}) in this folder")
     return files
+
+
+def _check_results(source: Path, target: Path, files: list[Path]) -> None:
+    """Refuse a run that would overwrite a render, or write two results to one file (see the module docstring)."""
+    if _same_folder(source, target):
+        raise UserError(
+            f"{target} is the source folder {source}: the {len(files)} results would overwrite or mix with the renders; "
+            f"choose another TARGET (e.g. {source.resolve().name}-pixels)"
+        )
+    folder, real_target = source.resolve(), target.resolve()
+    inputs = {folder / path.name: path for path in files} | {path.resolve(): path for path in files}  # entries, link targets
+    made: dict[str, Path] = {}
+    for path in files:
+        result = target / f"{path.stem}.png"
+        if real_target / result.name in inputs:
+            raise UserError(f"{result} would overwrite the render {inputs[real_target / result.name]}; choose another TARGET")
+        if result.name in made:
+            raise UserError(f"{made[result.name]} and {path} would both become {result}; rename one of them")
+        if result.is_dir():
+            raise UserError(f"{result} is a folder, where a result goes; move it away or choose another TARGET")
+        made[result.name] = path
+
+
+def _same_folder(source: Path, target: Path) -> bool:
+    """By path after links, or by identity (a bind mount; a case-insensitive disk spelling it ``Renders``)."""
+    return source.resolve() == target.resolve() or (target.is_dir() and os.path.samefile(source, target))
+
+
+def _make_target(target: Path) -> None:
+    """TARGET made and writable before any conversion; the OS's refusal named in one line."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if not is_place_error(error):
+            raise
+        blocker = next((folder for folder in (target, *target.parents) if folder.exists() and not folder.is_dir()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker else PLACE_ERRORS[error.errno]
+        raise UserError(f"{target}: cannot make this folder ({reason}); choose another TARGET") from None
+    if not os.access(target, os.W_OK | os.X_OK):  # a read-only mount answers this for root too
+        raise UserError(f"{target}: not writable (read-only, or no permission); choose another TARGET or make it writable")
+
+
+def _write_result(path: Path, data: bytes) -> None:
+    """A refused write (a full disk, say) names the result, and leaves no staged file behind."""
+    try:
+        write_atomic(path, data)
+    except OSError as error:
+        partial_path(path).unlink(missing_ok=True)
+        if not is_place_error(error):
+            raise
+        raise UserError(f"{path}: {PLACE_ERRORS[error.errno]}; free space or choose another TARGET, then run again") from None
 
 
 def _check(path: Path, size: int) -> str | None:
@@ -79,7 +145,7 @@ def _check(path: Path, size: int) -> str | None:
     try:
         with Image.open(path) as image:
             width, height = image.size
-    except (UnidentifiedImageError, OSError):
+    except IMAGE_ERRORS:
         return f"{path}: not a readable image"
     if width != height or width < size:
         return f"{path}: {width}×{height} is not a square render of at least {size}×{size}"
@@ -92,9 +158,9 @@ def _convert_chunk(paths: list[Path], target: Path, size: int, palette: Palette 
         try:
             with Image.open(path) as image:
                 render = np.asarray(image.convert("RGB"))
-        except (UnidentifiedImageError, OSError) as error:  # a header that read fine over a broken body
+        except IMAGE_ERRORS as error:  # a header that read fine over a broken body
             problems.append(f"{path}: unreadable ({error})")
             continue
         pixels = recover(render, size, palette, method).pixels
-        write_atomic(target / f"{path.stem}.png", encode_png(Image.fromarray(pixels)))
+        _write_result(target / f"{path.stem}.png", encode_png(Image.fromarray(pixels)))
     return problems

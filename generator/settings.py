@@ -19,6 +19,7 @@ from typing import Any, Self
 import jsonschema
 
 from generator.errors import UserError
+from generator.text import read_text
 
 KINDS = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false"}
 KINDS |= {"array": "a list", "object": "a table of keys"}
@@ -49,12 +50,14 @@ def plain(value: Any) -> Any:
 
 
 def read_toml(path: Path, missing: str) -> dict[str, Any]:
-    """The parsed file; ``missing`` is the fix to print when it does not exist."""
+    """The parsed file; ``missing`` is the fix to print when it does not exist.
+
+    Decoded by :func:`generator.text.read_text`, so a file saved as UTF-16 or with a BOM by a
+    Windows editor reads, and one in a legacy code page gets a one-line answer, not a traceback.
+    """
+    text = read_text(Path(path), missing)
     try:
-        with Path(path).open("rb") as stream:
-            return tomllib.load(stream)
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found; {missing}") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: TOML syntax error: {error}; fix the syntax and run again") from None
 

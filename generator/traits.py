@@ -1,20 +1,25 @@
 """Trait tables: one ``<trait>.csv`` per trait beside ``collection.toml``; editing them is the rarity config.
 
 Columns ``value,weight,prompt`` and an optional ``layer`` (the sprite file name, default
-``<value>.png``). Weights are relative; 0 disables a value. A value called ``None`` is left
-out of the token's metadata.
+``<value>.png``), named in any case. Weights are relative; 0 disables a value. A value called
+``None`` is left out of the token's metadata. A value is any printable text when its row names
+a ``layer`` file (``Café``, ``"Cap, Red"``); without one the value is the file name, so it must
+be a safe one. Values that differ only in case are refused: marketplaces merge them.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config import Config, Rule
 from generator.errors import UserError
 from generator.files import is_safe_name
+from generator.text import read_text
 
 REQUIRED_COLUMNS = ("value", "weight", "prompt")
 OPTIONAL_COLUMNS = ("layer",)
@@ -41,6 +46,8 @@ class TraitTable:
     values: tuple[TraitValue, ...]
 
     def index_of(self, name: str) -> int | None:
+        """Position of a value named in a rule; NFC, as the table's names are, so ``Café`` typed either way matches."""
+        name = unicodedata.normalize("NFC", name)
         return next((i for i, value in enumerate(self.values) if value.name == name), None)
 
     @property
@@ -76,54 +83,109 @@ def _check_tables_match_order(config: Config) -> None:
 
 
 def _read_table(path: Path, key: str, trait_type: str | None) -> TraitTable:
-    with path.open(newline="", encoding="utf-8-sig") as stream:
-        rows = list(csv.reader(stream))
-    header = [cell.strip() for cell in rows[0]] if rows else []
-    _check_header(path, header)
+    text = read_text(path, f"create the table or remove '{key}' from [traits].order")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = _parse_header(path, rows[0] if rows else [])
     values: list[TraitValue] = []
-    seen: set[str] = set()
+    lines: dict[str, int] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) > len(header):
-            raise UserError(f"{path} line {line}: {len(row)} cells for {len(header)} columns; quote values that contain commas")
-        cells = dict(zip(header, (cell.strip() for cell in row), strict=False))  # short rows: trailing cells empty
+        cells = _cells(path, line, header, row)
         value = _parse_row(path, line, cells)
-        if value.name in seen:
+        if value.name in lines:
             raise UserError(f"{path} line {line}: duplicate value '{value.name}'; each value may appear once, merge the rows")
-        seen.add(value.name)
+        lines[value.name] = line
         values.append(value)
     if not values:
         raise UserError(f"{path}: the table has no values; add rows of value,weight,prompt")
     if not any(value.enabled for value in values):
         raise UserError(f"{path}: every weight is 0; give at least one value a weight above 0")
+    _refuse_case_twins(path, [(lines[v.name], v.name) for v in values], "values", "rename one or merge the rows")
+    _refuse_case_twins(path, [(lines[v.name], v.layer) for v in values], "layers", "rename one")
     return TraitTable(key=key, trait_type=trait_type or key.replace("_", " ").title(), path=path, values=tuple(values))
 
 
-def _check_header(path: Path, header: list[str]) -> None:
-    if not header:
+def _parse_header(path: Path, cells: list[str]) -> list[str]:
+    """Column names, matched without case or surrounding spaces (Excel users write ``Value,Weight,Prompt``).
+
+    A nameless column is kept as ``""``: spreadsheets add empty trailing columns, and
+    :func:`_cells` accepts them as long as they stay empty.
+    """
+    header = [cell.strip().lower() for cell in cells]
+    if not any(header):
         raise UserError(f"{path}: the table is empty; the first line must be the header value,weight,prompt")
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise UserError(f"{path} line 1: missing column(s) {', '.join(missing)}; the header must be value,weight,prompt[,layer]")
-    unknown = [column for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    unknown = [
+        cell.strip()
+        for cell, column in zip(cells, header, strict=True)
+        if column and column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    ]
     if unknown:
         raise UserError(f"{path} line 1: unknown column(s) {', '.join(unknown)}; allowed: value, weight, prompt, layer")
+    repeated = sorted({column for column in header if column and header.count(column) > 1})
+    if repeated:
+        raise UserError(f"{path} line 1: column(s) {', '.join(repeated)} appear more than once; keep one of each")
+    return header
+
+
+def _cells(path: Path, line: int, header: list[str], row: list[str]) -> dict[str, str]:
+    """One row by column name, trimmed; short rows leave trailing cells empty, nameless columns must stay empty."""
+    if any(cell.strip() for cell in row[len(header) :]):
+        raise UserError(f"{path} line {line}: {len(row)} cells for {len(header)} columns; quote values that contain commas")
+    cells: dict[str, str] = {}
+    for column, cell in zip(header, row, strict=False):
+        if column:
+            cells[column] = cell.strip()
+        elif cell.strip():
+            raise UserError(
+                f"{path} line {line}: {cell.strip()!r} is in a column without a name; name the column in line 1 or empty it"
+            )
+    return cells
 
 
 def _parse_row(path: Path, line: int, cells: dict[str, str]) -> TraitValue:
-    name = cells.get("value", "")
-    if not is_safe_name(name):
+    """A value may be any printable text when the row names its layer file; without one, the value is the file name."""
+    name = unicodedata.normalize("NFC", cells.get("value", ""))
+    _check_printable(path, line, name)
+    layer = cells.get("layer", "")
+    if not layer and not is_safe_name(name):
         raise UserError(
             f"{path} line {line}: value {name!r} cannot name a layer file; use letters, digits, spaces and - _ ' . & + ( ), "
-            "starting with a letter or digit"
+            "starting with a letter or digit, or give the row a `layer` file name (add a layer column, e.g. layer = cafe.png)"
         )
-    layer = cells.get("layer") or f"{name}.png"
+    layer = layer or f"{name}.png"
     if not is_safe_name(layer) or not layer.endswith(".png"):
         raise UserError(f"{path} line {line}: layer {layer!r} must be a plain .png file name inside the trait's layer folder")
     return TraitValue(
         name=name, weight=_parse_weight(path, line, cells.get("weight", "")), prompt=cells.get("prompt", ""), layer=layer
     )
+
+
+def _check_printable(path: Path, line: int, name: str) -> None:
+    """Values end up in metadata, galleries and marketplaces: no empty names, no invisible or control characters."""
+    if not name:
+        raise UserError(f"{path} line {line}: the value is empty; name the value in the first column or delete the row")
+    hidden = next((char for char in name if not char.isprintable()), None)
+    if hidden is not None:
+        what = unicodedata.name(hidden, "a control character")
+        raise UserError(
+            f"{path} line {line}: value {name!r} contains U+{ord(hidden):04X} ({what}), which does not print; retype the value"
+        )
+
+
+def _refuse_case_twins(path: Path, named: list[tuple[int, str]], what: str, fix: str) -> None:
+    """``Bald`` and ``bald`` are one value to OpenRarity (which lowercases), to collectors and to macOS/Windows file systems."""
+    first: dict[str, tuple[int, str]] = {}
+    for line, name in named:
+        twin = first.setdefault(name.lower(), (line, name))
+        if twin[1] != name:
+            raise UserError(
+                f"{path} lines {twin[0]} and {line}: {what} '{twin[1]}' and '{name}' differ only in case, which marketplaces "
+                f"and case-insensitive file systems treat as the same; {fix}"
+            )
 
 
 def _parse_weight(path: Path, line: int, text: str) -> float:

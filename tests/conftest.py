@@ -30,7 +30,7 @@ def config_path(traits_dir: Path) -> Path:
 
 def run_cli(*args: object) -> Result:
     """Invoke ``punkgen`` in-process; exceptions other than SystemExit propagate so bugs show as tracebacks."""
-    return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
+    return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False, prog_name="punkgen")
 
 
 def run_importing_none_of(heavy: tuple[str, ...], *args: object) -> None:

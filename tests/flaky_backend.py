@@ -24,6 +24,7 @@ class FlakyRenderer:
         self.sprites = create_sprites(config, tables)
         self.identity = "flaky:" + self.sprites.identity
         self.batch_size = 4
+        self.deterministic = False  # its failures are chosen per (token, attempt)
 
     def render(self, jobs: Sequence[RenderJob]) -> np.ndarray:
         pixels = self.sprites.render(jobs)

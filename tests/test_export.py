@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
 import hashlib
+import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +17,13 @@ from PIL import Image
 
 from generator.config import load_config
 from generator.export import load_collection, upscale
+from generator.lock import folder_lock
 from generator.metadata import validate
 
-URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/"
+CIDV1 = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"  # a dag-pb folder, base32 (IPFS docs' example)
+CIDV0 = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"  # a dag-pb folder: go-ipfs's readme folder
+RAW_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"  # one raw block: a single file, not a folder
+URI = f"ipfs://{CIDV1}/"
 N = 12
 
 
@@ -172,12 +180,66 @@ def test_the_configured_base_uri_is_the_default(collection: Path, config_path: P
     assert "collection.toml: [metadata].base_uri 'http://insecure/'" in refused(collection, config_path)
 
 
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"ipfs://{CIDV0}/",
+        f"ipfs://{CIDV1}/",
+        f"ipfs://{CIDV1.upper()}/",  # base32upper is the same CID
+        f"ipfs://{CIDV1}/images/",  # a folder inside the uploaded one
+        f"https://ipfs.io/ipfs/{CIDV0}/",  # a path gateway
+        f"https://{CIDV1}.ipfs.dweb.link/",  # a subdomain gateway
+        "ar://bNbA3TEQVL60xlgCcqdz4ZPHFZ711cZ3hmkpGttDt_U/",
+        "https://cdn.example.com/punks/",
+    ],
+)
+def test_finished_base_uris_are_published_verbatim(collection: Path, config_path: Path, uri: str) -> None:
+    export(collection, config_path, "--base-uri", uri)
+    assert json.loads((collection / "export" / "metadata" / "5").read_text())["image"] == f"{uri}5.png"
+    assert json.loads((collection / "export" / "collection.json").read_text())["image"] == f"{uri}collection.png"
+
+
+@pytest.mark.parametrize(
+    ("uri", "rule"),
+    [
+        ("ipfs://<CID>/", "'<' cannot appear in a URI: replace the placeholder"),
+        ("ar://<id>/", "'<' cannot appear in a URI"),
+        (f"ipfs://ipfs/{CIDV0}/", "'ipfs' is not a CID: ipfs://ipfs/<CID>/ is a gateway path; use ipfs://<CID>/"),
+        ("ipfs://abc/", "'abc' is not a CID: use the one printed for the uploaded folder, Qm… (CIDv0, 46 characters)"),
+        ("ipfs://CID/", "'CID' is not a CID"),
+        (f"ipfs://{CIDV0[:-1]}/", f"{CIDV0[:-1]!r} is not a CID"),  # one character lost in a copy
+        (f"ipfs://{CIDV1[:-1]}/", f"{CIDV1[:-1]!r} is not a CID"),
+        (f"ipfs://{CIDV1}x/", f"{CIDV1 + 'x'!r} is not a CID"),
+        (f"ipfs://{RAW_CID}/", "is a CID of a single raw block, not of a folder: upload the whole images/ folder"),
+        ("https:///punks/", "an https:// URI needs a host"),
+        ("https://ipfs.io/ipfs/abc/", "'abc' is not a CID"),
+        ("https://abc.ipfs.dweb.link/", "'abc' is not a CID"),
+        ("https://example.com:99999/punks/", "not a valid https:// URL (Port out of range"),
+    ],
+)
+def test_an_unfinished_base_uri_names_the_rule_and_changes_nothing(
+    collection: Path, config_path: Path, uri: str, rule: str
+) -> None:
+    export(collection, config_path, "--base-uri", URI)
+    before = folder_bytes(collection)
+    line = refused(collection, config_path, "--base-uri", uri)
+    assert line.startswith(f"Error: --base-uri {uri!r}: ") and rule in line, line
+    assert folder_bytes(collection) == before
+
+
+def test_an_unfinished_configured_base_uri_names_the_key(collection: Path, config_path: Path) -> None:
+    edit(config_path, 'base_uri = "ipfs://REPLACE_WITH_CID/"', f'base_uri = "ipfs://ipfs/{CIDV1}/"')
+    line = refused(collection, config_path)
+    assert f"collection.toml: [metadata].base_uri 'ipfs://ipfs/{CIDV1}/': 'ipfs' is not a CID" in line
+    assert not (collection / "export").exists() and not (collection / "index.html").exists()
+
+
 def test_re_export_rewrites_everything_and_never_touches_the_masters(collection: Path, config_path: Path) -> None:
     before = masters(collection)
-    export(collection, config_path, "--base-uri", "ipfs://first/", "--json-extension")
+    export(collection, config_path, "--base-uri", f"ipfs://{CIDV0}/", "--json-extension")
     export(collection, config_path, "--base-uri", "https://cdn.example.com/punks/")
     published = folder_bytes(collection / "export")
-    assert not any(b"ipfs://first/" in data for data in published.values())
+    assert not any(f"ipfs://{CIDV0}/".encode() in data for data in published.values())
     assert not any(name.endswith(".json") and name.startswith("metadata/") for name in published), "no stale files"
     assert json.loads(published["metadata/7"])["image"] == "https://cdn.example.com/punks/7.png"
     assert masters(collection) == before
@@ -245,6 +307,198 @@ def test_an_interrupted_or_damaged_collection_is_refused(collection: Path, confi
     (collection / "contact_sheet.png").write_bytes(sheet)
     (collection / "images" / "4.png").unlink()
     assert "images/4.png is missing" in refused(collection, config_path, "--base-uri", URI)
+    assert not (collection / "export").exists()
+
+
+def half(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def replace_line(path: Path, number: int, line: bytes) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[number - 1] = line + b"\n"
+    path.write_bytes(b"".join(lines))
+
+
+def edit_record(path: Path, number: int, **changes: object) -> None:
+    record = json.loads(path.read_bytes().splitlines()[number - 1])
+    replace_line(path, number, json.dumps({**record, **changes}).encode())
+
+
+def edit_draft(out: Path, token_id: int, change) -> None:
+    draft = out / "metadata" / f"{token_id}.json"
+    draft.write_text(json.dumps(change(json.loads(draft.read_text()))))
+
+
+def without_attributes(document: dict) -> dict:
+    return {key: value for key, value in document.items() if key != "attributes"}
+
+
+def with_a_number_value(document: dict) -> dict:
+    return {**document, "attributes": [{**document["attributes"][0], "value": 7}, *document["attributes"][1:]]}
+
+
+# Every file an export reads, damaged the ways a copy, a disk or a hand edit damages it; each is one line and exit 2.
+DAMAGE = {
+    "truncated master": (lambda out: half(out / "images" / "5.png"), "images/5.png: altered"),
+    "garbage first master": (
+        lambda out: (out / "images" / "1.png").write_bytes(b"GIF89a"),
+        "images/1.png: altered",
+    ),
+    "master of another size": (
+        lambda out: Image.new("RGB", (48, 48)).save(out / "images" / "7.png"),
+        "images/7.png: altered",
+    ),
+    "truncated contact sheet": (lambda out: half(out / "contact_sheet.png"), "contact_sheet.png is not a readable image"),
+    "manifest line not JSON": (
+        lambda out: replace_line(out / "manifest.jsonl", 3, b'{"token_id": 3, "verd'),
+        "manifest.jsonl line 3 is not a manifest record (not JSON)",
+    ),
+    "manifest line not an object": (
+        lambda out: replace_line(out / "manifest.jsonl", 3, b"[3]"),
+        "manifest.jsonl line 3 is not a manifest record (a JSON object with",
+    ),
+    "manifest token id a string": (
+        lambda out: edit_record(out / "manifest.jsonl", 3, token_id="3"),
+        "manifest.jsonl line 3 is not a manifest record (token_id '3' is not a whole number)",
+    ),
+    "manifest traits not strings": (
+        lambda out: edit_record(out / "manifest.jsonl", 4, traits=["Hoodie"]),
+        "manifest.jsonl line 4 is not a manifest record (traits is not an object",
+    ),
+    "manifest not UTF-8": (
+        lambda out: replace_line(out / "manifest.jsonl", 2, '{"verdict": "café"}'.encode("cp1252")),
+        "manifest.jsonl line 2 is not UTF-8 text",
+    ),
+    "run.json not JSON": (lambda out: (out / "run.json").write_text("{"), "run.json is not valid UTF-8 JSON"),
+    "run.json a list": (lambda out: (out / "run.json").write_text("[]"), "run.json is not a punkgen run record"),
+    "run.json size a string": (
+        lambda out: (out / "run.json").write_text('{"size": "12"}'),
+        "run.json is not a punkgen run record",
+    ),
+    "draft a list": (
+        lambda out: edit_draft(out, 4, lambda document: [document]),
+        "metadata/4.json is not ERC-721 token metadata (",
+    ),
+    "draft without attributes": (
+        lambda out: edit_draft(out, 4, without_attributes),
+        "metadata/4.json is not ERC-721 token metadata ('attributes' is a required property)",
+    ),
+    "draft value a number": (
+        lambda out: edit_draft(out, 4, with_a_number_value),
+        "metadata/4.json is not ERC-721 token metadata (attributes[0].value: 7 is not of type 'string')",
+    ),
+    "draft not UTF-8": (
+        lambda out: (out / "metadata" / "4.json").write_bytes('{"name": "Café"}'.encode("cp1252")),
+        "metadata/4.json is not valid UTF-8 JSON",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_file_is_one_line_and_the_last_export_stays(collection: Path, config_path: Path, damage: str) -> None:
+    export(collection, config_path, "--base-uri", URI)
+    harm, message = DAMAGE[damage]
+    harm(collection)
+    before = folder_bytes(collection)
+    line = refused(collection, config_path, "--base-uri", f"ipfs://{CIDV0}/")
+    assert message in line and "Error: " + str(collection) in line, line
+    assert folder_bytes(collection) == before, "export/ and index.html are the previous export's, nothing else written"
+    assert not list(collection.glob(".export-staging-*"))
+
+
+def test_a_line_separator_inside_a_prompt_is_not_a_line_break(collection: Path, config_path: Path) -> None:
+    """JSON written with ensure_ascii=False keeps U+2028 raw; str.splitlines would cut the record there."""
+    manifest = collection / "manifest.jsonl"
+    record = json.loads(manifest.read_bytes().splitlines()[2])
+    replace_line(manifest, 3, json.dumps({**record, "prompt": "pixel art,\u2028punk\x85"}, ensure_ascii=False).encode())
+    assert "\u2028".encode() in manifest.read_bytes()
+    export(collection, config_path, "--base-uri", URI)
+    assert len(list((collection / "export" / "metadata").iterdir())) == N
+
+
+def test_rarity_reads_the_folder_the_same_way(collection: Path, config_path: Path) -> None:
+    edit_draft(collection, 4, without_attributes)
+    result = run_cli("rarity", collection, "--config", config_path)
+    assert result.exit_code == 2 and "metadata/4.json is not ERC-721 token metadata" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_file_where_export_or_the_gallery_goes_is_kept(collection: Path, config_path: Path) -> None:
+    (collection / "export").write_text("my notes")
+    line = refused(collection, config_path, "--base-uri", URI)
+    assert f"{collection / 'export'} is not a folder an export wrote; move it out of {collection}" in line
+    assert (collection / "export").read_text() == "my notes" and not (collection / "index.html").exists()
+    (collection / "export").unlink()
+    (collection / "export").symlink_to(collection / "images", target_is_directory=True)
+    assert "is not a folder an export wrote" in refused(collection, config_path, "--base-uri", URI)
+    assert sorted(p.name for p in (collection / "images").iterdir()) == sorted(f"{i}.png" for i in range(1, N + 1))
+    (collection / "export").unlink()
+    export(collection, config_path, "--base-uri", URI)
+    before = folder_bytes(collection)
+    (collection / "index.html").unlink()
+    (collection / "index.html").mkdir()
+    line = refused(collection, config_path, "--base-uri", f"ipfs://{CIDV0}/")
+    assert f"{collection / 'index.html'} is not the gallery file an export wrote" in line
+    assert folder_bytes(collection / "export") == {k[len("export/") :]: v for k, v in before.items() if k.startswith("export/")}
+
+
+def refuse_writes_under(folder: Path, code: int, monkeypatch: pytest.MonkeyPatch, after: int = 0) -> None:
+    """Make the OS refuse (``code``) every file or folder creation under ``folder`` after the first ``after``:
+    a read-only mount or a full disk, which root cannot be shown with chmod."""
+    made = [0]
+    real_open, real_mkdir = io.open, os.mkdir
+
+    def guard(path: object) -> None:
+        if Path(os.fsdecode(path)).is_relative_to(folder):
+            made[0] += 1
+            if made[0] > after:
+                raise OSError(code, os.strerror(code), os.fsdecode(path))
+
+    def fake_open(file, mode="r", *args, **kwargs):  # noqa: ANN001, ANN202 - open()'s own signature
+        if isinstance(file, str | bytes | os.PathLike) and set(mode) & set("wxa+"):
+            guard(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    def fake_mkdir(path, *args, **kwargs):  # noqa: ANN001, ANN202
+        guard(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", fake_open)
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+
+
+@pytest.mark.parametrize(
+    ("code", "after", "words"),
+    [(errno.EROFS, 0, "the file system is read-only"), (errno.ENOSPC, 7, "no space left on the device")],
+)
+def test_a_refused_write_is_one_line_and_the_last_export_stays(
+    collection: Path, config_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, after: int, words: str
+) -> None:
+    export(collection, config_path, "--base-uri", URI)
+    before = folder_bytes(collection)
+    refuse_writes_under(collection, code, monkeypatch, after)
+    line = refused(collection, config_path, "--base-uri", f"ipfs://{CIDV0}/")
+    assert line.startswith(f"Error: cannot write {collection / 'export'}: {words}; "), line
+    monkeypatch.undo()
+    assert folder_bytes(collection) == before
+    assert not list(collection.glob(".export-staging-*"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions; the test above covers root")
+def test_a_read_only_folder_is_one_line(collection: Path, config_path: Path) -> None:
+    collection.chmod(0o555)
+    try:
+        line = refused(collection, config_path, "--base-uri", URI)
+    finally:
+        collection.chmod(0o755)
+    assert line.startswith(f"Error: cannot write {collection / 'export'}: permission denied"), line
+
+
+def test_a_folder_in_use_is_refused(collection: Path, config_path: Path) -> None:
+    with folder_lock(collection, "a test"):
+        assert "is in use by another punkgen process" in refused(collection, config_path, "--base-uri", URI)
     assert not (collection / "export").exists()
 
 

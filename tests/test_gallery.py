@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import subprocess
@@ -16,16 +17,21 @@ from generator.gallery import gallery_html
 from generator.rarity import rank_tokens
 
 CHROMIUM = Path("/usr/bin/chromium")
-N = 40
+CID_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/"
+N = 40  # fits on the page's first step of 240 cards
+PAGE = 240
+
+
+def export_collection(config_path: Path, out: Path, n: int) -> Path:
+    assert run_cli(*collection_args(config_path, out, n)).exit_code == 0
+    result = run_cli("export", out, "--config", config_path, "--base-uri", CID_URI)
+    assert result.exit_code == 0, result.output
+    return out
 
 
 @pytest.fixture
 def exported(config_path: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    assert run_cli(*collection_args(config_path, out, N)).exit_code == 0
-    result = run_cli("export", out, "--config", config_path, "--base-uri", "ipfs://cid/")
-    assert result.exit_code == 0, result.output
-    return out
+    return export_collection(config_path, tmp_path / "out", N)
 
 
 def embedded(page: str) -> dict:
@@ -148,5 +154,78 @@ def test_screenshot(exported: Path, tmp_path: Path) -> None:
 
 def test_export_rewrites_the_gallery(exported: Path, config_path: Path) -> None:
     edit(config_path, 'description = "Hand-drawn', 'description = "Redrawn')
-    assert run_cli("export", exported, "--config", config_path, "--base-uri", "ipfs://cid/").exit_code == 0
+    assert run_cli("export", exported, "--config", config_path, "--base-uri", CID_URI).exit_code == 0
     assert '<p class="description">Redrawn 24×24' in (exported / "index.html").read_text()
+
+
+def probe(exported: Path, tmp_path: Path, script: str) -> str:
+    """The gallery with ``script`` run after the page's own (in a block: the page's top-level consts share the
+    global scope); returns the DOM Chromium ends with."""
+    page = exported / "probe.html"
+    page.write_text((exported / "index.html").read_text().replace("</body>", f"<script>{{{script}}}</script></body>"))
+    return chromium(tmp_path, page.as_uri(), "--dump-dom")
+
+
+SHOW_MORE = """
+  const more = document.getElementById("more");
+  const state = () => `${document.querySelectorAll(".card").length} cards, display ${getComputedStyle(more).display}, `
+    + `${more.offsetParent === null ? "not laid out" : "laid out"}`;
+  document.body.dataset.before = state();
+  more.click();
+  document.body.dataset.after = state();
+"""
+
+
+@pytest.mark.browser
+@browser
+def test_show_more_appears_only_when_there_is_more(exported: Path, config_path: Path, tmp_path: Path) -> None:
+    dom = probe(exported, tmp_path, SHOW_MORE)
+    assert f'data-before="{N} cards, display none, not laid out"' in dom, "every card shown: no button"
+    big = export_collection(config_path, tmp_path / "big", PAGE + 60)
+    dom = probe(big, tmp_path, SHOW_MORE)
+    assert f'data-before="{PAGE} cards, display block, laid out"' in dom, "a first step of cards, and the button"
+    assert f'data-after="{PAGE + 60} cards, display none, not laid out"' in dom, "a click shows the rest; the button goes"
+
+
+def option_counts(dom: str) -> dict[str, dict[str, int]]:
+    """Each filter's options as the page labels them: trait → {"All" or value or "(none)": count}."""
+    selects = re.findall(r'<select data-trait="([^"]*)">(.*?)</select>', dom, re.S)
+    counts: dict[str, dict[str, int]] = {}
+    for trait, options in selects:
+        labels = [html.unescape(label).rsplit(" (", 1) for label in re.findall(r"<option[^>]*>(.*?)</option>", options)]
+        counts[html.unescape(trait)] = {name: int(count.rstrip(")").replace(",", "")) for name, count in labels}
+    return counts
+
+
+def faceted(attributes: dict[int, dict[str, str]], traits: list[str], chosen: dict[str, str]) -> dict[str, dict[str, int]]:
+    """What each option should say: tokens matching every OTHER chosen filter, with that value."""
+    expected = {}
+    for trait in traits:
+        others = [a for a in attributes.values() if all(a.get(t, "(none)") == v for t, v in chosen.items() if t != trait)]
+        present = {a.get(trait, "(none)") for a in attributes.values()}
+        tally = {value: sum(a.get(trait, "(none)") == value for a in others) for value in present}
+        expected[trait] = {"All": len(others), **tally}
+    return expected
+
+
+@pytest.mark.browser
+@browser
+def test_filter_counts_follow_the_other_filters(exported: Path, tmp_path: Path) -> None:
+    attributes = attributes_by_token(exported)
+    traits = embedded((exported / "index.html").read_text())["traits"]
+    kind = max({a["Type"] for a in attributes.values()}, key=lambda v: sum(a["Type"] == v for a in attributes.values()))
+    of_kind = [a for a in attributes.values() if a["Type"] == kind]
+    eyes = max({a["Eyes"] for a in of_kind}, key=lambda v: sum(a["Eyes"] == v for a in of_kind))
+    chosen = {"Type": kind, "Eyes": eyes}
+    choose = "".join(
+        f"""{{ const s = document.querySelector('select[data-trait="{trait}"]'); s.value = {json.dumps(value)};
+        s.dispatchEvent(new Event("change")); }}"""
+        for trait, value in chosen.items()
+    )
+    dom = probe(exported, tmp_path, choose)
+    shown = option_counts(dom)
+    expected = faceted(attributes, traits, chosen)
+    assert shown == expected
+    assert shown["Eyes"] != faceted(attributes, traits, {})["Eyes"], "the Type filter changed the Eyes counts"
+    assert shown["Hair"]["All"] == len(cards(dom)) == sum(a["Type"] == kind and a["Eyes"] == eyes for a in attributes.values())
+    assert option_counts(chromium(tmp_path, (exported / "index.html").as_uri(), "--dump-dom")) == faceted(attributes, traits, {})

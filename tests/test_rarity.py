@@ -100,7 +100,17 @@ def independent_ranks(documents: dict[int, dict]) -> dict[int, int]:
 def test_rarity_csv_is_recomputed_from_the_exported_metadata(config_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_cli(*collection_args(config_path, out, 150)).exit_code == 0
-    assert run_cli("export", out, "--config", config_path, "--base-uri", "ipfs://cid/").exit_code == 0
+    assert (
+        run_cli(
+            "export",
+            out,
+            "--config",
+            config_path,
+            "--base-uri",
+            "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/",
+        ).exit_code
+        == 0
+    )
     documents = {int(p.name): json.loads(p.read_text()) for p in (out / "export" / "metadata").iterdir()}
     with (out / "export" / "rarity.csv").open() as stream:
         rows = list(csv.DictReader(stream))

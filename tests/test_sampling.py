@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from conftest import edit
 
+from generator import rules as rules_module
+from generator import sampling
 from generator.config import load_config
 from generator.errors import UserError
-from generator.rules import compile_rules, count_valid, is_valid
-from generator.sampling import exact_counts, plan_collection, token_seed
+from generator.rules import analyse, compile_rules, count_valid, is_valid
+from generator.sampling import exact_counts, expected_shares, plan_collection, token_seed
 from generator.traits import load_traits
 
 
@@ -120,9 +125,14 @@ def test_near_capacity_draws_from_the_valid_sets(config_path: Path, size: int) -
 
 def test_exact_quotas_that_rules_make_impossible(config_path: Path) -> None:
     small_tables(config_path)
+    edit(config_path.parent / "background.csv", "Gold,5,", "Gold,1,")  # else Gold's quota (17) outgrows its 16 sets first
     # Medical Mask is 90% of accessories but needs a Neutral mouth, which is only half the mouths
-    with pytest.raises(UserError, match='sampling = "exact" cannot meet every quota'):
+    with pytest.raises(UserError) as refused:
         plan(config_path, 20, mode="exact")
+    assert str(refused.value).startswith(
+        "sampling = \"exact\": accessory 'Medical Mask' has a quota of 18 tokens but under [[rules]] #2 it may appear "
+        "only with mouth 'Neutral', whose quotas add up to 10; "
+    )
 
 
 def test_n_above_capacity_is_refused(config_path: Path) -> None:
@@ -136,3 +146,102 @@ def test_token_seeds_differ_by_token_and_attempt_and_are_stable() -> None:
     assert len(seeds) == 400
     assert all(0 <= seed < 2**63 for seed in seeds)
     assert token_seed(42, 1, 0) == 8392890416691658586  # pinned: a changed derivation would re-render every collection
+
+
+def test_exact_quota_above_the_sets_that_hold_a_value_is_named(config_path: Path) -> None:
+    small_tables(config_path)
+    edit(config_path.parent / "accessory.csv", "Medical Mask,9,", "Medical Mask,1,")
+    edit(config_path.parent / "background.csv", "Gold,5,", "Gold,50,")
+    # Gold is 50/51 of 30 tokens = 29, but only 16 of the 32 valid sets hold it
+    with pytest.raises(
+        UserError, match=r"background 'Gold' has a quota of 29 tokens but the tables and \[\[rules\]\] allow only 16"
+    ):
+        plan(config_path, 30, mode="exact")
+
+
+def test_a_row_exact_sampling_cannot_repair_is_named(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sampling, "REPAIR_SWAPS_PER_ROW", 0)  # every repair fails: the first bad row is reported
+    with pytest.raises(UserError) as refused:
+        plan(config_path, 500, mode="exact")
+    message = str(refused.value)
+    assert message.startswith('sampling = "exact" cannot meet every quota: ')
+    assert re.search(r"no swap found to move \w+ '[^']+' off \w+ '[^']+', which \[\[rules\]\] #\d forbids", message) or (
+        "the quotas crowd too many tokens onto sets like (background '" in message
+    )
+
+
+def brute_force(tables, rules):
+    """Capacity, valid sets per value and one draw's law, by visiting every set (small tables only)."""
+    counts = [[0] * len(t.values) for t in tables]
+    mass = [[0.0] * len(t.values) for t in tables]
+    shares = [t.shares() for t in tables]
+    capacity = 0
+    for combo in itertools.product(*(t.enabled_indices for t in tables)):
+        if is_valid(combo, rules):
+            capacity += 1
+            weight = math.prod(shares[t][i] for t, i in enumerate(combo))
+            for t, i in enumerate(combo):
+                counts[t][i] += 1
+                mass[t][i] += weight
+    total = sum(mass[0])
+    return capacity, counts, [[m / total for m in row] for row in mass]
+
+
+@pytest.mark.parametrize("chunk", [rules_module.CHUNK_CELLS, 3])
+def test_analyse_equals_visiting_every_set(config_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """Chunked (3 cells a step: the leading traits loop) or whole, the counts and the law are exact."""
+    monkeypatch.setattr(rules_module, "CHUNK_CELLS", chunk)
+    for name, keep in {"background": 3, "type": 3, "hair": 27, "eyes": 3, "mouth": 6, "accessory": 8}.items():
+        path = config_path.parent / f"{name}.csv"
+        path.write_text("\n".join(path.read_text().splitlines()[: keep + 1]) + "\n")
+    config_path.write_text(
+        config_path.read_text() + '\n[[rules]]\nwhen = { type = "Light", eyes = "Blue" }\nforbid = { hair = "Bald" }\n'
+    )
+    config = load_config(config_path)
+    tables = load_traits(config)
+    rules = compile_rules(config.rules, tables)
+    support = analyse(tables, rules)
+    capacity, counts, law = brute_force(tables, rules)
+    assert support.capacity == capacity == count_valid(tables, rules)
+    assert support.counts == counts
+    for ours, theirs in zip(support.law, law, strict=True):
+        assert ours == pytest.approx(theirs, abs=1e-12)
+
+
+def test_rules_over_too_many_combinations_are_refused(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules_module, "MAX_ENUMERATED_CELLS", 1000)
+    with pytest.raises(
+        UserError, match=r"\[\[rules\]\] mention hair \(27\) × mouth \(6\) × accessory \(8\) = 1,296 combinations"
+    ):
+        plan(config_path, 10)
+
+
+def test_expected_shares_match_what_plans_realise(config_path: Path) -> None:
+    """Rosén's successive-sampling shares against 1,500 seeded plans (σ ≤ 0.006), far from and near capacity."""
+    small_tables(config_path)
+    config = load_config(config_path)
+    tables = load_traits(config)
+    rules = compile_rules(config.rules, tables)
+    support = analyse(tables, rules)
+    for size in (4, 24):
+        expected = expected_shares(tables, rules, size, "weighted", support)
+        realised = [[0.0] * len(t.values) for t in tables]
+        for seed in range(1500):
+            for token in plan_collection(tables, rules, size, seed, "weighted", 1):
+                for t, i in enumerate(token.combo):
+                    realised[t][i] += 1 / (1500 * size)
+        for t in range(len(tables)):
+            assert realised[t] == pytest.approx(expected[t], abs=0.02), (size, tables[t].key)
+    gold = expected_shares(tables, rules, 24, "weighted", support)[0][1]
+    assert support.law[0][1] == pytest.approx(5 / 6) and gold < 0.7  # near capacity the 1:5 weights flatten
+    assert expected_shares(tables, rules, 32, "weighted", support)[0][1] == pytest.approx(0.5)  # every valid set once
+
+
+def test_a_plan_that_would_not_fit_in_memory_is_refused(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sampling, "available_memory", lambda: 10**8)
+    with pytest.raises(UserError) as refused:
+        plan(config_path, 200_000)
+    assert str(refused.value) == (
+        "a collection of 200,000 tokens needs about 45 MB of memory just to plan (weighted sampling), "
+        "more than the 25 MB allowed (25% of the 100 MB available); lower N to at most 111,607"
+    )

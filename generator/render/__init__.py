@@ -43,6 +43,7 @@ class RenderJob:
 class Renderer(Protocol):
     identity: str  # what besides the config decides the pixels (e.g. a hash of the layers), for resume checks
     batch_size: int  # jobs per render() call
+    deterministic: bool  # every attempt at a token gives the same pixels, so a rejected token is failed at once
 
     def render(self, jobs: Sequence[RenderJob]) -> np.ndarray: ...
 

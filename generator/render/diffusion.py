@@ -54,6 +54,7 @@ class DiffusionRenderer:
         self.device = device
         self.dtype = dtype
         self.batch_size = config.render.batch_size
+        self.deterministic = False  # each attempt has its own seed
         self.identity = identity
 
     def render(self, jobs: Sequence[RenderJob]) -> np.ndarray:

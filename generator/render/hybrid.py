@@ -34,6 +34,7 @@ class HybridRenderer:
         self.img2img.set_progress_bar_config(disable=True)
         self.strength = strength
         self.batch_size = diffusion.batch_size
+        self.deterministic = False  # each attempt has its own seed
         self.identity = f"hybrid:strength={strength}:{sprites.identity}:{diffusion.identity}"
 
     def render(self, jobs: Sequence[RenderJob]) -> np.ndarray:

@@ -25,6 +25,7 @@ class SpriteRenderer:
     # numpy's per-call overhead dominates small batches: 10,000 tokens composited 8 at a time took
     # 0.35 s, 256 at a time 0.05 s. Sprites need no GPU memory, so [render].batch_size does not apply.
     batch_size = 256
+    deterministic = True  # the pixels follow from the traits alone: another attempt repeats the first
 
     def __init__(self, stacks: list[np.ndarray], identity: str):
         self.stacks = stacks  # per trait: (values, size, size, 4) uint8

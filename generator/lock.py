@@ -1,0 +1,100 @@
+"""One process owns a collection folder at a time: an OS lock (``flock``) on the folder itself.
+
+Two runs into one folder interleave their manifest lines and corrupt it, and two exports race on
+the staging folder, so every command that writes a collection folder holds this lock for its
+whole run. It is an ``flock`` on the directory's own descriptor: no lock file is written, and the
+kernel releases it when the last holder exits, so a lock of a killed run never blocks.
+
+Worker processes hold a duplicate of the descriptor (see :mod:`generator.workers`), so a worker
+orphaned by a ``kill -9`` keeps the folder until it is gone too. A new run that finds the lock
+held by a process that no longer exists waits for those orphans (they die within milliseconds)
+instead of refusing; a lock held by a live process is refused at once, naming that process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from generator.errors import UserError
+from generator.files import os_error_message
+
+ORPHAN_GRACE_S = 5.0  # orphaned workers die within ms (PR_SET_PDEATHSIG) or 0.2 s (the portable poll)
+POLL_S = 0.02
+PROC_LOCKS = Path("/proc/locks")
+
+
+@contextmanager
+def folder_lock(folder: Path, purpose: str) -> Iterator[int]:
+    """Hold ``folder`` (created if missing) for the block; yields the locked descriptor for worker processes."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as error:
+        raise UserError(os_error_message(error, folder, f"choose another folder for {purpose}")) from None
+    try:
+        _acquire(descriptor, folder)
+        yield descriptor
+    finally:
+        os.close(descriptor)  # releases the lock unless a worker still holds a duplicate
+
+
+def _acquire(descriptor: int, folder: Path) -> None:
+    deadline = None
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            holder = _lock_holder(descriptor)
+            if holder is None or _alive(holder):
+                who = f"pid {holder}: {_command_of(holder)}" if holder else "its pid is unknown on this system"
+                raise UserError(
+                    f"{folder} is in use by another punkgen process ({who}); wait for it to finish, or stop it"
+                ) from None
+            deadline = deadline or time.monotonic() + ORPHAN_GRACE_S
+            if time.monotonic() > deadline:
+                raise UserError(
+                    f"{folder} is still locked by a stopped punkgen run's processes after {ORPHAN_GRACE_S:g} s; "
+                    "end them (e.g. `pkill -f 'punkgen|generator'`) and run again"
+                ) from None
+            time.sleep(POLL_S)
+
+
+def _lock_holder(descriptor: int) -> int | None:
+    """The pid that took the lock on this directory, from Linux's ``/proc/locks``; None where that is unknown.
+
+    The pid stays that of the process that locked, even after it died while its workers hold on.
+    """
+    inode = os.fstat(descriptor).st_ino
+    try:
+        lines = PROC_LOCKS.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+            return int(fields[4])
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _command_of(pid: int) -> str:
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "command unknown"
+    return " ".join(word.decode(errors="replace") for word in words if word)[:200]

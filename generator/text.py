@@ -1,0 +1,92 @@
+"""Reading the text files a creator edits (trait tables, ``collection.toml``, palettes): one decoder, one set of answers.
+
+Creators save these files from Excel, Notepad, TextEdit or LibreOffice, which write UTF-8 with
+or without a byte-order mark, UTF-16 with a mark ("Unicode text" in Excel and old Notepad), or
+a legacy code page such as Windows-1252 ("CSV (Comma delimited)" in Excel). The rules:
+
+- UTF-8, with or without a BOM: read.
+- UTF-16 or UTF-32 with a BOM: the BOM says exactly how to decode, so they are read too.
+- NUL bytes without a BOM (UTF-16/32 saved without a mark): refused; guessing the byte order is
+  how files get silently misread.
+- anything else that is not UTF-8 (Windows-1252, Latin-1, Mac Roman …): refused in one line that
+  names the byte, its line, and how to save the file as UTF-8. Guessing a code page could turn
+  ``Café`` into ``CafÃ©`` in published metadata without a word.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from generator.errors import UserError
+
+# Longest marks first: UTF-32-LE's mark begins with UTF-16-LE's. A UTF-8 mark is simply dropped.
+WIDE_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+SAVE_AS_UTF8 = "save it as UTF-8 (Excel: Save As → CSV UTF-8; Notepad or TextEdit: encoding UTF-8)"
+
+
+def read_text(path: Path, missing: str) -> str:
+    """The decoded text of ``path``; ``missing`` is the fix to print when it does not exist.
+
+    Every problem (absent, a folder, unreadable, not text) is a :class:`UserError` of one line.
+    """
+    return decode_text(read_bytes(path, missing), path)
+
+
+def read_bytes(path: Path, missing: str) -> bytes:
+    """The file's bytes, with the OS's refusals turned into one line that says what to do."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found; {missing}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, not a file; point to the file itself or rename the folder") from None
+    except PermissionError:
+        raise UserError(f"{path}: permission denied; make the file readable (e.g. chmod u+r) and run again") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot be read ({error.strerror or error}); check the file and run again") from None
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    """UTF-8 (BOM or not), or UTF-16/32 announced by a BOM; anything else is refused, naming the first bad byte."""
+    for mark, encoding in WIDE_BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            try:
+                return data.decode(encoding.lower())  # the codec reads the mark for the byte order, and drops it
+            except UnicodeDecodeError as error:
+                raise UserError(
+                    f"{path}: starts with a {encoding} byte-order mark but is not {encoding} text "
+                    f"(bad bytes at offset {error.start}); {SAVE_AS_UTF8}"
+                ) from None
+    data = data.removeprefix(codecs.BOM_UTF8)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise UserError(
+            f"{path}: contains NUL bytes (line {_line_of(data, nul)}), so it is UTF-16 or UTF-32 "
+            f"without a byte-order mark, or not text at all; {SAVE_AS_UTF8}"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text ({_describe_bad_byte(data, error.start)}); {SAVE_AS_UTF8}") from None
+
+
+def _describe_bad_byte(data: bytes, offset: int) -> str:
+    """``byte 0xe9 at line 3, 'é' in Windows-1252``: the guess helps find the character, it is never used to decode."""
+    byte = data[offset]
+    where = f"byte 0x{byte:02x} at line {_line_of(data, offset)}"
+    try:
+        guess = bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return where
+    return f"{where}, {guess!r} in Windows-1252" if guess.isprintable() else where
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1

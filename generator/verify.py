@@ -1,0 +1,138 @@
+"""``punkgen verify``: a collection folder checked against its own manifest and the schemas, reading only.
+
+Before minting, a creator needs to know that what is in the folder is what punkgen made: every
+accepted token's image is the PNG whose sha256 the manifest recorded, at the collection's size;
+its metadata fits the schema and carries the name and attributes its id and traits give (the
+descriptive fields follow the config, and export writes the image URI anew); no two tokens
+share an image; and nothing else sits among the token files. Each difference is one line naming the file. ``export`` runs the same check and refuses
+a folder that fails it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from generator.config import Config
+from generator.errors import UserError, plural
+from generator.finished import planned_size, require_collection_folder
+from generator.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, image_path, metadata_path
+from generator.images import IMAGE_ERRORS
+from generator.manifest import History, read_history
+from generator.metadata import encode, schema_problem, token_metadata
+from generator.repair import image_state
+from generator.traits import TraitTable, load_traits
+
+VOUCHED = ("name", "attributes")  # what the manifest decides in a token's metadata: its id and its traits
+
+
+@dataclass(frozen=True)
+class Verification:
+    folder: Path
+    planned: int
+    checked: int  # accepted tokens whose files were checked
+    problems: tuple[str, ...]  # one line per difference, naming the file
+    unfinished: tuple[int, ...]  # planned token ids without an accepted render
+
+    def summary(self) -> str:
+        counts = f"{plural(self.checked, 'token')} of {self.planned:,} checked in {self.folder}"
+        if self.problems:
+            return f"{counts}: {plural(len(self.problems), 'difference')} (listed above)"
+        if self.unfinished:
+            shown = ", ".join(map(str, self.unfinished[:10])) + (" …" if len(self.unfinished) > 10 else "")
+            return (
+                f"{counts}: every file matches the manifest, but {plural(len(self.unfinished), 'token')} never finished ({shown})"
+            )
+        return f"{counts}: every file matches the manifest and the schemas"
+
+
+def verify_folder(folder: Path, config: Config) -> Verification:
+    """Every difference between ``folder``'s files, its manifest and the schemas; raises only if it is no collection."""
+    require_collection_folder(folder)
+    planned = planned_size(folder / RUN_FILE, default=0)
+    tables = load_traits(config)
+    try:
+        history = read_history(folder / MANIFEST, repair=False)
+    except UserError as error:  # a corrupt manifest line: nothing else can be trusted
+        return Verification(folder, planned, 0, (str(error),), ())
+    problems = [*token_problems(folder, config, tables, history), *_stray_files(folder, history)]
+    if not (folder / SHEET).is_file():
+        problems.append(f"{folder / SHEET}: missing; run the same `punkgen collection` command again to redraw it")
+    first = config.collection.first_token_id
+    unfinished = tuple(t for t in range(first, first + planned) if t not in history.accepted)
+    return Verification(folder, planned, len(history.accepted), tuple(problems), unfinished)
+
+
+def token_problems(folder: Path, config: Config, tables: list[TraitTable], history: History) -> Iterator[str]:
+    """Each accepted token's image against its recorded sha256 and size, and its metadata against its traits."""
+    owner_of: dict[str, int] = {}
+    for token_id, record in sorted(history.accepted.items()):
+        image = image_path(folder, token_id)
+        state = image_state(image, record["sha256"])
+        if state:
+            yield f"{image}: {state}; the manifest records the render with sha256 {record['sha256'][:12]}…"
+        elif problem := _image_problem(image, config.pixels.size):
+            yield problem
+        if record["sha256"] in owner_of:
+            yield f"{image}: the same image as token {owner_of[record['sha256']]}"
+        owner_of.setdefault(record["sha256"], token_id)
+        yield from _metadata_problems(metadata_path(folder, token_id), config, tables, token_id, record["traits"])
+
+
+def _image_problem(path: Path, size: int) -> str | None:
+    try:
+        with Image.open(path) as image:
+            image.load()
+            shape = image.size
+    except IMAGE_ERRORS:
+        return f"{path}: not a readable PNG"
+    return None if shape == (size, size) else f"{path}: {shape[0]}×{shape[1]}, expected {size}×{size} ([pixels].size)"
+
+
+def _metadata_problems(
+    path: Path, config: Config, tables: list[TraitTable], token_id: int, traits: dict[str, str]
+) -> Iterator[str]:
+    combo = _combo(tables, traits)
+    if combo is None:
+        yield (
+            f"{path}: the manifest's traits {traits} are not values of {config.path}'s tables; "
+            "pass the --config that made this collection"
+        )
+        return
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        yield f"{path}: missing; run the same `punkgen collection` command again to rewrite it"
+        return
+    expected = token_metadata(config, tables, token_id, combo, validated=False)
+    if data == encode(expected):
+        return
+    try:
+        document = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        document, problem = None, "not JSON"
+    else:
+        problem = schema_problem(document, "token.schema.json")
+    if problem is None and all(document[key] == expected[key] for key in VOUCHED):
+        return  # the descriptive fields follow the config (edited since?); export writes the image URI anew
+    yield f"{path}: differs from the document its traits give ({problem or 'its name or attributes were edited'})"
+
+
+def _combo(tables: list[TraitTable], traits: dict[str, str]) -> tuple[int, ...] | None:
+    if [table.key for table in tables] != list(traits):
+        return None
+    combo = tuple(table.index_of(traits[table.key]) for table in tables)
+    return None if None in combo else combo  # type: ignore[return-value]
+
+
+def _stray_files(folder: Path, history: History) -> Iterator[str]:
+    """Files among the token files that belong to no accepted token: an upload of the folder would carry them."""
+    expected = {image_path(folder, t) for t in history.accepted} | {metadata_path(folder, t) for t in history.accepted}
+    for sub in (IMAGES, METADATA):
+        for path in sorted((folder / sub).glob("*")):
+            if path not in expected:
+                yield f"{path}: not a file of any accepted token; move it out of the collection folder"
