@@ -31,16 +31,17 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from degrade import Degradation, degrade  # noqa: E402
+
 from generator.config import load_config  # noqa: E402
-from generator.degrade import Degradation, degrade  # noqa: E402
-from generator.palette import read_palette  # noqa: E402
-from generator.pixels import recover  # noqa: E402
-from generator.quality import Claim, assess  # noqa: E402
+from generator.pixels.palette import read_palette  # noqa: E402
+from generator.pixels.quality import Claim, assess  # noqa: E402
+from generator.pixels.recovery import recover  # noqa: E402
+from generator.plan.plan import plan_collection  # noqa: E402
+from generator.plan.rules import compile_rules  # noqa: E402
+from generator.plan.traits import load_traits  # noqa: E402
 from generator.render.sprites import background_colors  # noqa: E402
 from generator.render.sprites import create as create_sprites  # noqa: E402
-from generator.rules import compile_rules  # noqa: E402
-from generator.sampling import plan_collection  # noqa: E402
-from generator.traits import load_traits  # noqa: E402
 
 SWAPPED = ("background", "type", "hair", "eyes")
 
@@ -107,7 +108,7 @@ def _trait_of(reason: str) -> str | None:
 
 
 def compare_renderers(args: argparse.Namespace) -> None:
-    from generator.collection import run_collection
+    from generator.run.collection import run_collection
 
     with tempfile.TemporaryDirectory() as scratch:
         model, lora = args.model, args.lora

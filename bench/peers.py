@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from generator.palette import Palette
+from generator.pixels.palette import Palette
 
 Adapter = Callable[[np.ndarray], np.ndarray]
 

@@ -27,11 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from degrade import Degradation, degrade
 from PIL import Image
 
-from generator.degrade import Degradation, degrade
-from generator.palette import Palette
-from generator.pixels import recover
+from generator.pixels.palette import Palette
+from generator.pixels.recovery import recover
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))

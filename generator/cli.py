@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from generator import __version__
-from generator.check import check_traits, report_lines, warning_lines
-from generator.collection import run_collection
 from generator.config import DEFAULT_CONFIG_PATH, load_config
 from generator.errors import ExitStatus, UserError, plural
+from generator.preflight.report import check_traits, report_lines, warning_lines
 from generator.render import BACKEND_CHOICES
+from generator.run.collection import run_collection
 
 
 class _UserMistake(click.ClickException):
@@ -125,7 +125,7 @@ def collection(
 @config_option
 def verify(folder, config_path) -> None:
     """Check FOLDER's images and metadata against its manifest and the schemas; list every difference."""
-    from generator.verify import verify_folder
+    from generator.curate.verify import verify_folder
 
     result = verify_folder(folder, load_config(config_path))
     for problem in result.problems:
@@ -176,8 +176,8 @@ def pixelate(source, target, size, palette_path, method, keep_going, quiet) -> N
     """Convert every render in SOURCE (PNG/JPEG, e.g. 512×512) to a SIZE×SIZE pixel-art PNG of the same name in TARGET."""
     from tqdm import tqdm
 
-    from generator.palette import read_palette
-    from generator.pixelate import pixelate_folder
+    from generator.pixels.palette import read_palette
+    from generator.pixels.pixelate import pixelate_folder
 
     palette = read_palette(palette_path) if palette_path else None
     with tqdm(unit="image", desc="pixelate", disable=quiet) as bar:
@@ -199,7 +199,7 @@ def palette() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="palette file: .hex or .gpl")
 def palette_extract(sources, output) -> None:
     """Collect every colour of 24×24 originals (files or folders) into a palette file."""
-    from generator.palette import extract_palette, write_palette
+    from generator.pixels.palette import extract_palette, write_palette
 
     found = extract_palette(sources)
     write_palette(output, found)
@@ -233,7 +233,7 @@ def palette_extract(sources, output) -> None:
 @config_option
 def export(folder, base_uri, scale, json_extension, fmt, config_path) -> None:
     """Write FOLDER/export/ (upload-ready images, metadata, collection.json, provenance, rarity) and FOLDER/index.html."""
-    from generator.export import export_collection
+    from generator.publish.export import export_collection
 
     config = load_config(config_path).override("export", scale=scale)
     summary = export_collection(folder, config, base_uri=base_uri, json_extension=json_extension, fmt=fmt)
@@ -253,9 +253,9 @@ def export(folder, base_uri, scale, json_extension, fmt, config_path) -> None:
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Tokens listed at each end.")
 def rarity(folder, config_path, top) -> None:
     """Rank FOLDER's tokens the OpenRarity way; compare each value's configured share with its realised one."""
-    from generator.export import load_collection
-    from generator.rarity import rank_tokens, report_lines, value_shares
-    from generator.traits import load_traits
+    from generator.plan.traits import load_traits
+    from generator.publish.export import load_collection
+    from generator.publish.rarity import rank_tokens, report_lines, value_shares
 
     config = load_config(config_path)
     collection = load_collection(folder, config)

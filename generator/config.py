@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.settings import Sections, check, read_toml
+from generator.toml_sections import Sections, check, read_toml
 
 DEFAULT_CONFIG_PATH = Path("traits/collection.toml")
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from generator.config import Config
+from generator.plan.traits import TraitTable
 from generator.render import RenderJob
 from generator.render.sprites import create as create_sprites
-from generator.traits import TraitTable
 
 BLANK: set[tuple[int, int]] = set()  # (token id, attempt) rendered all black
 NOISE: set[tuple[int, int]] = set()  # (token id, attempt) rendered as 512×512 noise, then downscaled by the pixel step

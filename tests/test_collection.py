@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, collection_args, edit, folder_bytes, run_cli, run_importing_none_of
 from PIL import Image
 
-from generator.metadata import validate_token
+from generator.plan.metadata import validate_token
 from generator.workers import POOL_THRESHOLD
 
 

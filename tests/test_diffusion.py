@@ -183,8 +183,8 @@ def test_the_quality_filter_rejects_an_untrained_models_renders(diffusion_config
 
 
 def test_hybrid_shares_one_copy_of_the_weights_and_renders_a_collection(diffusion_config: Path, tmp_path: Path) -> None:
+    from generator.plan.traits import load_traits
     from generator.render.hybrid import create as create_hybrid
-    from generator.traits import load_traits
 
     config = load_config(diffusion_config)
     hybrid = create_hybrid(config, load_traits(config))
@@ -200,8 +200,8 @@ def test_hybrid_shares_one_copy_of_the_weights_and_renders_a_collection(diffusio
 
 def test_hybrid_runs_strength_times_steps_denoising_steps(diffusion_config: Path) -> None:
     """img2img from the sketch skips the first (1 − strength) of the schedule: that is hybrid's speed-up."""
+    from generator.plan.traits import load_traits
     from generator.render.hybrid import create as create_hybrid
-    from generator.traits import load_traits
 
     config = load_config(diffusion_config).override("render", steps=8)
     calls = []

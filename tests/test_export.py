@@ -16,9 +16,9 @@ from conftest import collection_args, edit, folder_bytes, run_cli, run_importing
 from PIL import Image
 
 from generator.config import load_config
-from generator.export import load_collection, upscale
-from generator.lock import folder_lock
-from generator.metadata import validate
+from generator.publish.export import load_collection, upscale
+from generator.run.lock import folder_lock
+from generator.schemas import validate
 
 CIDV1 = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"  # a dag-pb folder, base32 (IPFS docs' example)
 CIDV0 = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"  # a dag-pb folder: go-ipfs's readme folder

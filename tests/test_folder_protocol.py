@@ -18,10 +18,10 @@ import pytest
 from conftest import REPO, collection_args, folder_bytes, run_cli
 from PIL import Image
 
-from generator.collection import run_collection
 from generator.config import load_config
 from generator.errors import ExitStatus, UserError
 from generator.render import BACKEND_MODULES
+from generator.run.collection import run_collection
 
 
 def make(config_path: Path, out: Path, n: int = 12, *extra: object) -> str:

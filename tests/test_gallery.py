@@ -13,8 +13,8 @@ import pytest
 from conftest import collection_args, edit, run_cli
 from PIL import Image
 
-from generator.gallery import gallery_html
-from generator.rarity import rank_tokens
+from generator.publish.gallery import gallery_html
+from generator.publish.rarity import rank_tokens
 
 CHROMIUM = Path("/usr/bin/chromium")
 CID_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/"

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO, run_cli, run_importing_none_of
+from degrade import Degradation, degrade
 from PIL import Image
 from test_pixels import TOKENS, upscale
-
-from generator.degrade import Degradation, degrade
 
 PALETTE = REPO / "traits" / "palette.hex"
 

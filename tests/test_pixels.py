@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO
+from degrade import Degradation, degrade
 from PIL import Image
 
-from generator.degrade import Degradation, degrade
 from generator.errors import UserError
-from generator.palette import Palette, extract_palette, read_palette, write_palette
-from generator.pixels import find_grid, recover
+from generator.pixels.palette import Palette, extract_palette, read_palette, write_palette
+from generator.pixels.recovery import find_grid, recover
 
 PALETTE = read_palette(REPO / "traits" / "palette.hex")
 
@@ -20,10 +20,10 @@ PALETTE = read_palette(REPO / "traits" / "palette.hex")
 def sprite_tokens(count: int = 12) -> list[np.ndarray]:
     """Real tokens: the shipped layers composited by the sprite renderer, several hair and eye styles."""
     from generator.config import load_config
+    from generator.plan.plan import plan_collection
+    from generator.plan.rules import compile_rules
+    from generator.plan.traits import load_traits
     from generator.render import RenderJob, create_renderer
-    from generator.rules import compile_rules
-    from generator.sampling import plan_collection
-    from generator.traits import load_traits
 
     config = load_config(REPO / "traits" / "collection.toml")
     tables = load_traits(config)
@@ -147,7 +147,7 @@ def test_nearest_palette_colour_is_perceptual() -> None:
 def test_without_a_palette_a_noisy_render_keeps_its_cell_means() -> None:
     """No palette: nothing to snap to and no cast to fit, so each cell is its interior mean, rounded
     (and the background region one colour, as always)."""
-    from generator.pixels import cell_statistics
+    from generator.pixels.recovery import cell_statistics
 
     rng = np.random.default_rng(8)
     render = degrade(TOKENS[4], Degradation(noise=6.0, offset=(5.0, -3.0, 2.0)), rng)

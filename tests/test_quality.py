@@ -10,16 +10,16 @@ import flaky_backend
 import numpy as np
 import pytest
 from conftest import REPO, folder_bytes
+from degrade import Degradation, degrade
 from PIL import Image
 from test_pixels import TOKENS, upscale
 
-from generator.collection import run_collection
 from generator.config import QualitySettings, load_config
-from generator.degrade import Degradation, degrade
-from generator.palette import read_palette
-from generator.pixels import recover
-from generator.quality import assess, duplicate_reason, load_training_set
+from generator.pixels.palette import read_palette
+from generator.pixels.quality import assess, duplicate_reason, load_training_set
+from generator.pixels.recovery import recover
 from generator.render import BACKEND_MODULES
+from generator.run.collection import run_collection
 
 PALETTE = read_palette(REPO / "traits" / "palette.hex")
 SETTINGS = QualitySettings()
@@ -167,9 +167,9 @@ def test_a_run_with_retries_resumes_byte_identical(config_path: Path, tmp_path: 
 
 
 def test_a_duplicate_render_is_moved_to_rejected(config_path: Path, tmp_path: Path, flaky, monkeypatch) -> None:
-    from generator.rules import compile_rules
-    from generator.sampling import plan_collection
-    from generator.traits import load_traits
+    from generator.plan.plan import plan_collection
+    from generator.plan.rules import compile_rules
+    from generator.plan.traits import load_traits
 
     config = load_config(config_path)
     tables = load_traits(config)
@@ -193,9 +193,9 @@ def test_a_duplicate_render_is_moved_to_rejected(config_path: Path, tmp_path: Pa
 
 
 def claim_for(combo: tuple[int, ...]):
-    from generator.quality import Claim
+    from generator.pixels.quality import Claim
+    from generator.plan.traits import load_traits
     from generator.render.sprites import create as create_sprites
-    from generator.traits import load_traits
 
     config = load_config(REPO / "traits" / "collection.toml")
     tables = load_traits(config)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import collection_args, edit, run_cli
 
-from generator.rarity import rank_tokens
+from generator.publish.rarity import rank_tokens
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "openrarity_ranks.json").read_text())
 COLLECTIONS = {collection["name"]: collection for collection in FIXTURE["collections"]}

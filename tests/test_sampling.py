@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from conftest import edit
 
-from generator import rules as rules_module
-from generator import sampling
+from generator.plan import rules as rules_module
+from generator.plan import plan as sampling
 from generator.config import load_config
 from generator.errors import UserError
-from generator.rules import analyse, compile_rules, count_valid, is_valid
-from generator.sampling import exact_counts, expected_shares, plan_collection, token_seed
-from generator.traits import load_traits
+from generator.plan.plan import exact_counts, expected_shares, plan_collection, token_seed
+from generator.plan.rules import analyse, compile_rules, count_valid, is_valid
+from generator.plan.traits import load_traits
 
 
 def plan(config_path: Path, size: int, seed: int = 42, mode: str | None = None):

@@ -12,12 +12,12 @@ import pytest
 from conftest import collection_args, edit, run_cli
 from PIL import Image
 
-from generator.check import DRIFT_MARK, check_traits, report_lines, warning_lines
 from generator.config import load_config
 from generator.errors import UserError
-from generator.palette import read_palette
-from generator.settings import read_toml
+from generator.pixels.palette import read_palette
+from generator.preflight.report import DRIFT_MARK, check_traits, report_lines, warning_lines
 from generator.text import decode_text
+from generator.toml_sections import read_toml
 
 
 def refused(*args: object) -> str:

@@ -72,8 +72,8 @@ def _captions_from_traits(
     path: Path, header: list[str], body: list[tuple[int, dict[str, str]]], traits_config: Path | None
 ) -> dict[str, str]:
     from generator.config import DEFAULT_CONFIG_PATH, load_config
-    from generator.prompts import prompt_template
-    from generator.traits import load_traits
+    from generator.plan.prompts import prompt_template
+    from generator.plan.traits import load_traits
 
     config = load_config(traits_config or DEFAULT_CONFIG_PATH)
     tables = load_traits(config)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UserError
-from generator.settings import Sections, check, read_toml
+from generator.toml_sections import Sections, check, read_toml
 
 DEFAULT_RECIPE_PATH = Path(__file__).with_name("config.toml")
 # The recipe compared these four prompts across epochs (trait fragments from traits/*.csv).

@@ -22,10 +22,10 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.errors import UserError
 from generator.files import is_safe_name, write_atomic
+from generator.images import RENDER_SUFFIXES, encode_png
 from training.captions import SOURCE_INSTANCE, caption_lookup
 
 SOURCE_SUFFIXES = (".png",)
-TRAIN_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what kohya reads from a subset folder
 SUBSET_FOLDER = re.compile(r"^(\d+)_(.+)$")
 ORIGINALS = "originals"  # DST/originals/: the 24×24 sources (the near-copy guard's [quality].training_dir)
 
@@ -159,10 +159,10 @@ def write_dataset(
         (dst / ORIGINALS).mkdir(exist_ok=True)
     for source in sources:
         image = upscale_nearest(source.pixels, resolution)
-        write_atomic(folder / f"{source.name}.png", _png_bytes(image))
+        write_atomic(folder / f"{source.name}.png", encode_png(image))
         write_atomic(folder / f"{source.name}.txt", (source.caption + "\n").encode("utf-8"))
         if keep_originals:
-            write_atomic(dst / ORIGINALS / f"{source.name}.png", _png_bytes(Image.fromarray(source.pixels, "RGB")))
+            write_atomic(dst / ORIGINALS / f"{source.name}.png", encode_png(Image.fromarray(source.pixels, "RGB")))
     return DatasetSummary(
         folder=folder, images=len(sources), repeats=repeats, caption_sources=dict(Counter(s.caption_source for s in sources))
     )
@@ -181,18 +181,10 @@ def _check_destination(dst: Path, force: bool) -> None:
         raise UserError(f"{dst}: already holds {what}; {fix}")
     for folder in ours:
         for path in folder.iterdir():
-            if path.is_file() and path.suffix.lower() in TRAIN_SUFFIXES + (".txt",):
+            if path.is_file() and path.suffix.lower() in RENDER_SUFFIXES + (".txt",):
                 path.unlink()
         if not any(folder.iterdir()):
             folder.rmdir()
-
-
-def _png_bytes(image: Image.Image) -> bytes:
-    from io import BytesIO
-
-    buffer = BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
-    return buffer.getvalue()
 
 
 def read_dataset(folder: Path) -> list[Example]:
@@ -212,7 +204,7 @@ def read_dataset(folder: Path) -> list[Example]:
         if not match:
             continue
         repeats, name = int(match.group(1)), match.group(2)
-        for image in sorted(path for path in subset.iterdir() if path.suffix.lower() in TRAIN_SUFFIXES):
+        for image in sorted(path for path in subset.iterdir() if path.suffix.lower() in RENDER_SUFFIXES):
             caption_file = image.with_suffix(".txt")
             lines = caption_file.read_text(encoding="utf-8-sig").splitlines() if caption_file.is_file() else []
             caption = lines[0].strip() if lines else ""

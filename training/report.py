@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from generator.files import write_atomic
+from generator.images import encode_png
 from training.config import SampleSettings
 
 LOSS_COLUMNS = ("step", "epoch", "loss", "lr_unet", "lr_text_encoder")
@@ -108,14 +109,12 @@ def loss_plot(rows: Sequence[dict[str, float]], title: str, size: tuple[int, int
 
 
 def save_png(path: Path, image: Image.Image) -> None:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, encode_png(image))
 
 
 def sample_grid(renders: Sequence[np.ndarray], pixel_size: int, label: str) -> Image.Image:
     """One column per prompt: raw render on top, the pixel-grid reduction below (both at the render size)."""
-    from generator.pixels import recover
+    from generator.pixels.recovery import recover
 
     size = renders[0].shape[0]
     grid = Image.new("RGB", (size * len(renders), size * 2 + 16), "white")

@@ -31,7 +31,7 @@ import numpy as np
 
 from generator.errors import UserError
 from generator.files import write_atomic
-from generator.models import hub_cache
+from generator.render.weights import hub_cache
 from training import kohya, report
 from training.config import Recipe
 from training.dataset import Example, read_dataset, training_pixels

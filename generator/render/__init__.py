@@ -18,9 +18,8 @@ import numpy as np
 
 from generator.config import Config
 from generator.errors import UserError
-from generator.models import base_candidates, find_base_model, find_lora
-from generator.rules import Combo
-from generator.traits import TraitTable
+from generator.plan.traits import Combo, TraitTable
+from generator.render.weights import base_candidates, find_base_model, find_lora
 
 BACKEND_MODULES = {
     "sprites": "generator.render.sprites",

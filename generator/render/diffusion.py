@@ -30,9 +30,9 @@ import numpy as np
 
 from generator.config import Config, ModelSettings
 from generator.errors import UserError
-from generator.models import base_candidates, find_base_model
+from generator.plan.traits import TraitTable
 from generator.render import RenderJob
-from generator.traits import TraitTable
+from generator.render.weights import base_candidates, find_base_model
 
 ADAPTER = "punkgen"
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")

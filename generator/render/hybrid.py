@@ -16,12 +16,12 @@ import numpy as np
 from PIL import Image
 
 from generator.config import Config
+from generator.plan.traits import TraitTable
 from generator.render import RenderJob
 from generator.render.diffusion import DiffusionRenderer
 from generator.render.diffusion import create as create_diffusion
 from generator.render.sprites import SpriteRenderer
 from generator.render.sprites import create as create_sprites
-from generator.traits import TraitTable
 
 
 class HybridRenderer:

@@ -17,8 +17,8 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.config import Config
 from generator.errors import UserError
+from generator.plan.traits import TraitTable
 from generator.render import RenderJob
-from generator.traits import TraitTable
 
 
 class SpriteRenderer:

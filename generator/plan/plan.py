@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from generator.errors import UserError
-from generator.rules import Combo, CompiledRule, Support, analyse, enumerate_valid, is_valid, refuse_impossible_values
-from generator.traits import TraitTable
+from generator.plan.rules import CompiledRule, Support, analyse, enumerate_valid, is_valid, refuse_impossible_values
+from generator.plan.traits import Combo, TraitTable
 
 REJECTION_DRAWS_PER_TOKEN = 1000  # far above the ~1.1 draws/token of the default tables at N=10,000
 REPAIR_SWAPS_PER_ROW = 500

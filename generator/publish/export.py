@@ -41,19 +41,21 @@ import numpy as np
 from PIL import Image
 
 from generator.config import Config
+from generator.curate.finished import RESTORE, CollectionFolder, load_collection, read_master, require_collection_folder
+from generator.curate.verify import token_problems
 from generator.errors import UserError
 from generator.files import PLACE_ERRORS, is_place_error
-from generator.finished import RESTORE, CollectionFolder, load_collection, read_master, require_collection_folder
-from generator.finishing import encode_png
-from generator.folder import EXPORT, GALLERY, MANIFEST, SHEET
-from generator.gallery import write_gallery
-from generator.lock import folder_lock
-from generator.manifest import read_history
-from generator.metadata import contract_metadata, encode, metaplex_metadata, validate
-from generator.rarity import rank_tokens, rarity_csv
-from generator.traits import load_traits
-from generator.uri import PLACEHOLDER, check_base_uri
-from generator.verify import token_problems
+from generator.images import encode_png
+from generator.plan.metadata import encode
+from generator.plan.traits import load_traits
+from generator.publish.documents import contract_metadata, metaplex_metadata
+from generator.publish.gallery import write_gallery
+from generator.publish.rarity import rank_tokens, rarity_csv
+from generator.publish.uri import PLACEHOLDER, check_base_uri
+from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET
+from generator.run.lock import folder_lock
+from generator.run.manifest import read_history
+from generator.schemas import validate
 from generator.workers import executor_for
 
 FORMATS = ("erc721", "metaplex")

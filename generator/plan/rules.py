@@ -17,10 +17,7 @@ import numpy as np
 
 from generator.config import Rule
 from generator.errors import UserError
-from generator.traits import TraitTable
-
-Combo = tuple[int, ...]  # one value index per trait, in [traits].order
-
+from generator.plan.traits import Combo, TraitTable
 
 # Cells (combinations of the rule-mentioned traits) evaluated in one vectorised step: ~50 MB of
 # temporaries (tracemalloc), and large enough that numpy's per-call overhead is noise.

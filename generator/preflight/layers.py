@@ -25,11 +25,11 @@ import numpy as np
 
 from generator.config import Config
 from generator.errors import plural
-from generator.palette import Palette, to_lab
-from generator.pixels import pack_rgb
-from generator.quality import MIN_TRAIT_PIXELS, TRAIT_TOLERANCE
+from generator.pixels.palette import Palette, to_lab
+from generator.pixels.quality import MIN_TRAIT_PIXELS, TRAIT_TOLERANCE
+from generator.pixels.recovery import pack_rgb
+from generator.plan.traits import NONE_VALUE, TraitTable
 from generator.render.sprites import layer_path
-from generator.traits import NONE_VALUE, TraitTable
 
 LISTED_COLOURS = 3  # off-palette colours named per layer; the rest are counted
 

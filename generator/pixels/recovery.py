@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from generator.palette import Palette, squared_distances, to_lab
+from generator.pixels.palette import Palette, squared_distances, to_lab
 
 INTERIOR_MARGIN = 0.2  # of a cell, each side: 21.33 px cells keep their central ~13 px
 OFFSET_STEP = 0.125  # px, grid offset search resolution

@@ -26,8 +26,18 @@ from tqdm import tqdm
 from generator.config import Config
 from generator.errors import UserError, plural
 from generator.files import is_place_error, os_error_message, write_atomic
-from generator.finishing import Destination, Outcome, encode_png, finish_batch
-from generator.folder import (
+from generator.images import encode_png
+from generator.pixels.palette import read_palette
+from generator.pixels.quality import duplicate_reason, load_training_set
+from generator.plan.plan import PlannedToken, plan_collection, token_seed
+from generator.plan.prompts import PromptTemplate, prompt_template
+from generator.plan.rules import compile_rules
+from generator.plan.traits import TraitTable, load_traits
+from generator.render import Renderer, RenderJob, choose_backend, create_renderer
+from generator.render.sprites import SpriteRenderer, background_colors
+from generator.render.sprites import create as create_sprites
+from generator.run.finish import Destination, Outcome, finish_batch
+from generator.run.folder import (
     MANIFEST,
     REJECTS,
     SHEET,
@@ -38,20 +48,11 @@ from generator.folder import (
     prepare_folder,
     rejected_path,
 )
-from generator.lock import folder_lock
-from generator.manifest import REJECTED, History, encode_record, read_history, read_records, rejects_csv
-from generator.palette import read_palette
-from generator.prompts import PromptTemplate, prompt_template
-from generator.quality import duplicate_reason, load_training_set
-from generator.render import Renderer, RenderJob, choose_backend, create_renderer
-from generator.render.sprites import SpriteRenderer, background_colors
-from generator.render.sprites import create as create_sprites
-from generator.repair import repair_finished
-from generator.rules import compile_rules
-from generator.sampling import PlannedToken, plan_collection, token_seed
-from generator.sheet import contact_sheet
-from generator.team import Team, join_team, shards
-from generator.traits import TraitTable, load_traits
+from generator.run.lock import folder_lock
+from generator.run.manifest import REJECTED, History, encode_record, read_history, read_records, rejects_csv
+from generator.run.repair import repair_finished
+from generator.run.sheet import contact_sheet
+from generator.run.team import Team, join_team, shards
 from generator.workers import executor_for
 
 

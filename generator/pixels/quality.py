@@ -16,8 +16,9 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.config import QualitySettings
 from generator.errors import UserError
-from generator.palette import IMAGE_SUFFIXES, to_lab
-from generator.pixels import Recovery, pack_rgb
+from generator.images import PIXEL_ART_SUFFIXES
+from generator.pixels.palette import to_lab
+from generator.pixels.recovery import Recovery, pack_rgb
 
 MAX_CELL_SPREAD = 24.0  # levels RMS: a flat cell under render noise (σ ≤ 8) and JPEG stays well below
 MAX_SNAP_DISTANCE = 12.0  # ΔE76 from a cell's estimate to the colour written: beyond it, the palette has no such colour
@@ -152,7 +153,7 @@ def load_training_set(folder: Path, size: int) -> TrainingSet:
     if not folder.is_dir():
         raise UserError(f'{folder}: [quality].training_dir is not a folder; point it at the 24×24 originals or set it to ""')
     names, images = [], []
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in PIXEL_ART_SUFFIXES):
         try:
             with Image.open(path) as image:
                 pixels = np.asarray(image.convert("RGB"))

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config import Config
-from generator.layer_check import layer_warnings
-from generator.palette import read_palette
-from generator.prompts import prompt_template
+from generator.pixels.palette import read_palette
+from generator.plan.plan import expected_shares, plan_collection
+from generator.plan.prompts import prompt_template
+from generator.plan.rules import CompiledRule, Support, analyse, compile_rules
+from generator.plan.traits import TraitTable, load_traits
+from generator.preflight.layers import layer_warnings
 from generator.render.sprites import create as create_sprites
-from generator.rules import CompiledRule, Support, analyse, compile_rules
-from generator.sampling import expected_shares, plan_collection
-from generator.traits import TraitTable, load_traits
 
 # A value is marked when its expected share differs from its configured one by a quarter of it
 # (rarity is relative: OpenRarity scores are log(1/share), and 25 % moves a value by 0.3 bits, about

@@ -1,6 +1,6 @@
 """``index.html``: one static page that shows every token with its traits and rarity rank.
 
-No server, no CDN, no build step: the page is ``generator/templates/gallery.html`` with the
+No server, no CDN, no build step: the page is ``generator/publish/templates/gallery.html`` with the
 collection's data inlined as JSON, and it shows the 24×24 masters from ``images/`` beside it,
 scaled in the browser with ``image-rendering: pixelated``. Opening the file from disk is enough.
 Filters (one per trait, with counts), sorting by rank and the current view live in the address
@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from generator.files import write_atomic
-from generator.rarity import Attributes, TokenRarity
+from generator.publish.rarity import Attributes, TokenRarity
 
 
 def write_gallery(
@@ -26,7 +26,7 @@ def write_gallery(
 
 
 def gallery_html(name: str, description: str, attributes: Mapping[int, Attributes], ranks: Sequence[TokenRarity]) -> str:
-    template = resources.files("generator.templates").joinpath("gallery.html").read_text(encoding="utf-8")
+    template = resources.files("generator.publish.templates").joinpath("gallery.html").read_text(encoding="utf-8")
     page = template.replace("{{title}}", html.escape(name)).replace("{{description}}", html.escape(description))
     return page.replace("{{data}}", _script_json(gallery_data(name, attributes, ranks)))
 

@@ -11,14 +11,13 @@ import difflib
 import json
 import tomllib
 from dataclasses import fields, replace
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Self
 
 import jsonschema
 
 from generator.errors import UserError
+from generator.schemas import validator
 from generator.text import read_text
 
 KINDS = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false"}
@@ -64,14 +63,9 @@ def read_toml(path: Path, missing: str) -> dict[str, Any]:
 
 def check(data: dict[str, Any], package: str, schema: str, path: Path) -> None:
     """Raise a :class:`UserError` naming the file, the key and the fix for the most relevant schema error."""
-    error = jsonschema.exceptions.best_match(_validator(package, schema).iter_errors(data))
+    error = jsonschema.exceptions.best_match(validator(schema, package).iter_errors(data))
     if error is not None:
         raise UserError(f"{path}: {explain(error)}")
-
-
-@cache
-def _validator(package: str, schema: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(resources.files(package).joinpath(schema).read_text()))
 
 
 def explain(error: jsonschema.ValidationError) -> str:

@@ -23,13 +23,11 @@ from PIL import Image
 
 from generator.errors import UserError
 from generator.files import PLACE_ERRORS, is_place_error, partial_path, write_atomic
-from generator.finishing import encode_png
-from generator.images import IMAGE_ERRORS
-from generator.palette import Palette
-from generator.pixels import recover
+from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png
+from generator.pixels.palette import Palette
+from generator.pixels.recovery import recover
 from generator.workers import executor_for
 
-RENDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 POOL_THRESHOLD = 64  # renders: above this, worker processes pay for their ~0.3 s start
 CHUNK = 16  # renders per task
 

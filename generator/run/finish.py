@@ -8,7 +8,6 @@ every earlier token (the duplicate check, the manifest) stays with the caller.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,16 @@ from PIL import Image
 
 from generator.config import Config
 from generator.files import write_atomic
-from generator.folder import image_path, metadata_path, rejected_path
-from generator.manifest import ACCEPTED, REJECTED
-from generator.metadata import encode, token_metadata
-from generator.palette import Palette
-from generator.pixels import Recovery, recover
-from generator.quality import Claim, TrainingSet, Verdict, assess
+from generator.images import encode_png
+from generator.pixels.palette import Palette
+from generator.pixels.quality import Claim, TrainingSet, Verdict, assess
+from generator.pixels.recovery import Recovery, recover
+from generator.plan.metadata import encode, token_metadata
+from generator.plan.traits import TraitTable
 from generator.render import RenderJob
 from generator.render.sprites import SpriteRenderer
-from generator.traits import TraitTable
+from generator.run.folder import image_path, metadata_path, rejected_path
+from generator.run.manifest import ACCEPTED, REJECTED
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,6 @@ class Destination:
 class Outcome:
     record: dict[str, Any]  # the manifest line, still without the duplicate check
     pixels: np.ndarray | None  # the accepted S×S image, for the contact sheet
-
-
-def encode_png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def finish_batch(destination: Destination, jobs: list[RenderJob], renders: np.ndarray) -> list[Outcome]:

@@ -26,6 +26,9 @@ OPTIONAL_COLUMNS = ("layer",)
 NONE_VALUE = "None"
 
 
+Combo = tuple[int, ...]  # one trait set: a value index per trait, in [traits].order
+
+
 @dataclass(frozen=True)
 class TraitValue:
     name: str

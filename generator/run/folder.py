@@ -18,8 +18,8 @@ from typing import Any
 from generator.config import Config
 from generator.errors import UserError, plural
 from generator.files import PARTIAL_SUFFIX, is_place_error, os_error_message, remove_partials, slugify, write_atomic
+from generator.plan.traits import TraitTable
 from generator.render import Renderer
-from generator.traits import TraitTable
 
 RUN_FILE = "run.json"
 MANIFEST = "manifest.jsonl"

@@ -21,10 +21,10 @@ from PIL import Image
 
 from generator.config import Config
 from generator.errors import UserError
-from generator.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
 from generator.images import IMAGE_ERRORS
-from generator.manifest import ACCEPTED, read_records
-from generator.metadata import schema_problem
+from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
+from generator.run.manifest import ACCEPTED, read_records
+from generator.schemas import schema_problem
 from generator.text import read_bytes
 
 RESTORE = "restore it from a backup, or regenerate the collection with --force"

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from generator.config import PromptSettings
 from generator.errors import UserError
-from generator.rules import Combo
-from generator.traits import TraitTable
+from generator.plan.traits import Combo, TraitTable
 
 
 @dataclass(frozen=True)

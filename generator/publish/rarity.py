@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from generator.traits import TraitTable
+from generator.plan.traits import TraitTable
 
 TRAIT_COUNT = "meta_trait:trait_count"
 NULL_VALUE = "null"  # OpenRarity's "Null", normalised

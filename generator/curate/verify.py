@@ -18,14 +18,15 @@ from pathlib import Path
 from PIL import Image
 
 from generator.config import Config
+from generator.curate.finished import planned_size, require_collection_folder
 from generator.errors import UserError, plural
-from generator.finished import planned_size, require_collection_folder
-from generator.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, image_path, metadata_path
 from generator.images import IMAGE_ERRORS
-from generator.manifest import History, read_history
-from generator.metadata import encode, schema_problem, token_metadata
-from generator.repair import image_state
-from generator.traits import TraitTable, load_traits
+from generator.plan.metadata import encode, token_metadata
+from generator.plan.traits import TraitTable, load_traits
+from generator.run.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, image_path, metadata_path
+from generator.run.manifest import History, read_history
+from generator.run.repair import image_state
+from generator.schemas import schema_problem
 
 VOUCHED = ("name", "attributes")  # what the manifest decides in a token's metadata: its id and its traits
 

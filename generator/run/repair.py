@@ -21,11 +21,11 @@ from typing import Protocol
 
 from generator.errors import UserError
 from generator.files import write_atomic
-from generator.finishing import Destination, expected_metadata, restore_token
-from generator.folder import image_path, metadata_path
-from generator.manifest import History
+from generator.plan.plan import PlannedToken
 from generator.render import Renderer, RenderJob
-from generator.sampling import PlannedToken
+from generator.run.finish import Destination, expected_metadata, restore_token
+from generator.run.folder import image_path, metadata_path
+from generator.run.manifest import History
 
 MISSING, ALTERED = "missing", "altered"
 START_AGAIN = "restore it from a backup, or start the collection again with --force"

@@ -17,9 +17,9 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.errors import UserError
 from generator.files import write_atomic
+from generator.images import PIXEL_ART_SUFFIXES
 from generator.text import read_text
 
-IMAGE_SUFFIXES = (".png", ".gif", ".bmp", ".webp")
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
@@ -130,7 +130,7 @@ def _image_files(sources: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for source in sources:
         if source.is_dir():
-            files.extend(sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+            files.extend(sorted(p for p in source.rglob("*") if p.suffix.lower() in PIXEL_ART_SUFFIXES))
         elif source.exists():
             files.append(source)
         else:

@@ -1,0 +1,47 @@
+"""A token's ERC-721 / OpenSea metadata: it follows from the token's plan entry (its id and trait set) alone.
+
+So one function serves everyone who needs it: a run writing the token, a resume or ``verify``
+checking the file, ``export`` publishing it with the base URI.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from generator.config import Config
+from generator.plan.traits import NONE_VALUE, Combo, TraitTable
+from generator.schemas import validate
+
+
+def attributes(tables: list[TraitTable], combo: Combo) -> list[dict[str, str]]:
+    """``[{trait_type, value}]`` in trait order; ``None`` values are absent, as marketplaces expect."""
+    pairs = ((table.trait_type, table.values[i].name) for table, i in zip(tables, combo, strict=True))
+    return [{"trait_type": trait_type, "value": value} for trait_type, value in pairs if value != NONE_VALUE]
+
+
+def token_metadata(
+    config: Config, tables: list[TraitTable], token_id: int, combo: Combo, validated: bool = True
+) -> dict[str, Any]:
+    """The token's ERC-721 document, checked against the schema unless ``validated`` is False: a resume comparing
+    10,000 existing files with it needs only the bytes, and validation costs ~0.45 ms a token."""
+    document: dict[str, Any] = {
+        "name": f"{config.collection.name} #{token_id}",
+        "description": config.collection.description,
+        "image": f"{config.metadata.base_uri}{token_id}{config.metadata.image_extension}",
+    }
+    if config.collection.external_url:
+        document["external_url"] = config.collection.external_url
+    document["attributes"] = attributes(tables, combo)
+    if validated:
+        validate_token(document)
+    return document
+
+
+def validate_token(document: dict[str, Any]) -> None:
+    validate(document, "token.schema.json")
+
+
+def encode(document: dict[str, Any]) -> bytes:
+    """Compact JSON, UTF-8, one line: how token documents are written (the C encoder; 10,000 files stay small)."""
+    return (json.dumps(document, ensure_ascii=False) + "\n").encode()
