@@ -40,8 +40,7 @@ from generator.pixels.recovery import recover  # noqa: E402
 from generator.plan.plan import plan_collection  # noqa: E402
 from generator.plan.rules import compile_rules  # noqa: E402
 from generator.plan.traits import load_traits  # noqa: E402
-from generator.render.sprites import background_colors  # noqa: E402
-from generator.render.sprites import create as create_sprites  # noqa: E402
+from generator.render.layers import background_colors, load_layers  # noqa: E402
 
 SWAPPED = ("background", "type", "hair", "eyes")
 
@@ -55,7 +54,7 @@ def same_shape_variants(stack: np.ndarray, index: int) -> list[int]:
 def check_accuracy(tokens: int, seed: int) -> None:
     config = load_config(REPO / "traits" / "collection.toml")
     tables = load_traits(config)
-    sprites = create_sprites(config, tables)
+    layers = load_layers(config, tables)
     palette = read_palette(config.resolve(config.pixels.palette))
     backgrounds = background_colors(config, tables[0])
     plan = plan_collection(tables, compile_rules(config.rules, tables), tokens, seed, "weighted", 1)
@@ -64,19 +63,19 @@ def check_accuracy(tokens: int, seed: int) -> None:
     caught, flagged, swaps, false_rejections, honest = Counter(), Counter(), Counter(), 0, 0
     started = time.perf_counter()
     for token in plan:
-        truth = sprites.composite(np.array([token.combo]))[0]
+        truth = layers.composite(np.array([token.combo]))[0]
         claimed = list(token.combo)
         swapped = None
         if rng.random() < 0.5:
             key = SWAPPED[rng.integers(len(SWAPPED))]
             trait = position[key]
-            options = same_shape_variants(sprites.stacks[trait], token.combo[trait])
+            options = same_shape_variants(layers.stacks[trait], token.combo[trait])
             if options:
                 claimed[trait] = options[rng.integers(len(options))]
                 swapped = key
         render = degrade(truth, Degradation.random(rng), rng)
         recovery = recover(render, config.pixels.size, palette, "mode", backgrounds[claimed[0]])
-        pixels, owner = sprites.expectation(tuple(claimed))
+        pixels, owner = layers.expectation(tuple(claimed))
         names = tuple((table.key, table.values[i].name) for table, i in zip(tables, claimed, strict=True))
         reasons = assess(render, recovery, config.quality, None, Claim(pixels, owner, names)).reasons
         named = {_trait_of(reason) for reason in reasons} - {None}

@@ -7,31 +7,13 @@ from pathlib import Path
 import click
 
 from generator import __version__
-from generator.config import DEFAULT_CONFIG_PATH, load_config
-from generator.errors import ExitStatus, UserError, plural
+from generator.command import CommandGroup, UserMistake
+from generator.config import DEFAULT_CONFIG_PATH, PixelsSettings, choices, load_config
+from generator.errors import ExitStatus, plural
 from generator.preflight.report import check_traits, report_lines, warning_lines
-from generator.render import BACKEND_CHOICES
+from generator.publish.documents import FORMATS
+from generator.render.sprites import SpriteRenderer
 from generator.run.collection import run_collection
-
-
-class _UserMistake(click.ClickException):
-    exit_code = ExitStatus.USER_MISTAKE
-
-
-class _Group(click.Group):
-    """Turns a :class:`UserError` from any subcommand into one line and exit status 2."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except UserError as error:
-            raise _UserMistake(str(error)) from None
-        except click.UsageError as error:  # a flag or argument click itself refused: one line too, not the usage text
-            where = error.ctx.command_path if error.ctx else "punkgen"
-            raise _UserMistake(f"{where}: {error.format_message().rstrip('.')}; see {where} --help") from None
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted: what was finished is kept; run the same command again to go on", err=True)
-            ctx.exit(ExitStatus.INTERRUPTED)
 
 
 def _from_here(path: str | None) -> str | None:
@@ -55,7 +37,7 @@ config_option = click.option(
 )
 
 
-@click.group(cls=_Group)
+@click.group(cls=CommandGroup)
 @click.version_option(__version__, prog_name="punkgen")
 def main() -> None:
     """Turn trait tables into a finished collection of 24×24 pixel-art punks."""
@@ -68,7 +50,7 @@ def main() -> None:
     "--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder  [default: output/<collection slug>]"
 )
 @config_option
-@click.option("--backend", type=click.Choice(BACKEND_CHOICES), help="Renderer  [default: [render].backend]")
+@click.option("--backend", type=click.Choice(choices("render", "backend")), help="Renderer  [default: [render].backend]")
 @click.option("--model", help="Base model: diffusers folder, .safetensors file, or cached hub id  [default: [model].base]")
 @click.option("--lora", help="LoRA .safetensors file, or 'none'  [default: [model].lora]")
 @click.option("--lora-scale", type=float, help="LoRA strength  [default: [model].lora_scale]")
@@ -77,9 +59,9 @@ def main() -> None:
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    help="Prompts per diffusion batch; sprites composite 256 at a time  [default: [render].batch_size]",
+    help=f"Prompts per diffusion batch; sprites composite {SpriteRenderer.batch_size} at a time  [default: [render].batch_size]",
 )
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="[default: [render].device]")
+@click.option("--device", type=click.Choice(choices("render", "device")), help="[default: [render].device]")
 @click.option("--allow-download", is_flag=True, default=None, help="Let diffusers fetch a hub id that is not in the local cache.")
 @click.option("--no-filter", is_flag=True, help="Accept every render (skip the quality filter), e.g. for untrained test models.")
 @click.option("--force", is_flag=True, help="Replace a different collection already in --out.")
@@ -156,7 +138,7 @@ def traits_check(config_path) -> None:
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path, file_okay=False))
 @click.argument("target", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--size", type=click.IntRange(min=4), default=24, show_default=True, help="Output grid in pixels.")
+@click.option("--size", type=click.IntRange(min=4), default=PixelsSettings.size, show_default=True, help="Output grid in pixels.")
 @click.option(
     "--palette",
     "palette_path",
@@ -165,8 +147,8 @@ def traits_check(config_path) -> None:
 )
 @click.option(
     "--method",
-    type=click.Choice(["mode", "nearest"]),
-    default="mode",
+    type=click.Choice(choices("pixels", "method")),
+    default=PixelsSettings.method,
     show_default=True,
     help="mode: grid recovery; nearest: the original recipe.",
 )
@@ -186,7 +168,7 @@ def pixelate(source, target, size, palette_path, method, keep_going, quiet) -> N
     if summary.problems:
         for problem in summary.problems:
             click.echo(f"skipped {problem}", err=True)
-        raise _UserMistake(f"{len(summary.problems)} file(s) could not be converted (listed above)")
+        raise UserMistake(f"{len(summary.problems)} file(s) could not be converted (listed above)")
 
 
 @main.group()
@@ -225,8 +207,8 @@ def palette_extract(sources, output) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["erc721", "metaplex"]),
-    default="erc721",
+    type=click.Choice(FORMATS),
+    default=FORMATS[0],
     show_default=True,
     help="erc721: images/, metadata/, collection.json; metaplex: Candy Machine's assets/0.png, 0.json …",
 )

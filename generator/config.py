@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.schemas import validator
 from generator.toml_sections import Sections, check, read_toml
 
 DEFAULT_CONFIG_PATH = Path("traits/collection.toml")
@@ -155,6 +156,11 @@ class Config(Sections):
     def resolve(self, setting: str) -> Path | None:
         """A path setting from the file: relative to the config's folder, so a config folder travels whole."""
         return Path(os.path.normpath(self.folder / Path(setting).expanduser())) if setting else None
+
+
+def choices(section: str, key: str) -> tuple[str, ...]:
+    """The values the schema allows for one setting: command-line flags offer exactly these, never a re-typed list."""
+    return tuple(validator("config.schema.json").schema["properties"][section]["properties"][key]["enum"])
 
 
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:

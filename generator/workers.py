@@ -44,7 +44,7 @@ class InlineExecutor(Executor):
 def executor_for(tasks: int, threshold: int = POOL_THRESHOLD, hold: int | None = None) -> Executor:
     """Worker processes for ``tasks`` units of work when there are enough to pay for starting them.
 
-    ``hold``: a locked descriptor (see :mod:`generator.lock`) every worker keeps a duplicate of, so
+    ``hold``: a locked descriptor (see :mod:`generator.run.lock`) every worker keeps a duplicate of, so
     the folder stays locked while any worker of this run is alive.
     """
     cores = os.cpu_count() or 1

@@ -181,7 +181,7 @@ def test_a_duplicate_render_is_moved_to_rejected(config_path: Path, tmp_path: Pa
         pixels = original(self, jobs)
         for i, job in enumerate(jobs):
             if job.token_id == twin and job.attempt == 0:
-                pixels[i] = self.sprites.composite(np.array([plan[first]]))[0]
+                pixels[i] = self.sprites.layers.composite(np.array([plan[first]]))[0]
         return pixels
 
     monkeypatch.setattr(flaky.FlakyRenderer, "render", render_twin_like_first)
@@ -195,11 +195,11 @@ def test_a_duplicate_render_is_moved_to_rejected(config_path: Path, tmp_path: Pa
 def claim_for(combo: tuple[int, ...]):
     from generator.pixels.quality import Claim
     from generator.plan.traits import load_traits
-    from generator.render.sprites import create as create_sprites
+    from generator.render.layers import load_layers
 
     config = load_config(REPO / "traits" / "collection.toml")
     tables = load_traits(config)
-    pixels, owner = create_sprites(config, tables).expectation(combo)
+    pixels, owner = load_layers(config, tables).expectation(combo)
     return Claim(pixels, owner, tuple((t.key, t.values[i].name) for t, i in zip(tables, combo, strict=True))), tables
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import edit
 
-from generator.plan import rules as rules_module
-from generator.plan import plan as sampling
 from generator.config import load_config
 from generator.errors import UserError
+from generator.plan import plan as sampling
+from generator.plan import rules as rules_module
 from generator.plan.plan import exact_counts, expected_shares, plan_collection, token_seed
 from generator.plan.rules import analyse, compile_rules, count_valid, is_valid
 from generator.plan.traits import load_traits

@@ -7,7 +7,7 @@ would survive but a creator would not want:
 - **rarity drift**: rules (and, for large N, drawing distinct sets) change the shares a run
   realises; each value's configured share is shown beside its expected one, and a value that
   moves by more than :data:`DRIFT_RELATIVE` or :data:`DRIFT_ABSOLUTE` is marked and explained;
-- **layers the quality filter will reject** or the palette snap will change (:mod:`generator.layer_check`).
+- **layers the quality filter will reject** or the palette snap will change (:mod:`generator.preflight.layer_warnings`).
 
 :func:`report_lines` and :func:`warning_lines` are exactly what the command prints.
 """
@@ -23,8 +23,8 @@ from generator.plan.plan import expected_shares, plan_collection
 from generator.plan.prompts import prompt_template
 from generator.plan.rules import CompiledRule, Support, analyse, compile_rules
 from generator.plan.traits import TraitTable, load_traits
-from generator.preflight.layers import layer_warnings
-from generator.render.sprites import create as create_sprites
+from generator.preflight.layer_warnings import layer_warnings
+from generator.render.layers import load_layers
 
 # A value is marked when its expected share differs from its configured one by a quarter of it
 # (rarity is relative: OpenRarity scores are log(1/share), and 25 % moves a value by 0.3 bits, about
@@ -75,7 +75,7 @@ def check_traits(config: Config) -> TraitReport:
     tables = load_traits(config)
     rules = compile_rules(config.rules, tables)
     prompt_template(config.prompt, tables, config.path)
-    sprites = create_sprites(config, tables)
+    layers = load_layers(config, tables)
     palette_path = config.resolve(config.pixels.palette)
     palette = read_palette(palette_path) if palette_path else None
     c = config.collection
@@ -83,7 +83,7 @@ def check_traits(config: Config) -> TraitReport:
     support = analyse(tables, rules)
     shares = _shares(tables, support, expected_shares(tables, rules, c.size, config.traits.sampling, support))
     warnings = _drift_warnings(tables, rules, shares, c.size, support.capacity, config.traits.sampling)
-    warnings += layer_warnings(config, tables, sprites.stacks, palette, palette_path)
+    warnings += layer_warnings(config, tables, layers.stacks, palette, palette_path)
     return TraitReport(
         config_path=config.path,
         tables=tables,

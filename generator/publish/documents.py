@@ -11,6 +11,7 @@ from generator.config import Config
 from generator.errors import UserError
 from generator.schemas import validate
 
+FORMATS = ("erc721", "metaplex")  # export layouts: OpenSea-style ERC-721 folders, or Candy Machine's assets/
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$")  # as contract.schema.json
 

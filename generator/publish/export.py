@@ -1,7 +1,7 @@
 """``punkgen export``: the folder a creator uploads and mints from, built from a finished collection without touching it.
 
-Everything is checked before the first write (base URI, see :mod:`generator.uri`; the collection
-folder, see :mod:`generator.finished`; royalties, Metaplex name lengths; that ``export/`` and
+Everything is checked before the first write (base URI, see :mod:`generator.publish.uri`; the collection
+folder, see :mod:`generator.curate.finished`; royalties, Metaplex name lengths; that ``export/`` and
 ``index.html`` can be replaced), then ``DIR/export/`` is built in a hidden staging folder and
 swapped in whole, so a refused or interrupted export leaves the previous one as it was, and
 re-running with another base URI rewrites every file consistently. The masters are decoded once,
@@ -21,7 +21,7 @@ Layouts (``--format``):
   matters to creators who host the files themselves.
 
 Both add ``provenance.txt`` (the BAYC method over the published images) and ``rarity.csv``
-(OpenRarity ranks, see :mod:`generator.rarity`); ``DIR/index.html`` is the gallery.
+(OpenRarity ranks, see :mod:`generator.publish.rarity`); ``DIR/index.html`` is the gallery.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from generator.files import PLACE_ERRORS, is_place_error
 from generator.images import encode_png
 from generator.plan.metadata import encode
 from generator.plan.traits import load_traits
-from generator.publish.documents import contract_metadata, metaplex_metadata
+from generator.publish.documents import FORMATS, contract_metadata, metaplex_metadata
 from generator.publish.gallery import write_gallery
 from generator.publish.rarity import rank_tokens, rarity_csv
 from generator.publish.uri import PLACEHOLDER, check_base_uri
@@ -58,7 +58,6 @@ from generator.run.manifest import read_history
 from generator.schemas import validate
 from generator.workers import executor_for
 
-FORMATS = ("erc721", "metaplex")
 STAGING_PREFIX = ".export-staging-"  # not ``.partial``: the collection run's sweep deletes those as files
 METAPLEX_NAME_BYTES, METAPLEX_SYMBOL_BYTES = 32, 10  # Token Metadata program limits
 CHUNK = 250  # tokens per worker task: ~0.2 s of work, small enough to keep two cores evenly busy

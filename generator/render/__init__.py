@@ -1,10 +1,11 @@
-"""The renderer protocol and the backend registry.
+"""Render: render jobs (a token's trait set, prompt and seed) in, one ``(batch, height, width, 3)`` uint8 array out.
 
-A renderer turns a batch of :class:`RenderJob` into one ``(batch, height, width, 3)`` uint8
-array: the pixel steps after it are numpy, and one array crosses to worker processes as a single
-buffer (a list of PIL images cost ~0.4 s per 10,000 sprite tokens in conversions and pickling). ``sprites`` composites the trait
-layers (no weights, any machine); ``diffusion`` and ``hybrid`` run Stable Diffusion with the
-LoRA. Backend modules are imported only when chosen, so the sprite path never imports torch.
+This module holds the renderer protocol and the backend registry. One array, not a list of PIL
+images: the pixel steps after it are numpy, and one array crosses to worker processes as a single
+buffer (a list of images cost ~0.4 s per 10,000 sprite tokens in conversions and pickling).
+``sprites`` composites the trait ``layers`` (no weights, any machine); ``diffusion`` and
+``hybrid`` run Stable Diffusion with the LoRA, found by ``weights``. Backend modules are imported
+only when chosen, so the sprite path never imports torch.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ BACKEND_MODULES = {
     "diffusion": "generator.render.diffusion",
     "hybrid": "generator.render.hybrid",
 }
-BACKEND_CHOICES = ("auto", "sprites", "diffusion", "hybrid")
 
 
 @dataclass(frozen=True)

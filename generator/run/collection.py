@@ -34,8 +34,7 @@ from generator.plan.prompts import PromptTemplate, prompt_template
 from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, load_traits
 from generator.render import Renderer, RenderJob, choose_backend, create_renderer
-from generator.render.sprites import SpriteRenderer, background_colors
-from generator.render.sprites import create as create_sprites
+from generator.render.layers import background_colors, drawn_layers
 from generator.run.finish import Destination, Outcome, finish_batch
 from generator.run.folder import (
     MANIFEST,
@@ -268,16 +267,8 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable], check_t
         palette=read_palette(palette_path) if palette_path else None,
         backgrounds=background_colors(config, tables[0]),
         training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
-        sprites=_sprites_if_drawn(config, tables) if check_traits else None,
+        layers=drawn_layers(config, tables) if check_traits else None,
     )
-
-
-def _sprites_if_drawn(config: Config, tables: list[TraitTable]) -> SpriteRenderer | None:
-    """The layers, for the trait check; a diffusion-only collection without layer art simply skips that check."""
-    try:
-        return create_sprites(config, tables)
-    except UserError:
-        return None
 
 
 class _Committer:

@@ -24,7 +24,7 @@ from generator.pixels.recovery import Recovery, recover
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.traits import TraitTable
 from generator.render import RenderJob
-from generator.render.sprites import SpriteRenderer
+from generator.render.layers import Layers
 from generator.run.folder import image_path, metadata_path, rejected_path
 from generator.run.manifest import ACCEPTED, REJECTED
 
@@ -39,7 +39,7 @@ class Destination:
     palette: Palette | None
     backgrounds: tuple[np.ndarray | None, ...]  # asked-for colour of each value of the first (bottom) trait
     training: TrainingSet | None
-    sprites: SpriteRenderer | None  # draws each token's claim for the trait check; None without layers, or when
+    layers: Layers | None  # draw each token's claim for the trait check; None without layer art, or when
     # the sprite renderer drew the render itself (its tokens show their claims by construction)
 
 
@@ -101,9 +101,9 @@ def restore_token(destination: Destination, job: RenderJob, render: np.ndarray, 
 
 
 def claim(destination: Destination, combo: tuple[int, ...]) -> Claim | None:
-    if destination.sprites is None:
+    if destination.layers is None:
         return None
-    pixels, owner = destination.sprites.expectation(combo)
+    pixels, owner = destination.layers.expectation(combo)
     names = tuple((table.key, table.values[i].name) for table, i in zip(destination.tables, combo, strict=True))
     return Claim(pixels, owner, names)
 

@@ -29,7 +29,7 @@ from generator.pixels.palette import Palette, to_lab
 from generator.pixels.quality import MIN_TRAIT_PIXELS, TRAIT_TOLERANCE
 from generator.pixels.recovery import pack_rgb
 from generator.plan.traits import NONE_VALUE, TraitTable
-from generator.render.sprites import layer_path
+from generator.render.layers import layer_path
 
 LISTED_COLOURS = 3  # off-palette colours named per layer; the rest are counted
 

@@ -1,0 +1,113 @@
+"""The trait layers: the art each trait value draws, loaded and checked once, and what follows from it for every backend.
+
+Layers are ``<config folder>/layers/<trait>/<value>.png``, RGBA at ``[pixels].size``; the first
+trait (the background) must be opaque. The sprite renderer composites them; the quality filter's
+trait check asks them what a token claims and which trait owns each pixel; the pixel step paints
+a recovered background the colour its background layer asks for; ``traits check`` warns about
+art the filter will reject. All layers are decoded into one array per trait, so a batch is
+composited with a few vectorised numpy operations and no per-pixel Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from generator.config import Config
+from generator.errors import UserError
+from generator.images import IMAGE_ERRORS
+from generator.plan.traits import Combo, TraitTable
+
+
+@dataclass(frozen=True)
+class Layers:
+    stacks: list[np.ndarray]  # per trait: (values, size, size, 4) uint8; disabled values stay transparent
+    digest: str  # sha256 over every enabled layer file: what a run's fingerprint needs of the art
+
+    def composite(self, combos: np.ndarray) -> np.ndarray:
+        """(batch, traits) value indices → (batch, size, size, 3) uint8, "over" compositing rounded like PIL."""
+        canvas = self.stacks[0][combos[:, 0], ..., :3].astype(np.uint16)
+        for trait, stack in enumerate(self.stacks[1:], start=1):
+            layer = stack[combos[:, trait]].astype(np.uint16)
+            alpha = layer[..., 3:]
+            canvas = (layer[..., :3] * alpha + canvas * (255 - alpha) + 127) // 255
+        return canvas.astype(np.uint8)
+
+    def expectation(self, combo: Combo) -> tuple[np.ndarray, np.ndarray]:
+        """The token as its layers draw it, and which trait owns each pixel (the last layer to paint it)."""
+        owner = np.zeros(self.stacks[0].shape[1:3], dtype=np.int16)
+        for trait, stack in enumerate(self.stacks[1:], start=1):
+            owner[stack[combo[trait], ..., 3] > 0] = trait
+        return self.composite(np.array([combo]))[0], owner
+
+
+def load_layers(config: Config, tables: list[TraitTable]) -> Layers:
+    """Every enabled value's layer, read and checked once; a missing or malformed file is a config error."""
+    size = config.pixels.size
+    digest = hashlib.sha256()
+    stacks = []
+    for position, table in enumerate(tables):
+        stack = np.zeros((len(table.values), size, size, 4), dtype=np.uint8)
+        for i in table.enabled_indices:
+            path = layer_path(config, table, i)
+            data = _read_layer(path, table)
+            stack[i] = _decode_layer(path, data, size, must_be_opaque=position == 0)
+            digest.update(f"{table.key}/{table.values[i].name}\0".encode() + hashlib.sha256(data).digest())
+        stacks.append(stack)
+    return Layers(stacks, digest.hexdigest())
+
+
+def drawn_layers(config: Config, tables: list[TraitTable]) -> Layers | None:
+    """The layers when every enabled value has its file, else None: a diffusion collection without layer art (or with
+    only some of it) has no claims to check, and skips the trait check rather than failing."""
+    complete = all(layer_path(config, table, i).is_file() for table in tables for i in table.enabled_indices)
+    return load_layers(config, tables) if complete else None
+
+
+def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | None, ...]:
+    """The colour each value of the bottom trait asks for: its layer's most common colour (None without a layer).
+
+    The pixel step paints the recovered background exactly this colour, and quality measures how
+    far a render's background is from it, for every backend.
+    """
+    colors: list[np.ndarray | None] = []
+    for index in range(len(table.values)):
+        path = layer_path(config, table, index)
+        if not path.is_file():
+            colors.append(None)
+            continue
+        pixels = _decode_layer(path, path.read_bytes(), config.pixels.size, must_be_opaque=False)[..., :3].reshape(-1, 3)
+        values, counts = np.unique(pixels, axis=0, return_counts=True)
+        colors.append(values[counts.argmax()])
+    return tuple(colors)
+
+
+def layer_path(config: Config, table: TraitTable, index: int) -> Path:
+    return config.layers_folder / table.key / table.values[index].layer
+
+
+def _read_layer(path: Path, table: TraitTable) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(
+            f"{path}: missing layer for {table.key} value '{path.stem}' ({table.path}); draw it, or set the value's weight to 0"
+        ) from None
+
+
+def _decode_layer(path: Path, data: bytes, size: int, must_be_opaque: bool) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            pixels = np.asarray(image.convert("RGBA"))
+    except IMAGE_ERRORS:
+        raise UserError(f"{path}: not a readable PNG; export the layer as a {size}×{size} RGBA PNG") from None
+    if pixels.shape[:2] != (size, size):
+        raise UserError(f"{path}: layer is {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} ([pixels].size)")
+    if must_be_opaque and pixels[..., 3].min() < 255:
+        raise UserError(f"{path}: the first trait in [traits].order is the bottom layer and must be fully opaque")
+    return pixels
