@@ -220,6 +220,14 @@ def test_hybrid_runs_strength_times_steps_denoising_steps(diffusion_config: Path
     assert count(config.override("render", strength=0.25), "hybrid") == 2
 
 
+def test_a_hybrid_run_with_no_denoising_step_left_is_refused(diffusion_config: Path, tmp_path: Path) -> None:
+    """strength 0.5 × 1 step is 0 img2img steps: one line before any weight loads, not a tensor-shape traceback."""
+    result = run_cli(*collection_args(diffusion_config, tmp_path / "out", 2), "--backend", "hybrid", "--steps", "1")
+    assert result.exit_code == 2
+    assert "[render].strength 0.5 × steps 1 leaves the hybrid backend no denoising step; use at least 2 steps" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_two_processes_render_what_one_renders(diffusion_config: Path, tmp_path: Path) -> None:
     """Blocks are dealt round-robin; retries and the merge keep the single-process order, file for file."""
     from test_collection import torchrun

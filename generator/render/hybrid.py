@@ -10,12 +10,14 @@ denoising steps run, so it is also faster than text-to-image.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
 
 from generator.config import Config
+from generator.errors import UserError
 from generator.plan.traits import TraitTable
 from generator.render import RenderJob
 from generator.render.diffusion import DiffusionRenderer
@@ -47,4 +49,11 @@ class HybridRenderer:
 
 
 def create(config: Config, tables: list[TraitTable]) -> HybridRenderer:
-    return HybridRenderer(create_sprites(config, tables), create_diffusion(config, tables), config.render.strength)
+    """Checked before any weight loads: img2img runs int(strength × steps) steps, and none would crash diffusers."""
+    r = config.render
+    if int(r.strength * r.steps) < 1:
+        raise UserError(
+            f"{config.path}: [render].strength {r.strength:g} × steps {r.steps} leaves the hybrid backend no denoising step; "
+            f"use at least {math.ceil(1 / r.strength)} steps (--steps) or a higher strength"
+        )
+    return HybridRenderer(create_sprites(config, tables), create_diffusion(config, tables), r.strength)
