@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from generator import __version__
 from generator.command import CommandGroup, UserMistake
-from generator.config import DEFAULT_CONFIG_PATH, PixelsSettings, choices, load_config
+from generator.config import DEFAULT_CONFIG_PATH, Config, PixelsSettings, choices, load_config
 from generator.errors import ExitStatus, plural
 from generator.preflight.report import check_traits, report_lines, warning_lines
 from generator.publish.documents import FORMATS
 from generator.render.sprites import SpriteRenderer
-from generator.run.collection import run_collection
+from generator.run.collection import Summary, run_collection
 
 
 def _from_here(path: str | None) -> str | None:
@@ -43,63 +45,136 @@ def main() -> None:
     """Turn trait tables into a finished collection of 24×24 pixel-art punks."""
 
 
-@main.command()
-@click.option("-n", "--size", type=click.IntRange(min=1), help="Number of tokens  [default: [collection].size]")
-@click.option("--seed", type=click.IntRange(min=0), help="Collection seed  [default: [collection].seed]")
-@click.option(
-    "--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder  [default: output/<collection slug>]"
-)
-@config_option
-@click.option("--backend", type=click.Choice(choices("render", "backend")), help="Renderer  [default: [render].backend]")
-@click.option("--model", help="Base model: diffusers folder, .safetensors file, or cached hub id  [default: [model].base]")
-@click.option("--lora", help="LoRA .safetensors file, or 'none'  [default: [model].lora]")
-@click.option("--lora-scale", type=float, help="LoRA strength  [default: [model].lora_scale]")
-@click.option("--steps", type=click.IntRange(min=1), help="Denoising steps  [default: [render].steps]")
-@click.option("--render-size", type=click.IntRange(min=64), help="Render width and height in pixels  [default: [render].width]")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    help=f"Prompts per diffusion batch; sprites composite {SpriteRenderer.batch_size} at a time  [default: [render].batch_size]",
-)
-@click.option("--device", type=click.Choice(choices("render", "device")), help="[default: [render].device]")
-@click.option("--allow-download", is_flag=True, default=None, help="Let diffusers fetch a hub id that is not in the local cache.")
-@click.option("--no-filter", is_flag=True, help="Accept every render (skip the quality filter), e.g. for untrained test models.")
-@click.option("--force", is_flag=True, help="Replace a different collection already in --out.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def collection(
-    size,
-    seed,
-    out,
-    config_path,
-    backend,
-    model,
-    lora,
-    lora_scale,
-    steps,
-    render_size,
-    batch_size,
-    device,
-    allow_download,
-    no_filter,
-    force,
-    quiet,
-) -> None:
-    """Generate the collection, or finish an interrupted run in the same folder."""
-    config = (
-        load_config(config_path)
-        .override("collection", size=size, seed=seed)
-        .override("model", base=_from_here(model), lora=_lora_flag(lora), lora_scale=lora_scale, allow_download=allow_download)
+def run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The flags that describe a run (the config, N, seed and how tokens render): ``collection`` takes them, and so
+    do the commands that change tokens of its folder, which must describe it the same way."""
+    options = [
+        click.option("-n", "--size", type=click.IntRange(min=1), help="Number of tokens  [default: [collection].size]"),
+        click.option("--seed", type=click.IntRange(min=0), help="Collection seed  [default: [collection].seed]"),
+        config_option,
+        click.option("--backend", type=click.Choice(choices("render", "backend")), help="Renderer  [default: [render].backend]"),
+        click.option(
+            "--model", help="Base model: diffusers folder, .safetensors file, or cached hub id  [default: [model].base]"
+        ),
+        click.option("--lora", help="LoRA .safetensors file, or 'none'  [default: [model].lora]"),
+        click.option("--lora-scale", type=float, help="LoRA strength  [default: [model].lora_scale]"),
+        click.option("--steps", type=click.IntRange(min=1), help="Denoising steps  [default: [render].steps]"),
+        click.option(
+            "--render-size", type=click.IntRange(min=64), help="Render width and height in pixels  [default: [render].width]"
+        ),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(min=1),
+            help=f"Prompts per diffusion batch; sprites composite {SpriteRenderer.batch_size} at a time  [default: [render].batch_size]",
+        ),
+        click.option("--device", type=click.Choice(choices("render", "device")), help="[default: [render].device]"),
+        click.option(
+            "--allow-download", is_flag=True, default=None, help="Let diffusers fetch a hub id that is not in the local cache."
+        ),
+        click.option(
+            "--no-filter", is_flag=True, help="Accept every render (skip the quality filter), e.g. for untrained test models."
+        ),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def run_config(flags: dict[str, Any]) -> Config:
+    """The config the run flags describe: the file's settings with each given flag on top."""
+    return (
+        load_config(flags.pop("config_path"))
+        .override("collection", size=flags.pop("size"), seed=flags.pop("seed"))
         .override(
-            "render", backend=backend, steps=steps, width=render_size, height=render_size, batch_size=batch_size, device=device
+            "model",
+            base=_from_here(flags.pop("model")),
+            lora=_lora_flag(flags.pop("lora")),
+            lora_scale=flags.pop("lora_scale"),
+            allow_download=flags.pop("allow_download"),
         )
-        .override("quality", enabled=False if no_filter else None)
+        .override(
+            "render",
+            backend=flags.pop("backend"),
+            steps=flags.pop("steps"),
+            width=flags["render_size"],
+            height=flags.pop("render_size"),
+            batch_size=flags.pop("batch_size"),
+            device=flags.pop("device"),
+        )
+        .override("quality", enabled=False if flags.pop("no_filter") else None)
     )
-    summary = run_collection(config, out=out, force=force, progress=not quiet, notify=lambda line: click.echo(line, err=True))
-    if summary.main:  # one report for a multi-process run, from the main process
+
+
+def report_run(summary: Summary) -> None:
+    """The run's report (one, from the main process of a multi-process run), then the exit status it earns."""
+    if summary.main:
         for line in summary.report():
             click.echo(line)
     if summary.failed:
         raise SystemExit(ExitStatus.TOKENS_FAILED)
+
+
+def notice(line: str) -> None:
+    click.echo(line, err=True)
+
+
+@main.command()
+@run_options
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder  [default: output/<collection slug>]"
+)
+@click.option("--force", is_flag=True, help="Replace a different collection already in --out.")
+def collection(out, force, quiet, **flags) -> None:
+    """Generate the collection, or finish an interrupted run in the same folder."""
+    report_run(run_collection(run_config(flags), out=out, force=force, progress=not quiet, notify=notice))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("token_ids", nargs=-1, required=True, type=click.IntRange(min=0), metavar="ID...")
+@run_options
+@click.option(
+    "--traits", "fresh_traits", is_flag=True, help="Draw each token a fresh trait set (weighted, rules obeyed, distinct)."
+)
+def reroll(folder, token_ids, fresh_traits, quiet, **flags) -> None:
+    """Render tokens ID... of FOLDER again at their next attempts (same traits and prompt unless --traits).
+
+    Pass the same --config and render flags that made FOLDER; running the same reroll again after an interruption
+    finishes it.
+    """
+    from generator.curate.reroll import reroll_tokens
+
+    report_run(reroll_tokens(run_config(flags), folder, token_ids, fresh_traits, progress=not quiet, notify=notice))
+
+
+@main.command("replace")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("token_id", type=click.IntRange(min=0), metavar="ID")
+@click.option(
+    "--image",
+    "source",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The hand-fixed token: S×S, or an exact NEAREST upscale.",
+)
+@click.option(
+    "--set", "changes", multiple=True, metavar="TRAIT=VALUE", help="Change one trait to another value of its table (repeatable)."
+)
+@config_option
+def replace_command(folder, token_id, source, changes, config_path) -> None:
+    """Put a hand-fixed image in place of token ID of FOLDER, recorded in its manifest."""
+    from generator.curate.replace import replace_token
+
+    pairs = {}
+    for change in changes:
+        trait, equals, value = change.partition("=")
+        if not equals:
+            raise UserMistake(f"--set {change!r}: write it as TRAIT=VALUE, e.g. --set Hair=Hoodie")
+        pairs[trait.strip()] = value.strip()
+    result = replace_token(load_config(config_path), folder, token_id, source, pairs)
+    for line in result.report():
+        click.echo(line, err=line.startswith("warning:"))
 
 
 @main.command()

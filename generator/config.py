@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.schemas import validator
-from generator.toml_sections import Sections, check, read_toml
+from generator.toml_sections import Sections, load_sections
 
 DEFAULT_CONFIG_PATH = Path("traits/collection.toml")
 
@@ -165,30 +165,14 @@ def choices(section: str, key: str) -> tuple[str, ...]:
 
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
     """Read, validate and type a collection.toml; every problem becomes a :class:`UserError`."""
-    data = read_toml(path, "run from the project folder or pass --config FILE")
-    check(data, "generator.schemas", "config.schema.json", path)
-    return Config(
-        path=path,
-        collection=CollectionSettings(**data["collection"]),
-        traits=_trait_settings(data["traits"]),
-        rules=tuple(_rule(number, raw) for number, raw in enumerate(data.get("rules", []), start=1)),
-        prompt=PromptSettings(**data.get("prompt", {})),
-        model=ModelSettings(**data.get("model", {})),
-        render=RenderSettings(**data.get("render", {})),
-        pixels=PixelsSettings(**data.get("pixels", {})),
-        quality=QualitySettings(**data.get("quality", {})),
-        metadata=MetadataSettings(**data.get("metadata", {})),
-        contract=_contract_settings(data.get("contract", {})),
-        export=ExportSettings(**data.get("export", {})),
+    return load_sections(
+        Config,
+        path,
+        package="generator.schemas",
+        schema="config.schema.json",
+        missing="run from the project folder or pass --config FILE",
+        build={"rules": lambda raw: tuple(_rule(number, rule) for number, rule in enumerate(raw, start=1))},
     )
-
-
-def _trait_settings(raw: dict[str, Any]) -> TraitSettings:
-    return TraitSettings(**{**raw, "order": tuple(raw["order"])})
-
-
-def _contract_settings(raw: dict[str, Any]) -> ContractSettings:
-    return ContractSettings(**{**raw, "collaborators": tuple(raw.get("collaborators", ()))})
 
 
 def _rule(number: int, raw: dict[str, Any]) -> Rule:

@@ -2,7 +2,8 @@
 in the user's terms, and immutable sections that command-line flags override.
 
 ``collection.toml`` (:mod:`generator.config`) and the training recipe (:mod:`training.config`)
-both build on it, so a typo gets the same one-line answer in either.
+both build on it, so a typo gets the same one-line answer in either. :func:`load_sections` is
+the whole path from file to frozen settings: read, check, one dataclass per table.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import difflib
 import json
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar, get_type_hints
 
 import jsonschema
 
@@ -38,6 +40,48 @@ class Sections:
         """Every setting as plain data (defaults included): for schema checks, fingerprints and run records."""
         data = {f.name: plain(getattr(self, f.name)) for f in fields(self) if f.name != "path"}  # type: ignore[arg-type]
         return json.loads(json.dumps(data))
+
+
+AnySections = TypeVar("AnySections", bound=Sections)
+Table = TypeVar("Table")
+
+
+def load_sections(
+    kind: type[AnySections],
+    path: Path,
+    *,
+    package: str,
+    schema: str,
+    missing: str,
+    build: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> AnySections:
+    """A settings file as ``kind``: read (:func:`read_toml`, ``missing`` is the fix when the file is absent), checked
+    against ``package``'s ``schema`` (:func:`check`), then each table built into the frozen dataclass its field in
+    ``kind`` names (:func:`section`), or by ``build[table]`` where a table needs more than that (``[[rules]]``).
+
+    A table the file leaves out keeps the field's default, so every setting has one default: its dataclass field's.
+    """
+    data = read_toml(path, missing)
+    check(data, package, schema, Path(path))
+    build = build or {}
+    section_kinds = get_type_hints(kind)
+    tables = {name: build[name](raw) if name in build else section(section_kinds[name], raw) for name, raw in data.items()}
+    return kind(path=Path(path), **tables)
+
+
+def section(kind: type[Table], raw: dict[str, Any]) -> Table:
+    """One TOML table as its dataclass, each value as the dataclass holds it: arrays as tuples (frozen, hashable), and
+    a whole number as a float where the field's default is a float (``max_grad_norm = 1`` → ``1.0``)."""
+    defaults = {f.name: f.default for f in fields(kind)}  # type: ignore[arg-type]
+    return kind(**{key: _as_held(value, defaults.get(key)) for key, value in raw.items()})
+
+
+def _as_held(value: Any, default: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def plain(value: Any) -> Any:

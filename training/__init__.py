@@ -2,5 +2,6 @@
 
 ``punkgen dataset`` / ``punkgen train`` (or ``python -m training …``, which ``accelerate launch
 -m training train …`` runs on several GPUs). Modules: dataset.py (+ captions.py, cpunks.py),
-train_lora.py (+ losses.py, state.py, report.py), kohya.py, config.py with config.toml.
+train_lora.py (+ prepare.py, draws.py, losses.py, state.py, report.py), kohya.py, config.py with
+config.toml; cli.py holds the two commands and ``python -m training``'s group.
 """

@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from generator.errors import UserError
+from generator.run.manifest import read_history
 
 SOURCE_TXT, SOURCE_CSV, SOURCE_MANIFEST, SOURCE_INSTANCE = "txt", "csv", "manifest", "instance"
 
@@ -101,15 +101,14 @@ def _captions_from_traits(
 
 
 def read_manifest_prompts(path: Path) -> dict[str, str]:
-    """``token id → prompt`` of the accepted tokens in a punkgen collection's manifest."""
-    prompts = {}
-    for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError:
-            raise UserError(f"{path} line {line}: not a JSON line; is this a punkgen manifest.jsonl?") from None
-        if record.get("verdict", "accepted") == "accepted" and record.get("prompt"):
-            prompts[str(record["token_id"])] = one_line(record["prompt"])
-    return prompts
+    """``token id → prompt`` of the accepted tokens in a punkgen collection's manifest.
+
+    Read by the manifest's own reader (which names a line that is not a record), and only read: a
+    torn last line of a killed run is skipped here and left for the collection's next run to cut
+    off. A token accepted by a line without a prompt (a replaced image) keeps the prompt its
+    latest render had: the replacement shows the same token.
+    """
+    history = read_history(path, repair=False)
+    rendered = {record["token_id"]: record["prompt"] for record in history.records if record.get("prompt")}
+    prompts = {token_id: record.get("prompt") or rendered.get(token_id) for token_id, record in history.accepted.items()}
+    return {str(token_id): one_line(prompt) for token_id, prompt in prompts.items() if prompt}

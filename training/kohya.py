@@ -177,7 +177,10 @@ def run_facts(
 
 
 def metadata(recipe: Recipe, run: RunFacts, epoch: int, steps: int) -> dict[str, str]:
-    """sd-scripts' ``ss_*`` training metadata (what A1111, ComfyUI and civitai read), plus modelspec keys."""
+    """sd-scripts' ``ss_*`` training metadata (what A1111, ComfyUI and civitai read), plus modelspec keys.
+
+    One table, whole, in sd-scripts' own key order, so it reads line by line against ``train_network.py``.
+    """
     t, o, n = recipe.training, recipe.optimizer, recipe.network
     resolution = recipe.dataset.resolution
     data: dict[str, Any] = {

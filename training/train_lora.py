@@ -1,17 +1,21 @@
 """The recipe's LoRA training: diffusers + peft + accelerate, kohya-format checkpoints.
 
-Steps, in the order they run:
-1. read the kohya-layout dataset and check the output folder (before torch is imported);
-2. load tokenizer, text encoder, VAE, UNet and the DDPM noise schedule from a local diffusers
-   folder (``.safetensors`` only, offline);
-3. inject LoRA (rank ``dim``, ``alpha``) into exactly kohya's default modules (see kohya.py);
-4. encode every image once with the VAE (cached latents) and tokenize every caption;
-5. AdamW with one learning rate per network, cosine-with-restarts schedule, ``accelerator.prepare``;
-6. per step: offset noise, random timestep, noisy latents, UNet prediction, min-SNR-weighted MSE;
-7. after each epoch: kohya checkpoint, resume state, ``loss.csv``/``loss.png``, sample grid.
+Steps, in the order they run (:func:`train` calls them by these names):
+1. ``check_inputs``: read the kohya-layout dataset, find the model, check the output folder and
+   what a ``--resume`` continues (before torch is imported, so a mistake is refused at once);
+2. ``prepare.load_base``: tokenizer, text encoder, VAE, UNet and the DDPM noise schedule from a
+   local diffusers folder (``.safetensors`` only, offline);
+3. ``prepare.attach_lora``: LoRA (rank ``dim``, ``alpha``) on exactly kohya's default modules (see kohya.py);
+4. ``prepare.encode_dataset``: every image once through the VAE (cached latents), every caption tokenized;
+5. ``prepare.build_optimizer``: AdamW with one learning rate per network, cosine-with-restarts
+   schedule, ``accelerator.prepare``; ``start_records`` writes ``run.json``, and
+   ``resume_or_start`` restores an interrupted run or starts at step 0;
+6. ``training_step``, per step: offset noise, random timestep, noisy latents, UNet prediction,
+   min-SNR-weighted MSE, one AdamW step;
+7. ``after_epoch``: kohya checkpoint, resume state, ``loss.csv``/``loss.png``, sample grid.
 
 ``accelerate launch -m training train …`` runs the same code on several GPUs: each process takes
-every P-th batch of a shared, seeded order; only the main process writes files.
+every P-th batch of a shared, seeded order (draws.py); only the main process writes files.
 """
 
 from __future__ import annotations
@@ -23,19 +27,23 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from generator.errors import UserError
 from generator.files import write_atomic
-from generator.render.weights import hub_cache
+from generator.render.weights import base_candidates, describe_search, find_base_model
 from training import kohya, report
 from training.config import Recipe
-from training.dataset import Example, read_dataset, training_pixels
+from training.dataset import Example, read_dataset
+from training.draws import epoch_batches, step_seed
 from training.state import STATE_FILE, Progress, check_fingerprint, read_progress, restore, save_state
+
+if TYPE_CHECKING:
+    from training.prepare import Setup
 
 LOSS_CSV, LOSS_PNG, RUN_JSON = "loss.csv", "loss.png", "run.json"
 
@@ -73,48 +81,121 @@ class TrainSummary:
     main_process: bool = True  # False in the other processes of a multi-GPU run, which print nothing
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What step 1 checked before torch loads."""
+
+    examples: list[Example]
+    base: Path  # the diffusers folder --base names
+    fingerprint: dict[str, Any]  # every input that decides the weights (see :func:`fingerprint`)
+    resumed: tuple[Progress, dict[str, Any], dict[str, str]] | None  # the interrupted run's saved state, for --resume
+
+
+@dataclass
+class Ledger:
+    """What the loop moves forward: the step counter, ``loss.csv``'s rows, the checkpoints written."""
+
+    first_epoch: int  # 0, or the epochs an interrupted run finished
+    step: int  # optimizer steps finished, counting an interrupted run's
+    rows: list[dict[str, float]]
+    steps_done: int = 0  # by this call
+    checkpoints: list[Path] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def record(self, epoch: int, loss: float, rates: list[float], trained: dict[str, Any]) -> None:
+        """One finished step: its gathered loss and the learning rates it used (0 for a network that does not train)."""
+        self.step += 1
+        self.steps_done += 1
+        self.rows.append(
+            {
+                "step": self.step,
+                "epoch": epoch,
+                "loss": loss,
+                "lr_unet": rates[0] if trained["unet"] is not None else 0.0,
+                "lr_text_encoder": rates[-1] if trained["text_encoder"] is not None else 0.0,
+            }
+        )
+
+
 def checkpoint_name(name: str, epoch: int | None) -> str:
     """``<name>-00000N.safetensors`` after epoch N, ``<name>.safetensors`` for the final one (sd-scripts' naming)."""
     return f"{name}.safetensors" if epoch is None else f"{name}-{epoch:06d}.safetensors"
 
 
-def step_seed(seed: int, step: int, process: int) -> int:
-    digest = hashlib.sha256(f"{seed}:{step}:{process}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+def train(request: TrainRequest, on_epoch: Callable[[EpochReport], None] = lambda report: None) -> TrainSummary:
+    """Train the recipe's LoRA: the steps of the module docstring, around a loop over epochs and optimizer steps."""
+    t = request.recipe.training
+    inputs = check_inputs(request)  # 1
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before diffusers loads: the model is local, nothing is fetched
+    from tqdm import tqdm
+
+    from training.prepare import set_up
+
+    setup = set_up(request.recipe, inputs.base, inputs.examples)  # 2–5
+    run = start_records(request, inputs, setup)
+    ledger = resume_or_start(request, inputs, setup)
+    runtime, total = setup.runtime, setup.total_steps
+    show = request.progress and runtime.accelerator.is_local_main_process
+    bar = tqdm(total=total, initial=ledger.step, disable=not show, desc="train", unit="step")
+    for epoch in range(ledger.first_epoch, t.epochs):
+        setup.networks.train_mode()
+        losses = []
+        batches = epoch_batches(len(setup.data.samples), t.batch_size, runtime.processes, t.seed, epoch)
+        for batch in batches[runtime.index :: runtime.processes]:
+            loss, rates = training_step(setup, request.recipe, batch, ledger.step)  # 6
+            ledger.record(epoch + 1, loss, rates, setup.lora.trained)
+            losses.append(loss)
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4f}", lr=f"{rates[0]:.2e}")
+            if ledger.step >= total:
+                break
+        finished = ledger.step >= total
+        checkpoint, samples = after_epoch(request, inputs, setup, run, ledger, epoch + 1, finished)  # 7
+        runtime.accelerator.wait_for_everyone()
+        if runtime.is_main:
+            on_epoch(EpochReport(epoch + 1, ledger.step, float(np.mean(losses)) if losses else math.nan, checkpoint, samples))
+        if finished:
+            break
+    bar.close()
+    return summary(ledger, setup)
 
 
-def epoch_batches(count: int, batch_size: int, processes: int, seed: int, epoch: int) -> list[list[int]]:
-    """The epoch's batches (indices into the repeated sample list), a multiple of ``processes`` long.
+# ── 1. before torch: the inputs and the output folder ───────────────────────────────────────────
 
-    The order is a permutation seeded by (seed, epoch); the last batches wrap around to the start
-    so every process gets the same number of steps, as accelerate's ``even_batches`` does.
-    """
-    order = np.random.default_rng([seed, epoch]).permutation(count).tolist()
-    batches = [order[i : i + batch_size] for i in range(0, count, batch_size)]
-    steps = math.ceil(len(batches) / processes)
-    return [batches[i % len(batches)] for i in range(steps * processes)]
+
+def check_inputs(request: TrainRequest) -> Inputs:
+    """Step 1: the dataset, the model folder and ``--out``, and that a ``--resume`` can work, all before the seconds
+    of loading torch and the model."""
+    out = request.out
+    examples = read_dataset(request.data)
+    base = resolve_base(request.base)
+    check_output(out, request.recipe.output.name, request.resume, request.force)
+    prints = fingerprint(request, examples)
+    resumed = None
+    if request.resume:
+        resumed = read_progress(out)
+        progress = resumed[0]
+        check_fingerprint(progress.fingerprint, prints, out)
+        if progress.finished:
+            raise UserError(f"--resume: the run in {out} already finished ({progress.step} steps); nothing to resume")
+    return Inputs(examples, base, prints, resumed)
 
 
 def resolve_base(base: str) -> Path:
-    """A diffusers folder: the path itself, or for an ``org/name`` id its newest snapshot in the local hub cache."""
-    path = Path(base).expanduser()
-    places = [path]
-    if base.count("/") == 1 and not path.exists():
-        places.append(hub_cache() / f"models--{base.replace('/', '--')}")
-    for place in places:
-        if place.is_file():
-            raise UserError(
-                f"--base {base}: a single-file checkpoint; training needs a diffusers folder (model_index.json + unet/, text_encoder/, …)"
-            )
-        if (place / "model_index.json").is_file():
-            return place
-        snapshots = sorted((place / "snapshots").glob("*/model_index.json"))
-        if snapshots:
-            return snapshots[-1].parent
-    looked = " or ".join(str(place) for place in places)
-    raise UserError(
-        f"--base {base}: no diffusers model folder (model_index.json) at {looked}; download it once where there is internet, or pass a local folder"
-    )
+    """The diffusers folder ``--base`` names: a path from the working folder, or for an ``org/name`` id its newest
+    snapshot in the local hub cache, found by the renderer's own locator (:mod:`generator.render.weights`)."""
+    here = Path()
+    if base_candidates(base, here)[0].is_file():
+        raise UserError(
+            f"--base {base}: a single-file checkpoint; training needs a diffusers folder (model_index.json + unet/, text_encoder/, …)"
+        )
+    found = find_base_model(base, here)
+    if found is None:
+        raise UserError(
+            f"--base {base}: no diffusers model folder (model_index.json) found (looked in {describe_search(base, here)}); "
+            "download it once where there is internet, or pass a local folder"
+        )
+    return found
 
 
 def check_output(out: Path, name: str, resume: bool, force: bool) -> None:
@@ -145,219 +226,135 @@ def fingerprint(request: TrainRequest, examples: list[Example]) -> dict[str, Any
     return {**settings, "--base": str(request.base), "--data (images, captions, repeats)": data.hexdigest()[:16]}
 
 
-def train(request: TrainRequest, on_epoch: Callable[[EpochReport], None] = lambda report: None) -> TrainSummary:
-    """Train the recipe's LoRA; see the module docstring for the steps."""
-    recipe, out = request.recipe, request.out
-    examples = read_dataset(request.data)
-    base = resolve_base(request.base)
-    check_output(out, recipe.output.name, request.resume, request.force)
-    prints = fingerprint(request, examples)
-    if request.resume:  # fail before the minutes of loading when the resume cannot work
-        progress, tensors, meta = read_progress(out)
-        check_fingerprint(progress.fingerprint, prints, out)
-        if progress.finished:
-            raise UserError(f"--resume: the run in {out} already finished ({progress.step} steps); nothing to resume")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# ── 5. where the loop starts, and the run's record ─────────────────────────────────────────────
 
+
+def resume_or_start(request: TrainRequest, inputs: Inputs, setup: Setup) -> Ledger:
+    """Step 0 of a new run; for ``--resume``, the saved LoRA weights, optimizer moments, schedule position and loss
+    scale, and ``loss.csv``'s rows up to the saved step."""
+    if inputs.resumed is None:
+        return Ledger(first_epoch=0, step=0, rows=[])
+    progress, tensors, meta = inputs.resumed
+    rows = report.read_loss_rows(request.out / LOSS_CSV)
+    restore(tensors, meta, setup.networks.saved, setup.optimizer, setup.lr_scheduler, setup.runtime.accelerator.scaler)
+    return Ledger(first_epoch=progress.epoch, step=progress.step, rows=[row for row in rows if row["step"] <= progress.step])
+
+
+def start_records(request: TrainRequest, inputs: Inputs, setup: Setup) -> kohya.RunFacts:
+    """The facts every checkpoint's ``ss_*`` metadata records, and ``run.json`` for a new run (main process)."""
+    runtime = setup.runtime
+    request.out.mkdir(parents=True, exist_ok=True)
+    batch = request.recipe.training.batch_size * runtime.processes
+    run = kohya.run_facts(request.base, inputs.examples, setup.steps_per_epoch, setup.total_steps, batch, runtime.mixed_precision)
+    if runtime.is_main and not request.resume:
+        _write_run_json(request.out / RUN_JSON, request, run, inputs.fingerprint)
+    return run
+
+
+# ── 6. one optimizer step ──────────────────────────────────────────────────────────────────────
+
+
+def training_step(setup: Setup, recipe: Recipe, batch: list[int], step: int) -> tuple[float, list[float]]:
+    """Step 6 on one batch; returns its loss averaged over the processes and the learning rates the step used."""
+    loss = batch_loss(setup, recipe, batch, step)
+    accelerator, t = setup.runtime.accelerator, recipe.training
+    accelerator.backward(loss)
+    rates = setup.lr_scheduler.get_last_lr()  # the rates this step used, before the schedule moves on
+    if accelerator.sync_gradients and t.max_grad_norm:
+        accelerator.clip_grad_norm_(setup.lora.parameters, t.max_grad_norm)
+    setup.optimizer.step()
+    setup.lr_scheduler.step()
+    setup.optimizer.zero_grad(set_to_none=True)
+    return accelerator.gather(loss.detach()[None]).mean().item(), rates
+
+
+def batch_loss(setup: Setup, recipe: Recipe, batch: list[int], step: int) -> Any:
+    """The min-SNR-weighted MSE of the UNet's prediction on the batch's latents, noised at random timesteps.
+
+    Noise and timesteps come from a generator seeded by (seed, step, process) (draws.py), so a
+    resumed run draws exactly what an uninterrupted one does.
+    """
     import torch
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-    from accelerate.utils import set_seed
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from diffusers.optimization import get_scheduler
-    from diffusers.utils import logging as diffusers_logging
-    from peft import LoraConfig, inject_adapter_in_model
-    from tqdm import tqdm
-    from transformers import CLIPTextModel, CLIPTokenizer
-    from transformers.utils import logging as transformers_logging
 
     from training.losses import diffusion_loss, offset_noise
 
-    for library in (diffusers_logging, transformers_logging):  # our bar and lines only: no per-file load bars or notices
-        library.set_verbosity_error()
-        library.disable_progress_bar()
-    t, o, n = recipe.training, recipe.optimizer, recipe.network
-    # fp16 autocast is a CUDA feature: on CPU "fp16" trains in fp32; bf16 autocast works on both
-    mixed = t.mixed_precision if torch.cuda.is_available() or t.mixed_precision == "bf16" else "no"
-    # accelerate keeps one process-wide state; a second run in one process (tests, notebooks) may change the precision
-    AcceleratorState._reset_state(reset_partial_state=False)
-    accelerator = Accelerator(mixed_precision=mixed)
-    device, processes = accelerator.device, accelerator.num_processes
-    weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mixed, torch.float32)
-    set_seed(t.seed)  # python, numpy and torch: the LoRA initialisation
+    runtime, data, scheduler, t = setup.runtime, setup.data, setup.model.noise_scheduler, recipe.training
+    device = runtime.device
+    images = torch.tensor([data.samples[i] for i in batch], device=device)
+    generator = torch.Generator(device).manual_seed(step_seed(t.seed, step, runtime.index))
+    clean = data.latents[images].to(runtime.weight_dtype)
+    noise = offset_noise(clean, t.noise_offset, generator)
+    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (len(batch),), generator=generator, device=device)
+    noisy = scheduler.add_noise(clean, noise, timesteps)
+    hidden = setup.networks.text_encoder(data.token_ids[images])[0]
+    prediction = setup.networks.unet(noisy, timesteps, hidden).sample
+    kind = scheduler.config.prediction_type
+    target = noise if kind == "epsilon" else scheduler.get_velocity(clean, noise, timesteps)
+    return diffusion_loss(prediction, target, timesteps, scheduler.alphas_cumprod.to(device), t.min_snr_gamma, kind)
 
-    # 2. the frozen base model
-    load = {"local_files_only": True}
-    tokenizer = CLIPTokenizer.from_pretrained(base, subfolder="tokenizer", **load)
-    text_encoder = CLIPTextModel.from_pretrained(base, subfolder="text_encoder", use_safetensors=True, **load)
-    vae = AutoencoderKL.from_pretrained(base, subfolder="vae", use_safetensors=True, **load)
-    unet = UNet2DConditionModel.from_pretrained(base, subfolder="unet", use_safetensors=True, **load)
-    noise_scheduler = DDPMScheduler.from_pretrained(base, subfolder="scheduler", **load)
-    for model in (text_encoder, vae, unet):
-        model.requires_grad_(False)
-    vae.to(device, torch.float32)  # fp32: it only encodes once (latents cached) and decodes samples
 
-    # 3. LoRA on kohya's modules; a network with learning rate 0 gets none
-    def lora_config(targets: list[str]) -> Any:
-        return LoraConfig(r=n.dim, lora_alpha=n.alpha, target_modules=targets, init_lora_weights=True, lora_dropout=0.0)
+# ── 7. after each epoch (main process) ─────────────────────────────────────────────────────────
 
-    models: dict[str, Any] = {
-        "unet": unet if o.unet_lr > 0 else None,
-        "text_encoder": text_encoder if o.text_encoder_lr > 0 else None,
-    }
-    if models["unet"] is not None:
-        unet.add_adapter(lora_config(kohya.target_modules(unet, kohya.UNET_BLOCKS)))
-    if models["text_encoder"] is not None:
-        inject_adapter_in_model(lora_config(kohya.target_modules(text_encoder, kohya.TEXT_ENCODER_BLOCKS)), text_encoder)
-    unet.to(device, weight_dtype)
-    text_encoder.to(device, weight_dtype)
-    groups = []
-    for key, lr in (("unet", o.unet_lr), ("text_encoder", o.text_encoder_lr)):
-        if models[key] is not None:
-            params = [p for p in models[key].parameters() if p.requires_grad]
-            for p in params:
-                p.data = p.data.float()  # fp32 master weights for the LoRA under fp16 autocast
-            groups.append({"params": params, "lr": lr})
-    if t.gradient_checkpointing:
-        unet.enable_gradient_checkpointing()
 
-    # 4. cached latents and token ids (each image once; repeats index into them)
-    with torch.no_grad():
-        encoder = torch.Generator(device).manual_seed(t.seed)
-        pixels = [torch.from_numpy(training_pixels(example.image, recipe.dataset.resolution)) for example in examples]
-        latents = torch.cat(
-            [
-                vae.encode(torch.stack(pixels[i : i + 8]).to(device)).latent_dist.sample(encoder) * vae.config.scaling_factor
-                for i in range(0, len(pixels), 8)
-            ]
-        )
-        captions = [example.caption for example in examples]
-        token_ids = tokenizer(
-            captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
-        ).input_ids.to(device)
-    samples_list = [i for i, example in enumerate(examples) for _ in range(example.repeats)]
-    steps_per_epoch = len(epoch_batches(len(samples_list), t.batch_size, processes, t.seed, 0)) // processes
-    total_steps = steps_per_epoch * t.epochs if not t.max_steps else min(t.max_steps, steps_per_epoch * t.epochs)
+def after_epoch(
+    request: TrainRequest, inputs: Inputs, setup: Setup, run: kohya.RunFacts, ledger: Ledger, epoch: int, finished: bool
+) -> tuple[Path | None, Path | None]:
+    """Step 7 after epoch ``epoch`` (1-based), in the main process (the others write nothing): the kohya checkpoint
+    when due, the resume state, the loss evidence, and the sample grid when due; returns the checkpoint and grid."""
+    if not setup.runtime.is_main:
+        return None, None
+    recipe, out = request.recipe, request.out
+    checkpoint = None
+    if finished or epoch % recipe.output.save_every_n_epochs == 0:
+        checkpoint = out / checkpoint_name(recipe.output.name, None if finished else epoch)
+        save_checkpoint(checkpoint, setup, recipe, kohya.metadata(recipe, run, epoch, ledger.step))
+        ledger.checkpoints.append(checkpoint)
+    scaler = setup.runtime.accelerator.scaler
+    progress = Progress(epoch, ledger.step, inputs.fingerprint, finished)
+    save_state(out, setup.networks.saved, setup.optimizer, setup.lr_scheduler, scaler, progress)
+    report.write_loss_rows(out / LOSS_CSV, ledger.rows)
+    title = f"{recipe.output.name}: loss per step, {ledger.step}/{setup.total_steps} steps"
+    report.save_png(out / LOSS_PNG, report.loss_plot(ledger.rows, title))
+    every = recipe.samples.every_n_epochs
+    if not (request.samples and every and (finished or epoch % every == 0)):
+        return checkpoint, None
+    samples = out / f"samples-{epoch:06d}.png"
+    render_samples(samples, setup, recipe, epoch)
+    return checkpoint, samples
 
-    # 5. optimizer and schedule (stepped once per process per step by accelerate: hence × processes)
-    optimizer = torch.optim.AdamW(groups, lr=o.learning_rate, weight_decay=o.weight_decay)
-    lr_scheduler = get_scheduler(
-        o.lr_scheduler,
-        optimizer,
-        num_warmup_steps=o.lr_warmup_steps * processes,
-        num_training_steps=total_steps * processes,
-        num_cycles=o.lr_scheduler_num_cycles,
+
+def save_checkpoint(path: Path, setup: Setup, recipe: Recipe, meta: dict[str, str]) -> None:
+    """The trained adapters as a kohya file, in ``[output].save_precision``."""
+    import torch
+
+    dtype = torch.float16 if recipe.output.save_precision == "fp16" else torch.float32
+    saved = setup.networks.saved
+    kohya.save(path, kohya.to_kohya(saved["unet"], saved["text_encoder"], recipe.network.alpha, dtype), meta)
+
+
+def render_samples(path: Path, setup: Setup, recipe: Recipe, epoch: int) -> None:
+    """The recipe's sample prompts through a pipeline around the networks being trained (LoRA live)."""
+    model, networks = setup.model, setup.networks
+    pipe = report.sample_pipeline(
+        model.folder, networks.unwrapped["unet"], networks.unwrapped["text_encoder"], model.vae, model.tokenizer
     )
-    optimizer, lr_scheduler = accelerator.prepare(optimizer, lr_scheduler)
-    if models["unet"] is not None:  # only trained models are wrapped (DDP refuses a model with nothing to train)
-        unet = accelerator.prepare(unet)
-    if models["text_encoder"] is not None:
-        text_encoder = accelerator.prepare(text_encoder)
-    trained = [p for group in groups for p in group["params"]]
-    unwrapped = {"unet": accelerator.unwrap_model(unet), "text_encoder": accelerator.unwrap_model(text_encoder)}
-    plain = {key: model if models[key] is not None else None for key, model in unwrapped.items()}  # what gets saved
+    with setup.runtime.accelerator.autocast():
+        report.render_samples(path, pipe, recipe.samples, recipe.dataset.resolution, setup.runtime.device, epoch)
 
-    start_epoch, global_step = 0, 0
-    rows = report.read_loss_rows(out / LOSS_CSV) if request.resume else []
-    if request.resume:
-        restore(tensors, meta, plain, optimizer, lr_scheduler, accelerator.scaler)
-        start_epoch, global_step = progress.epoch, progress.step
-        rows = [row for row in rows if row["step"] <= global_step]
-    out.mkdir(parents=True, exist_ok=True)
-    run = kohya.run_facts(request.base, examples, steps_per_epoch, total_steps, t.batch_size * processes, mixed)
-    if accelerator.is_main_process and not request.resume:
-        _write_run_json(out / RUN_JSON, request, run, prints)
 
-    # 6. the loop
-    alphas_cumprod = noise_scheduler.alphas_cumprod.to(device)
-    prediction_type = noise_scheduler.config.prediction_type
-    bar = tqdm(
-        total=total_steps,
-        initial=global_step,
-        disable=not (request.progress and accelerator.is_local_main_process),
-        desc="train",
-        unit="step",
+def summary(ledger: Ledger, setup: Setup) -> TrainSummary:
+    seconds = time.perf_counter() - ledger.started
+    runtime = setup.runtime
+    return TrainSummary(
+        checkpoints=ledger.checkpoints,
+        steps=ledger.steps_done,
+        total_steps=setup.total_steps,
+        seconds=seconds,
+        seconds_per_step=seconds / max(1, ledger.steps_done),
+        device=str(runtime.device),
+        mixed_precision=runtime.mixed_precision,
+        main_process=runtime.is_main,
     )
-    checkpoints: list[Path] = []
-    steps_done, started = 0, time.perf_counter()
-    for epoch in range(start_epoch, t.epochs):
-        unet.train()
-        text_encoder.train()
-        epoch_losses = []
-        batches = epoch_batches(len(samples_list), t.batch_size, processes, t.seed, epoch)
-        for batch in batches[accelerator.process_index :: processes]:
-            rows_index = torch.tensor([samples_list[i] for i in batch], device=device)
-            generator = torch.Generator(device).manual_seed(step_seed(t.seed, global_step, accelerator.process_index))
-            clean = latents[rows_index].to(weight_dtype)
-            noise = offset_noise(clean, t.noise_offset, generator)
-            timesteps = torch.randint(
-                0, noise_scheduler.config.num_train_timesteps, (len(batch),), generator=generator, device=device
-            )
-            noisy = noise_scheduler.add_noise(clean, noise, timesteps)
-            hidden = text_encoder(token_ids[rows_index])[0]
-            prediction = unet(noisy, timesteps, hidden).sample
-            target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(clean, noise, timesteps)
-            loss = diffusion_loss(prediction, target, timesteps, alphas_cumprod, t.min_snr_gamma, prediction_type)
-            accelerator.backward(loss)
-            lrs = lr_scheduler.get_last_lr()  # the rates this step used, before the schedule moves on
-            if accelerator.sync_gradients and t.max_grad_norm:
-                accelerator.clip_grad_norm_(trained, t.max_grad_norm)
-            optimizer.step()
-            lr_scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            global_step += 1
-            steps_done += 1
-            step_loss = accelerator.gather(loss.detach()[None]).mean().item()
-            epoch_losses.append(step_loss)
-            rows.append(
-                {
-                    "step": global_step,
-                    "epoch": epoch + 1,
-                    "loss": step_loss,
-                    "lr_unet": lrs[0] if models["unet"] is not None else 0.0,
-                    "lr_text_encoder": lrs[-1] if models["text_encoder"] is not None else 0.0,
-                }
-            )
-            bar.update(1)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{step_loss:.4f}", lr=f"{lrs[0]:.2e}")
-            if global_step >= total_steps:
-                break
-        finished = global_step >= total_steps
-        # 7. after the epoch
-        checkpoint = sample_path = None
-        if accelerator.is_main_process:
-            if finished or (epoch + 1) % recipe.output.save_every_n_epochs == 0:
-                checkpoint = out / checkpoint_name(recipe.output.name, None if finished else epoch + 1)
-                save_dtype = torch.float16 if recipe.output.save_precision == "fp16" else torch.float32
-                state = kohya.to_kohya(plain["unet"], plain["text_encoder"], n.alpha, save_dtype)
-                kohya.save(checkpoint, state, kohya.metadata(recipe, run, epoch + 1, global_step))
-                checkpoints.append(checkpoint)
-            save_state(
-                out, plain, optimizer, lr_scheduler, accelerator.scaler, Progress(epoch + 1, global_step, prints, finished)
-            )
-            report.write_loss_rows(out / LOSS_CSV, rows)
-            report.save_png(
-                out / LOSS_PNG, report.loss_plot(rows, f"{recipe.output.name}: loss per step, {global_step}/{total_steps} steps")
-            )
-            wanted = recipe.samples.every_n_epochs and (finished or (epoch + 1) % recipe.samples.every_n_epochs == 0)
-            if request.samples and wanted:
-                sample_path = out / f"samples-{epoch + 1:06d}.png"
-                pipe = report.sample_pipeline(base, unwrapped["unet"], unwrapped["text_encoder"], vae, tokenizer)
-                with accelerator.autocast():
-                    report.render_samples(sample_path, pipe, recipe.samples, recipe.dataset.resolution, device, epoch + 1)
-        accelerator.wait_for_everyone()
-        if accelerator.is_main_process:
-            on_epoch(
-                EpochReport(
-                    epoch + 1, global_step, float(np.mean(epoch_losses)) if epoch_losses else math.nan, checkpoint, sample_path
-                )
-            )
-        if finished:
-            break
-    bar.close()
-    seconds = time.perf_counter() - started
-    per_step = seconds / max(1, steps_done)
-    return TrainSummary(checkpoints, steps_done, total_steps, seconds, per_step, str(device), mixed, accelerator.is_main_process)
 
 
 def _write_run_json(path: Path, request: TrainRequest, run: kohya.RunFacts, fingerprint: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ from generator.config import Config
 from generator.errors import UserError
 from generator.images import IMAGE_ERRORS
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
-from generator.run.manifest import ACCEPTED, read_records
+from generator.run.manifest import read_history
 from generator.schemas import schema_problem
 from generator.text import read_bytes
 
@@ -104,9 +104,9 @@ def open_image(path: Path, fix: str) -> Iterator[Image.Image]:
 
 
 def _accepted_records(manifest: Path) -> list[dict[str, Any]]:
-    """Accepted lines, each checked by the manifest's own reader; a torn last line (a killed run) is ignored here
-    and cut off by the next collection run."""
-    return [record for record in read_records(manifest, repair=False) if record["verdict"] == ACCEPTED]
+    """The line that accepted each token's current image (after any reroll or replacement), read by the manifest's own
+    reader; a torn last line (a killed run) is ignored here and cut off by the next collection run."""
+    return list(read_history(manifest, repair=False).accepted.values())
 
 
 def planned_size(run_file: Path, default: int) -> int:

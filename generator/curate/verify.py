@@ -22,7 +22,7 @@ from generator.curate.finished import planned_size, require_collection_folder
 from generator.errors import UserError, plural
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import encode, token_metadata
-from generator.plan.traits import TraitTable, load_traits
+from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.run.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, image_path, metadata_path
 from generator.run.manifest import History, read_history
 from generator.run.repair import image_state
@@ -97,7 +97,7 @@ def _image_problem(path: Path, size: int) -> str | None:
 def _metadata_problems(
     path: Path, config: Config, tables: list[TraitTable], token_id: int, traits: dict[str, str]
 ) -> Iterator[str]:
-    combo = _combo(tables, traits)
+    combo = combo_of(tables, traits)
     if combo is None:
         yield (
             f"{path}: the manifest's traits {traits} are not values of {config.path}'s tables; "
@@ -121,13 +121,6 @@ def _metadata_problems(
     if problem is None and all(document[key] == expected[key] for key in VOUCHED):
         return  # the descriptive fields follow the config (edited since?); export writes the image URI anew
     yield f"{path}: differs from the document its traits give ({problem or 'its name or attributes were edited'})"
-
-
-def _combo(tables: list[TraitTable], traits: dict[str, str]) -> tuple[int, ...] | None:
-    if [table.key for table in tables] != list(traits):
-        return None
-    combo = tuple(table.index_of(traits[table.key]) for table in tables)
-    return None if None in combo else combo  # type: ignore[return-value]
 
 
 def _stray_files(folder: Path, history: History) -> Iterator[str]:

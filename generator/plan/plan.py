@@ -23,6 +23,7 @@ import itertools
 import math
 import os
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +79,7 @@ def plan_collection(
     elif 2 * size > capacity:
         combos = _weighted_from_enumeration(tables, rules, size, rng)
     else:
-        combos = _weighted_by_rejection(tables, rules, size, rng)
+        combos = draw_weighted(tables, rules, size, rng)
     return [PlannedToken(token_id=first_token_id + i, combo=combo) for i, combo in enumerate(combos)]
 
 
@@ -127,12 +128,14 @@ def _bytes(count: int | None) -> str:
     return f"{count / 1e9:,.1f} GB" if count >= 1e9 else f"{count / 1e6:,.0f} MB"
 
 
-def _weighted_by_rejection(
-    tables: list[TraitTable], rules: tuple[CompiledRule, ...], size: int, rng: random.Random
+def draw_weighted(
+    tables: list[TraitTable], rules: tuple[CompiledRule, ...], size: int, rng: random.Random, taken: Iterable[Combo] = ()
 ) -> list[Combo]:
+    """``size`` distinct valid sets, each trait drawn by weight, none of them in ``taken``: the plan's weighted draw,
+    and a reroll's fresh traits (distinct from every other token's)."""
     cumulative = [list(itertools.accumulate(value.weight for value in table.values)) for table in tables]
     chosen: list[Combo] = []
-    seen: set[Combo] = set()
+    seen: set[Combo] = set(taken)
     for _ in range(REJECTION_DRAWS_PER_TOKEN * size):
         combo = tuple(bisect.bisect_right(cw, rng.random() * cw[-1]) for cw in cumulative)
         if combo not in seen and is_valid(combo, rules):

@@ -63,6 +63,14 @@ class TraitTable:
         return [value.weight / total for value in self.values]
 
 
+def combo_of(tables: list[TraitTable], traits: dict[str, str]) -> Combo | None:
+    """The trait set a manifest line names (trait key → value), or None when the tables no longer hold it."""
+    if [table.key for table in tables] != list(traits):
+        return None
+    combo = tuple(table.index_of(traits[table.key]) for table in tables)
+    return None if None in combo else combo  # type: ignore[return-value]
+
+
 def load_traits(config: Config) -> list[TraitTable]:
     """Every table named in ``[traits].order``, in that order, with the rules checked against them."""
     _check_tables_match_order(config)

@@ -20,7 +20,7 @@ import numpy as np
 from generator.config import Config
 from generator.errors import UserError
 from generator.plan.traits import Combo, TraitTable
-from generator.render.weights import base_candidates, find_base_model, find_lora
+from generator.render.weights import describe_search, find_base_model, find_lora
 
 BACKEND_MODULES = {
     "sprites": "generator.render.sprites",
@@ -59,7 +59,7 @@ def choose_backend(config: Config) -> BackendChoice:
         return BackendChoice(config.render.backend)
     missing = []
     if find_base_model(config.model.base, config.folder) is None:
-        looked = " and ".join(str(place) for place in base_candidates(config.model.base, config.folder))
+        looked = describe_search(config.model.base, config.folder)
         missing.append(f"base model '{config.model.base}' (looked for {looked})")
     lora = config.resolve(config.model.lora)
     if find_lora(lora) is None:

@@ -32,7 +32,7 @@ from generator.config import Config, ModelSettings
 from generator.errors import UserError
 from generator.plan.traits import TraitTable
 from generator.render import RenderJob
-from generator.render.weights import base_candidates, find_base_model
+from generator.render.weights import base_candidates, describe_search, find_base_model
 
 ADAPTER = "punkgen"
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")
@@ -121,7 +121,7 @@ def locate_base(config: Config) -> tuple[str, str]:
         return ("file" if local.is_file() else "folder"), str(local)
     if found is not None or (config.model.allow_download and spec.count("/") == 1):
         return "hub", spec
-    looked = " and ".join(str(place) for place in base_candidates(spec, config.folder))
+    looked = describe_search(spec, config.folder)
     raise UserError(
         f"base model '{spec}' not found (looked in {looked}); point [model].base or --model at a diffusers folder or a "
         ".safetensors checkpoint, or pass --allow-download to fetch the hub id"

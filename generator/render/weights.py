@@ -29,7 +29,15 @@ def base_candidates(spec: str, folder: Path) -> list[Path]:
     return places
 
 
+def describe_search(spec: str, folder: Path) -> str:
+    """``A and B``: every place :func:`base_candidates` gives, for the message that says none holds the model, so
+    the render backends and ``punkgen train`` name the same places in the same words."""
+    return " and ".join(str(place) for place in base_candidates(spec, folder))
+
+
 def find_base_model(spec: str, folder: Path) -> Path | None:
+    """The first of :func:`base_candidates` that holds the model: a ``.safetensors`` file, a diffusers folder
+    (``model_index.json``), or the newest snapshot of a hub cache entry; None when none does."""
     for place in base_candidates(spec, folder):
         if place.is_file() and place.suffix == ".safetensors":
             return place

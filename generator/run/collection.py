@@ -14,10 +14,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 from PIL import Image
@@ -32,7 +32,7 @@ from generator.pixels.quality import duplicate_reason, load_training_set
 from generator.plan.plan import PlannedToken, plan_collection, token_seed
 from generator.plan.prompts import PromptTemplate, prompt_template
 from generator.plan.rules import compile_rules
-from generator.plan.traits import TraitTable, load_traits
+from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.render import Renderer, RenderJob, choose_backend, create_renderer
 from generator.render.layers import background_colors, drawn_layers
 from generator.run.finish import Destination, Outcome, finish_batch
@@ -119,6 +119,18 @@ def run_collection(
     before the progress bar, where a user will see them.
     """
     started = time.perf_counter()
+    run = plan_run(config, out, notify)
+    with run.holding_folder() as lock:
+        if run.team.is_main:
+            prepare_folder(run.destination.folder, run.fingerprint, force)
+        run.team.barrier()
+        summary = run.render_all(lock, progress)
+    return replace(summary, seconds=time.perf_counter() - started)
+
+
+def plan_run(config: Config, out: Path | None, notify: Callable[[str], None]) -> Run:
+    """Everything a run needs, loaded and checked before anything is written: tables, prompts, backend, plan, the
+    folder's destination. ``punkgen collection`` and the curation commands start here."""
     team = join_team()
     tables = load_traits(config)
     template = prompt_template(config.prompt, tables, config.path)
@@ -129,32 +141,35 @@ def run_collection(
     c = config.collection
     plan = plan_collection(tables, compile_rules(config.rules, tables), c.size, c.seed, config.traits.sampling, c.first_token_id)
     destination = _destination(out or default_folder(config), config, tables, check_traits=choice.name != "sprites")
-    run = _Run(destination, renderer, plan, template, team, attempts=1 if renderer.deterministic else config.quality.max_attempts)
-    with folder_lock(destination.folder, "--out") if team.is_main else nullcontext(None) as lock:
-        try:
-            if team.is_main:
-                prepare_folder(destination.folder, fingerprint(config, tables, renderer), force)
-            team.barrier()
-            summary = run.render_all(lock, progress)
-        except OSError as error:
-            if not is_place_error(error):
-                raise
-            raise UserError(
-                os_error_message(error, destination.folder, "fix that, then run the same command again to go on")
-            ) from None
-    return replace(summary, backend=choice.name, seconds=time.perf_counter() - started)
+    attempts = 1 if renderer.deterministic else config.quality.max_attempts
+    return Run(destination, renderer, choice.name, plan, template, team, attempts, fingerprint(config, tables, renderer))
 
 
 @dataclass
-class _Run:
+class Run:
     """One run over the plan: repair what an earlier run finished, render the rest in rounds, report."""
 
     destination: Destination
     renderer: Renderer
+    backend: str
     plan: list[PlannedToken]
     template: PromptTemplate
     team: Team
-    attempts: int
+    attempts: int  # per token, unless a reroll granted it more
+    fingerprint: dict[str, Any]
+
+    @contextmanager
+    def holding_folder(self) -> Iterator[int | None]:
+        """The folder locked for the whole block (by the main process), and a full disk or a read-only mount on the
+        way said in one line."""
+        folder = self.destination.folder
+        with folder_lock(folder, "--out") if self.team.is_main else nullcontext(None) as lock:
+            try:
+                yield lock
+            except OSError as error:
+                if not is_place_error(error):
+                    raise
+                raise UserError(os_error_message(error, folder, "fix that, then run the same command again to go on")) from None
 
     def job(self, token: PlannedToken, attempt: int) -> RenderJob:
         config = self.destination.config
@@ -171,13 +186,14 @@ class _Run:
         """The fixed blocks of one round: the round's members (see :meth:`History.round_members`) cut every
         ``batch_size`` tokens. They follow from the manifest alone, so a resumed run renders each block with exactly
         its original companions (a diffusion image depends on them)."""
-        members = history.round_members(self.plan, attempt)
+        members = history.round_members(self.plan, attempt, self.attempts)
         size = self.renderer.batch_size
         return (members[start : start + size] for start in range(0, len(members), size))
 
     def render_all(self, lock: int | None, progress: bool) -> Summary:
         folder, team = self.destination.folder, self.team
         history = read_history(folder / MANIFEST, *shards(folder))
+        self.plan = as_curated(self.plan, history, self.destination.tables)
         restored = repair_finished(self, history) if team.is_main else ()
         team.barrier()
         resumed = sum(1 for token in self.plan if history.next_attempt(token.token_id, self.attempts) is None)
@@ -192,7 +208,7 @@ class _Run:
             committer = _Committer(stream, bar, history, self.destination, tiles, self.attempts, check_duplicates=team.world == 1)
             executor = executor_for(len(self.plan) - resumed, hold=lock)
             try:
-                for attempt in range(self.attempts):
+                for attempt in range(max([self.attempts, *history.limits.values()])):
                     for block in team.share([b for b in self.blocks(history, attempt) if _unfinished(b, history, attempt)]):
                         jobs = [self.job(token, attempt) for token in block]
                         due = [i for i, token in enumerate(block) if (token.token_id, attempt) not in history.verdicts]
@@ -209,11 +225,11 @@ class _Run:
         if team.is_main:
             for shard in shards(folder):
                 shard.unlink()
-            _write_reports(folder, self.plan, history, failed, tiles)
+            write_reports(folder, [t.token_id for t in self.plan], history, tiles)
         team.barrier()
         return Summary(
             folder=folder,
-            backend="",
+            backend=self.backend,
             planned=len(self.plan),
             rendered=rendered,
             resumed=resumed,
@@ -226,6 +242,16 @@ class _Run:
             seconds=0.0,
             main=team.is_main,
         )
+
+
+def as_curated(plan: list[PlannedToken], history: History, tables: list[TraitTable]) -> list[PlannedToken]:
+    """The plan as curation left it: a token whose traits a reroll or a replacement changed renders those."""
+    curated = []
+    for token in plan:
+        traits = history.traits.get(token.token_id)
+        combo = combo_of(tables, traits) if traits else None
+        curated.append(replace(token, combo=combo) if combo and combo != token.combo else token)
+    return curated
 
 
 def _unfinished(block: list[PlannedToken], history: History, attempt: int) -> bool:
@@ -328,12 +354,14 @@ def _check_duplicate(record: dict, history: History, destination: Destination) -
         record.update(verdict=REJECTED, reasons=[reason])
 
 
-def _write_reports(folder: Path, plan: list[PlannedToken], history: History, failed: tuple[int, ...], tiles: dict) -> None:
-    """The contact sheet (failed tokens as dark tiles) and rejects.csv; stale files of failed tokens go."""
-    for token_id in failed:  # a killed run may have left files of an attempt that a later round demoted
-        image_path(folder, token_id).unlink(missing_ok=True)
-        metadata_path(folder, token_id).unlink(missing_ok=True)
-    write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, t.token_id, tiles, history) for t in plan])))
+def write_reports(folder: Path, token_ids: list[int], history: History, tiles: dict[int, np.ndarray]) -> None:
+    """The contact sheet (tokens in id order, failed ones as dark tiles) and rejects.csv; stale files of failed
+    tokens go. After a run, a reroll or a replacement."""
+    for token_id in token_ids:  # a killed run may have left files of an attempt that a later round demoted
+        if token_id not in history.accepted:
+            image_path(folder, token_id).unlink(missing_ok=True)
+            metadata_path(folder, token_id).unlink(missing_ok=True)
+    write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, t, tiles, history) for t in token_ids])))
     if any(record["verdict"] == REJECTED for record in history.records):
         write_atomic(folder / REJECTS, rejects_csv(history))
 

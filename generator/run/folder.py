@@ -87,6 +87,19 @@ def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
     remove_partials(folder)
 
 
+def require_run(folder: Path, run: dict[str, Any]) -> None:
+    """For commands that change one token of a finished folder (reroll, replace): the folder must hold this very run,
+    so the flags and config given describe how its tokens were made."""
+    existing = _read_run(folder, force=False)
+    if existing is None:
+        raise UserError(f"{folder}: not a collection folder (no {RUN_FILE}); pass the folder a `punkgen collection` run wrote")
+    if existing != run:
+        raise UserError(
+            f"{folder} was made by another run ({_difference(existing, run)}); "
+            "pass the --config and the render flags (--backend, --model, --steps …) that made it"
+        )
+
+
 def image_path(folder: Path, token_id: int) -> Path:
     return folder / IMAGES / f"{token_id}.png"
 

@@ -25,7 +25,19 @@ class _Token(Protocol):
 Item = TypeVar("Item", bound=_Token)
 
 ACCEPTED, REJECTED = "accepted", "rejected"
-RECORD_KEYS = frozenset({"token_id", "attempt", "seed", "traits", "verdict", "reasons", "sha256"})
+# What a line records. Attempt lines carry no "event" key (as before curation existed); a reroll line demotes a
+# token's accepted attempt (its render moves to rejected/) and grants it more attempts; a replace line accepts a
+# creator's own image for a token.
+ATTEMPT, REROLL, REPLACE = "attempt", "reroll", "replace"
+RECORD_KEYS = {
+    ATTEMPT: frozenset({"token_id", "attempt", "seed", "traits", "verdict", "reasons", "sha256"}),
+    REROLL: frozenset({"event", "token_id", "attempt", "traits", "verdict", "reasons", "sha256", "request", "of", "until"}),
+    REPLACE: frozenset({"event", "token_id", "traits", "verdict", "reasons", "sha256", "source_sha256"}),
+}
+
+
+def event_of(record: dict[str, Any]) -> str:
+    return record.get("event", ATTEMPT)
 
 
 @dataclass
@@ -33,32 +45,74 @@ class History:
     """What the manifest says so far, kept current as lines are appended."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
-    accepted: dict[int, dict[str, Any]] = field(default_factory=dict)  # token id → its accepted record
+    accepted: dict[int, dict[str, Any]] = field(default_factory=dict)  # token id → the line that accepted its image
     rejections: Counter[int] = field(default_factory=Counter)  # token id → rejected attempts
     digests: dict[str, int] = field(default_factory=dict)  # sha256 of an accepted PNG → token id
     verdicts: dict[tuple[int, int], str] = field(default_factory=dict)  # (token id, attempt) → verdict
+    traits: dict[int, dict[str, str]] = field(default_factory=dict)  # token id → its traits, as the latest line says
+    limits: dict[int, int] = field(default_factory=dict)  # token id → attempts it may use, where a reroll extended them
+    requests: dict[int, tuple[frozenset[int], set[int]]] = field(default_factory=dict)  # reroll request number →
+    # (the tokens it asked for, those whose reroll line is written): an interrupted request is finished, not repeated
 
     def add(self, record: dict[str, Any]) -> None:
         self.records.append(record)
-        self.verdicts[record["token_id"], record["attempt"]] = record["verdict"]
-        if record["verdict"] == ACCEPTED:
-            self.accepted[record["token_id"]] = record
-            self.digests[record["sha256"]] = record["token_id"]
+        token_id = record["token_id"]
+        self.traits[token_id] = record["traits"]
+        event = event_of(record)
+        if event == REPLACE:
+            self._accept(record)
+        elif event == REROLL:
+            self._demote(record)
         else:
-            self.rejections[record["token_id"]] += 1
+            self.verdicts[token_id, record["attempt"]] = record["verdict"]
+            if record["verdict"] == ACCEPTED:
+                self._accept(record)
+            else:
+                self.rejections[token_id] += 1
+
+    def _accept(self, record: dict[str, Any]) -> None:
+        previous = self.accepted.get(record["token_id"])
+        if previous is not None:
+            self.digests.pop(previous["sha256"], None)
+        self.accepted[record["token_id"]] = record
+        self.digests[record["sha256"]] = record["token_id"]
+
+    def _demote(self, record: dict[str, Any]) -> None:
+        """A reroll: the token's image is no longer accepted, its attempt counts as rejected, and it may go on to
+        ``until`` attempts in all."""
+        token_id, attempt = record["token_id"], record["attempt"]
+        previous = self.accepted.pop(token_id, None)
+        if previous is not None:
+            self.digests.pop(previous["sha256"], None)
+        self.verdicts[token_id, attempt] = REJECTED
+        self.rejections[token_id] = attempt + 1
+        self.limits[token_id] = record["until"]
+        self.requests.setdefault(record["request"], (frozenset(record["of"]), set()))[1].add(token_id)
+
+    def limit(self, token_id: int, max_attempts: int) -> int:
+        return self.limits.get(token_id, max_attempts)
 
     def next_attempt(self, token_id: int, max_attempts: int) -> int | None:
         """The attempt to render next, or None when the token is accepted or out of attempts."""
-        if token_id in self.accepted or self.rejections[token_id] >= max_attempts:
+        if token_id in self.accepted or self.rejections[token_id] >= self.limit(token_id, max_attempts):
             return None
         return self.rejections[token_id]
 
-    def round_members(self, plan: Sequence[Item], attempt: int) -> list[Item]:
+    def last_attempt(self, token_id: int) -> int:
+        """The highest attempt that has a verdict (-1 for none): where a reroll of this token starts counting."""
+        return max((attempt for t, attempt in self.verdicts if t == token_id), default=-1)
+
+    def round_members(self, plan: Sequence[Item], attempt: int, max_attempts: int) -> list[Item]:
         """The tokens that round ``attempt`` renders (before cutting into blocks): the whole plan at first, then those
-        rejected at the attempt before, in plan order; both follow from the manifest alone."""
+        rejected at the attempt before that still have attempts left, in plan order; all of it follows from the
+        manifest alone."""
         if attempt == 0:
             return list(plan)
-        return [token for token in plan if self.verdicts.get((token.token_id, attempt - 1)) == REJECTED]
+        return [
+            token
+            for token in plan
+            if self.verdicts.get((token.token_id, attempt - 1)) == REJECTED and attempt < self.limit(token.token_id, max_attempts)
+        ]
 
     def reason_counts(self) -> Counter[str]:
         """Rejections by reason code (``grid_fidelity``, ``duplicate`` …), over every attempt so far."""
@@ -70,7 +124,7 @@ def read_history(path: Path, *more: Path, repair: bool = True) -> History:
     history = History()
     for source in (path, *more):
         for record in read_records(source, repair):
-            if (record["token_id"], record["attempt"]) not in history.verdicts:
+            if event_of(record) != ATTEMPT or (record["token_id"], record["attempt"]) not in history.verdicts:
                 history.add(record)
     return history
 
@@ -104,10 +158,15 @@ def _parse(path: Path, number: int, line: bytes) -> dict[str, Any]:
 
 def record_problem(record: Any) -> str | None:
     """How a line read back breaks the manifest's vocabulary (a hand edit, a bad merge), or None."""
-    if not isinstance(record, dict) or not record.keys() >= RECORD_KEYS:
-        return f"a JSON object with {', '.join(sorted(RECORD_KEYS))}"
-    for key in ("token_id", "attempt"):
-        if not isinstance(record[key], int) or isinstance(record[key], bool):
+    if not isinstance(record, dict):
+        return f"a JSON object with {', '.join(sorted(RECORD_KEYS[ATTEMPT]))}"
+    if event_of(record) not in RECORD_KEYS:
+        return f"event {event_of(record)!r} is not one of {', '.join(RECORD_KEYS)}"
+    keys = RECORD_KEYS[event_of(record)]
+    if not record.keys() >= keys:
+        return f"a JSON object with {', '.join(sorted(keys))}"
+    for key in ("token_id", "attempt", "request", "until"):
+        if key in keys and (not isinstance(record[key], int) or isinstance(record[key], bool)):
             return f"{key} {record[key]!r} is not a whole number"
     if record["verdict"] not in (ACCEPTED, REJECTED):
         return f"verdict {record['verdict']!r} is neither {ACCEPTED} nor {REJECTED}"
@@ -124,7 +183,7 @@ def encode_record(record: dict[str, Any]) -> str:
 
 
 def rejects_csv(history: History) -> bytes:
-    """``rejects.csv``: token_id, attempt, reasons: the rejected attempts, for a spreadsheet."""
+    """``rejects.csv``: token_id, attempt, reasons: the rejected attempts (and rerolled ones), for a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["token_id", "attempt", "reasons"])

@@ -25,13 +25,13 @@ from generator.plan.plan import PlannedToken
 from generator.render import Renderer, RenderJob
 from generator.run.finish import Destination, expected_metadata, restore_token
 from generator.run.folder import image_path, metadata_path
-from generator.run.manifest import History
+from generator.run.manifest import REPLACE, History, event_of
 
 MISSING, ALTERED = "missing", "altered"
 START_AGAIN = "restore it from a backup, or start the collection again with --force"
 
 
-class Run(Protocol):
+class Renders(Protocol):
     destination: Destination
     renderer: Renderer
     plan: list[PlannedToken]
@@ -41,7 +41,7 @@ class Run(Protocol):
     def blocks(self, history: History, attempt: int) -> Iterator[list[PlannedToken]]: ...
 
 
-def repair_finished(run: Run, history: History) -> tuple[int, ...]:
+def repair_finished(run: Renders, history: History) -> tuple[int, ...]:
     """Check every accepted token's files against the manifest and re-create what differs; returns their ids."""
     folder = run.destination.folder
     combos = {token.token_id: token.combo for token in run.plan}
@@ -55,6 +55,12 @@ def repair_finished(run: Run, history: History) -> tuple[int, ...]:
         state = image_state(image_path(folder, token_id), record["sha256"])
         if state:
             damaged[token_id] = state
+    replaced = sorted(t for t in damaged if event_of(history.accepted[t]) == REPLACE)
+    if replaced:
+        raise UserError(
+            f"{_listed(folder, replaced)}: not the image `punkgen replace` recorded, and only its source can bring it back; "
+            "run that `punkgen replace` again"
+        )
     altered = sorted(t for t, state in damaged.items() if state == ALTERED)
     if altered and not run.renderer.deterministic:
         raise UserError(
@@ -73,7 +79,7 @@ def image_state(path: Path, sha256: str) -> str | None:
     return None if hashlib.sha256(data).hexdigest() == sha256 else ALTERED
 
 
-def _rerender(run: Run, history: History, damaged: dict[int, str]) -> None:
+def _rerender(run: Renders, history: History, damaged: dict[int, str]) -> None:
     """Render each damaged token's accepted attempt again, in the block it first rendered in."""
     by_attempt: dict[int, set[int]] = {}
     for token_id in damaged:

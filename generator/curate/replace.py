@@ -1,0 +1,158 @@
+"""``punkgen replace FOLDER ID --image FILE``: an artist's hand-fixed version of a token, recorded like any render.
+
+The image must be the collection's S×S, or an exact integer NEAREST upscale of it (every k×k
+block one colour), which is reduced; it must be opaque. A replacement that shows the same pixels
+as another token is refused, as the run refuses duplicates. Colours off the collection palette
+are allowed (it is the artist's call) but named in a warning. The token keeps its traits unless
+``changes`` (``--set TRAIT=VALUE``) picks other values from the tables; its metadata follows them.
+
+The image and metadata are written first, then a ``replace`` line (the new image's sha256 and
+the source file's), so the manifest alone explains the token; resume and ``verify`` hold the
+folder to it, and ``export`` publishes it like any token. The contact sheet is redrawn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from generator.config import Config
+from generator.curate.finished import planned_size, require_collection_folder
+from generator.errors import UserError
+from generator.files import write_atomic
+from generator.images import IMAGE_ERRORS, encode_png
+from generator.pixels.palette import read_palette
+from generator.plan.metadata import encode, token_metadata
+from generator.plan.traits import TraitTable, combo_of, load_traits
+from generator.run.collection import write_reports
+from generator.run.folder import MANIFEST, RUN_FILE, image_path, metadata_path
+from generator.run.lock import folder_lock
+from generator.run.manifest import ACCEPTED, REPLACE, History, encode_record, read_history
+
+LISTED_COLOURS = 5  # off-palette colours named in the warning; the rest are counted
+
+
+@dataclass(frozen=True)
+class Replacement:
+    token_id: int
+    image: Path
+    scale: int  # the NEAREST upscale the source was reduced from (1: it was S×S)
+    traits: dict[str, str]
+    off_palette: tuple[str, ...]  # #rrggbb colours not in [pixels].palette
+
+    def report(self) -> list[str]:
+        """What was done, and (prefixed ``warning:``) the colours the palette does not hold."""
+        reduced = f", reduced from its {self.scale}× upscale" if self.scale > 1 else ""
+        lines = [f"token {self.token_id} is now {self.image}{reduced}; traits: {', '.join(self.traits.values())}"]
+        if self.off_palette:
+            shown = ", ".join(self.off_palette[:LISTED_COLOURS])
+            more = f" and {len(self.off_palette) - LISTED_COLOURS} more" if len(self.off_palette) > LISTED_COLOURS else ""
+            lines.append(f"warning: {len(self.off_palette)} colour(s) not in [pixels].palette: {shown}{more}")
+        return lines
+
+
+def replace_token(config: Config, folder: Path, token_id: int, source: Path, changes: dict[str, str]) -> Replacement:
+    """Check everything, then write the token's image and metadata and record the replacement."""
+    require_collection_folder(folder)
+    tables = load_traits(config)
+    with folder_lock(folder, "the replacement"):
+        history = read_history(folder / MANIFEST)
+        _check_token(folder, config, history, token_id)
+        data = _read_source(source)
+        pixels, scale = _reduced(source, data, config.pixels.size)
+        png = encode_png(Image.fromarray(pixels))
+        digest = hashlib.sha256(png).hexdigest()
+        owner = history.digests.get(digest)
+        if owner is not None and owner != token_id:
+            raise UserError(f"{source} shows the same pixels as token {owner}; every token must differ")
+        traits = _changed_traits(tables, history.traits[token_id], changes)
+        twin = next((t for t, other in history.traits.items() if other == traits and t != token_id), None)
+        if twin is not None:
+            raise UserError(f"--set would give token {token_id} the traits of token {twin}; every token's traits must differ")
+        combo = combo_of(tables, traits)
+        assert combo is not None  # every value was checked against the tables
+        write_atomic(image_path(folder, token_id), png)
+        write_atomic(metadata_path(folder, token_id), encode(token_metadata(config, tables, token_id, combo)))
+        record = {
+            "event": REPLACE,
+            "token_id": token_id,
+            "verdict": ACCEPTED,
+            "reasons": [],
+            "sha256": digest,
+            "source_sha256": hashlib.sha256(data).hexdigest(),
+            "traits": traits,
+        }
+        with (folder / MANIFEST).open("a", encoding="utf-8") as stream:
+            stream.write(encode_record(record))
+        history.add(record)
+        write_reports(folder, _token_ids(folder, config), history, {})
+    return Replacement(token_id, source, scale, traits, _off_palette(config, pixels))
+
+
+def _token_ids(folder: Path, config: Config) -> list[int]:
+    first = config.collection.first_token_id
+    return list(range(first, first + planned_size(folder / RUN_FILE, default=0)))
+
+
+def _check_token(folder: Path, config: Config, history: History, token_id: int) -> None:
+    ids = _token_ids(folder, config)
+    if token_id not in ids:
+        raise UserError(f"token {token_id} is not in {folder} (ids {ids[0]}–{ids[-1]}); pass one of its ids")
+    if token_id not in history.traits:
+        raise UserError(f"token {token_id} of {folder} was never rendered; finish the run first (the same collection command)")
+
+
+def _read_source(source: Path) -> bytes:
+    try:
+        return source.read_bytes()
+    except OSError as error:
+        raise UserError(f"{source}: cannot read it ({error.strerror}); pass the hand-fixed image's path") from None
+
+
+def _reduced(source: Path, data: bytes, size: int) -> tuple[np.ndarray, int]:
+    """The S×S pixels of an S×S image or of an exact k× NEAREST upscale of one, and k."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rgba = np.asarray(image.convert("RGBA"))
+    except IMAGE_ERRORS:
+        raise UserError(f"{source}: not a readable image; export it as a PNG") from None
+    height, width = rgba.shape[:2]
+    scale = width // size
+    if width != height or width % size or scale == 0:
+        raise UserError(f"{source}: {width}×{height} is neither {size}×{size} nor an exact upscale of it (k·{size} square)")
+    blocks = rgba.reshape(size, scale, size, scale, 4)
+    if not (blocks == blocks[:, :1, :, :1]).all():
+        raise UserError(
+            f"{source}: {width}×{height} is not an exact {scale}× NEAREST upscale (some {scale}×{scale} blocks mix colours)"
+        )
+    pixels = blocks[:, 0, :, 0]
+    if pixels[..., 3].min() < 255:
+        raise UserError(f"{source}: has transparent pixels; a token is opaque, so fill its background")
+    return np.ascontiguousarray(pixels[..., :3]), scale
+
+
+def _changed_traits(tables: list[TraitTable], traits: dict[str, str], changes: dict[str, str]) -> dict[str, str]:
+    """The token's traits with ``changes`` (trait key or attribute name → a value of that table) applied."""
+    changed = dict(traits)
+    for trait, value in changes.items():
+        table = next((t for t in tables if trait.lower() in (t.key.lower(), t.trait_type.lower())), None)
+        if table is None:
+            raise UserError(f"--set {trait}={value}: no trait '{trait}'; traits: {', '.join(t.key for t in tables)}")
+        if table.index_of(value) is None:
+            raise UserError(f"--set {trait}={value}: '{value}' is not a value of {table.path}; check its spelling there")
+        changed[table.key] = value
+    return changed
+
+
+def _off_palette(config: Config, pixels: np.ndarray) -> tuple[str, ...]:
+    palette_path = config.resolve(config.pixels.palette)
+    if palette_path is None:
+        return ()
+    known = {tuple(colour) for colour in read_palette(palette_path).colors.tolist()}
+    used = {tuple(colour) for colour in pixels.reshape(-1, 3).tolist()}
+    return tuple("#{:02x}{:02x}{:02x}".format(*colour) for colour in sorted(used - known))
