@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from generator.config import Config
 from generator.errors import UserError
@@ -51,8 +52,13 @@ def reroll_tokens(
         require_run(folder, run.fingerprint)
         history = read_history(folder / MANIFEST)
         request, missing = _open_request(history, wanted)
-        for token_id in missing:
-            _demote(run, history, token_id, request, wanted, fresh_traits)
+        draw = _TraitDraw(run, history, request) if fresh_traits else None
+        with (folder / MANIFEST).open("a", encoding="utf-8") as stream:
+            for token_id in missing:
+                record = _demote(run, history, token_id, request, wanted, draw)
+                stream.write(encode_record(record))
+                stream.flush()  # line by line: a kill leaves whole lines, and the rerun writes only the rest
+                history.add(record)
         summary = run.render_all(lock, progress)
     return replace(summary, seconds=time.perf_counter() - started)
 
@@ -90,35 +96,46 @@ def _open_request(history: History, wanted: frozenset[int]) -> tuple[int, list[i
     return max(history.requests, default=0) + 1, sorted(wanted)
 
 
-def _demote(run: Run, history: History, token_id: int, request: int, wanted: frozenset[int], fresh_traits: bool) -> None:
-    """Move the token's image aside, then append its reroll line (in that order: a kill between the two leaves a
-    token the next run restores, and a rerun of the same reroll moves it again)."""
+def _demote(
+    run: Run, history: History, token_id: int, request: int, wanted: frozenset[int], draw: _TraitDraw | None
+) -> dict[str, Any]:
+    """Move the token's image aside and return its reroll line (in that order: after a kill between the two the
+    rerun finds the image already moved, and writes the line)."""
     folder = run.destination.folder
     attempt = history.last_attempt(token_id)
     accepted = history.accepted.get(token_id)
-    if accepted is not None:
+    if accepted is not None and image_path(folder, token_id).exists():
         os.replace(image_path(folder, token_id), rejected_path(folder, token_id, attempt))
-        metadata_path(folder, token_id).unlink(missing_ok=True)
-    record = {
+    metadata_path(folder, token_id).unlink(missing_ok=True)
+    return {
         "event": REROLL,
         "token_id": token_id,
         "attempt": attempt,
         "verdict": REJECTED,
         "reasons": ["rerolled"],
         "sha256": accepted["sha256"] if accepted else "",
-        "traits": _fresh_traits(run, history, token_id, request) if fresh_traits else history.traits[token_id],
+        "traits": draw.fresh(token_id) if draw else history.traits[token_id],
         "request": request,
         "of": sorted(wanted),
         "until": attempt + 1 + run.attempts,
     }
-    with (folder / MANIFEST).open("a", encoding="utf-8") as stream:
-        stream.write(encode_record(record))
-    history.add(record)
 
 
-def _fresh_traits(run: Run, history: History, token_id: int, request: int) -> dict[str, str]:
-    tables, config = run.destination.tables, run.destination.config
-    taken = [token.combo for token in as_curated(run.plan, history, tables) if token.token_id != token_id]
-    rng = random.Random(f"punkgen-reroll:{config.collection.seed}:{token_id}:{request}")
-    combo = draw_weighted(tables, compile_rules(config.rules, tables), 1, rng, taken)[0]
-    return {table.key: table.values[i].name for table, i in zip(tables, combo, strict=True)}
+class _TraitDraw:
+    """Fresh trait sets the plan's way, each distinct from every other token's current set (kept as one set, updated
+    as tokens change, so a reroll of thousands stays linear), seeded by collection, token and request."""
+
+    def __init__(self, run: Run, history: History, request: int):
+        self.tables, config = run.destination.tables, run.destination.config
+        self.rules = compile_rules(config.rules, self.tables)
+        self.combos = {token.token_id: token.combo for token in as_curated(run.plan, history, self.tables)}
+        self.taken = set(self.combos.values())
+        self.seed, self.request = config.collection.seed, request
+
+    def fresh(self, token_id: int) -> dict[str, str]:
+        self.taken.discard(self.combos[token_id])
+        rng = random.Random(f"punkgen-reroll:{self.seed}:{token_id}:{self.request}")
+        combo = draw_weighted(self.tables, self.rules, 1, rng, self.taken)[0]
+        self.taken.add(combo)
+        self.combos[token_id] = combo
+        return {table.key: table.values[i].name for table, i in zip(self.tables, combo, strict=True)}

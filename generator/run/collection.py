@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from generator.config import Config
 from generator.errors import UserError, plural
-from generator.files import is_place_error, os_error_message, write_atomic
+from generator.files import is_place_error, os_error_message, remove_partials, write_atomic
 from generator.images import encode_png
 from generator.pixels.palette import read_palette
 from generator.pixels.quality import duplicate_reason, load_training_set
@@ -165,6 +165,8 @@ class Run:
         folder = self.destination.folder
         with folder_lock(folder, "--out") if self.team.is_main else nullcontext(None) as lock:
             try:
+                if self.team.is_main and folder.is_dir():
+                    remove_partials(folder)  # staged by a killed run (or its orphaned workers): never renamed now
                 yield lock
             except OSError as error:
                 if not is_place_error(error):
@@ -237,7 +239,7 @@ class Run:
             attempts=self.attempts,
             deterministic=self.renderer.deterministic,
             restored=restored,
-            acceptance=len(history.accepted) / max(1, len(history.records)),
+            acceptance=history.acceptance(),
             top_reasons=tuple(history.reason_counts().most_common(3)),
             seconds=0.0,
             main=team.is_main,

@@ -17,7 +17,7 @@ from typing import Any
 
 from generator.config import Config
 from generator.errors import UserError, plural
-from generator.files import PARTIAL_SUFFIX, is_place_error, os_error_message, remove_partials, slugify, write_atomic
+from generator.files import PARTIAL_SUFFIX, is_place_error, os_error_message, slugify, write_atomic
 from generator.plan.traits import TraitTable
 from generator.render import Renderer
 
@@ -84,7 +84,6 @@ def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
         if not is_place_error(error):
             raise
         raise UserError(os_error_message(error, folder, "choose another --out, or make it writable")) from None
-    remove_partials(folder)
 
 
 def require_run(folder: Path, run: dict[str, Any]) -> None:

@@ -114,9 +114,17 @@ class History:
             if self.verdicts.get((token.token_id, attempt - 1)) == REJECTED and attempt < self.limit(token.token_id, max_attempts)
         ]
 
+    def renders(self) -> list[dict[str, Any]]:
+        """The attempt lines: every render judged so far (curation lines are not renders)."""
+        return [record for record in self.records if event_of(record) == ATTEMPT]
+
+    def acceptance(self) -> float:
+        renders = self.renders()
+        return sum(record["verdict"] == ACCEPTED for record in renders) / max(1, len(renders))
+
     def reason_counts(self) -> Counter[str]:
-        """Rejections by reason code (``grid_fidelity``, ``duplicate`` …), over every attempt so far."""
-        return Counter(reason.split(":")[0] for record in self.records for reason in record["reasons"])
+        """Rejections by reason code (``grid_fidelity``, ``duplicate`` …), over every render so far."""
+        return Counter(reason.split(":")[0] for record in self.renders() for reason in record["reasons"])
 
 
 def read_history(path: Path, *more: Path, repair: bool = True) -> History:
