@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from generator import __version__
-from generator.command import CommandGroup, UserMistake
+from generator.command import LazyGroup, UserMistake
 from generator.config import DEFAULT_CONFIG_PATH, Config, PixelsSettings, choices, load_config
 from generator.errors import ExitStatus, plural
 from generator.preflight.report import check_traits, report_lines, warning_lines
@@ -39,7 +39,7 @@ config_option = click.option(
 )
 
 
-@click.group(cls=CommandGroup)
+@click.group(cls=LazyGroup, lazy={"dataset": "training.cli:dataset", "train": "training.cli:train"})  # LoRA training
 @click.version_option(__version__, prog_name="punkgen")
 def main() -> None:
     """Turn trait tables into a finished collection of 24×24 pixel-art punks."""
@@ -287,13 +287,37 @@ def palette_extract(sources, output) -> None:
     show_default=True,
     help="erc721: images/, metadata/, collection.json; metaplex: Candy Machine's assets/0.png, 0.json …",
 )
+@click.option(
+    "--car",
+    is_flag=True,
+    help="Pack images/ and metadata/ into IPFS CAR files, link every token to the images' CID, print the contract values.",
+)
+@click.option(
+    "--placeholder",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Pre-reveal image: writes export/hidden/ (and Candy Machine hiddenSettings.json for metaplex).",
+)
+@click.option(
+    "--starting-index",
+    type=int,
+    help="Publish the reveal: token t shows item (t - first + K) mod N + first; provenance keeps the generated order.",
+)
 @config_option
-def export(folder, base_uri, scale, json_extension, fmt, config_path) -> None:
+def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, starting_index, config_path) -> None:
     """Write FOLDER/export/ (upload-ready images, metadata, collection.json, provenance, rarity) and FOLDER/index.html."""
     from generator.publish.export import export_collection
 
     config = load_config(config_path).override("export", scale=scale)
-    summary = export_collection(folder, config, base_uri=base_uri, json_extension=json_extension, fmt=fmt)
+    summary = export_collection(
+        folder,
+        config,
+        base_uri=base_uri,
+        json_extension=json_extension,
+        fmt=fmt,
+        car=car,
+        placeholder=placeholder,
+        starting_index=starting_index,
+    )
     if summary.notice:
         click.echo(summary.notice, err=True)
     click.echo(
@@ -301,6 +325,10 @@ def export(folder, base_uri, scale, json_extension, fmt, config_path) -> None:
         f"{summary.scale}× the masters, images at {summary.base_uri}) in {summary.seconds:.1f} s"
     )
     click.echo(f"provenance hash: {summary.provenance}")
+    if summary.starting_index is not None:
+        click.echo(f"revealed with starting index {summary.starting_index} (the rule is in provenance.txt)")
+    for line in summary.contract:
+        click.echo(line)
     click.echo(f"gallery: {summary.gallery}")
 
 
@@ -319,10 +347,3 @@ def rarity(folder, config_path, top) -> None:
     shares = value_shares(load_traits(config), [token.traits for token in collection.tokens])
     for line in report_lines(rank_tokens(collection.attributes), collection.attributes, shares, top):
         click.echo(line)
-
-
-# ── training: the LoRA's dataset and training run (torch is imported only inside `train`) ──────
-from training.cli import dataset, train  # noqa: E402
-
-main.add_command(dataset)
-main.add_command(train)

@@ -7,6 +7,8 @@ line and exit status 2; Ctrl-C becomes one line and 130.
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from generator.errors import ExitStatus, UserError
@@ -28,3 +30,25 @@ class CommandGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted: what was finished is kept; run the same command again to go on", err=True)
             ctx.exit(ExitStatus.INTERRUPTED)
+
+
+class LazyGroup(CommandGroup):
+    """A group that names some commands by ``"module:attribute"`` and imports them only when asked for.
+
+    ``punkgen dataset`` and ``punkgen train`` live in the ``training`` package, which builds on
+    ``generator``; naming them here instead of importing them keeps ``generator`` from depending
+    on ``training`` (no package cycle) and keeps every other command from loading it.
+    """
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.lazy:
+            return super().get_command(ctx, name)
+        module, attribute = self.lazy[name].split(":")
+        return getattr(importlib.import_module(module), attribute)

@@ -1,11 +1,11 @@
 """``punkgen dataset`` and ``punkgen train``: parse flags, call the training library, print.
 
 The two commands live in :data:`main`, ``python -m training``'s own group (what ``accelerate
-launch -m training train …`` runs), and ``punkgen`` adds them to its group too; both groups are
-:class:`generator.command.CommandGroup`, so a mistake reads the same from either entry point and
-nothing here imports the ``punkgen`` command. Only click and the recipe loader are imported here;
-numpy/Pillow load inside ``dataset`` and torch/diffusers/peft inside ``train``, so ``punkgen
---help`` and the sprite path stay light.
+launch -m training train …`` runs); ``punkgen`` names them in its group and imports them only
+when asked, so ``generator`` never imports ``training`` (no package cycle). Both groups are
+:class:`generator.command.CommandGroup`, so a mistake reads the same from either entry point.
+Only click and the recipe loader are imported here; numpy/Pillow load inside ``dataset`` and
+torch/diffusers/peft inside ``train``, so ``punkgen --help`` and the sprite path stay light.
 """
 
 from __future__ import annotations
