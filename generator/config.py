@@ -48,6 +48,16 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class OneOfOne:
+    """A hand-made legendary: its own image and free-text attributes instead of a trait set from the tables."""
+
+    image: str  # relative to the config's folder: S×S, or an exact NEAREST upscale of it
+    attributes: dict[str, str]  # trait_type → value, in the order written
+    name: str = ""  # the token's name; empty: "<collection> #<id>" like every token
+    token_id: int | None = None  # None: a seeded position among the collection's ids
+
+
+@dataclass(frozen=True)
 class PromptSettings:
     template: str = ""
     negative: str = ""
@@ -136,6 +146,7 @@ class Config(Sections):
     collection: CollectionSettings
     traits: TraitSettings
     rules: tuple[Rule, ...] = ()
+    one_of_one: tuple[OneOfOne, ...] = ()
     prompt: PromptSettings = PromptSettings()
     model: ModelSettings = ModelSettings()
     render: RenderSettings = RenderSettings()
@@ -171,7 +182,10 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
         package="generator.schemas",
         schema="config.schema.json",
         missing="run from the project folder or pass --config FILE",
-        build={"rules": lambda raw: tuple(_rule(number, rule) for number, rule in enumerate(raw, start=1))},
+        build={
+            "rules": lambda raw: tuple(_rule(number, rule) for number, rule in enumerate(raw, start=1)),
+            "one_of_one": lambda raw: tuple(OneOfOne(**entry) for entry in raw),
+        },
     )
 
 

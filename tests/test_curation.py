@@ -35,7 +35,7 @@ def changed(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
 # ── reroll ─────────────────────────────────────────────────────────────────────────────────────
 
 
-def test_a_reroll_changes_exactly_its_tokens_and_repeats_in_a_copy(diffusion_config: Path, tmp_path: Path) -> None:
+def test_a_reroll_changes_exactly_its_tokens_and_repeats_in_a_copy(diffusion_config: Path, tmp_path: Path) -> None:  # noqa: F811
     out = tmp_path / "out"
     assert run_cli(*collection_args(diffusion_config, out, 6), *DIFFUSION).exit_code == 0
     before, traits = folder_bytes(out), {r["token_id"]: r["traits"] for r in records(out)}
@@ -69,7 +69,7 @@ def test_a_reroll_changes_exactly_its_tokens_and_repeats_in_a_copy(diffusion_con
     assert "nothing new to render" in run_cli(*collection_args(diffusion_config, out, 6), *DIFFUSION).output
 
 
-def test_reroll_refuses_flags_that_did_not_make_the_folder(diffusion_config: Path, tmp_path: Path) -> None:
+def test_reroll_refuses_flags_that_did_not_make_the_folder(diffusion_config: Path, tmp_path: Path) -> None:  # noqa: F811
     out = tmp_path / "out"
     assert run_cli(*collection_args(diffusion_config, out, 4), *DIFFUSION).exit_code == 0
     before = folder_bytes(out)
@@ -177,7 +177,9 @@ def test_replace_takes_the_image_or_its_upscale_and_changes_only_that_token(
     assert folder_bytes(collection) == after, "a resume never undoes a curation"
     assert run_cli("export", collection, "--config", config_path).exit_code == 0
     exported = Image.open(collection / "export" / "images" / "4.png").convert("RGB")
-    assert np.array_equal(np.asarray(exported)[::20, ::20], np.asarray(Image.open(collection / "images" / "4.png").convert("RGB")))
+    assert np.array_equal(
+        np.asarray(exported)[::20, ::20], np.asarray(Image.open(collection / "images" / "4.png").convert("RGB"))
+    )
 
 
 def test_replace_names_off_palette_colours_and_can_set_a_trait(collection: Path, config_path: Path, tmp_path: Path) -> None:
@@ -195,7 +197,9 @@ def test_replace_names_off_palette_colours_and_can_set_a_trait(collection: Path,
     [
         (lambda c, t: Image.new("RGB", (30, 30)).save(t / "x.png"), (), "30×30 is neither 24×24 nor an exact upscale"),
         (
-            lambda c, t: Image.fromarray(np.random.default_rng(1).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(t / "x.png"),
+            lambda c, t: Image.fromarray(np.random.default_rng(1).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(
+                t / "x.png"
+            ),
             (),
             "is not an exact 2× NEAREST upscale",
         ),
@@ -215,3 +219,69 @@ def test_a_bad_replacement_is_one_line_and_changes_nothing(
     assert result.exit_code == 2, result.output
     assert expected in result.output and len(result.output.strip().splitlines()) == 1
     assert folder_bytes(collection) == before
+
+
+# ── 1/1s ───────────────────────────────────────────────────────────────────────────────────────
+
+
+def legendary(folder: Path, name: str, colour: tuple[int, int, int], scale: int = 1) -> str:
+    pixels = np.full((24, 24, 3), (30, 30, 40), dtype=np.uint8)
+    pixels[4:20, 6:18] = colour
+    pixels[8, 9] = pixels[8, 14] = (255, 255, 255)
+    (folder / "legendaries").mkdir(exist_ok=True)
+    Image.fromarray(pixels.repeat(scale, 0).repeat(scale, 1)).save(folder / "legendaries" / name)
+    return f"legendaries/{name}"
+
+
+def add_one_of_ones(config_path: Path, *entries: str) -> None:
+    config_path.write_text(config_path.read_text() + "".join(f"\n[[one_of_one]]\n{entry}\n" for entry in entries))
+
+
+def test_one_of_ones_take_seeded_and_fixed_ids_and_rank_first(config_path: Path, tmp_path: Path) -> None:
+    king = legendary(config_path.parent, "king.png", (230, 180, 40), scale=20)
+    queen = legendary(config_path.parent, "queen.png", (180, 40, 200))
+    add_one_of_ones(
+        config_path,
+        f'image = "{king}"\nname = "Alien King"\nattributes = {{ Type = "Alien King", Hair = "Crown" }}',
+        f'image = "{queen}"\nattributes = {{ Type = "Queen" }}\ntoken_id = 7',
+    )
+    out = tmp_path / "out"
+    result = run_cli(*collection_args(config_path, out, 30))
+    assert result.exit_code == 0, result.output
+    assert "30 of 30 tokens" in result.output and "(28 renders with sprites, 2 1/1s)" in result.output
+    ones = {r["token_id"]: r for r in records(out) if r.get("event") == "one_of_one"}
+    seeded = next(t for t in ones if t != 7)
+    assert sorted(ones) == sorted([7, seeded]) and 1 <= seeded <= 30
+    king_doc = json.loads((out / "metadata" / f"{seeded}.json").read_text())
+    assert king_doc["name"] == "Alien King"
+    assert king_doc["attributes"] == [{"trait_type": "Type", "value": "Alien King"}, {"trait_type": "Hair", "value": "Crown"}]
+    with Image.open(out / "images" / f"{seeded}.png") as image:
+        assert image.size == (24, 24), "the 20× upscale is reduced"
+    assert json.loads((out / "metadata" / "7.json").read_text())["name"] == "Bespoke Punks #7"
+    assert len({r["token_id"] for r in records(out)}) == 30, "the 1/1s count towards N"
+    assert run_cli("verify", out, "--config", config_path).exit_code == 0
+    assert run_cli("rarity", out, "--config", config_path).exit_code == 0
+    assert run_cli("export", out, "--config", config_path).exit_code == 0
+    rarest = (out / "export" / "rarity.csv").read_text().splitlines()[1:3]
+    assert {row.split(",")[0] for row in rarest} == {str(seeded), "7"}, "the 1/1s rank first"
+    before = folder_bytes(out)
+    (out / "images" / "7.png").unlink()  # resume writes a 1/1 again from its source
+    assert "restored 1 token whose files were missing or altered: 7" in run_cli(*collection_args(config_path, out, 30)).output
+    assert folder_bytes(out) == before
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ('token_id = 3\n[[one_of_one]]\nimage = "{art}"\nattributes = {{ Type = "B" }}\ntoken_id = 3', "is also #1's"),
+        ("token_id = 99", "is outside the collection's ids 1–10"),
+    ],
+)
+def test_a_one_of_one_id_that_clashes_or_falls_outside_is_refused(
+    config_path: Path, tmp_path: Path, entry: str, expected: str
+) -> None:
+    art = legendary(config_path.parent, "a.png", (200, 30, 30))
+    add_one_of_ones(config_path, f'image = "{art}"\nattributes = {{ Type = "A" }}\n' + entry.format(art=art))
+    result = run_cli(*collection_args(config_path, tmp_path / "out", 10))
+    assert result.exit_code == 2 and expected in result.output and "[[one_of_one]]" in result.output
+    assert not (tmp_path / "out").exists()

@@ -8,11 +8,14 @@ import hashlib
 import io
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import collection_args, edit, folder_bytes, run_cli, run_importing_none_of
+from multiformats import CID
 from PIL import Image
 
 from generator.config import load_config
@@ -527,3 +530,80 @@ def test_load_collection_reads_tokens_in_order(collection: Path, config_path: Pa
 def test_export_never_imports_the_heavy_libraries(collection: Path, config_path: Path) -> None:
     heavy = ("torch", "diffusers", "transformers", "pandas", "skimage")
     run_importing_none_of(heavy, "export", collection, "--config", config_path, "--base-uri", URI)
+
+
+# ── --car: IPFS CAR files with the CIDs known before upload ──────────────────────────────────────
+
+
+def printed(output: str, prefix: str) -> str:
+    return next(line[len(prefix) :] for line in output.splitlines() if line.startswith(prefix))
+
+
+@pytest.mark.parametrize("extension", [False, True])
+def test_car_export_links_every_token_to_the_images_cid(collection: Path, config_path: Path, extension: bool) -> None:
+    from generator.publish.car import folder_cid, read_car
+    from generator.publish.unixfs import raw_block
+
+    output = export(collection, config_path, "--car", *(["--json-extension"] if extension else []))
+    published = collection / "export"
+    images_cid, metadata_cid = printed(output, "images/ CID: "), printed(output, "metadata/ CID: ")
+    assert images_cid == folder_cid(published / "images") and metadata_cid == folder_cid(published / "metadata")
+    assert printed(output, "baseURI = ") == f"ipfs://{metadata_cid}/"
+    assert printed(output, "contractURI = ") == f"ipfs://{metadata_cid}/collection.json"
+    assert "REPLACE_WITH_CID" not in output, "no placeholder notice: every link is final"
+    suffix = ".json" if extension else ""
+    for token_id in range(1, N + 1):
+        document = json.loads((published / "metadata" / f"{token_id}{suffix}").read_text())
+        validate(document, "token.schema.json")
+        assert document["image"] == f"ipfs://{images_cid}/{token_id}.png"
+    contract = json.loads((published / "metadata" / "collection.json").read_text())
+    assert contract["image"] == f"ipfs://{images_cid}/collection.png" and not (published / "collection.json").exists()
+    for name, cid in (("images", images_cid), ("metadata", metadata_cid)):
+        header, blocks = read_car(published / f"{name}.car")
+        cids = {block_cid for block_cid, _ in blocks}
+        assert bytes(CID.decode(cid)) in header, f"{name}.car's root is the printed CID"
+        for file in (published / name).iterdir():
+            assert raw_block(file.read_bytes()).cid in cids, f"{name}.car holds {file.name}"
+    assert (published / "provenance.txt").exists() and (published / "rarity.csv").exists()
+
+
+@pytest.mark.skipif(shutil.which("ipfs-car") is None, reason="ipfs-car (npm, 3.x) is not on PATH")
+def test_the_reference_tool_unpacks_the_exported_cars_to_the_exported_files(
+    collection: Path, config_path: Path, tmp_path: Path
+) -> None:
+    output = export(collection, config_path, "--car")
+    for name in ("images", "metadata"):
+        folder = collection / "export" / name
+        unpacked = tmp_path / name
+        subprocess.run(["ipfs-car", "unpack", str(folder.with_suffix(".car")), "--output", str(unpacked)], check=True)
+        assert folder_bytes(unpacked) == folder_bytes(folder)
+        reference = tmp_path / f"{name}.car"
+        packed = subprocess.run(
+            ["ipfs-car", "pack", str(folder), "--output", str(reference)], check=True, capture_output=True, text=True
+        )
+        assert packed.stdout.strip() == printed(output, f"{name}/ CID: ")
+        assert reference.read_bytes() == folder.with_suffix(".car").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--base-uri", URI], f"--car with --base-uri {URI!r}: --car computes the images' CID itself"),
+        (["--base-uri", "https://cdn.example.com/punks/"], "the CAR files are for IPFS, the base URI for other hosting"),
+        (["--format", "metaplex"], "--car with --format metaplex: `sugar upload` uploads the assets"),
+    ],
+)
+def test_car_with_a_base_uri_or_metaplex_is_refused_and_changes_nothing(
+    collection: Path, config_path: Path, extra: list[str], expected: str
+) -> None:
+    export(collection, config_path, "--base-uri", URI)
+    before = folder_bytes(collection)
+    assert expected in refused(collection, config_path, "--car", *extra)
+    assert folder_bytes(collection) == before
+
+
+def test_car_ignores_the_configured_base_uri(collection: Path, config_path: Path) -> None:
+    edit(config_path, 'base_uri = "ipfs://REPLACE_WITH_CID/"', 'base_uri = "http://not-used/"')
+    output = export(collection, config_path, "--car")
+    assert json.loads((collection / "export" / "metadata" / "2").read_text())["image"].startswith("ipfs://bafy")
+    assert "not-used" not in output

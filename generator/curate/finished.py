@@ -23,7 +23,7 @@ from generator.config import Config
 from generator.errors import UserError
 from generator.images import IMAGE_ERRORS
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
-from generator.run.manifest import read_history
+from generator.run.manifest import ONE_OF_ONE, event_of, read_history
 from generator.schemas import schema_problem
 from generator.text import read_bytes
 
@@ -109,6 +109,16 @@ def _accepted_records(manifest: Path) -> list[dict[str, Any]]:
     return list(read_history(manifest, repair=False).accepted.values())
 
 
+def as_made(config: Config, folder: Path) -> Config:
+    """``config`` with the N and seed the folder was made with (``run.json``), which a command reading a finished
+    folder is not given: they decide where the 1/1s sit and which ids exist."""
+    run = _read_json(folder / RUN_FILE)
+    seed = run.get("seed") if isinstance(run, dict) else None
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise UserError(f"{folder / RUN_FILE} is not a punkgen run record (no 'seed'); {RESTORE}")
+    return config.override("collection", size=planned_size(folder / RUN_FILE, default=0), seed=seed)
+
+
 def planned_size(run_file: Path, default: int) -> int:
     run = _read_json(run_file)
     size = run.get("size", default) if isinstance(run, dict) else None
@@ -127,7 +137,10 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
     problem = schema_problem(document, "token.schema.json")
     if problem:
         raise UserError(f"{draft} is not ERC-721 token metadata ({problem}); {RESTORE}")
-    if list(record["traits"]) != list(config.traits.order) or document["name"] != f"{config.collection.name} #{token_id}":
+    generated = event_of(record) != ONE_OF_ONE  # a 1/1 has free attributes and may have its own name
+    if generated and (
+        list(record["traits"]) != list(config.traits.order) or document["name"] != f"{config.collection.name} #{token_id}"
+    ):
         raise UserError(
             f"{folder} was generated from another collection.toml than {config.path} (its traits or name differ); "
             "pass --config with the file that made it"

@@ -13,26 +13,23 @@ folder to it, and ``export`` publishes it like any token. The contact sheet is r
 
 from __future__ import annotations
 
-import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from generator.config import Config
-from generator.curate.finished import planned_size, require_collection_folder
+from generator.curate.finished import as_made, require_collection_folder
 from generator.errors import UserError
 from generator.files import write_atomic
-from generator.images import IMAGE_ERRORS, encode_png
+from generator.pixels.handmade import read_handmade
 from generator.pixels.palette import read_palette
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.run.collection import write_reports
-from generator.run.folder import MANIFEST, RUN_FILE, image_path, metadata_path
+from generator.run.folder import MANIFEST, image_path, metadata_path
 from generator.run.lock import folder_lock
-from generator.run.manifest import ACCEPTED, REPLACE, History, encode_record, read_history
+from generator.run.manifest import ACCEPTED, ONE_OF_ONE, REPLACE, History, append_record, event_of, read_history
 
 LISTED_COLOURS = 5  # off-palette colours named in the warning; the rest are counted
 
@@ -59,14 +56,13 @@ class Replacement:
 def replace_token(config: Config, folder: Path, token_id: int, source: Path, changes: dict[str, str]) -> Replacement:
     """Check everything, then write the token's image and metadata and record the replacement."""
     require_collection_folder(folder)
+    config = as_made(config, folder)
     tables = load_traits(config)
     with folder_lock(folder, "the replacement"):
         history = read_history(folder / MANIFEST)
         _check_token(folder, config, history, token_id)
-        data = _read_source(source)
-        pixels, scale = _reduced(source, data, config.pixels.size)
-        png = encode_png(Image.fromarray(pixels))
-        digest = hashlib.sha256(png).hexdigest()
+        art = read_handmade(source, config.pixels.size, "--image")
+        digest = art.sha256
         owner = history.digests.get(digest)
         if owner is not None and owner != token_id:
             raise UserError(f"{source} shows the same pixels as token {owner}; every token must differ")
@@ -76,7 +72,7 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
             raise UserError(f"--set would give token {token_id} the traits of token {twin}; every token's traits must differ")
         combo = combo_of(tables, traits)
         assert combo is not None  # every value was checked against the tables
-        write_atomic(image_path(folder, token_id), png)
+        write_atomic(image_path(folder, token_id), art.png)
         write_atomic(metadata_path(folder, token_id), encode(token_metadata(config, tables, token_id, combo)))
         record = {
             "event": REPLACE,
@@ -84,56 +80,28 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
             "verdict": ACCEPTED,
             "reasons": [],
             "sha256": digest,
-            "source_sha256": hashlib.sha256(data).hexdigest(),
+            "source_sha256": art.source_sha256,
             "traits": traits,
         }
-        with (folder / MANIFEST).open("a", encoding="utf-8") as stream:
-            stream.write(encode_record(record))
+        append_record(folder / MANIFEST, record)
         history.add(record)
-        write_reports(folder, _token_ids(folder, config), history, {})
-    return Replacement(token_id, source, scale, traits, _off_palette(config, pixels))
+        write_reports(folder, _token_ids(config), history, {})
+    return Replacement(token_id, source, art.scale, traits, _off_palette(config, art.pixels))
 
 
-def _token_ids(folder: Path, config: Config) -> list[int]:
-    first = config.collection.first_token_id
-    return list(range(first, first + planned_size(folder / RUN_FILE, default=0)))
+def _token_ids(config: Config) -> list[int]:
+    c = config.collection
+    return list(range(c.first_token_id, c.first_token_id + c.size))
 
 
 def _check_token(folder: Path, config: Config, history: History, token_id: int) -> None:
-    ids = _token_ids(folder, config)
+    ids = _token_ids(config)
     if token_id not in ids:
         raise UserError(f"token {token_id} is not in {folder} (ids {ids[0]}–{ids[-1]}); pass one of its ids")
+    if event_of(history.accepted.get(token_id, {})) == ONE_OF_ONE:
+        raise UserError(f"token {token_id} is a 1/1; change its image in the [[one_of_one]] entries of {config.path}")
     if token_id not in history.traits:
         raise UserError(f"token {token_id} of {folder} was never rendered; finish the run first (the same collection command)")
-
-
-def _read_source(source: Path) -> bytes:
-    try:
-        return source.read_bytes()
-    except OSError as error:
-        raise UserError(f"{source}: cannot read it ({error.strerror}); pass the hand-fixed image's path") from None
-
-
-def _reduced(source: Path, data: bytes, size: int) -> tuple[np.ndarray, int]:
-    """The S×S pixels of an S×S image or of an exact k× NEAREST upscale of one, and k."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            rgba = np.asarray(image.convert("RGBA"))
-    except IMAGE_ERRORS:
-        raise UserError(f"{source}: not a readable image; export it as a PNG") from None
-    height, width = rgba.shape[:2]
-    scale = width // size
-    if width != height or width % size or scale == 0:
-        raise UserError(f"{source}: {width}×{height} is neither {size}×{size} nor an exact upscale of it (k·{size} square)")
-    blocks = rgba.reshape(size, scale, size, scale, 4)
-    if not (blocks == blocks[:, :1, :, :1]).all():
-        raise UserError(
-            f"{source}: {width}×{height} is not an exact {scale}× NEAREST upscale (some {scale}×{scale} blocks mix colours)"
-        )
-    pixels = blocks[:, 0, :, 0]
-    if pixels[..., 3].min() < 255:
-        raise UserError(f"{source}: has transparent pixels; a token is opaque, so fill its background")
-    return np.ascontiguousarray(pixels[..., :3]), scale
 
 
 def _changed_traits(tables: list[TraitTable], traits: dict[str, str], changes: dict[str, str]) -> dict[str, str]:

@@ -14,17 +14,19 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 from generator.config import Config
-from generator.curate.finished import planned_size, require_collection_folder
+from generator.curate.finished import as_made, planned_size, require_collection_folder
 from generator.errors import UserError, plural
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import encode, token_metadata
+from generator.plan.one_of_ones import one_of_one_metadata, place_one_of_ones
 from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.run.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, image_path, metadata_path
-from generator.run.manifest import History, read_history
+from generator.run.manifest import ONE_OF_ONE, History, event_of, read_history
 from generator.run.repair import image_state
 from generator.schemas import schema_problem
 
@@ -70,6 +72,7 @@ def verify_folder(folder: Path, config: Config) -> Verification:
 
 def token_problems(folder: Path, config: Config, tables: list[TraitTable], history: History) -> Iterator[str]:
     """Each accepted token's image against its recorded sha256 and size, and its metadata against its traits."""
+    config = as_made(config, folder)
     owner_of: dict[str, int] = {}
     for token_id, record in sorted(history.accepted.items()):
         image = image_path(folder, token_id)
@@ -81,7 +84,7 @@ def token_problems(folder: Path, config: Config, tables: list[TraitTable], histo
         if record["sha256"] in owner_of:
             yield f"{image}: the same image as token {owner_of[record['sha256']]}"
         owner_of.setdefault(record["sha256"], token_id)
-        yield from _metadata_problems(metadata_path(folder, token_id), config, tables, token_id, record["traits"])
+        yield from _metadata_problems(metadata_path(folder, token_id), config, _expected(config, tables, token_id, record))
 
 
 def _image_problem(path: Path, size: int) -> str | None:
@@ -94,22 +97,32 @@ def _image_problem(path: Path, size: int) -> str | None:
     return None if shape == (size, size) else f"{path}: {shape[0]}×{shape[1]}, expected {size}×{size} ([pixels].size)"
 
 
-def _metadata_problems(
-    path: Path, config: Config, tables: list[TraitTable], token_id: int, traits: dict[str, str]
-) -> Iterator[str]:
-    combo = combo_of(tables, traits)
+def _expected(config: Config, tables: list[TraitTable], token_id: int, record: dict[str, Any]) -> dict[str, Any] | str:
+    """The document the manifest line vouches for (a 1/1's from its entry in the config), or why there is none."""
+    if event_of(record) == ONE_OF_ONE:
+        one = place_one_of_ones(config).get(token_id)
+        if one is None:
+            return (
+                f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the --config that made it"
+            )
+        return one_of_one_metadata(config, one)
+    combo = combo_of(tables, record["traits"])
     if combo is None:
-        yield (
-            f"{path}: the manifest's traits {traits} are not values of {config.path}'s tables; "
-            "pass the --config that made this collection"
+        return (
+            f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the --config that made it"
         )
+    return token_metadata(config, tables, token_id, combo, validated=False)
+
+
+def _metadata_problems(path: Path, config: Config, expected: dict[str, Any] | str) -> Iterator[str]:
+    if isinstance(expected, str):
+        yield f"{path}: {expected}"
         return
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         yield f"{path}: missing; run the same `punkgen collection` command again to rewrite it"
         return
-    expected = token_metadata(config, tables, token_id, combo, validated=False)
     if data == encode(expected):
         return
     try:

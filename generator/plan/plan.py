@@ -61,9 +61,17 @@ def token_seed(collection_seed: int, token_id: int, attempt: int) -> int:
 
 
 def plan_collection(
-    tables: list[TraitTable], rules: tuple[CompiledRule, ...], size: int, seed: int, mode: str, first_token_id: int
+    tables: list[TraitTable],
+    rules: tuple[CompiledRule, ...],
+    size: int,
+    seed: int,
+    mode: str,
+    first_token_id: int,
+    skip: frozenset[int] = frozenset(),
 ) -> list[PlannedToken]:
-    """Check that ``size`` distinct valid sets exist and fit in memory, then draw them; refuses before anything renders."""
+    """Check that ``size`` distinct valid sets exist and fit in memory, then draw them; refuses before anything renders.
+
+    They take the ids from ``first_token_id`` on, in draw order, passing over ``skip`` (the 1/1s' ids)."""
     support = analyse(tables, rules)
     refuse_impossible_values(tables, rules, support)
     capacity = support.capacity
@@ -80,7 +88,8 @@ def plan_collection(
         combos = _weighted_from_enumeration(tables, rules, size, rng)
     else:
         combos = draw_weighted(tables, rules, size, rng)
-    return [PlannedToken(token_id=first_token_id + i, combo=combo) for i, combo in enumerate(combos)]
+    ids = (token_id for token_id in itertools.count(first_token_id) if token_id not in skip)
+    return [PlannedToken(token_id=token_id, combo=combo) for token_id, combo in zip(ids, combos, strict=False)]  # ids: endless
 
 
 def estimate_plan_bytes(size: int, capacity: int, mode: str) -> int:

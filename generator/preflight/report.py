@@ -19,6 +19,7 @@ from pathlib import Path
 
 from generator.config import Config
 from generator.pixels.palette import read_palette
+from generator.plan.one_of_ones import place_one_of_ones
 from generator.plan.plan import expected_shares, plan_collection
 from generator.plan.prompts import prompt_template
 from generator.plan.rules import CompiledRule, Support, analyse, compile_rules
@@ -79,10 +80,12 @@ def check_traits(config: Config) -> TraitReport:
     palette_path = config.resolve(config.pixels.palette)
     palette = read_palette(palette_path) if palette_path else None
     c = config.collection
-    plan_collection(tables, rules, c.size, c.seed, config.traits.sampling, c.first_token_id)
+    one_of_ones = place_one_of_ones(config)
+    size = c.size - len(one_of_ones)  # the tokens drawn from the tables
+    plan_collection(tables, rules, size, c.seed, config.traits.sampling, c.first_token_id, frozenset(one_of_ones))
     support = analyse(tables, rules)
-    shares = _shares(tables, support, expected_shares(tables, rules, c.size, config.traits.sampling, support))
-    warnings = _drift_warnings(tables, rules, shares, c.size, support.capacity, config.traits.sampling)
+    shares = _shares(tables, support, expected_shares(tables, rules, size, config.traits.sampling, support))
+    warnings = _drift_warnings(tables, rules, shares, size, support.capacity, config.traits.sampling)
     warnings += layer_warnings(config, tables, layers.stacks, palette, palette_path)
     return TraitReport(
         config_path=config.path,
@@ -91,7 +94,7 @@ def check_traits(config: Config) -> TraitReport:
         rules=len(rules),
         layers=sum(len(table.enabled_indices) for table in tables),
         layers_folder=config.layers_folder,
-        size=c.size,
+        size=size,
         sampling=config.traits.sampling,
         shares=shares,
         warnings=warnings,

@@ -1,6 +1,9 @@
 """Publish: a finished, verified collection folder in, what a creator uploads and mints from out.
 
 ``export`` builds ``export/`` (upscaled images, token metadata with the base URI, ``collection.json``,
-provenance, rarity), ``uri`` checks base URIs, ``documents`` builds the contract and Metaplex
-documents, ``rarity`` ranks tokens the OpenRarity way, ``gallery`` writes ``index.html``.
+provenance, rarity) in a staging folder (``staging``), ``uri`` checks base URIs, ``documents`` builds
+the contract and Metaplex documents, ``rarity`` ranks tokens the OpenRarity way, ``gallery`` writes
+``index.html``. For minting from IPFS with no other tool: ``unixfs`` encodes blocks and ``car``
+packs folders exactly as ``ipfs-car`` does, ``ipfs`` links the metadata to the images' CID;
+``reveal`` (starting index), ``hidden`` (the pre-reveal placeholder) and ``provenance`` serve the reveal.
 """

@@ -22,17 +22,24 @@ Layouts (``--format``):
 
 Both add ``provenance.txt`` (the BAYC method over the published images) and ``rarity.csv``
 (OpenRarity ranks, see :mod:`generator.publish.rarity`); ``DIR/index.html`` is the gallery.
+
+Options that change the flow, each in its own module:
+
+- ``car`` (:mod:`generator.publish.ipfs`): images are written first and packed into ``images.car``;
+  the metadata is then written here, linked to that CID, with ``collection.json`` inside
+  ``metadata/``, and packed into ``metadata.car``;
+- ``placeholder`` (:mod:`generator.publish.hidden`): ``hidden/`` and, for Metaplex, ``hiddenSettings.json``;
+- ``starting_index`` (:mod:`generator.publish.reveal`): tokens publish the item the reveal gives
+  them; the provenance hash stays over the generated order (:mod:`generator.publish.provenance`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,17 +47,32 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from generator.config import Config
+from generator.config import Config, MetadataSettings
 from generator.curate.finished import RESTORE, CollectionFolder, load_collection, read_master, require_collection_folder
 from generator.curate.verify import token_problems
 from generator.errors import UserError
-from generator.files import PLACE_ERRORS, is_place_error
 from generator.images import encode_png
 from generator.plan.metadata import encode
 from generator.plan.traits import load_traits
+from generator.publish.car import Packed
 from generator.publish.documents import FORMATS, contract_metadata, metaplex_metadata
 from generator.publish.gallery import write_gallery
+from generator.publish.hidden import HIDDEN, HIDDEN_SETTINGS, Placeholder, hidden_document, hidden_settings, write_hidden
+from generator.publish.ipfs import (
+    CONTRACT_DOCUMENT,
+    IMAGES,
+    METADATA,
+    ContractValues,
+    check_car_options,
+    contract_values,
+    hidden_uri,
+    images_base,
+    pack,
+)
+from generator.publish.provenance import committed_digests, provenance_hash, provenance_text
 from generator.publish.rarity import rank_tokens, rarity_csv
+from generator.publish.reveal import check_starting_index, revealed
+from generator.publish.staging import check_replaceable, fresh_staging, swap_into_place, writing
 from generator.publish.uri import PLACEHOLDER, check_base_uri
 from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET
 from generator.run.lock import folder_lock
@@ -58,8 +80,8 @@ from generator.run.manifest import read_history
 from generator.schemas import validate
 from generator.workers import executor_for
 
-STAGING_PREFIX = ".export-staging-"  # not ``.partial``: the collection run's sweep deletes those as files
 METAPLEX_NAME_BYTES, METAPLEX_SYMBOL_BYTES = 32, 10  # Token Metadata program limits
+DEFAULT_BASE_URI = MetadataSettings.base_uri  # ipfs://REPLACE_WITH_CID/: what --car links are checked with first
 CHUNK = 250  # tokens per worker task: ~0.2 s of work, small enough to keep two cores evenly busy
 
 
@@ -72,54 +94,81 @@ class ExportSummary:
     scale: int
     pixels: int  # side of a published image
     provenance: str
-    base_uri: str
+    base_uri: str  # where the images are linked: the flag, the config, or ipfs://<images CID>/ with --car
     notice: str  # one line when something needs the user's attention (a placeholder URI)
     seconds: float
+    contract: tuple[str, ...] = ()  # CIDs and the values to copy into the contract (--car, --placeholder)
+    starting_index: int | None = None
 
 
 def export_collection(
-    folder: Path, config: Config, base_uri: str | None = None, json_extension: bool = False, fmt: str = "erc721"
+    folder: Path,
+    config: Config,
+    base_uri: str | None = None,
+    json_extension: bool = False,
+    fmt: str = "erc721",
+    car: bool = False,
+    placeholder: Path | None = None,
+    starting_index: int | None = None,
 ) -> ExportSummary:
-    """Write ``folder/export/`` and ``folder/index.html``; ``base_uri`` (a flag) beats ``[metadata].base_uri``."""
+    """Write ``folder/export/`` and ``folder/index.html``; ``base_uri`` (a flag) beats ``[metadata].base_uri``.
+
+    ``car``: pack images/ and metadata/ (and hidden/) into CAR files and link by their CIDs (see
+    :mod:`generator.publish.ipfs`); ``placeholder``: the pre-reveal image (:mod:`generator.publish.hidden`);
+    ``starting_index``: publish the revealed mapping (:mod:`generator.publish.reveal`).
+    """
     started = time.perf_counter()
-    uri = check_base_uri(base_uri, "--base-uri") if base_uri is not None else _configured_uri(config)
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    check_car_options(car, base_uri, fmt)
+    uri = DEFAULT_BASE_URI if car else _base_uri(base_uri, config)  # with --car, the CIDs decide every link
+    hidden = Placeholder(placeholder) if placeholder is not None else None
     require_collection_folder(folder)
     with folder_lock(folder, "the export") as lock:  # a collection run or another export would race this one
-        collection = load_collection(folder, config)
+        generated = load_collection(folder, config)
         _check_against_manifest(folder, config)
-        if fmt == "metaplex":
-            documents = _metaplex_documents(config, collection, uri)
-        else:
-            documents = {"collection.json": contract_metadata(config, uri)}
+        reveal = None
+        if starting_index is not None:
+            reveal = check_starting_index(starting_index, len(generated.tokens), config.collection.first_token_id)
+        collection = revealed(generated, reveal, config) if reveal else generated
+        documents = _documents(config, collection, uri, fmt)  # checked now; with --car rebuilt on the images' CID
+        hidden_doc = hidden_document(config, hidden, fmt) if hidden else None
         ranks = rank_tokens(collection.attributes)
         side = _master_side(collection)
-        _check_replaceable(folder)
-        with _writing(folder / EXPORT):
-            staging = _fresh_staging(folder)
+        check_replaceable(folder)
+        with writing(folder / EXPORT):
+            staging = fresh_staging(folder)
             try:
                 jobs = _jobs(staging, collection, config, uri, fmt, json_extension)
-                digests = _publish_all(jobs, config.export.scale, side, lock)
+                digests = _publish_all(jobs, config.export.scale, side, lock, with_metadata=not car)
                 shutil.copyfile(folder / SHEET, jobs[0].image.parent / "collection.png")
-                for name, document in documents.items():
-                    (staging / name).write_bytes(_pretty(document))
+                if car:
+                    images, metadata = _pack_linked(staging, jobs, config)
+                    uri = images_base(images)
+                else:
+                    images = metadata = None
+                    for name, document in documents.items():
+                        (staging / name).write_bytes(_pretty(document))
                 if fmt == "metaplex":
                     mapping = [f"{n},{t.token_id},{t.document['name']}" for n, t in enumerate(collection.tokens)]
                     (staging / "mapping.csv").write_text("\n".join(["file,token_id,name", *mapping]) + "\n", encoding="utf-8")
                 files = [job.image.relative_to(staging).as_posix() for job in jobs]
-                provenance = provenance_text(config, collection, files, digests, fmt)
+                committed = provenance_hash(committed_digests(digests, reveal))
+                contract = _hidden(staging, config, hidden, hidden_doc, fmt, car, committed, images, metadata)
+                provenance = provenance_text(config, collection, files, digests, fmt, side, reveal)
                 (staging / "provenance.txt").write_text(provenance, encoding="utf-8")
                 (staging / "rarity.csv").write_bytes(rarity_csv(ranks, collection.attributes))
-                _swap_into_place(staging, folder / EXPORT)
+                swap_into_place(staging, folder / EXPORT)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         c = config.collection
-        with _writing(folder / GALLERY):
-            write_gallery(folder / GALLERY, c.name, c.description, collection.attributes, ranks)
+        items = {t: reveal.item(t) for t in collection.attributes} if reveal else None
+        with writing(folder / GALLERY):
+            write_gallery(folder / GALLERY, c.name, c.description, collection.attributes, ranks, items)
     published = folder / EXPORT / files[0].split("/")[0]
     notice = (
-        f"the base URI is still the placeholder {uri}: upload {published}/, then export again with --base-uri ipfs://<its CID>/"
+        f"the base URI is still the placeholder {uri}: upload {published}/, then export again with --base-uri ipfs://<its CID>/ "
+        "(or export with --car to know every CID now)"
     )
     return ExportSummary(
         folder=folder / EXPORT,
@@ -128,11 +177,52 @@ def export_collection(
         tokens=len(collection.tokens),
         scale=config.export.scale,
         pixels=side * config.export.scale,
-        provenance=provenance_hash(digests),
+        provenance=committed,
         base_uri=uri,
         notice=notice if PLACEHOLDER in uri and fmt == "erc721" else "",  # Sugar rewrites Metaplex URIs on upload
         seconds=time.perf_counter() - started,
+        contract=tuple(contract.lines()),
+        starting_index=starting_index,
     )
+
+
+def _documents(config: Config, collection: CollectionFolder, uri: str, fmt: str) -> dict[str, dict[str, Any]]:
+    if fmt == "metaplex":
+        return _metaplex_documents(config, collection, uri)
+    return {"collection.json": contract_metadata(config, uri)}
+
+
+def _pack_linked(staging: Path, jobs: Sequence[Job], config: Config) -> tuple[Packed, Packed]:
+    """``--car``: images packed first, their CID linked into every token and ``metadata/collection.json``, then
+    ``metadata/`` packed (see :mod:`generator.publish.ipfs`)."""
+    images = pack(staging, IMAGES)
+    uri = images_base(images)
+    _write_linked_metadata(jobs, uri)
+    (staging / METADATA / CONTRACT_DOCUMENT).write_bytes(_pretty(contract_metadata(config, uri)))
+    return images, pack(staging, METADATA)
+
+
+def _hidden(
+    staging: Path,
+    config: Config,
+    placeholder: Placeholder | None,
+    document: dict[str, Any] | None,
+    fmt: str,
+    car: bool,
+    provenance: str,
+    images: Packed | None,
+    metadata: Packed | None,
+) -> ContractValues:
+    """``hidden/`` (and ``hidden.car``, Metaplex's ``hiddenSettings.json``) when there is a placeholder; the contract
+    values either way."""
+    if placeholder is None or document is None:
+        return contract_values(images, metadata, "", "")
+    folder = write_hidden(staging, document, placeholder, _pretty(document))
+    packed = pack(staging, HIDDEN) if car else None
+    uri = hidden_uri(folder, packed)
+    if fmt == "metaplex":  # Candy Machine's hiddenSettings, beside assets/
+        (staging / HIDDEN_SETTINGS).write_bytes(_pretty(hidden_settings(config, uri, provenance)))
+    return contract_values(images, metadata, uri, uri.split("/")[2])
 
 
 # ── checks: all of them run before anything is written ─────────────────────────────────────────
@@ -147,36 +237,12 @@ def _check_against_manifest(folder: Path, config: Config) -> None:
         raise UserError(f"{differences[0]}{more}; `punkgen verify {folder}` lists them; nothing was exported")
 
 
+def _base_uri(flag: str | None, config: Config) -> str:
+    return check_base_uri(flag, "--base-uri") if flag is not None else _configured_uri(config)
+
+
 def _configured_uri(config: Config) -> str:
     return check_base_uri(config.metadata.base_uri, f"{config.path}: [metadata].base_uri")
-
-
-def _check_replaceable(folder: Path) -> None:
-    """``export/`` and ``index.html`` are replaced whole, so they must be what an export wrote: a folder and a file.
-
-    A file named ``export`` (or a link) would otherwise be renamed away and lost, and a folder
-    named ``index.html`` would stop the gallery after ``export/`` was already replaced.
-    """
-    target, gallery = folder / EXPORT, folder / GALLERY
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise UserError(f"{target} is not a folder an export wrote; move it out of {folder}, then export again")
-    if gallery.is_symlink() or (gallery.exists() and not gallery.is_file()):
-        raise UserError(f"{gallery} is not the gallery file an export wrote; move it out of {folder}, then export again")
-
-
-@contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """A write the system refuses (a full or read-only disk, no permission, a file in the way) as one line naming
-    ``path``; any other OSError is punkgen's bug and keeps its traceback."""
-    try:
-        yield
-    except OSError as error:
-        if not is_place_error(error):
-            raise
-        raise UserError(
-            f"cannot write {path}: {PLACE_ERRORS[error.errno]}; fix that (free space, make {path.parent} writable), "
-            "then export again"
-        ) from None
 
 
 # ── documents ──────────────────────────────────────────────────────────────────────────────────
@@ -274,8 +340,9 @@ def upscale(image: Image.Image, scale: int) -> Image.Image:
     return result
 
 
-def publish(jobs: Sequence[Job], scale: int, side: int | None = None) -> list[str]:
-    """Write each job's image and metadata; returns each image's SHA-256 (a worker task: plain data in and out).
+def publish(jobs: Sequence[Job], scale: int, side: int | None = None, with_metadata: bool = True) -> list[str]:
+    """Write each job's image and (unless ``with_metadata`` is False: ``--car`` links them later) its metadata; returns
+    each image's SHA-256 (a worker task: plain data in and out).
 
     A master that does not decode, or is not ``side``×``side``, is a :class:`UserError` naming it.
     """
@@ -283,46 +350,36 @@ def publish(jobs: Sequence[Job], scale: int, side: int | None = None) -> list[st
     for job in jobs:
         data = encode_png(upscale(read_master(job.master, side), scale))
         job.image.write_bytes(data)
-        if job.schema:
-            validate(job.document, job.schema)
-        job.metadata.write_bytes(encode(job.document))
+        if with_metadata:
+            _write_metadata(job, job.document)
         digests.append(hashlib.sha256(data).hexdigest())
     return digests
 
 
-def _publish_all(jobs: list[Job], scale: int, side: int, lock: int) -> list[str]:
+def _write_metadata(job: Job, document: dict[str, Any]) -> None:
+    if job.schema:
+        validate(document, job.schema)
+    job.metadata.write_bytes(encode(document))
+
+
+def _write_linked_metadata(jobs: Sequence[Job], images_uri: str) -> None:
+    """ERC-721 documents linked to the images' folder once its CID is known (~30 µs a token, in this process)."""
+    for job in jobs:
+        _write_metadata(job, {**job.document, "image": f"{images_uri}{job.image.name}"})
+
+
+def _publish_all(jobs: list[Job], scale: int, side: int, lock: int, with_metadata: bool = True) -> list[str]:
     """In worker processes for large collections (see :mod:`generator.workers`, which keep ``lock`` held); digests come
     back in token order."""
     executor = executor_for(len(jobs), hold=lock)
     try:
-        futures = [executor.submit(publish, jobs[start : start + CHUNK], scale, side) for start in range(0, len(jobs), CHUNK)]
+        futures = [
+            executor.submit(publish, jobs[start : start + CHUNK], scale, side, with_metadata)
+            for start in range(0, len(jobs), CHUNK)
+        ]
         return [digest for future in futures for digest in future.result()]
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
-
-
-def provenance_hash(digests: Sequence[str]) -> str:
-    """The BAYC method: per-image SHA-256 hex digests concatenated in token order, hashed again."""
-    return hashlib.sha256("".join(digests).encode()).hexdigest()
-
-
-def provenance_text(config: Config, collection: CollectionFolder, files: Sequence[str], digests: Sequence[str], fmt: str) -> str:
-    side, scale = _master_side(collection), config.export.scale
-    header = [
-        f"{config.collection.name}: provenance record (BAYC method)",
-        "",
-        f"provenance hash: {provenance_hash(digests)}",
-        f"tokens: {len(digests)}",
-        f"format: {fmt}",
-        f"scale: {scale}",
-        f"images: {side * scale}×{side * scale} px PNG, exact NEAREST {scale}× upscales of the {side}×{side} masters",
-        "method: the SHA-256 of every image file exactly as published, as lowercase hex, concatenated in token",
-        "        order without separators; the SHA-256 of that string is the provenance hash.",
-        "",
-        "token_id,file,sha256",
-    ]
-    rows = [f"{token.token_id},{file},{digest}" for token, file, digest in zip(collection.tokens, files, digests, strict=True)]
-    return "\n".join(header + rows) + "\n"
 
 
 def _master_side(collection: CollectionFolder) -> int:
@@ -331,33 +388,3 @@ def _master_side(collection: CollectionFolder) -> int:
     if first.width != first.height:
         raise UserError(f"{collection.tokens[0].master} is {first.width}×{first.height}, not square; {RESTORE}")
     return first.width
-
-
-# ── staging ────────────────────────────────────────────────────────────────────────────────────
-
-
-def _fresh_staging(folder: Path) -> Path:
-    """A private folder beside ``export/``; leftovers of killed exports are swept first (the folder lock keeps this
-    export the only one)."""
-    for stale in folder.glob(f"{STAGING_PREFIX}*"):
-        if stale.is_dir() and not stale.is_symlink():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink()
-    staging = folder / f"{STAGING_PREFIX}{os.getpid()}"
-    staging.mkdir()
-    return staging
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace ``target`` with ``staging`` by renames: the old export stays whole until the new one is complete."""
-    old = target.with_name(f"{STAGING_PREFIX}{os.getpid()}-old")
-    if target.exists():
-        os.replace(target, old)
-    try:
-        os.replace(staging, target)
-    except OSError:
-        if old.exists():  # put the previous export back: a refused swap must not lose it
-            os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -130,7 +130,9 @@ def value_shares(tables: Sequence[TraitTable], traits: Sequence[Mapping[str, str
 
     ``traits`` are the manifest's ``{trait key: value}`` per token. Rules and the uniqueness
     redraws move realised shares away from the weights; this is where a creator sees by how much.
+    1/1s (empty traits: their attributes are not the tables') are not drawn by weight, so they are left out.
     """
+    traits = [token for token in traits if token]
     report = []
     for table in tables:
         seen = Counter(token[table.key] for token in traits)

@@ -29,13 +29,14 @@ from generator.files import is_place_error, os_error_message, remove_partials, w
 from generator.images import encode_png
 from generator.pixels.palette import read_palette
 from generator.pixels.quality import duplicate_reason, load_training_set
+from generator.plan.one_of_ones import PlacedOneOfOne, place_one_of_ones
 from generator.plan.plan import PlannedToken, plan_collection, token_seed
 from generator.plan.prompts import PromptTemplate, prompt_template
 from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.render import Renderer, RenderJob, choose_backend, create_renderer
 from generator.render.layers import background_colors, drawn_layers
-from generator.run.finish import Destination, Outcome, finish_batch
+from generator.run.finish import Destination, Outcome, finish_batch, write_one_of_ones
 from generator.run.folder import (
     MANIFEST,
     REJECTS,
@@ -62,6 +63,7 @@ class Summary:
     planned: int
     rendered: int  # attempts rendered by this run
     resumed: int  # tokens an earlier run had finished (accepted, or failed)
+    one_of_ones: int  # hand-made tokens: written, not rendered
     failed: tuple[int, ...]  # token ids out of attempts
     attempts: int  # per token: [quality].max_attempts, or 1 for a backend whose every attempt is the same
     deterministic: bool  # the backend renders the same pixels on every attempt
@@ -74,10 +76,11 @@ class Summary:
     def report(self) -> list[str]:
         """What the run did, for people; the failed-tokens lines say why the exit status is not 0."""
         done = self.planned - len(self.failed)
-        if self.rendered == 0 and self.resumed == self.planned:
+        if self.rendered == 0 and self.resumed + self.one_of_ones == self.planned:
             lines = [f"nothing new to render: {self.folder} is finished, {done} of {plural(self.planned, 'token')} done"]
         else:
             resumed = f", {self.resumed:,} already done" if self.resumed else ""
+            resumed += f", {plural(self.one_of_ones, '1/1')}" if self.one_of_ones else ""
             lines = [
                 f"{done:,} of {plural(self.planned, 'token')} in {self.folder} "
                 f"({plural(self.rendered, 'render')} with {self.backend}{resumed}) in {self.seconds:.1f} s"
@@ -139,10 +142,25 @@ def plan_run(config: Config, out: Path | None, notify: Callable[[str], None]) ->
         notify(choice.notice)
     renderer = create_renderer(choice.name, config, tables)
     c = config.collection
-    plan = plan_collection(tables, compile_rules(config.rules, tables), c.size, c.seed, config.traits.sampling, c.first_token_id)
+    one_of_ones = place_one_of_ones(config)
+    rules = compile_rules(config.rules, tables)
+    plan = plan_collection(
+        tables, rules, c.size - len(one_of_ones), c.seed, config.traits.sampling, c.first_token_id, frozenset(one_of_ones)
+    )
     destination = _destination(out or default_folder(config), config, tables, check_traits=choice.name != "sprites")
     attempts = 1 if renderer.deterministic else config.quality.max_attempts
-    return Run(destination, renderer, choice.name, plan, template, team, attempts, fingerprint(config, tables, renderer))
+    art = {token_id: one.art.source_sha256 for token_id, one in one_of_ones.items()}
+    return Run(
+        destination,
+        renderer,
+        choice.name,
+        plan,
+        one_of_ones,
+        template,
+        team,
+        attempts,
+        fingerprint(config, tables, renderer, art),
+    )
 
 
 @dataclass
@@ -152,7 +170,8 @@ class Run:
     destination: Destination
     renderer: Renderer
     backend: str
-    plan: list[PlannedToken]
+    plan: list[PlannedToken]  # the tokens to render: every id but the 1/1s'
+    one_of_ones: dict[int, PlacedOneOfOne]
     template: PromptTemplate
     team: Team
     attempts: int  # per token, unless a reroll granted it more
@@ -192,11 +211,16 @@ class Run:
         size = self.renderer.batch_size
         return (members[start : start + size] for start in range(0, len(members), size))
 
+    def restore(self, history: History) -> tuple[int, ...]:
+        """Before rendering: the 1/1s written (or rewritten where they differ), finished tokens' files re-created."""
+        written = write_one_of_ones(self.destination, self.one_of_ones, history)
+        return tuple(sorted({*written, *repair_finished(self, history)}))
+
     def render_all(self, lock: int | None, progress: bool) -> Summary:
         folder, team = self.destination.folder, self.team
         history = read_history(folder / MANIFEST, *shards(folder))
         self.plan = as_curated(self.plan, history, self.destination.tables)
-        restored = repair_finished(self, history) if team.is_main else ()
+        restored = self.restore(history) if team.is_main else ()
         team.barrier()
         resumed = sum(1 for token in self.plan if history.next_attempt(token.token_id, self.attempts) is None)
         tiles: dict[int, np.ndarray] = {}
@@ -204,7 +228,11 @@ class Run:
         with (
             (folder / MANIFEST if team.world == 1 else team.shard(folder)).open("a", encoding="utf-8") as stream,
             tqdm(
-                total=len(self.plan), initial=resumed, unit="token", desc="render", disable=not (progress and team.is_main)
+                total=len(self.plan) + len(self.one_of_ones),
+                initial=resumed + len(self.one_of_ones),
+                unit="token",
+                desc="render",
+                disable=not (progress and team.is_main),
             ) as bar,
         ):
             committer = _Committer(stream, bar, history, self.destination, tiles, self.attempts, check_duplicates=team.world == 1)
@@ -227,14 +255,15 @@ class Run:
         if team.is_main:
             for shard in shards(folder):
                 shard.unlink()
-            write_reports(folder, [t.token_id for t in self.plan], history, tiles)
+            write_reports(folder, sorted([*self.one_of_ones, *(t.token_id for t in self.plan)]), history, tiles)
         team.barrier()
         return Summary(
             folder=folder,
             backend=self.backend,
-            planned=len(self.plan),
+            planned=len(self.plan) + len(self.one_of_ones),
             rendered=rendered,
             resumed=resumed,
+            one_of_ones=len(self.one_of_ones),
             failed=failed,
             attempts=self.attempts,
             deterministic=self.renderer.deterministic,

@@ -22,11 +22,12 @@ from generator.pixels.palette import Palette
 from generator.pixels.quality import Claim, TrainingSet, Verdict, assess
 from generator.pixels.recovery import Recovery, recover
 from generator.plan.metadata import encode, token_metadata
+from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata
 from generator.plan.traits import TraitTable
 from generator.render import RenderJob
 from generator.render.layers import Layers
-from generator.run.folder import image_path, metadata_path, rejected_path
-from generator.run.manifest import ACCEPTED, REJECTED
+from generator.run.folder import MANIFEST, image_path, metadata_path, rejected_path
+from generator.run.manifest import ACCEPTED, ONE_OF_ONE, REJECTED, History, append_record
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,26 @@ def restore_token(destination: Destination, job: RenderJob, render: np.ndarray, 
         return False
     write_token(destination, job, png)
     return True
+
+
+def write_one_of_ones(destination: Destination, one_of_ones: dict[int, PlacedOneOfOne], history: History) -> list[int]:
+    """Each 1/1's image and metadata, then its manifest line; a 1/1 whose files went missing or changed is rewritten
+    from its source (returned: those ids), one already in place is left alone."""
+    folder, rewritten = destination.folder, []
+    for token_id, one in one_of_ones.items():
+        document = encode(one_of_one_metadata(destination.config, one))
+        files = {image_path(folder, token_id): one.art.png, metadata_path(folder, token_id): document}
+        stale = [path for path, data in files.items() if not path.is_file() or path.read_bytes() != data]
+        for path in stale:
+            write_atomic(path, files[path])
+        if token_id in history.accepted:
+            rewritten += [token_id] if stale else []
+            continue
+        record = {"event": ONE_OF_ONE, "token_id": token_id, "traits": {}, "verdict": ACCEPTED, "reasons": []}
+        record |= {"sha256": one.art.sha256, "source_sha256": one.art.source_sha256}
+        append_record(folder / MANIFEST, record)
+        history.add(record)
+    return rewritten
 
 
 def claim(destination: Destination, combo: tuple[int, ...]) -> Claim | None:

@@ -40,19 +40,24 @@ def default_folder(config: Config) -> Path:
     return Path("output") / slugify(config.collection.name)
 
 
-def fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer) -> dict[str, Any]:
+def fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer, art: dict[int, str]) -> dict[str, Any]:
     """Everything that decides the output files; a resumed run must match it exactly.
 
     The batch size is left to the renderer's identity: it cannot change a sprite, while a
-    diffusion backend whose pixels depend on it says so there.
+    diffusion backend whose pixels depend on it says so there. ``art``: each 1/1's id and the
+    sha256 of its image file, so a redrawn 1/1 is another run.
     """
     settings = config.as_dict()
     del settings["render"]["batch_size"]
+    if not settings["one_of_one"]:
+        del settings["one_of_one"]  # so folders made before 1/1s existed keep their fingerprint
     inputs = {
         "config": settings,
         "traits": [[table.key, [[v.name, v.weight, v.prompt, v.layer] for v in table.values]] for table in tables],
         "renderer": renderer.identity,
     }
+    if art:  # absent without 1/1s, so folders made before 1/1s existed keep their fingerprint
+        inputs["one_of_one"] = sorted(art.items())
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     return {"fingerprint": digest, "seed": config.collection.seed, "size": config.collection.size}
 

@@ -27,12 +27,14 @@ Item = TypeVar("Item", bound=_Token)
 ACCEPTED, REJECTED = "accepted", "rejected"
 # What a line records. Attempt lines carry no "event" key (as before curation existed); a reroll line demotes a
 # token's accepted attempt (its render moves to rejected/) and grants it more attempts; a replace line accepts a
-# creator's own image for a token.
-ATTEMPT, REROLL, REPLACE = "attempt", "reroll", "replace"
+# creator's own image for a token; a one_of_one line writes a hand-made 1/1 (its traits are empty: its attributes
+# are free text, not values of the tables).
+ATTEMPT, REROLL, REPLACE, ONE_OF_ONE = "attempt", "reroll", "replace", "one_of_one"
 RECORD_KEYS = {
     ATTEMPT: frozenset({"token_id", "attempt", "seed", "traits", "verdict", "reasons", "sha256"}),
     REROLL: frozenset({"event", "token_id", "attempt", "traits", "verdict", "reasons", "sha256", "request", "of", "until"}),
     REPLACE: frozenset({"event", "token_id", "traits", "verdict", "reasons", "sha256", "source_sha256"}),
+    ONE_OF_ONE: frozenset({"event", "token_id", "traits", "verdict", "reasons", "sha256", "source_sha256"}),
 }
 
 
@@ -59,7 +61,7 @@ class History:
         token_id = record["token_id"]
         self.traits[token_id] = record["traits"]
         event = event_of(record)
-        if event == REPLACE:
+        if event in (REPLACE, ONE_OF_ONE):
             self._accept(record)
         elif event == REROLL:
             self._demote(record)
@@ -188,6 +190,12 @@ def record_problem(record: Any) -> str | None:
 
 def encode_record(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """One line, appended and flushed on its own: a kill leaves whole lines (the curation commands, the 1/1s)."""
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write(encode_record(record))
 
 
 def rejects_csv(history: History) -> bytes:

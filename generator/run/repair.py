@@ -25,7 +25,7 @@ from generator.plan.plan import PlannedToken
 from generator.render import Renderer, RenderJob
 from generator.run.finish import Destination, expected_metadata, restore_token
 from generator.run.folder import image_path, metadata_path
-from generator.run.manifest import REPLACE, History, event_of
+from generator.run.manifest import ONE_OF_ONE, REPLACE, History, event_of
 
 MISSING, ALTERED = "missing", "altered"
 START_AGAIN = "restore it from a backup, or start the collection again with --force"
@@ -48,6 +48,8 @@ def repair_finished(run: Renders, history: History) -> tuple[int, ...]:
     damaged: dict[int, str] = {}
     rewritten: set[int] = set()
     for token_id, record in history.accepted.items():
+        if event_of(record) == ONE_OF_ONE:
+            continue  # the run rewrites 1/1s from their sources
         expected = expected_metadata(run.destination, token_id, combos[token_id], validated=False)
         if _read(metadata_path(folder, token_id)) != expected:
             write_atomic(metadata_path(folder, token_id), expected)

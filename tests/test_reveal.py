@@ -1,0 +1,149 @@
+"""The reveal: ``export --starting-index K`` (the BAYC method) and ``export --placeholder IMAGE`` (pre-reveal)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import folder_bytes, run_cli
+from PIL import Image
+from test_export import URI, N, export, make_collection, printed, refused
+
+from generator.publish.car import folder_cid
+from generator.publish.unixfs import cid_text, file_blocks
+
+
+@pytest.fixture
+def collection(config_path: Path, tmp_path: Path) -> Path:
+    return make_collection(config_path, tmp_path / "out")
+
+
+def published(collection: Path) -> dict[str, bytes]:
+    return folder_bytes(collection / "export")
+
+
+def gallery_tokens(collection: Path) -> list[list[object]]:
+    page = (collection / "index.html").read_text()
+    data = re.search(r'<script type="application/json" id="collection">(.*?)</script>', page, re.S)
+    assert data, "the gallery inlines its data"
+    return json.loads(data.group(1))["tokens"]
+
+
+@pytest.mark.parametrize("k", [0, 1, N - 1])
+def test_starting_index_maps_token_t_to_item_t_minus_first_plus_k_mod_n(collection: Path, config_path: Path, k: int) -> None:
+    plain_output = export(collection, config_path, "--base-uri", URI)
+    plain = published(collection)
+    plain_ranks = {row["token_id"]: row for row in csv.DictReader(io.StringIO(plain["rarity.csv"].decode()))}
+    output = export(collection, config_path, "--base-uri", URI, "--starting-index", k)
+    revealed = published(collection)
+    first = 1
+    for token in range(first, first + N):
+        item = (token - first + k) % N + first
+        assert revealed[f"images/{token}.png"] == plain[f"images/{item}.png"], f"token {token} shows item {item}"
+        document, original = json.loads(revealed[f"metadata/{token}"]), json.loads(plain[f"metadata/{item}"])
+        assert document["attributes"] == original["attributes"] and document["name"] == f"Bespoke Punks #{token}"
+        assert document["image"] == f"{URI}{token}.png"
+    revealed_ranks = {row["token_id"]: row for row in csv.DictReader(io.StringIO(revealed["rarity.csv"].decode()))}
+    for token in range(first, first + N):
+        item = (token - first + k) % N + first
+        assert revealed_ranks[str(token)]["score"] == plain_ranks[str(item)]["score"], "rarity.csv follows revealed ids"
+    # the commitment is over the generated order: the same hash as before the reveal, and recomputable from the file
+    plain_hash = printed(plain_output, "provenance hash: ")
+    assert printed(output, "provenance hash: ") == plain_hash
+    text = revealed["provenance.txt"].decode()
+    assert f"provenance hash: {plain_hash}\n" in text and f"starting index: {k}\n" in text
+    assert f"reveal: token t shows item (t - {first} + {k}) mod {N} + {first}" in text
+    rows = [line.split(",") for line in text.split("item_id,token_id,file,sha256\n")[1].splitlines()]
+    assert [int(item) for item, *_ in rows] == list(range(first, first + N))
+    digests = []
+    for item, token, file, digest in rows:
+        assert int(item) == (int(token) - first + k) % N + first
+        assert hashlib.sha256(revealed[file]).hexdigest() == digest
+        digests.append(digest)
+    assert hashlib.sha256("".join(digests).encode()).hexdigest() == plain_hash, "a reader recomputes the hash"
+    tokens = gallery_tokens(collection)
+    for row in tokens:
+        token = row[0]
+        item = (token - first + k) % N + first
+        assert (row[5] if len(row) > 5 else token) == item, "the gallery shows the item's master"
+
+
+@pytest.mark.parametrize("k", [N, N + 5, -1])
+def test_a_starting_index_outside_0_to_n_minus_1_changes_nothing(collection: Path, config_path: Path, k: int) -> None:
+    export(collection, config_path, "--base-uri", URI)
+    before = folder_bytes(collection)
+    line = refused(collection, config_path, "--base-uri", URI, "--starting-index", k)
+    assert f"--starting-index {k}: " in line and f"must be 0 to {N - 1} for {N} tokens" in line
+    assert folder_bytes(collection) == before
+
+
+@pytest.fixture
+def placeholder(tmp_path: Path) -> Path:
+    path = tmp_path / "unrevealed.png"
+    Image.new("RGB", (48, 48), (40, 40, 90)).save(path)
+    return path
+
+
+def test_placeholder_erc721_with_car(collection: Path, config_path: Path, placeholder: Path) -> None:
+    output = export(collection, config_path, "--car", "--placeholder", placeholder)
+    hidden = collection / "export" / "hidden"
+    assert sorted(p.name for p in hidden.iterdir()) == ["hidden.json", "hidden.png"]
+    assert (hidden / "hidden.png").read_bytes() == placeholder.read_bytes()
+    image_cid = cid_text(file_blocks(placeholder.read_bytes())[1].cid)
+    assert json.loads((hidden / "hidden.json").read_text()) == {
+        "name": "Bespoke Punks — unrevealed",
+        "description": "Hand-drawn 24×24 pixel-art punks, generated by punkgen from trait tables.",
+        "image": f"ipfs://{image_cid}",
+    }
+    hidden_cid = printed(output, "hidden/ CID: ")
+    assert hidden_cid == folder_cid(hidden) and (collection / "export" / "hidden.car").is_file()
+    assert printed(output, "unrevealed URI (every token before the reveal) = ") == f"ipfs://{hidden_cid}/hidden.json"
+
+
+def test_placeholder_erc721_without_car_still_names_its_cid(collection: Path, config_path: Path, placeholder: Path) -> None:
+    output = export(collection, config_path, "--base-uri", URI, "--placeholder", placeholder)
+    hidden = collection / "export" / "hidden"
+    assert printed(output, "unrevealed URI (every token before the reveal) = ") == f"ipfs://{folder_cid(hidden)}/hidden.json"
+    assert not (collection / "export" / "hidden.car").exists() and "baseURI" not in output
+
+
+def test_placeholder_metaplex_hidden_settings(collection: Path, config_path: Path, placeholder: Path) -> None:
+    output = export(collection, config_path, "--base-uri", URI, "--format", "metaplex", "--placeholder", placeholder)
+    export_folder = collection / "export"
+    settings = json.loads((export_folder / "hiddenSettings.json").read_text())
+    provenance = printed(output, "provenance hash: ")
+    hidden_cid = folder_cid(export_folder / "hidden")
+    assert settings == {"name": "Bespoke Punks #$ID+1$", "uri": f"ipfs://{hidden_cid}/hidden.json", "hash": provenance[:32]}
+    assert len(settings["hash"]) == 32
+    document = json.loads((export_folder / "hidden" / "hidden.json").read_text())
+    assert document["name"] == "Bespoke Punks — unrevealed" and document["symbol"] == "BPUNK"
+    assert document["properties"]["files"] == [{"uri": document["image"], "type": "image/png"}]
+    assert not any(p.name.startswith("hidden") for p in (export_folder / "assets").iterdir()), "Sugar's assets/ untouched"
+
+
+@pytest.mark.parametrize("content", [b"not an image\n", b""])
+def test_a_placeholder_that_is_not_an_image_changes_nothing(
+    collection: Path, config_path: Path, tmp_path: Path, content: bytes
+) -> None:
+    bad = tmp_path / "placeholder.png"
+    bad.write_bytes(content)
+    export(collection, config_path, "--base-uri", URI)
+    before = folder_bytes(collection)
+    line = refused(collection, config_path, "--car", "--placeholder", bad)
+    assert f"--placeholder {bad} is not a readable image" in line and "pass a PNG, GIF, JPEG or WebP image" in line
+    missing = refused(collection, config_path, "--car", "--placeholder", tmp_path / "nope.png")
+    assert "no such file" in missing
+    assert folder_bytes(collection) == before
+
+
+def test_reveal_and_car_and_placeholder_together(collection: Path, config_path: Path, placeholder: Path) -> None:
+    output = export(collection, config_path, "--car", "--placeholder", placeholder, "--starting-index", 3)
+    images_cid = printed(output, "images/ CID: ")
+    document = json.loads((collection / "export" / "metadata" / "1").read_text())
+    assert document["image"] == f"ipfs://{images_cid}/1.png" and "revealed with starting index 3" in output
+    assert run_cli("export", collection, "--config", config_path, "--car").exit_code == 0, "and back to unrevealed"
