@@ -229,3 +229,32 @@ def test_filter_counts_follow_the_other_filters(exported: Path, tmp_path: Path) 
     assert shown["Eyes"] != faceted(attributes, traits, {})["Eyes"], "the Type filter changed the Eyes counts"
     assert shown["Hair"]["All"] == len(cards(dom)) == sum(a["Type"] == kind and a["Eyes"] == eyes for a in attributes.values())
     assert option_counts(chromium(tmp_path, (exported / "index.html").as_uri(), "--dump-dom")) == faceted(attributes, traits, {})
+
+
+CURATE = """
+  const cards = [...document.querySelectorAll(".card")];
+  cards.find(card => card.dataset.tokenId === "5").click();
+  cards.find(card => card.dataset.tokenId === "3").click();
+  cards.find(card => card.dataset.tokenId === "9").click();
+  cards.find(card => card.dataset.tokenId === "9").click();  // a second click unselects
+  document.body.dataset.command = document.getElementById("command").value;
+  document.body.dataset.bar = getComputedStyle(document.getElementById("curate")).display;
+  document.body.dataset.selected = document.querySelectorAll(".card.selected").length;
+  document.body.dataset.note = cards.find(card => card.dataset.tokenId === "2").querySelector(".note")?.textContent;
+"""
+
+
+@pytest.mark.browser
+@browser
+def test_selected_cards_give_the_reroll_command_and_cards_tell_their_story(
+    config_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "curated"
+    assert run_cli(*collection_args(config_path, out, N)).exit_code == 0
+    assert run_cli("reroll", out, 2, "-n", N, "--config", config_path, "--backend", "sprites", "--traits").exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("export", "curated", "--config", config_path, "--base-uri", CID_URI).exit_code == 0
+    dom = probe(out, tmp_path, CURATE)
+    assert f'data-command="punkgen reroll curated 3 5 -n {N} --seed 42"' in dom
+    assert 'data-bar="flex"' in dom and 'data-selected="2"' in dom
+    assert 'data-note="2 renders · rerolled"' in dom

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import shutil
 import time
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ import numpy as np
 from PIL import Image
 
 from generator.config import Config, MetadataSettings
-from generator.curate.finished import RESTORE, CollectionFolder, load_collection, read_master, require_collection_folder
+from generator.curate.finished import RESTORE, CollectionFolder, as_made, load_collection, read_master, require_collection_folder
 from generator.curate.verify import token_problems
 from generator.errors import UserError
 from generator.images import encode_png
@@ -56,7 +57,7 @@ from generator.plan.metadata import encode
 from generator.plan.traits import load_traits
 from generator.publish.car import Packed
 from generator.publish.documents import FORMATS, contract_metadata, metaplex_metadata
-from generator.publish.gallery import write_gallery
+from generator.publish.gallery import Curation, write_gallery
 from generator.publish.hidden import HIDDEN, HIDDEN_SETTINGS, Placeholder, hidden_document, hidden_settings, write_hidden
 from generator.publish.ipfs import (
     CONTRACT_DOCUMENT,
@@ -76,7 +77,7 @@ from generator.publish.staging import check_replaceable, fresh_staging, swap_int
 from generator.publish.uri import PLACEHOLDER, check_base_uri
 from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET
 from generator.run.lock import folder_lock
-from generator.run.manifest import read_history
+from generator.run.manifest import History, read_history
 from generator.schemas import validate
 from generator.workers import executor_for
 
@@ -126,7 +127,7 @@ def export_collection(
     require_collection_folder(folder)
     with folder_lock(folder, "the export") as lock:  # a collection run or another export would race this one
         generated = load_collection(folder, config)
-        _check_against_manifest(folder, config)
+        history = _check_against_manifest(folder, config)
         reveal = None
         if starting_index is not None:
             reveal = check_starting_index(starting_index, len(generated.tokens), config.collection.first_token_id)
@@ -164,7 +165,8 @@ def export_collection(
         c = config.collection
         items = {t: reveal.item(t) for t in collection.attributes} if reveal else None
         with writing(folder / GALLERY):
-            write_gallery(folder / GALLERY, c.name, c.description, collection.attributes, ranks, items)
+            curation = _curation(folder, config, history)
+            write_gallery(folder / GALLERY, c.name, c.description, collection.attributes, ranks, items, curation)
     published = folder / EXPORT / files[0].split("/")[0]
     notice = (
         f"the base URI is still the placeholder {uri}: upload {published}/, then export again with --base-uri ipfs://<its CID>/ "
@@ -228,13 +230,20 @@ def _hidden(
 # ── checks: all of them run before anything is written ─────────────────────────────────────────
 
 
-def _check_against_manifest(folder: Path, config: Config) -> None:
+def _check_against_manifest(folder: Path, config: Config) -> History:
     """Publish only what the manifest vouches for: an image swapped or edited by hand would otherwise be minted."""
     history = read_history(folder / MANIFEST, repair=False)
     differences = list(token_problems(folder, config, load_traits(config), history))
     if differences:
         more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
         raise UserError(f"{differences[0]}{more}; `punkgen verify {folder}` lists them; nothing was exported")
+    return history
+
+
+def _curation(folder: Path, config: Config, history: History) -> Curation:
+    """The gallery's curation help: each token's story, and how to reroll the ones a creator picks there."""
+    made = as_made(config, folder).collection
+    return Curation(history.notes(), (f"punkgen reroll {shlex.quote(str(folder))}", f"-n {made.size} --seed {made.seed}"))
 
 
 def _base_uri(flag: str | None, config: Config) -> str:

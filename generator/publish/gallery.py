@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +20,15 @@ from generator.files import write_atomic
 from generator.publish.rarity import Attributes, TokenRarity
 
 Items = Mapping[int, int]  # after a reveal: token id → the generated item (its master) it shows
+Notes = Mapping[int, tuple[int, str]]  # token id → (renders it took, "rerolled" | "replaced" | "1/1" | "")
+
+
+@dataclass(frozen=True)
+class Curation:
+    """What the page needs to help curate: each token's story, and the start of the reroll command for a selection."""
+
+    notes: Notes
+    reroll: tuple[str, str]  # ("punkgen reroll output/bespoke-punks", "-n 100 --seed 42"): the chosen ids go between
 
 
 def write_gallery(
@@ -28,20 +38,30 @@ def write_gallery(
     attributes: Mapping[int, Attributes],
     ranks: Sequence[TokenRarity],
     items: Items | None = None,
+    curation: Curation | None = None,
 ) -> None:
-    write_atomic(path, gallery_html(name, description, attributes, ranks, items).encode())
+    write_atomic(path, gallery_html(name, description, attributes, ranks, items, curation).encode())
 
 
 def gallery_html(
-    name: str, description: str, attributes: Mapping[int, Attributes], ranks: Sequence[TokenRarity], items: Items | None = None
+    name: str,
+    description: str,
+    attributes: Mapping[int, Attributes],
+    ranks: Sequence[TokenRarity],
+    items: Items | None = None,
+    curation: Curation | None = None,
 ) -> str:
     template = resources.files("generator.publish.templates").joinpath("gallery.html").read_text(encoding="utf-8")
     page = template.replace("{{title}}", html.escape(name)).replace("{{description}}", html.escape(description))
-    return page.replace("{{data}}", _script_json(gallery_data(name, attributes, ranks, items)))
+    return page.replace("{{data}}", _script_json(gallery_data(name, attributes, ranks, items, curation)))
 
 
 def gallery_data(
-    name: str, attributes: Mapping[int, Attributes], ranks: Sequence[TokenRarity], items: Items | None = None
+    name: str,
+    attributes: Mapping[int, Attributes],
+    ranks: Sequence[TokenRarity],
+    items: Items | None = None,
+    curation: Curation | None = None,
 ) -> dict[str, object]:
     """Compact columns: each distinct value once per trait, each token as ``[id, rank, score, unique, value indices]``,
     plus the master's item id when a reveal shows another one (the page loads ``images/<item>.png``).
@@ -63,7 +83,11 @@ def gallery_data(
         if items and items[token_id] != token_id:
             row.append(items[token_id])
         tokens.append(row)
-    return {"name": name, "total": len(tokens), "traits": traits, "values": values, "tokens": tokens}
+    data: dict[str, object] = {"name": name, "total": len(tokens), "traits": traits, "values": values, "tokens": tokens}
+    if curation is not None:  # only tokens with a story: {id: [renders, mark]}
+        data["notes"] = {str(token_id): list(note) for token_id, note in sorted(curation.notes.items())}
+        data["reroll"] = list(curation.reroll)
+    return data
 
 
 def _script_json(data: object) -> str:

@@ -124,6 +124,19 @@ class History:
         renders = self.renders()
         return sum(record["verdict"] == ACCEPTED for record in renders) / max(1, len(renders))
 
+    def notes(self) -> dict[int, tuple[int, str]]:
+        """Per token with a story worth telling: how many renders it took, and ``rerolled``, ``replaced`` or ``1/1``
+        (empty: none); tokens accepted at their first render, untouched, are left out. For the gallery."""
+        renders = Counter(record["token_id"] for record in self.renders())
+        rerolled = {record["token_id"] for record in self.records if event_of(record) == REROLL}
+        marks = {ONE_OF_ONE: "1/1", REPLACE: "replaced"}
+        notes = {}
+        for token_id, record in self.accepted.items():
+            mark = marks.get(event_of(record), "rerolled" if token_id in rerolled else "")
+            if renders[token_id] > 1 or mark:
+                notes[token_id] = (renders[token_id], mark)
+        return notes
+
     def reason_counts(self) -> Counter[str]:
         """Rejections by reason code (``grid_fidelity``, ``duplicate`` …), over every render so far."""
         return Counter(reason.split(":")[0] for record in self.renders() for reason in record["reasons"])
