@@ -138,6 +138,7 @@ class ContractSettings:
 @dataclass(frozen=True)
 class ExportSettings:
     scale: int = 20  # NEAREST upscale of the published images: 24 px → 480 px
+    unrevealed_name: str = ""  # the placeholder's name before a reveal; empty: "<collection> — unrevealed"
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,9 @@ def _read_image(path: Path) -> tuple[bytes, str, str]:
 
 
 def hidden_name(config: Config, limit: int | None = None) -> str:
-    """``<collection> — unrevealed``; the collection's name alone where that is over ``limit`` bytes (Metaplex's 32)."""
-    name = f"{config.collection.name} — unrevealed"
+    """``[export].unrevealed_name``, else ``<collection> — unrevealed``; the collection's name alone where that is over
+    ``limit`` bytes (Metaplex's 32)."""
+    name = config.export.unrevealed_name or f"{config.collection.name} — unrevealed"
     return name if limit is None or len(name.encode()) <= limit else config.collection.name
 
 

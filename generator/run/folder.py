@@ -49,8 +49,7 @@ def fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer, ar
     """
     settings = config.as_dict()
     del settings["render"]["batch_size"]
-    if not settings["one_of_one"]:
-        del settings["one_of_one"]  # so folders made before 1/1s existed keep their fingerprint
+    _leave_out_new_defaults(settings)
     inputs = {
         "config": settings,
         "traits": [[table.key, [[v.name, v.weight, v.prompt, v.layer] for v in table.values]] for table in tables],
@@ -60,6 +59,20 @@ def fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer, ar
         inputs["one_of_one"] = sorted(art.items())
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     return {"fingerprint": digest, "seed": config.collection.seed, "size": config.collection.size}
+
+
+# Settings added after collection folders existed: at their default they leave the fingerprint as it was, so a folder
+# made by an earlier punkgen still resumes.
+ADDED_LATER: dict[tuple[str, ...], Any] = {("one_of_one",): [], ("export", "unrevealed_name"): ""}
+
+
+def _leave_out_new_defaults(settings: dict[str, Any]) -> None:
+    for *sections, key in ADDED_LATER:
+        table = settings
+        for section in sections:
+            table = table[section]
+        if table[key] == ADDED_LATER[(*sections, key)]:
+            del table[key]
 
 
 def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
