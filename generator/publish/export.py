@@ -52,12 +52,13 @@ from generator.config import Config, MetadataSettings
 from generator.curate.finished import RESTORE, CollectionFolder, as_made, load_collection, read_master, require_collection_folder
 from generator.curate.verify import token_problems
 from generator.errors import UserError
+from generator.files import write_atomic
 from generator.images import encode_png
 from generator.plan.metadata import encode
 from generator.plan.traits import load_traits
 from generator.publish.car import Packed
 from generator.publish.documents import FORMATS, contract_metadata, metaplex_metadata
-from generator.publish.gallery import Curation, write_gallery
+from generator.publish.gallery import Curation, gallery_html
 from generator.publish.hidden import HIDDEN, HIDDEN_SETTINGS, Placeholder, hidden_document, hidden_settings, write_hidden
 from generator.publish.ipfs import (
     CONTRACT_DOCUMENT,
@@ -166,7 +167,8 @@ def export_collection(
         items = {t: reveal.item(t) for t in collection.attributes} if reveal else None
         with writing(folder / GALLERY):
             curation = _curation(folder, config, history)
-            write_gallery(folder / GALLERY, c.name, c.description, collection.attributes, ranks, items, curation)
+            page = gallery_html(c.name, c.description, collection.attributes, ranks, items, curation)
+            write_atomic(folder / GALLERY, page.encode())
     published = folder / EXPORT / files[0].split("/")[0]
     notice = (
         f"the base URI is still the placeholder {uri}: upload {published}/, then export again with --base-uri ipfs://<its CID>/ "

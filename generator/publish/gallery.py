@@ -14,9 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
-from generator.files import write_atomic
 from generator.publish.rarity import Attributes, TokenRarity
 
 Items = Mapping[int, int]  # after a reveal: token id → the generated item (its master) it shows
@@ -29,18 +27,6 @@ class Curation:
 
     notes: Notes
     reroll: tuple[str, str]  # ("punkgen reroll output/bespoke-punks", "-n 100 --seed 42"): the chosen ids go between
-
-
-def write_gallery(
-    path: Path,
-    name: str,
-    description: str,
-    attributes: Mapping[int, Attributes],
-    ranks: Sequence[TokenRarity],
-    items: Items | None = None,
-    curation: Curation | None = None,
-) -> None:
-    write_atomic(path, gallery_html(name, description, attributes, ranks, items, curation).encode())
 
 
 def gallery_html(
