@@ -19,7 +19,8 @@ from multiformats import CID
 from PIL import Image
 
 from generator.config import load_config
-from generator.publish.export import load_collection, upscale
+from generator.publish.export import load_collection
+from generator.publish.tokens import upscale
 from generator.run.lock import folder_lock
 from generator.schemas import validate
 

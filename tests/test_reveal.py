@@ -105,9 +105,7 @@ def test_placeholder_erc721_with_car(collection: Path, config_path: Path, placeh
     assert printed(output, "unrevealed URI (every token before the reveal) = ") == f"ipfs://{hidden_cid}/hidden.json"
 
 
-def test_the_unrevealed_name_comes_from_the_config(
-    collection: Path, config_path: Path, placeholder: Path
-) -> None:
+def test_the_unrevealed_name_comes_from_the_config(collection: Path, config_path: Path, placeholder: Path) -> None:
     config_path.write_text(config_path.read_text().replace("[export]\n", '[export]\nunrevealed_name = "Mystery Punk"\n'))
     export(collection, config_path, "--car", "--placeholder", placeholder)
     assert json.loads((collection / "export" / "hidden" / "hidden.json").read_text())["name"] == "Mystery Punk"

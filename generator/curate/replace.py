@@ -26,10 +26,10 @@ from generator.pixels.handmade import read_handmade
 from generator.pixels.palette import read_palette
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.traits import TraitTable, combo_of, load_traits
-from generator.run.collection import write_reports
 from generator.run.folder import MANIFEST, image_path, metadata_path
 from generator.run.lock import folder_lock
 from generator.run.manifest import ACCEPTED, ONE_OF_ONE, REPLACE, History, append_record, event_of, read_history
+from generator.run.sheet import write_reports
 
 LISTED_COLOURS = 5  # off-palette colours named in the warning; the rest are counted
 

@@ -35,7 +35,6 @@ Options that change the flow, each in its own module:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 import shutil
@@ -45,16 +44,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
 from generator.config import Config, MetadataSettings
-from generator.curate.finished import RESTORE, CollectionFolder, as_made, load_collection, read_master, require_collection_folder
+from generator.curate.finished import CollectionFolder, as_made, load_collection, require_collection_folder
 from generator.curate.verify import token_problems
 from generator.errors import UserError
 from generator.files import write_atomic
-from generator.images import encode_png
-from generator.plan.metadata import encode
 from generator.plan.traits import load_traits
 from generator.publish.car import Packed
 from generator.publish.documents import FORMATS, contract_metadata, metaplex_metadata
@@ -72,19 +66,18 @@ from generator.publish.ipfs import (
     pack,
 )
 from generator.publish.provenance import committed_digests, provenance_hash, provenance_text
-from generator.publish.rarity import rank_tokens, rarity_csv
-from generator.publish.reveal import check_starting_index, revealed
+from generator.publish.rarity import TokenRarity, rank_tokens, rarity_csv
+from generator.publish.reveal import Reveal, check_starting_index, revealed
 from generator.publish.staging import check_replaceable, fresh_staging, swap_into_place, writing
+from generator.publish.tokens import Job, master_side, publish_all, token_jobs, write_linked_metadata
 from generator.publish.uri import PLACEHOLDER, check_base_uri
 from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET
 from generator.run.lock import folder_lock
 from generator.run.manifest import History, read_history
 from generator.schemas import validate
-from generator.workers import executor_for
 
 METAPLEX_NAME_BYTES, METAPLEX_SYMBOL_BYTES = 32, 10  # Token Metadata program limits
 DEFAULT_BASE_URI = MetadataSettings.base_uri  # ipfs://REPLACE_WITH_CID/: what --car links are checked with first
-CHUNK = 250  # tokens per worker task: ~0.2 s of work, small enough to keep two cores evenly busy
 
 
 @dataclass(frozen=True)
@@ -127,67 +120,105 @@ def export_collection(
     hidden = Placeholder(placeholder) if placeholder is not None else None
     require_collection_folder(folder)
     with folder_lock(folder, "the export") as lock:  # a collection run or another export would race this one
-        generated = load_collection(folder, config)
-        history = _check_against_manifest(folder, config)
-        reveal = None
-        if starting_index is not None:
-            reveal = check_starting_index(starting_index, len(generated.tokens), config.collection.first_token_id)
-        collection = revealed(generated, reveal, config) if reveal else generated
-        documents = _documents(config, collection, uri, fmt)  # checked now; with --car rebuilt on the images' CID
-        hidden_doc = hidden_document(config, hidden, fmt) if hidden else None
-        ranks = rank_tokens(collection.attributes)
-        side = _master_side(collection)
+        work = _checked(folder, config, uri, fmt, starting_index, hidden)
         check_replaceable(folder)
         with writing(folder / EXPORT):
-            staging = fresh_staging(folder)
-            try:
-                jobs = _jobs(staging, collection, config, uri, fmt, json_extension)
-                digests = _publish_all(jobs, config.export.scale, side, lock, with_metadata=not car)
-                shutil.copyfile(folder / SHEET, jobs[0].image.parent / "collection.png")
-                if car:
-                    images, metadata = _pack_linked(staging, jobs, config)
-                    uri = images_base(images)
-                else:
-                    images = metadata = None
-                    for name, document in documents.items():
-                        (staging / name).write_bytes(_pretty(document))
-                if fmt == "metaplex":
-                    mapping = [f"{n},{t.token_id},{t.document['name']}" for n, t in enumerate(collection.tokens)]
-                    (staging / "mapping.csv").write_text("\n".join(["file,token_id,name", *mapping]) + "\n", encoding="utf-8")
-                files = [job.image.relative_to(staging).as_posix() for job in jobs]
-                committed = provenance_hash(committed_digests(digests, reveal))
-                contract = _hidden(staging, config, hidden, hidden_doc, fmt, car, committed, images, metadata)
-                provenance = provenance_text(config, collection, files, digests, fmt, side, reveal)
-                (staging / "provenance.txt").write_text(provenance, encoding="utf-8")
-                (staging / "rarity.csv").write_bytes(rarity_csv(ranks, collection.attributes))
-                swap_into_place(staging, folder / EXPORT)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-        c = config.collection
-        items = {t: reveal.item(t) for t in collection.attributes} if reveal else None
+            staged = _stage(folder, config, work, lock, car, json_extension)
         with writing(folder / GALLERY):
-            curation = _curation(folder, config, history)
-            page = gallery_html(c.name, c.description, collection.attributes, ranks, items, curation)
+            page = gallery_html(*_gallery_inputs(config, work), _curation(folder, config, work.history))
             write_atomic(folder / GALLERY, page.encode())
-    published = folder / EXPORT / files[0].split("/")[0]
+    published = folder / EXPORT / staged.files[0].split("/")[0]
     notice = (
-        f"the base URI is still the placeholder {uri}: upload {published}/, then export again with --base-uri ipfs://<its CID>/ "
-        "(or export with --car to know every CID now)"
+        f"the base URI is still the placeholder {staged.uri}: upload {published}/, then export again with "
+        "--base-uri ipfs://<its CID>/ (or export with --car to know every CID now)"
     )
     return ExportSummary(
         folder=folder / EXPORT,
         gallery=folder / GALLERY,
         format=fmt,
-        tokens=len(collection.tokens),
+        tokens=len(work.collection.tokens),
         scale=config.export.scale,
-        pixels=side * config.export.scale,
-        provenance=committed,
-        base_uri=uri,
-        notice=notice if PLACEHOLDER in uri and fmt == "erc721" else "",  # Sugar rewrites Metaplex URIs on upload
+        pixels=work.side * config.export.scale,
+        provenance=staged.committed,
+        base_uri=staged.uri,
+        notice=notice if PLACEHOLDER in staged.uri and fmt == "erc721" else "",  # Sugar rewrites Metaplex URIs on upload
         seconds=time.perf_counter() - started,
-        contract=tuple(contract.lines()),
+        contract=tuple(staged.contract.lines()),
         starting_index=starting_index,
     )
+
+
+@dataclass(frozen=True)
+class _Work:
+    """Everything an export publishes, read and checked before anything is written."""
+
+    collection: CollectionFolder  # in the order it is published (revealed, with a starting index)
+    history: History
+    reveal: Reveal | None
+    documents: dict[str, dict[str, Any]]
+    hidden: Placeholder | None
+    hidden_document: dict[str, Any] | None
+    ranks: list[TokenRarity]
+    side: int  # of a master
+    uri: str
+    fmt: str
+
+
+@dataclass(frozen=True)
+class _Staged:
+    files: list[str]
+    uri: str  # the images' base URI, as linked (with --car: ipfs://<images CID>/)
+    committed: str  # the provenance hash
+    contract: Any  # the values to copy into the contract
+
+
+def _checked(folder: Path, config: Config, uri: str, fmt: str, starting_index: int | None, hidden: Placeholder | None) -> _Work:
+    generated = load_collection(folder, config)
+    history = _check_against_manifest(folder, config)
+    reveal = None
+    if starting_index is not None:
+        reveal = check_starting_index(starting_index, len(generated.tokens), config.collection.first_token_id)
+    collection = revealed(generated, reveal, config) if reveal else generated
+    documents = _documents(config, collection, uri, fmt)  # checked now; with --car rebuilt on the images' CID
+    hidden_doc = hidden_document(config, hidden, fmt) if hidden else None
+    ranks = rank_tokens(collection.attributes)
+    return _Work(collection, history, reveal, documents, hidden, hidden_doc, ranks, master_side(collection), uri, fmt)
+
+
+def _stage(folder: Path, config: Config, work: _Work, lock: int, car: bool, json_extension: bool) -> _Staged:
+    """Build the export in a staging folder and swap it in whole: a refused or killed export leaves the last one."""
+    staging = fresh_staging(folder)
+    try:
+        collection, uri = work.collection, work.uri
+        jobs = token_jobs(staging, collection, config, uri, work.fmt, json_extension)
+        digests = publish_all(jobs, config.export.scale, work.side, lock, with_metadata=not car)
+        shutil.copyfile(folder / SHEET, jobs[0].image.parent / "collection.png")
+        if car:
+            images, metadata = _pack_linked(staging, jobs, config)
+            uri = images_base(images)
+        else:
+            images = metadata = None
+            for name, document in work.documents.items():
+                (staging / name).write_bytes(_pretty(document))
+        if work.fmt == "metaplex":
+            mapping = [f"{n},{t.token_id},{t.document['name']}" for n, t in enumerate(collection.tokens)]
+            (staging / "mapping.csv").write_text("\n".join(["file,token_id,name", *mapping]) + "\n", encoding="utf-8")
+        files = [job.image.relative_to(staging).as_posix() for job in jobs]
+        committed = provenance_hash(committed_digests(digests, work.reveal))
+        contract = _hidden(staging, config, work.hidden, work.hidden_document, work.fmt, car, committed, images, metadata)
+        provenance = provenance_text(config, collection, files, digests, work.fmt, work.side, work.reveal)
+        (staging / "provenance.txt").write_text(provenance, encoding="utf-8")
+        (staging / "rarity.csv").write_bytes(rarity_csv(work.ranks, collection.attributes))
+        swap_into_place(staging, folder / EXPORT)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return _Staged(files, uri, committed, contract)
+
+
+def _gallery_inputs(config: Config, work: _Work) -> tuple:
+    c, attributes = config.collection, work.collection.attributes
+    items = {t: work.reveal.item(t) for t in attributes} if work.reveal else None
+    return c.name, c.description, attributes, work.ranks, items
 
 
 def _documents(config: Config, collection: CollectionFolder, uri: str, fmt: str) -> dict[str, dict[str, Any]]:
@@ -201,7 +232,7 @@ def _pack_linked(staging: Path, jobs: Sequence[Job], config: Config) -> tuple[Pa
     ``metadata/`` packed (see :mod:`generator.publish.ipfs`)."""
     images = pack(staging, IMAGES)
     uri = images_base(images)
-    _write_linked_metadata(jobs, uri)
+    write_linked_metadata(jobs, uri)
     (staging / METADATA / CONTRACT_DOCUMENT).write_bytes(_pretty(contract_metadata(config, uri)))
     return images, pack(staging, METADATA)
 
@@ -282,120 +313,3 @@ def _metaplex_documents(config: Config, collection: CollectionFolder, uri: str) 
 
 def _pretty(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-
-
-# ── images, token files and provenance ─────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class Job:
-    """One token's published files: a worker upscales the master, validates and writes the metadata."""
-
-    master: Path
-    image: Path
-    metadata: Path
-    document: dict[str, Any]
-    schema: str | None  # None: an ERC-721 draft, already checked on load, with a checked base URI (~0.13 ms a token saved)
-
-
-def _jobs(staging: Path, collection: CollectionFolder, config: Config, uri: str, fmt: str, json_extension: bool) -> list[Job]:
-    tokens = collection.tokens
-    if fmt == "metaplex":  # files 0…N-1 side by side, as Candy Machine reads them
-        assets = staging / "assets"
-        assets.mkdir()
-        return [
-            Job(
-                t.master,
-                assets / f"{n}.png",
-                assets / f"{n}.json",
-                metaplex_metadata(config, t.document, f"{uri}{n}.png"),
-                "metaplex.schema.json",
-            )
-            for n, t in enumerate(tokens)
-        ]
-    images, metadata = staging / "images", staging / "metadata"
-    images.mkdir()
-    metadata.mkdir()
-    suffix = ".json" if json_extension else ""
-    return [
-        Job(
-            t.master,
-            images / f"{t.token_id}.png",
-            metadata / f"{t.token_id}{suffix}",
-            {**t.document, "image": f"{uri}{t.token_id}.png"},
-            None,
-        )
-        for t in tokens
-    ]
-
-
-def upscale(image: Image.Image, scale: int) -> Image.Image:
-    """Exact integer NEAREST upscale; stored as an exact palette image when it has ≤ 256 colours.
-
-    Every source pixel becomes a ``scale``×``scale`` block of the same colour, so marketplaces
-    that shrink the image again never blur a 24 px punk. The palette form is lossless (the
-    palette is the image's own colours) and encodes 3× faster than RGB: 0.5 ms against 2.5 ms
-    per 480 px token on the 2-core development machine, at about the same file size (2.3 KB).
-    """
-    mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
-    pixels = np.asarray(image.convert(mode))
-    flat = pixels.reshape(-1, len(mode))
-    packed = np.zeros(len(flat), dtype=np.uint32)
-    for channel in flat.T:  # one integer per colour: np.unique on rows (axis=0) was 10× slower
-        packed = (packed << 8) | channel
-    _, first, index = np.unique(packed, return_index=True, return_inverse=True)
-    if len(first) > 256:
-        return Image.fromarray(pixels.repeat(scale, 0).repeat(scale, 1), mode)
-    result = Image.fromarray(index.reshape(pixels.shape[:2]).astype(np.uint8).repeat(scale, 0).repeat(scale, 1), "P")
-    result.putpalette(flat[first].tobytes(), rawmode=mode)
-    return result
-
-
-def publish(jobs: Sequence[Job], scale: int, side: int | None = None, with_metadata: bool = True) -> list[str]:
-    """Write each job's image and (unless ``with_metadata`` is False: ``--car`` links them later) its metadata; returns
-    each image's SHA-256 (a worker task: plain data in and out).
-
-    A master that does not decode, or is not ``side``×``side``, is a :class:`UserError` naming it.
-    """
-    digests = []
-    for job in jobs:
-        data = encode_png(upscale(read_master(job.master, side), scale))
-        job.image.write_bytes(data)
-        if with_metadata:
-            _write_metadata(job, job.document)
-        digests.append(hashlib.sha256(data).hexdigest())
-    return digests
-
-
-def _write_metadata(job: Job, document: dict[str, Any]) -> None:
-    if job.schema:
-        validate(document, job.schema)
-    job.metadata.write_bytes(encode(document))
-
-
-def _write_linked_metadata(jobs: Sequence[Job], images_uri: str) -> None:
-    """ERC-721 documents linked to the images' folder once its CID is known (~30 µs a token, in this process)."""
-    for job in jobs:
-        _write_metadata(job, {**job.document, "image": f"{images_uri}{job.image.name}"})
-
-
-def _publish_all(jobs: list[Job], scale: int, side: int, lock: int, with_metadata: bool = True) -> list[str]:
-    """In worker processes for large collections (see :mod:`generator.workers`, which keep ``lock`` held); digests come
-    back in token order."""
-    executor = executor_for(len(jobs), hold=lock)
-    try:
-        futures = [
-            executor.submit(publish, jobs[start : start + CHUNK], scale, side, with_metadata)
-            for start in range(0, len(jobs), CHUNK)
-        ]
-        return [digest for future in futures for digest in future.result()]
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _master_side(collection: CollectionFolder) -> int:
-    """The first master's side: every other one must match it (checked as each is published)."""
-    first = read_master(collection.tokens[0].master)
-    if first.width != first.height:
-        raise UserError(f"{collection.tokens[0].master} is {first.width}×{first.height}, not square; {RESTORE}")
-    return first.width

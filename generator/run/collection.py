@@ -20,13 +20,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from generator.config import Config
 from generator.errors import UserError, plural
-from generator.files import is_place_error, os_error_message, remove_partials, write_atomic
-from generator.images import encode_png
+from generator.files import is_place_error, os_error_message, remove_partials
 from generator.pixels.palette import read_palette
 from generator.pixels.quality import duplicate_reason, load_training_set
 from generator.plan.one_of_ones import PlacedOneOfOne, place_one_of_ones
@@ -40,7 +38,6 @@ from generator.run.finish import Destination, Outcome, finish_batch, write_one_o
 from generator.run.folder import (
     MANIFEST,
     REJECTS,
-    SHEET,
     default_folder,
     fingerprint,
     image_path,
@@ -49,9 +46,9 @@ from generator.run.folder import (
     rejected_path,
 )
 from generator.run.lock import folder_lock
-from generator.run.manifest import REJECTED, History, encode_record, read_history, read_records, rejects_csv
+from generator.run.manifest import REJECTED, History, encode_record, read_history, read_records
 from generator.run.repair import repair_finished
-from generator.run.sheet import contact_sheet
+from generator.run.sheet import write_reports
 from generator.run.team import Team, join_team, shards
 from generator.workers import executor_for
 
@@ -383,25 +380,3 @@ def _check_duplicate(record: dict, history: History, destination: Destination) -
         os.replace(image_path(folder, token_id), rejected_path(folder, token_id, record["attempt"]))
         metadata_path(folder, token_id).unlink()
         record.update(verdict=REJECTED, reasons=[reason])
-
-
-def write_reports(folder: Path, token_ids: list[int], history: History, tiles: dict[int, np.ndarray]) -> None:
-    """The contact sheet (tokens in id order, failed ones as dark tiles) and rejects.csv; stale files of failed
-    tokens go. After a run, a reroll or a replacement."""
-    for token_id in token_ids:  # a killed run may have left files of an attempt that a later round demoted
-        if token_id not in history.accepted:
-            image_path(folder, token_id).unlink(missing_ok=True)
-            metadata_path(folder, token_id).unlink(missing_ok=True)
-    write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, t, tiles, history) for t in token_ids])))
-    if any(record["verdict"] == REJECTED for record in history.records):
-        write_atomic(folder / REJECTS, rejects_csv(history))
-
-
-def _tile(folder: Path, token_id: int, tiles: dict[int, np.ndarray], history: History) -> np.ndarray | None:
-    """This run's pixels from memory; tokens finished by an earlier run are read back from disk; failed ones are None."""
-    if token_id not in history.accepted:
-        return None
-    if token_id not in tiles:
-        with Image.open(image_path(folder, token_id)) as image:
-            tiles[token_id] = np.asarray(image.convert("RGB"))
-    return tiles[token_id]

@@ -1,12 +1,19 @@
-"""The contact sheet: every token on one grid, NEAREST-upscaled so a person can judge the collection at a glance."""
+"""The run's reports: the contact sheet (every token on one grid, NEAREST-upscaled so a person can judge the
+collection at a glance) and ``rejects.csv``."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from generator.files import write_atomic
+from generator.images import encode_png
+from generator.run.folder import REJECTS, SHEET, image_path, metadata_path
+from generator.run.manifest import REJECTED, History, rejects_csv
 
 GAP_COLOUR = (24, 24, 28)
 MAX_SCALE = 8  # 100 tokens → 10 columns of 24 px at 8× ≈ 2,000 px wide
@@ -28,3 +35,25 @@ def contact_sheet(tiles: Sequence[np.ndarray | None]) -> Image.Image:
     scale = max(1, min(MAX_SCALE, MAX_SIDE // max(canvas.shape[:2])))
     sheet = Image.fromarray(canvas)
     return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
+
+
+def write_reports(folder: Path, token_ids: list[int], history: History, tiles: dict[int, np.ndarray]) -> None:
+    """The contact sheet (tokens in id order, failed ones as dark tiles) and rejects.csv; stale files of failed
+    tokens go. After a run, a reroll or a replacement."""
+    for token_id in token_ids:  # a killed run may have left files of an attempt that a later round demoted
+        if token_id not in history.accepted:
+            image_path(folder, token_id).unlink(missing_ok=True)
+            metadata_path(folder, token_id).unlink(missing_ok=True)
+    write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, t, tiles, history) for t in token_ids])))
+    if any(record["verdict"] == REJECTED for record in history.records):
+        write_atomic(folder / REJECTS, rejects_csv(history))
+
+
+def _tile(folder: Path, token_id: int, tiles: dict[int, np.ndarray], history: History) -> np.ndarray | None:
+    """This run's pixels from memory; tokens finished by an earlier run are read back from disk; failed ones are None."""
+    if token_id not in history.accepted:
+        return None
+    if token_id not in tiles:
+        with Image.open(image_path(folder, token_id)) as image:
+            tiles[token_id] = np.asarray(image.convert("RGB"))
+    return tiles[token_id]

@@ -1,0 +1,140 @@
+"""The published token files: each master NEAREST-upscaled, each token's metadata with its image link, in worker
+processes for large collections (a plain function of picklable jobs, so the pool can run it)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from generator.config import Config
+from generator.curate.finished import RESTORE, CollectionFolder, read_master
+from generator.errors import UserError
+from generator.images import encode_png
+from generator.plan.metadata import encode
+from generator.publish.documents import metaplex_metadata
+from generator.schemas import validate
+from generator.workers import executor_for
+
+CHUNK = 250  # tokens per worker task: ~0.2 s of work, small enough to keep two cores evenly busy
+
+
+@dataclass(frozen=True)
+class Job:
+    """One token's published files: a worker upscales the master, validates and writes the metadata."""
+
+    master: Path
+    image: Path
+    metadata: Path
+    document: dict[str, Any]
+    schema: str | None  # None: an ERC-721 draft, already checked on load, with a checked base URI (~0.13 ms a token saved)
+
+
+def token_jobs(
+    staging: Path, collection: CollectionFolder, config: Config, uri: str, fmt: str, json_extension: bool
+) -> list[Job]:
+    tokens = collection.tokens
+    if fmt == "metaplex":  # files 0…N-1 side by side, as Candy Machine reads them
+        assets = staging / "assets"
+        assets.mkdir()
+        return [
+            Job(
+                t.master,
+                assets / f"{n}.png",
+                assets / f"{n}.json",
+                metaplex_metadata(config, t.document, f"{uri}{n}.png"),
+                "metaplex.schema.json",
+            )
+            for n, t in enumerate(tokens)
+        ]
+    images, metadata = staging / "images", staging / "metadata"
+    images.mkdir()
+    metadata.mkdir()
+    suffix = ".json" if json_extension else ""
+    return [
+        Job(
+            t.master,
+            images / f"{t.token_id}.png",
+            metadata / f"{t.token_id}{suffix}",
+            {**t.document, "image": f"{uri}{t.token_id}.png"},
+            None,
+        )
+        for t in tokens
+    ]
+
+
+def upscale(image: Image.Image, scale: int) -> Image.Image:
+    """Exact integer NEAREST upscale; stored as an exact palette image when it has ≤ 256 colours.
+
+    Every source pixel becomes a ``scale``×``scale`` block of the same colour, so marketplaces
+    that shrink the image again never blur a 24 px punk. The palette form is lossless (the
+    palette is the image's own colours) and encodes 3× faster than RGB: 0.5 ms against 2.5 ms
+    per 480 px token on the 2-core development machine, at about the same file size (2.3 KB).
+    """
+    mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
+    pixels = np.asarray(image.convert(mode))
+    flat = pixels.reshape(-1, len(mode))
+    packed = np.zeros(len(flat), dtype=np.uint32)
+    for channel in flat.T:  # one integer per colour: np.unique on rows (axis=0) was 10× slower
+        packed = (packed << 8) | channel
+    _, first, index = np.unique(packed, return_index=True, return_inverse=True)
+    if len(first) > 256:
+        return Image.fromarray(pixels.repeat(scale, 0).repeat(scale, 1), mode)
+    result = Image.fromarray(index.reshape(pixels.shape[:2]).astype(np.uint8).repeat(scale, 0).repeat(scale, 1), "P")
+    result.putpalette(flat[first].tobytes(), rawmode=mode)
+    return result
+
+
+def publish(jobs: Sequence[Job], scale: int, side: int | None = None, with_metadata: bool = True) -> list[str]:
+    """Write each job's image and (unless ``with_metadata`` is False: ``--car`` links them later) its metadata; returns
+    each image's SHA-256 (a worker task: plain data in and out).
+
+    A master that does not decode, or is not ``side``×``side``, is a :class:`UserError` naming it.
+    """
+    digests = []
+    for job in jobs:
+        data = encode_png(upscale(read_master(job.master, side), scale))
+        job.image.write_bytes(data)
+        if with_metadata:
+            _write_metadata(job, job.document)
+        digests.append(hashlib.sha256(data).hexdigest())
+    return digests
+
+
+def _write_metadata(job: Job, document: dict[str, Any]) -> None:
+    if job.schema:
+        validate(document, job.schema)
+    job.metadata.write_bytes(encode(document))
+
+
+def write_linked_metadata(jobs: Sequence[Job], images_uri: str) -> None:
+    """ERC-721 documents linked to the images' folder once its CID is known (~30 µs a token, in this process)."""
+    for job in jobs:
+        _write_metadata(job, {**job.document, "image": f"{images_uri}{job.image.name}"})
+
+
+def publish_all(jobs: list[Job], scale: int, side: int, lock: int, with_metadata: bool = True) -> list[str]:
+    """In worker processes for large collections (see :mod:`generator.workers`, which keep ``lock`` held); digests come
+    back in token order."""
+    executor = executor_for(len(jobs), hold=lock)
+    try:
+        futures = [
+            executor.submit(publish, jobs[start : start + CHUNK], scale, side, with_metadata)
+            for start in range(0, len(jobs), CHUNK)
+        ]
+        return [digest for future in futures for digest in future.result()]
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def master_side(collection: CollectionFolder) -> int:
+    """The first master's side: every other one must match it (checked as each is published)."""
+    first = read_master(collection.tokens[0].master)
+    if first.width != first.height:
+        raise UserError(f"{collection.tokens[0].master} is {first.width}×{first.height}, not square; {RESTORE}")
+    return first.width
