@@ -103,6 +103,22 @@ def test_reroll_with_fresh_traits_draws_distinct_rule_abiding_sets(config_path: 
     assert run_cli("verify", out, "--config", config_path).exit_code == 0
 
 
+def test_a_reroll_killed_after_its_last_line_is_finished_not_repeated(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config_path, out, 30)).exit_code == 0
+    shutil.copytree(out, tmp_path / "whole")
+    reroll = ["reroll", "{out}", 4, 9, "-n", 30, "--config", config_path, "--backend", "sprites", "--traits", "--quiet"]
+    run = lambda folder: run_cli(*[folder if arg == "{out}" else arg for arg in reroll])  # noqa: E731
+    assert run(tmp_path / "whole").exit_code == 0
+    assert run(out).exit_code == 0
+    (out / "contact_sheet.png").unlink()  # killed after its last manifest line, before its reports
+    (out / "rejects.csv").unlink()
+    assert run(out).exit_code == 0
+    assert folder_bytes(out) == folder_bytes(tmp_path / "whole"), "the interrupted reroll was finished, not repeated"
+    lines = manifest_lines(out)
+    assert run(out).exit_code == 0 and manifest_lines(out) == lines + 4, "after it finished, the same command rerolls again"
+
+
 def test_fresh_traits_would_break_exact_counts(config_path: Path, tmp_path: Path) -> None:
     edit(config_path, 'sampling = "weighted"', 'sampling = "exact"')
     out = tmp_path / "out"
@@ -164,7 +180,8 @@ def test_replace_takes_the_image_or_its_upscale_and_changes_only_that_token(
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
     after = folder_bytes(collection)
-    assert changed(before, after) == {"images/4.png", "manifest.jsonl", "contact_sheet.png"}
+    assert changed(before, after) == {"images/4.png", "rejected/4-0.png", "manifest.jsonl", "contact_sheet.png"}
+    assert after["rejected/4-0.png"] == before["images/4.png"], "the replaced render is kept"
     with Image.open(collection / "images" / "4.png") as image:
         assert image.size == (24, 24)
         assert np.array_equal(np.asarray(image.convert("RGB")), np.asarray(Image.open(source).convert("RGB"))[::scale, ::scale])
@@ -208,6 +225,11 @@ def test_replace_names_off_palette_colours_and_can_set_a_trait(collection: Path,
         (lambda c, t: (t / "x.png").write_bytes(b"not a png"), (), "not a readable image"),
         (lambda c, t: shutil.copyfile(c / "images" / "3.png", t / "x.png"), ("--set", "Eyes=Laser"), "'Laser' is not a value"),
         (lambda c, t: shutil.copyfile(c / "images" / "3.png", t / "x.png"), ("--set", "Eyes"), "write it as TRAIT=VALUE"),
+        (
+            lambda c, t: shutil.copyfile(c / "images" / "3.png", t / "x.png"),
+            ("--set", "Accessory=Pipe", "--set", "Mouth=Smile"),
+            "traits that [[rules]] #3 of",
+        ),
     ],
 )
 def test_a_bad_replacement_is_one_line_and_changes_nothing(
@@ -275,6 +297,8 @@ def test_one_of_ones_take_seeded_and_fixed_ids_and_rank_first(config_path: Path,
     [
         ('token_id = 3\n[[one_of_one]]\nimage = "{art}"\nattributes = {{ Type = "B" }}\ntoken_id = 3', "is also #1's"),
         ("token_id = 99", "is outside the collection's ids 1–10"),
+        ('[[one_of_one]]\nimage = "{art}"\nattributes = {{ Type = "B" }}', "shows the same pixels as #1"),
+        ('[[one_of_one]]\nimage = "{art}"\nattributes = {{ "" = "B" }}', "#2.attributes: '' should be non-empty"),
     ],
 )
 def test_a_one_of_one_id_that_clashes_or_falls_outside_is_refused(

@@ -126,6 +126,22 @@ def test_verify_names_every_difference_and_changes_nothing(config_path: Path, tm
     assert folder_bytes(out) == before, "verify only reads"
 
 
+def test_verify_passes_hidden_files_the_os_leaves(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make(config_path, out, 6)
+    (out / "images" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    assert run_cli("verify", out, "--config", config_path).exit_code == 0
+
+
+def test_force_keeps_an_export_holding_the_creators_own_files(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make(config_path, out, 6)
+    assert run_cli("export", out, "--config", config_path).exit_code == 0
+    (out / "export" / "NOTES.txt").write_text("mine")
+    make(config_path, out, 6, "--seed", 5, "--force")
+    assert (out / "export" / "NOTES.txt").read_text() == "mine"
+
+
 def test_verify_and_export_refuse_a_folder_with_a_replaced_image(config_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     make(config_path, out, 6)

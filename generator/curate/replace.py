@@ -13,6 +13,7 @@ folder to it, and ``export`` publishes it like any token. The contact sheet is r
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +26,11 @@ from generator.files import write_atomic
 from generator.pixels.handmade import read_handmade
 from generator.pixels.palette import read_palette
 from generator.plan.metadata import encode, token_metadata
+from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
-from generator.run.folder import MANIFEST, image_path, metadata_path
+from generator.run.folder import MANIFEST, image_path, metadata_path, rejected_path
 from generator.run.lock import folder_lock
-from generator.run.manifest import ACCEPTED, ONE_OF_ONE, REPLACE, History, append_record, event_of, read_history
+from generator.run.manifest import ACCEPTED, ATTEMPT, ONE_OF_ONE, REPLACE, History, append_record, event_of, read_history
 from generator.run.sheet import write_reports
 
 LISTED_COLOURS = 5  # off-palette colours named in the warning; the rest are counted
@@ -72,6 +74,15 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
             raise UserError(f"--set would give token {token_id} the traits of token {twin}; every token's traits must differ")
         combo = combo_of(tables, traits)
         assert combo is not None  # every value was checked against the tables
+        broken = (
+            next((rule for rule in compile_rules(config.rules, tables) if rule.violated_by(combo)), None) if changes else None
+        )
+        if broken is not None:
+            raise UserError(
+                f"--set would give token {token_id} traits that [[rules]] #{broken.number} of {config.path} forbids; "
+                "choose values the rules allow"
+            )
+        _keep_replaced(folder, history, token_id)
         write_atomic(image_path(folder, token_id), art.png)
         write_atomic(metadata_path(folder, token_id), encode(token_metadata(config, tables, token_id, combo)))
         record = {
@@ -87,6 +98,14 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
         history.add(record)
         write_reports(folder, _token_ids(config), history, {})
     return Replacement(token_id, source, art.scale, traits, _off_palette(config, art.pixels))
+
+
+def _keep_replaced(folder: Path, history: History, token_id: int) -> None:
+    """A render being replaced moves to rejected/<id>-<attempt>.png, as a reroll moves it: a replacement of the wrong
+    id never destroys an accepted render (a replacement of a replacement is the artist's own file, kept by them)."""
+    accepted = history.accepted.get(token_id)
+    if accepted is not None and event_of(accepted) == ATTEMPT and image_path(folder, token_id).exists():
+        os.replace(image_path(folder, token_id), rejected_path(folder, token_id, accepted["attempt"]))
 
 
 def _token_ids(config: Config) -> list[int]:

@@ -33,7 +33,7 @@ from generator.errors import UserError
 from generator.plan.plan import draw_weighted
 from generator.plan.rules import compile_rules
 from generator.run.collection import Run, Summary, as_curated, plan_run
-from generator.run.folder import MANIFEST, image_path, metadata_path, rejected_path, require_run
+from generator.run.folder import MANIFEST, SHEET, image_path, metadata_path, rejected_path, require_run
 from generator.run.manifest import REJECTED, REROLL, History, encode_record, read_history
 
 
@@ -51,7 +51,7 @@ def reroll_tokens(
     with run.holding_folder() as lock:
         require_run(folder, run.fingerprint)
         history = read_history(folder / MANIFEST)
-        request, missing = _open_request(history, wanted)
+        request, missing = _open_request(run, history, wanted)
         draw = _TraitDraw(run, history, request) if fresh_traits else None
         with (folder / MANIFEST).open("a", encoding="utf-8") as stream:
             for token_id in missing:
@@ -66,8 +66,10 @@ def reroll_tokens(
 def _check_request(run: Run, token_ids: Sequence[int], fresh_traits: bool) -> frozenset[int]:
     planned = {token.token_id for token in run.plan}
     unknown = sorted(set(token_ids) - planned)
+    if unknown and unknown[0] in run.one_of_ones:
+        raise UserError(f"token {unknown[0]} is a 1/1; change its image in the [[one_of_one]] entries of the config")
     if unknown:
-        first, last = min(planned), max(planned)
+        first, last = min(planned | set(run.one_of_ones)), max(planned | set(run.one_of_ones))
         raise UserError(f"token {unknown[0]} is not in this collection (ids {first}–{last}); pass ids of its tokens")
     if run.renderer.deterministic and not fresh_traits:
         raise UserError(
@@ -84,16 +86,25 @@ def _check_request(run: Run, token_ids: Sequence[int], fresh_traits: bool) -> fr
     return frozenset(token_ids)
 
 
-def _open_request(history: History, wanted: frozenset[int]) -> tuple[int, list[int]]:
+def _open_request(run: Run, history: History, wanted: frozenset[int]) -> tuple[int, list[int]]:
     """The request to work on, and the tokens still to demote in it: the last request again if it asked for the same
-    tokens and did not finish (an interrupted reroll), else a new one for all of them."""
+    tokens and was interrupted, else a new one for all of them.
+
+    Interrupted: some of its tokens are not demoted yet or still have attempts left, or the command was killed after
+    its last manifest line but before its reports (every command that ends well writes the contact sheet after its
+    last line, so the sheet is then older than the manifest)."""
     if history.requests:
         last = max(history.requests)
         asked, demoted = history.requests[last]
-        unfinished = any(token_id not in history.accepted for token_id in demoted)
-        if asked == wanted and (demoted != asked or unfinished):
+        pending = any(history.next_attempt(token_id, run.attempts) is not None for token_id in demoted)
+        if asked == wanted and (demoted != asked or pending or not _reports_written(run.destination.folder)):
             return last, sorted(asked - demoted)
     return max(history.requests, default=0) + 1, sorted(wanted)
+
+
+def _reports_written(folder: Path) -> bool:
+    sheet, manifest = folder / SHEET, folder / MANIFEST
+    return sheet.exists() and sheet.stat().st_mtime_ns >= manifest.stat().st_mtime_ns
 
 
 def _demote(

@@ -140,6 +140,6 @@ def _stray_files(folder: Path, history: History) -> Iterator[str]:
     """Files among the token files that belong to no accepted token: an upload of the folder would carry them."""
     expected = {image_path(folder, t) for t in history.accepted} | {metadata_path(folder, t) for t in history.accepted}
     for sub in (IMAGES, METADATA):
-        for path in sorted((folder / sub).glob("*")):
-            if path not in expected:
+        for path in sorted((folder / sub).glob("*")):  # hidden files (.DS_Store …) are no one's upload, as in ipfs-car
+            if path not in expected and not path.name.startswith("."):
                 yield f"{path}: not a file of any accepted token; move it out of the collection folder"

@@ -49,12 +49,18 @@ def place_one_of_ones(config: Config) -> dict[int, PlacedOneOfOne]:
     wanted = len(specs) - len(fixed)  # sampled from the range itself: a billion-token range is never listed
     sample = random.Random(f"punkgen-one-of-one:{c.seed}").sample(ids, wanted + len(fixed))
     drawn = iter(sorted([token_id for token_id in sample if token_id not in fixed][:wanted]))
-    placed = {}
+    placed, shown_by = {}, {}
     for number, spec in enumerate(specs, start=1):
         token_id = spec.token_id if spec.token_id is not None else next(drawn)
         image = config.resolve(spec.image)
         assert image is not None  # the schema requires a non-empty image
         art = read_handmade(image, config.pixels.size, f"[[one_of_one]] #{number} image in {config.path}")
+        if art.sha256 in shown_by:
+            raise UserError(
+                f"{config.path}: [[one_of_one]] #{number} ({spec.image}) shows the same pixels as #{shown_by[art.sha256]}; "
+                "every token must differ"
+            )
+        shown_by[art.sha256] = number
         placed[token_id] = PlacedOneOfOne(token_id, spec, art)
     return dict(sorted(placed.items()))
 

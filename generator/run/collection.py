@@ -91,13 +91,15 @@ class Summary:
             lines.append(f"acceptance {self.acceptance:.0%}; top rejection reasons: {reasons or 'none'}")
         if self.failed:
             why = (
-                f"{self.backend} renders the same pixels on every attempt, so another run changes nothing: fix the layers"
+                f"{self.backend} renders the same pixels on every attempt, so another run changes nothing: fix the "
+                "layers, then start again with --force (or reroll them with --traits)"
                 if self.deterministic
-                else "[quality].max_attempts is spent: look at rejected/, fix the cause"
+                else "[quality].max_attempts is spent: look at rejected/, then reroll them (punkgen reroll), or fix the "
+                "cause and start again with --force"
             )
             lines.append(
                 f"incomplete: {plural(len(self.failed), 'token')} failed after {plural(self.attempts, 'attempt')} "
-                f"({_ids(self.failed)}); reasons in {self.folder / REJECTS}. {why}, then start again with --force"
+                f"({_ids(self.failed)}); reasons in {self.folder / REJECTS}. {why}"
             )
         return lines
 

@@ -33,6 +33,11 @@ TOKEN_FILES = {
     REJECTED_DIR: re.compile(r"\d+-\d+\.png"),
 }
 EXPORT_MARK = b"provenance record (BAYC method)"  # the first line of export/provenance.txt
+EXPORT_FILES = re.compile(  # everything `punkgen export` writes under export/, any --format, --car or --placeholder
+    r"images/(\d+|collection)\.png|metadata/(\d+(\.json)?|collection\.json)|assets/(\d+|collection)\.(png|json)"
+    r"|hidden/hidden\.\w+|(collection\.json|provenance\.txt|rarity\.csv|mapping\.csv|hiddenSettings\.json)"
+    r"|(images|metadata|hidden)\.car"
+)
 GALLERY_MARK = b'<meta name="generator" content="punkgen">'
 
 
@@ -151,10 +156,15 @@ def remove_run(folder: Path) -> None:
         _remove_if_empty(folder / sub)
     for path in (*folder.glob("manifest.rank-*.jsonl"), *(folder / name for name in RECORDS)):
         path.unlink(missing_ok=True)
-    if _marked(folder / EXPORT / "provenance.txt", EXPORT_MARK):
+    if _marked(folder / EXPORT / "provenance.txt", EXPORT_MARK) and _only_export_files(folder / EXPORT):
         shutil.rmtree(folder / EXPORT)
     if _marked(folder / GALLERY, GALLERY_MARK):
         (folder / GALLERY).unlink()
+
+
+def _only_export_files(export: Path) -> bool:
+    """Whether every file under export/ is one an export writes: a folder holding the creator's own notes stays."""
+    return all(EXPORT_FILES.fullmatch(path.relative_to(export).as_posix()) for path in export.rglob("*") if path.is_file())
 
 
 def _marked(path: Path, mark: bytes) -> bool:
