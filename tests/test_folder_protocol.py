@@ -327,3 +327,15 @@ def test_a_flag_click_refuses_is_one_line_too(args: list[str], expected: str) ->
     result = run_cli(*args)
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [f"Error: {expected}; see {expected.split(':')[0]} --help"]
+
+
+def test_verify_tells_leftovers_of_an_interrupted_run_from_foreign_files(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    make(config_path, out, 6)
+    lines = (out / "manifest.jsonl").read_text().splitlines(keepends=True)
+    (out / "manifest.jsonl").write_text("".join(lines[:5]))  # token 6's files are written, its line never was
+    (out / "images" / "77.png").write_bytes((out / "images" / "1.png").read_bytes())
+    result = run_cli("verify", out, "--config", config_path)
+    assert result.exit_code == 4
+    assert f"{out / 'images' / '6.png'}: left by an interrupted run of a token not finished yet" in result.output
+    assert f"{out / 'images' / '77.png'}: not a file of any accepted token" in result.output

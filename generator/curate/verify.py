@@ -25,7 +25,7 @@ from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.one_of_ones import one_of_one_metadata, place_one_of_ones
 from generator.plan.traits import TraitTable, combo_of, load_traits
-from generator.run.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, image_path, metadata_path
+from generator.run.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, TOKEN_FILES, image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, History, event_of, read_history
 from generator.run.repair import image_state
 from generator.schemas import schema_problem
@@ -62,11 +62,12 @@ def verify_folder(folder: Path, config: Config) -> Verification:
         history = read_history(folder / MANIFEST, repair=False)
     except UserError as error:  # a corrupt manifest line: nothing else can be trusted
         return Verification(folder, planned, 0, (str(error),), ())
-    problems = [*token_problems(folder, config, tables, history), *_stray_files(folder, history)]
+    first = config.collection.first_token_id
+    ids = range(first, first + planned)
+    problems = [*token_problems(folder, config, tables, history), *_stray_files(folder, history, ids)]
     if not (folder / SHEET).is_file():
         problems.append(f"{folder / SHEET}: missing; run the same `punkgen collection` command again to redraw it")
-    first = config.collection.first_token_id
-    unfinished = tuple(t for t in range(first, first + planned) if t not in history.accepted)
+    unfinished = tuple(t for t in ids if t not in history.accepted)
     return Verification(folder, planned, len(history.accepted), tuple(problems), unfinished)
 
 
@@ -136,10 +137,14 @@ def _metadata_problems(path: Path, config: Config, expected: dict[str, Any] | st
     yield f"{path}: differs from the document its traits give ({problem or 'its name or attributes were edited'})"
 
 
-def _stray_files(folder: Path, history: History) -> Iterator[str]:
+def _stray_files(folder: Path, history: History, ids: range) -> Iterator[str]:
     """Files among the token files that belong to no accepted token: an upload of the folder would carry them."""
     expected = {image_path(folder, t) for t in history.accepted} | {metadata_path(folder, t) for t in history.accepted}
     for sub in (IMAGES, METADATA):
         for path in sorted((folder / sub).glob("*")):  # hidden files (.DS_Store …) are no one's upload, as in ipfs-car
-            if path not in expected and not path.name.startswith("."):
+            if path in expected or path.name.startswith("."):
+                continue
+            if TOKEN_FILES[sub].fullmatch(path.name) and int(path.stem) in ids:
+                yield f"{path}: left by an interrupted run of a token not finished yet; run the same command again to finish it"
+            else:
                 yield f"{path}: not a file of any accepted token; move it out of the collection folder"
