@@ -86,6 +86,8 @@ def test_same_seed_is_byte_identical_other_seed_differs(config_path: Path, tmp_p
 
 def test_flags_override_the_config(config_path: Path, tmp_path: Path) -> None:
     edit(config_path, "size = 100", "size = 7")
+    # a base model no machine has (a GPU machine's hub cache may well hold SD 1.5), so auto must fall back
+    edit(config_path, 'base = "stable-diffusion-v1-5/stable-diffusion-v1-5"', 'base = "no-such-folder/no-such-model"')
     make_default = run_cli("collection", "--config", config_path, "--out", tmp_path / "a", "--quiet")
     assert make_default.exit_code == 0
     assert len(list((tmp_path / "a" / "images").iterdir())) == 7  # [collection].size
