@@ -33,6 +33,15 @@ def run_cli(*args: object) -> Result:
     return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False, prog_name="punkgen")
 
 
+def refused(*args: object) -> str:
+    """Run ``punkgen ARGS``: it must exit 2 with exactly one line and no traceback. Returns that line."""
+    result = run_cli(*args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
 def run_importing_none_of(heavy: tuple[str, ...], *args: object) -> None:
     """Run ``punkgen ARGS`` in a fresh interpreter; fail if it exits non-zero or imported any module in ``heavy``."""
     probe = (
