@@ -83,6 +83,7 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def run_config(flags: dict[str, Any]) -> Config:
     """The config the run flags describe: the file's settings with each given flag on top."""
+    render_size = flags.pop("render_size")
     return (
         load_config(flags.pop("config_path"))
         .override("collection", size=flags.pop("size"), seed=flags.pop("seed"))
@@ -97,8 +98,8 @@ def run_config(flags: dict[str, Any]) -> Config:
             "render",
             backend=flags.pop("backend"),
             steps=flags.pop("steps"),
-            width=flags["render_size"],
-            height=flags.pop("render_size"),
+            width=render_size,
+            height=render_size,
             batch_size=flags.pop("batch_size"),
             device=flags.pop("device"),
         )

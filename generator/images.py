@@ -1,5 +1,7 @@
-"""Image files as punkgen reads and writes them: one PNG encoder, the suffixes each reader accepts, and the errors
-Pillow raises on a damaged file, in one place so every reader of a creator's images catches the same set.
+"""Image files as punkgen reads and writes them: one PNG encoder, the suffixes each reader accepts, the errors
+Pillow raises on a damaged file (in one place so every reader of a creator's images catches the same set), and
+hand-made token art read in (a replacement, a 1/1): the collection's S×S, or an exact integer NEAREST upscale of it
+(every k×k block one colour), which is reduced; opaque, as every token is. Pixel art, so nothing is recovered.
 
 Flipping each byte of a 24×24 master in turn and decoding it gave ``OSError`` (truncated, a
 broken or unrecognised zlib stream), ``UnidentifiedImageError`` (an ``OSError``: a damaged
@@ -9,9 +11,15 @@ header) and, once, ``SyntaxError`` ("broken PNG file"), which ``except OSError``
 
 from __future__ import annotations
 
+import hashlib
 import io
+from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 from PIL import Image
+
+from generator.errors import UserError
 
 IMAGE_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 PIXEL_ART_SUFFIXES = (".png", ".gif", ".bmp", ".webp")  # lossless: 24×24 originals, palettes are read from these
@@ -23,3 +31,47 @@ def encode_png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Handmade:
+    path: Path
+    pixels: np.ndarray  # (S, S, 3) uint8
+    scale: int  # the NEAREST upscale it was reduced from (1: it was S×S)
+    source_sha256: str  # of the file as given
+    png: bytes  # the S×S token as punkgen writes it
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.png).hexdigest()
+
+
+def read_handmade(path: Path, size: int, what: str) -> Handmade:
+    """``path`` as an S×S token; ``what`` names the setting or flag it came from, for the one-line errors."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"{path}: cannot read it ({error.strerror}); check {what}") from None
+    pixels, scale = _reduced(path, data, size)
+    return Handmade(path, pixels, scale, hashlib.sha256(data).hexdigest(), encode_png(Image.fromarray(pixels)))
+
+
+def _reduced(path: Path, data: bytes, size: int) -> tuple[np.ndarray, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rgba = np.asarray(image.convert("RGBA"))
+    except IMAGE_ERRORS:
+        raise UserError(f"{path}: not a readable image; export it as a PNG") from None
+    height, width = rgba.shape[:2]
+    scale = width // size
+    if width != height or width % size or scale == 0:
+        raise UserError(f"{path}: {width}×{height} is neither {size}×{size} nor an exact upscale of it (k·{size} square)")
+    blocks = rgba.reshape(size, scale, size, scale, 4)
+    if not (blocks == blocks[:, :1, :, :1]).all():
+        raise UserError(
+            f"{path}: {width}×{height} is not an exact {scale}× NEAREST upscale (some {scale}×{scale} blocks mix colours)"
+        )
+    pixels = blocks[:, 0, :, 0]
+    if pixels[..., 3].min() < 255:
+        raise UserError(f"{path}: has transparent pixels; a token is opaque, so fill its background")
+    return np.ascontiguousarray(pixels[..., :3]), scale

@@ -23,7 +23,7 @@ from generator.config import Config
 from generator.curate.finished import as_made, require_collection_folder
 from generator.errors import UserError
 from generator.files import write_atomic
-from generator.pixels.handmade import read_handmade
+from generator.images import read_handmade
 from generator.pixels.palette import read_palette
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.rules import compile_rules

@@ -23,7 +23,7 @@ from generator.curate.finished import as_made, planned_size, require_collection_
 from generator.errors import UserError, plural
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import encode, token_metadata
-from generator.plan.one_of_ones import one_of_one_metadata, place_one_of_ones
+from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones
 from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.run.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, TOKEN_FILES, image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, History, event_of, read_history
@@ -74,6 +74,7 @@ def verify_folder(folder: Path, config: Config) -> Verification:
 def token_problems(folder: Path, config: Config, tables: list[TraitTable], history: History) -> Iterator[str]:
     """Each accepted token's image against its recorded sha256 and size, and its metadata against its traits."""
     config = as_made(config, folder)
+    one_of_ones = place_one_of_ones(config)  # read once: each 1/1's document is checked against its entry
     owner_of: dict[str, int] = {}
     for token_id, record in sorted(history.accepted.items()):
         image = image_path(folder, token_id)
@@ -85,7 +86,8 @@ def token_problems(folder: Path, config: Config, tables: list[TraitTable], histo
         if record["sha256"] in owner_of:
             yield f"{image}: the same image as token {owner_of[record['sha256']]}"
         owner_of.setdefault(record["sha256"], token_id)
-        yield from _metadata_problems(metadata_path(folder, token_id), config, _expected(config, tables, token_id, record))
+        expected = _expected(config, tables, one_of_ones, token_id, record)
+        yield from _metadata_problems(metadata_path(folder, token_id), config, expected)
 
 
 def _image_problem(path: Path, size: int) -> str | None:
@@ -98,10 +100,12 @@ def _image_problem(path: Path, size: int) -> str | None:
     return None if shape == (size, size) else f"{path}: {shape[0]}×{shape[1]}, expected {size}×{size} ([pixels].size)"
 
 
-def _expected(config: Config, tables: list[TraitTable], token_id: int, record: dict[str, Any]) -> dict[str, Any] | str:
+def _expected(
+    config: Config, tables: list[TraitTable], one_of_ones: dict[int, PlacedOneOfOne], token_id: int, record: dict[str, Any]
+) -> dict[str, Any] | str:
     """The document the manifest line vouches for (a 1/1's from its entry in the config), or why there is none."""
     if event_of(record) == ONE_OF_ONE:
-        one = place_one_of_ones(config).get(token_id)
+        one = one_of_ones.get(token_id)
         if one is None:
             return (
                 f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the --config that made it"

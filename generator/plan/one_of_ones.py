@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.config import Config, OneOfOne
 from generator.errors import UserError
-from generator.pixels.handmade import Handmade, read_handmade
+from generator.images import Handmade, read_handmade
 from generator.schemas import validate
 
 

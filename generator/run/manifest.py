@@ -53,6 +53,7 @@ class History:
     verdicts: dict[tuple[int, int], str] = field(default_factory=dict)  # (token id, attempt) → verdict
     traits: dict[int, dict[str, str]] = field(default_factory=dict)  # token id → its traits, as the latest line says
     limits: dict[int, int] = field(default_factory=dict)  # token id → attempts it may use, where a reroll extended them
+    last_attempts: dict[int, int] = field(default_factory=dict)  # token id → the highest attempt with a verdict
     requests: dict[int, tuple[frozenset[int], set[int]]] = field(default_factory=dict)  # reroll request number →
     # (the tokens it asked for, those whose reroll line is written): an interrupted request is finished, not repeated
 
@@ -67,6 +68,7 @@ class History:
             self._demote(record)
         else:
             self.verdicts[token_id, record["attempt"]] = record["verdict"]
+            self.last_attempts[token_id] = max(record["attempt"], self.last_attempts.get(token_id, -1))
             if record["verdict"] == ACCEPTED:
                 self._accept(record)
             else:
@@ -102,7 +104,7 @@ class History:
 
     def last_attempt(self, token_id: int) -> int:
         """The highest attempt that has a verdict (-1 for none): where a reroll of this token starts counting."""
-        return max((attempt for t, attempt in self.verdicts if t == token_id), default=-1)
+        return self.last_attempts.get(token_id, -1)
 
     def round_members(self, plan: Sequence[Item], attempt: int, max_attempts: int) -> list[Item]:
         """The tokens that round ``attempt`` renders (before cutting into blocks): the whole plan at first, then those
