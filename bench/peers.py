@@ -4,18 +4,25 @@ Each gets what is known about the render: the grid (size cells across, so render
 a cell) and the palette where it takes one. Its output is then brought onto the palette the same
 way for all: a NEAREST resize when its grid came out another size, and punkgen's CIELAB snap.
 An adapter returns None when its package is not installed (the `bench` extra).
+
+Run as a script, a peer converts a folder the way `punkgen pixelate` does (one process, start-up
+and file I/O included), so bench/pixels.py can time both processes alike:
+
+    python bench/peers.py unfake renders/ pixels/ palette.hex
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from generator.pixels.palette import Palette
+from generator.pixels.palette import Palette, read_palette
 
 Adapter = Callable[[np.ndarray], np.ndarray]
 
@@ -95,3 +102,18 @@ PEERS: dict[str, Callable[[int, Palette], Adapter | None]] = {
     "unfake": make_unfake,
     "ai2pixelart": make_ai2pixelart,
 }
+
+
+def convert_folder(name: str, source: Path, target: Path, palette_path: Path, size: int = 24) -> None:
+    """Every render in ``source`` → ``target/<name>.png`` through the peer ``name``."""
+    run = PEERS[name](size, read_palette(palette_path))
+    if run is None:
+        raise SystemExit(f"{name} is not installed: pip install -e '.[bench]'")
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.png")):
+        with Image.open(path) as image:
+            Image.fromarray(run(np.asarray(image.convert("RGB")))).save(target / path.name)
+
+
+if __name__ == "__main__":
+    convert_folder(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))

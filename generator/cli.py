@@ -15,7 +15,8 @@ from generator.errors import ExitStatus, plural
 from generator.preflight.report import check_traits, report_lines, warning_lines
 from generator.publish.documents import FORMATS
 from generator.render.sprites import SpriteRenderer
-from generator.run.collection import Summary, run_collection
+from generator.run.collection import run_collection
+from generator.run.summary import Summary
 
 
 def _from_here(path: str | None) -> str | None:
@@ -23,6 +24,11 @@ def _from_here(path: str | None) -> str | None:
     if path is None or not Path(path).expanduser().exists():
         return path  # a hub id, or a missing path the loader will name
     return str(Path(path).expanduser().resolve())
+
+
+def _absolute(path: Path | None) -> str | None:
+    """A folder typed on the command line, from the working folder even before it exists."""
+    return None if path is None else str(path.expanduser().resolve())
 
 
 def _lora_flag(value: str | None) -> str | None:
@@ -67,6 +73,11 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
             type=click.IntRange(min=1),
             help=f"Prompts per diffusion batch; sprites composite {SpriteRenderer.batch_size} at a time  [default: [render].batch_size]",
         ),
+        click.option(
+            "--renders",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="import: the folder AUTOMATIC1111 or ComfyUI saves renders in  [default: [render].renders]",
+        ),
         click.option("--device", type=click.Choice(choices("render", "device")), help="[default: [render].device]"),
         click.option(
             "--allow-download", is_flag=True, default=None, help="Let diffusers fetch a hub id that is not in the local cache."
@@ -102,6 +113,7 @@ def run_config(flags: dict[str, Any]) -> Config:
             height=render_size,
             batch_size=flags.pop("batch_size"),
             device=flags.pop("device"),
+            renders=_absolute(flags.pop("renders")),
         )
         .override("quality", enabled=False if flags.pop("no_filter") else None)
     )
@@ -112,6 +124,8 @@ def report_run(summary: Summary) -> None:
     if summary.main:
         for line in summary.report():
             click.echo(line)
+    if summary.waiting:
+        raise SystemExit(ExitStatus.WAITING)
     if summary.failed:
         raise SystemExit(ExitStatus.TOKENS_FAILED)
 

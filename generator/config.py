@@ -75,7 +75,7 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class RenderSettings:
-    backend: str = "auto"  # auto | sprites | diffusion | hybrid
+    backend: str = "auto"  # auto | sprites | diffusion | hybrid | import
     batch_size: int = 8  # prompts per diffusion batch; token blocks of this size always render together
     width: int = 512
     height: int = 512
@@ -86,6 +86,8 @@ class RenderSettings:
     dtype: str = "auto"  # auto: float16 on cuda/mps, float32 on cpu
     threads: int = 0  # CPU threads for torch; 0 leaves torch's default (fix it for bit-exact CPU renders)
     strength: float = 0.5  # hybrid: how far img2img may move from the sprite sketch (it runs strength × steps steps)
+    renders: str = ""  # import: the folder where AUTOMATIC1111 or ComfyUI saves renders (relative to the config folder)
+    workflow: str = ""  # import: a ComfyUI workflow in API format, filled in per job under to-render/comfyui/
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ class ExitStatus(IntEnum):
     USER_MISTAKE = 2  # one line names the file, key or row and the fix; nothing was written
     TOKENS_FAILED = 3  # the run finished, but some tokens are out of attempts: the collection is incomplete
     FOLDER_DIFFERS = 4  # `punkgen verify`: files differ from the manifest or the schemas
+    WAITING = 5  # backend import: jobs wait for renders, listed in FOLDER/to-render/; render them, run again
     INTERRUPTED = 130  # Ctrl-C: what was finished is kept
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from generator.errors import UserError
 
@@ -26,10 +27,16 @@ PIXEL_ART_SUFFIXES = (".png", ".gif", ".bmp", ".webp")  # lossless: 24×24 origi
 RENDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what a UI saves a render as (and kohya trains from)
 
 
-def encode_png(image: Image.Image) -> bytes:
-    """PNG bytes with Pillow's defaults: the same image gives the same bytes, which the manifest's sha256 relies on."""
+def encode_png(image: Image.Image, text: dict[str, str] | None = None) -> bytes:
+    """PNG bytes with Pillow's defaults: the same image gives the same bytes, which the manifest's sha256 relies on.
+    ``text``: chunks such as the ``parameters`` a web UI reads a render's prompt and seed from."""
+    info = None
+    if text:
+        info = PngInfo()
+        for key, value in text.items():
+            info.add_text(key, value)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
 
 

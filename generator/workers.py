@@ -1,10 +1,13 @@
 """Where finishing work runs: inline for small runs, in worker processes for large ones.
 
-Measured on the 2-core development machine, sprite tokens on tmpfs, inline against two workers:
-1,000 tokens 0.68 s against 0.87 s, 2,000 tokens 0.90 s against 0.92 s, 4,000 tokens 1.46 s
-against 1.23 s, 10,000 tokens 3.4 s against 2.3 s. PNG encoding, schema validation and file
-creation are most of a run; workers overlap them with rendering, but starting them (spawn: a
-fresh interpreter, safe beside CUDA and threads) costs ~0.3 s, hence the threshold.
+Workers overlap PNG encoding, the quality checks and file creation with rendering. Spawning one
+(a fresh interpreter: safe beside CUDA and threads) costs ~0.3 s of CPU before its first task, so
+heavy work spawns from :data:`POOL_THRESHOLD` tasks. Light work (sprite tokens) forks its workers
+after running the first task here (:class:`_ForkedPool`). Measured on the 2-core development
+machine while other jobs kept its load at 3–4: the workers' start cost 0.03 s of CPU forked against
+1.2 s spawned; sprite tokens on tmpfs, forked pool against inline, were even at 1,000 tokens (wall
+ratio 1.01, median of 5) and 1.3× faster at 10,000 (0.76, median of 3) for the same CPU (10.0 s
+against 10.1 s), hence :data:`FORKED_THRESHOLD`.
 """
 
 from __future__ import annotations
@@ -15,18 +18,22 @@ import multiprocessing
 import multiprocessing.reduction
 import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
-POOL_THRESHOLD = 2000  # tokens: the break-even measured above
+POOL_THRESHOLD = 2000  # tasks: spawned workers' break-even on sprite tokens (2,000: 0.90 s inline, 0.92 s pooled)
+FORKED_THRESHOLD = 1000  # tasks: where a forked pool stops costing anything (measured above)
 MAX_WORKERS = 4
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # One BLAS thread per worker: two workers each running OpenBLAS's two threads on two cores spin
 # against each other (`punkgen pixelate` on 200 renders: 20 images/s, against 100+ with one).
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+ACCELERATOR_MODULES = {"torch", "jax", "tensorflow"}  # loaded: CUDA may be initialised, so workers are spawned
 
 
 class InlineExecutor(Executor):
@@ -41,24 +48,42 @@ class InlineExecutor(Executor):
         return future
 
 
-def executor_for(tasks: int, threshold: int = POOL_THRESHOLD, hold: int | None = None) -> Executor:
+def executor_for(tasks: int, threshold: int = POOL_THRESHOLD, hold: int | None = None, light: bool = False) -> Executor:
     """Worker processes for ``tasks`` units of work when there are enough to pay for starting them.
 
     ``hold``: a locked descriptor (see :mod:`generator.run.lock`) every worker keeps a duplicate of, so
-    the folder stays locked while any worker of this run is alive.
+    the folder stays locked while any worker of this run is alive. ``light``: each task works on small
+    arrays (sprite tokens), so workers may be forked (see :func:`start_method`).
     """
     cores = os.cpu_count() or 1
-    if tasks < threshold or cores < 2:
+    method = start_method(light)
+    if tasks < (min(threshold, FORKED_THRESHOLD) if method == "fork" else threshold) or cores < 2:
         return InlineExecutor()
-    for variable in BLAS_THREADS:  # inherited by the workers only: this process's BLAS is already loaded
+    for variable in BLAS_THREADS:  # inherited by spawned workers only: this process's BLAS is already loaded
         os.environ.setdefault(variable, "1")
-    context = multiprocessing.get_context("spawn")
-    return _WorkerPool(
+    held = None if hold is None or method == "fork" else _Inherited(hold)  # a forked worker shares the lock itself
+    return (_ForkedPool if method == "fork" else _WorkerPool)(
         max_workers=min(MAX_WORKERS, cores),
-        mp_context=context,
+        mp_context=multiprocessing.get_context(method),
         initializer=_worker_setup,
-        initargs=(os.getpid(), None if hold is None else _Inherited(hold)),
+        initargs=(os.getpid(), held),
     )
+
+
+def start_method(light: bool) -> str:
+    """``fork`` for light work on Linux while no accelerator library is loaded, else ``spawn``.
+
+    A spawned worker is a fresh interpreter that imports numpy, Pillow and punkgen again (~0.3 s of
+    CPU each, before its first token: on 2 cores two of them cost a 1,000-token sprite run as much
+    as they save), while a forked one starts in ~10 ms with this process's modules. Fork is unsafe
+    beside CUDA (the child cannot use the parent's context) and on macOS (system frameworks), so a
+    run that loaded torch, or any other OS, spawns. A forked worker keeps this process's BLAS threads,
+    which oversubscribe the cores on large arrays (see :data:`BLAS_THREADS`), hence ``light`` only. The
+    only other thread here is tqdm's monitor, which holds no lock a worker takes.
+    """
+    if light and sys.platform == "linux" and not ACCELERATOR_MODULES.intersection(sys.modules):
+        return "fork"
+    return "spawn"
 
 
 class _Inherited:
@@ -88,16 +113,41 @@ class _WorkerPool(ProcessPoolExecutor):
     """
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        deferred: list[tuple[int, Any]] = []
-        handler = signal.signal(signal.SIGINT, lambda *received: deferred.append(received))
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # workers start inside submit
-        try:
+        with _ctrl_c_held():  # workers start inside submit
             return super().submit(fn, *args, **kwargs)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            signal.signal(signal.SIGINT, handler)
-            if deferred and callable(handler):
-                handler(*deferred[0])  # Python's default handler raises KeyboardInterrupt here
+
+
+class _ForkedPool(_WorkerPool):
+    """Runs the first task here and forks its workers at the second, so they inherit what the first loaded.
+
+    A task's first call pays for lazy imports, compiled schemas and caches (~0.3 s for a sprite
+    token's pixel and quality steps, against ~0.5 ms for each token after it); forked after it, the
+    workers start warm instead of each paying it again, at the price of one task run without them.
+    """
+
+    _warm = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        if self._warm:
+            return super().submit(fn, *args, **kwargs)
+        self._warm = True
+        with _ctrl_c_held():  # as while workers start: the run stops after the task, not inside it
+            return InlineExecutor().submit(fn, *args, **kwargs)
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """SIGINT blocked in this thread, and a Ctrl-C that reaches another thread deferred to the end of the block."""
+    deferred: list[tuple[int, Any]] = []
+    handler = signal.signal(signal.SIGINT, lambda *received: deferred.append(received))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
+        if deferred and callable(handler):
+            handler(*deferred[0])  # Python's default handler raises KeyboardInterrupt here
 
 
 def _worker_setup(parent: int, held: int | None) -> None:

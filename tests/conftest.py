@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
+# An empty Hugging Face cache for the whole session, set before anything imports huggingface_hub (it reads these
+# once): a machine with an SD 1.5 snapshot in its cache then behaves like one without, as every test expects.
+_HF_CACHE = tempfile.mkdtemp(prefix="punkgen-tests-hf-")
+atexit.register(shutil.rmtree, _HF_CACHE, ignore_errors=True)
+os.environ["HF_HOME"] = _HF_CACHE
+os.environ["HF_HUB_CACHE"] = os.path.join(_HF_CACHE, "hub")
 
-from generator.cli import main
+import pytest  # noqa: E402
+from click.testing import CliRunner, Result  # noqa: E402
+
+from generator.cli import main  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 from conftest import collection_args, edit, folder_bytes, run_cli
+from PIL import Image
 from safetensors.torch import save_file
 
 from generator.config import load_config
 from generator.errors import ExitStatus, UserError
 from generator.render import RenderJob
+from generator.render.a1111 import read_infotext
 from generator.render.diffusion import create, lora_modules
 from training.kohya import kohya_names
 
@@ -180,6 +182,11 @@ def test_the_quality_filter_rejects_an_untrained_models_renders(diffusion_config
     assert result.exit_code == ExitStatus.TOKENS_FAILED, result.output
     assert "0 of 2 tokens" in result.output and "incomplete: 2 tokens failed after 2 attempts (1, 2)" in result.output
     assert len(list((tmp_path / "out" / "rejected").iterdir())) == 4
+    record = json.loads((tmp_path / "out" / "manifest.jsonl").read_text().splitlines()[-1])  # token 2, attempt 1
+    kept = Image.open(tmp_path / "out" / "rejected" / "2-1.png")  # reproducible in AUTOMATIC1111 or ComfyUI
+    said = read_infotext(kept.info["parameters"])
+    assert (said.prompt, said.negative_prompt, said.seed) == (record["prompt"], record["negative_prompt"], record["seed"])
+    assert f"Size: {kept.width}x{kept.height}, " in kept.info["parameters"]
 
 
 def test_hybrid_shares_one_copy_of_the_weights_and_renders_a_collection(diffusion_config: Path, tmp_path: Path) -> None:

@@ -48,11 +48,22 @@ def test_a_bad_file_stops_everything_before_anything_is_written(tmp_path: Path) 
 
 def test_keep_going_converts_the_rest_and_still_exits_2(tmp_path: Path) -> None:
     renders(tmp_path / "in")
-    Image.new("RGB", (512, 300)).save(tmp_path / "in" / "wide.png")
+    Image.new("RGB", (512, 16)).save(tmp_path / "in" / "thin.png")
     result = run_cli("pixelate", tmp_path / "in", tmp_path / "out", "--keep-going", "--quiet")
     assert result.exit_code == 2
-    assert "wide.png: 512×300 is not a square render of at least 24×24" in result.output
+    assert "thin.png: 512×16 is smaller than the 24×24 it would become" in result.output
     assert len(list((tmp_path / "out").iterdir())) == 4
+
+
+def test_a_non_square_render_is_converted(tmp_path: Path) -> None:
+    """A UI's 512×768 portrait holds the art stretched to fill it: read per axis, not refused."""
+    (tmp_path / "in").mkdir()
+    render = np.asarray(Image.fromarray(TOKENS[1]).resize((512, 768), Image.Resampling.NEAREST))
+    Image.fromarray(render).save(tmp_path / "in" / "portrait.png")
+    result = run_cli("pixelate", tmp_path / "in", tmp_path / "out", "--palette", PALETTE, "--quiet")
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "out" / "portrait.png") as image:
+        assert np.array_equal(np.asarray(image.convert("RGB")), TOKENS[1])
 
 
 def test_nearest_method_and_other_sizes(tmp_path: Path) -> None:

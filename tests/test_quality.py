@@ -217,3 +217,79 @@ def test_the_trait_check_catches_a_claim_the_render_does_not_show(trait: str, cl
     reasons = assess(render, recovery, SETTINGS, claim=wrong_claim).reasons
     assert [reason.split(":")[0] for reason in reasons] == [f"trait_{trait}"], reasons
     assert claimed_name in reasons[0]
+
+
+def shipped_token(combo: tuple[int, ...] = (0, 0, 0, 0, 0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    """A token as the shipped layers draw it (Slate, Light, Mohawk Black, …), and its background cells."""
+    claim, _ = claim_for(combo)
+    return claim.pixels, claim.owner == 0
+
+
+@pytest.mark.parametrize(
+    ("spoil", "expected"),  # expected: any of these codes
+    [
+        ("blur", {"soft_edges"}),
+        ("wrong_pitch", {"soft_edges", "rough_cells"}),
+        ("background", {"background_texture"}),
+        ("clutter", {"stray_cells"}),
+        ("off_centre", {"sideways", "floating"}),
+    ],
+)
+def test_each_structure_check_catches_its_failure_without_layer_art(spoil: str, expected: set[str]) -> None:
+    """bench/failures.py's classes, judged with no claim and no asked-for background, as a collection without layers."""
+    import failures
+
+    art, background = shipped_token()
+    rng = np.random.default_rng(4)
+    render = failures.FAILURES[spoil](art, background, rng)
+    assert expected & codes(render), codes(render)
+    assert verdict(failures.good(art, background, rng)).accepted
+
+
+def test_a_speckled_face_and_a_portrait_off_its_place() -> None:
+    art, background = shipped_token()
+    rng = np.random.default_rng(5)
+    speckled = art.copy()
+    face = ~background & (rng.random(background.shape) < 0.4)
+    speckled[face] = art[rng.integers(0, 24, face.sum()), rng.integers(0, 24, face.sum())]
+    assert "speckled" in codes(upscale(speckled, 512))
+    floating = np.broadcast_to(art[0, 0], art.shape).copy()
+    floating[:-4] = art[4:]  # the portrait moved up 4 rows: its neck no longer stands on the bottom edge
+    assert "floating" in codes(upscale(floating, 512))
+    sideways = np.broadcast_to(art[0, 0], art.shape).copy()
+    sideways[:, :-5] = art[:, 5:]  # moved 5 columns left
+    assert "sideways" in codes(upscale(sideways, 512))
+
+
+def test_layers_catch_clutter_and_small_swaps_the_other_checks_miss() -> None:
+    """A hair-coloured cell beside the head where the layers leave background; an accessory the claim does not name."""
+    claim, tables = claim_for((0, 0, 0, 0, 0, 0))
+    cluttered = claim.pixels.copy()
+    row, col = 12, int(np.flatnonzero(claim.owner[12] > 0)[0]) - 1  # left of the face: on the palette, touching it
+    cluttered[row, col] = claim.pixels[claim.owner == 2][0]
+    recovery = recover(upscale(cluttered, 512), 24, PALETTE, expected_background=claim.pixels[0, 0])
+    assert [r.split(":")[0] for r in assess(upscale(cluttered, 512), recovery, SETTINGS, claim=claim).reasons] == [
+        "background_leak"
+    ]
+    accessory = next(i for i, t in enumerate(tables) if t.key == "accessory")
+    drawn, _ = claim_for(tuple(tables[accessory].index_of("Gold Chain") if i == accessory else 0 for i in range(6)))
+    render = upscale(drawn.pixels, 512)
+    recovery = recover(render, 24, PALETTE, expected_background=claim.pixels[0, 0])
+    reasons = assess(render, recovery, SETTINGS, claim=claim).reasons
+    assert reasons and all(r.startswith(("trait_", "background_leak")) for r in reasons), reasons
+
+
+def test_off_palette_cells_touching_the_figure() -> None:
+    """Clutter the silhouette cannot tell apart (it touches the face) still shows as colours the palette lacks."""
+    art, background = shipped_token()
+    for row in (12, 13):
+        art[row, np.flatnonzero(~background[row])[0] - 1] = (0, 255, 0)
+    assert codes(upscale(art, 512)) == {"rough_cells"}
+
+
+def test_portrait_heuristics_judge_renders_not_layer_art_as_drawn() -> None:
+    """A detached pixel is clutter in a render, but a sprite token shows exactly what its creator drew."""
+    art, background = shipped_token()
+    art[3, 3] = art[~background][0]
+    assert "stray_cells" not in codes(art)
+    assert "stray_cells" in codes(upscale(art, 512))

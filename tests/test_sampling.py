@@ -144,8 +144,8 @@ def test_n_above_capacity_is_refused(config_path: Path) -> None:
 def test_token_seeds_differ_by_token_and_attempt_and_are_stable() -> None:
     seeds = {token_seed(42, token, attempt) for token in range(1, 101) for attempt in range(4)}
     assert len(seeds) == 400
-    assert all(0 <= seed < 2**63 for seed in seeds)
-    assert token_seed(42, 1, 0) == 8392890416691658586  # pinned: a changed derivation would re-render every collection
+    assert all(0 <= seed < 2**32 for seed in seeds)  # AUTOMATIC1111's limit
+    assert token_seed(42, 1, 0) == 3908244155  # pinned: a changed derivation would re-render every collection
 
 
 def test_exact_quota_above_the_sets_that_hold_a_value_is_named(config_path: Path) -> None:

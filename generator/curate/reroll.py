@@ -32,9 +32,10 @@ from generator.config import Config
 from generator.errors import UserError
 from generator.plan.plan import draw_weighted
 from generator.plan.rules import compile_rules
-from generator.run.collection import Run, Summary, as_curated, plan_run
+from generator.run.collection import Run, as_curated, plan_run
 from generator.run.folder import MANIFEST, SHEET, image_path, metadata_path, rejected_path, require_run
 from generator.run.manifest import REJECTED, REROLL, History, encode_record, read_history
+from generator.run.summary import Summary
 
 
 def reroll_tokens(

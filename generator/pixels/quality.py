@@ -18,13 +18,53 @@ from generator.config import QualitySettings
 from generator.errors import UserError
 from generator.images import PIXEL_ART_SUFFIXES
 from generator.pixels.palette import to_lab
-from generator.pixels.recovery import Recovery, pack_rgb
+from generator.pixels.recovery import Grid, Recovery, pack_rgb
 
 MAX_CELL_SPREAD = 24.0  # levels RMS: a flat cell under render noise (σ ≤ 8) and JPEG stays well below
 MAX_SNAP_DISTANCE = 12.0  # ΔE76 from a cell's estimate to the colour written: beyond it, the palette has no such colour
 TRAIT_TOLERANCE = 12.0  # ΔE76 within which a pixel shows its trait's colour (neighbouring skin tones are ~15 apart)
 MIN_TRAIT_PIXELS = 2  # a trait colour on fewer pixels is not judged
 BLANK_SPREAD = 3.0  # levels: a render flatter than this is blank
+# Structure checks, chosen with bench/quality.py --seed 1 --measures (300 good renders at the limits: shift ±4 px,
+# blur σ ≤ 1.2, tint, noise σ ≤ 8, JPEG 85–95; 40 of each failure class); the README quotes seed 2, unseen.
+MIN_EDGE_SHARPNESS = 0.8  # good: ≥ 0.956; Gaussian σ 4–6 or bicubic: ≤ 0.52; another pitch: ≤ 0.51
+MAX_ROUGH_CELLS = 1  # cells not flat or off the palette (ΔE > OFF_PALETTE); good: 0 in every render; another pitch: ≥ 40
+OFF_PALETTE = 10.0  # ΔE76 from a cell's estimate to its palette colour; good: ≤ 7.2 (99th percentile 2.4); clutter: 11+
+MAX_BACKGROUND_LEAKS = 0  # cells the layers leave as background that are not flat background colour; good: 0 in every render
+MAX_BACKGROUND_VARIATION = 1.6  # ΔE76, 90th percentile of background cells from their median; good: ≤ 1.17
+MAX_BACKGROUND_ROUGHNESS = 10.0  # levels RMS, 90th percentile inside background cells; good: ≤ 6.4 (noise σ 8 alone: ~8)
+MAX_STRAY_CELLS = 0  # subject cells apart from its largest 8-connected part; good: 0 in every render; clutter: median 6
+MAX_BOTTOM_GAP = 1  # empty rows under the subject; good: 0 (the neck stands on the edge); moved up 3–6: ≥ 3
+MAX_COLUMN_OFFSET = 0.12  # subject's mean column from the centre, share of the width; good: ≤ 0.061; moved 4+ cells: ≥ 0.16
+MAX_ISOLATED_SHARE = 0.2  # subject cells no neighbour shares a colour with; good: ≤ 0.16; speckled 25 %+: ≥ 0.23
+MIN_SUBJECT_COLORS = 4  # good: ≥ 5 (skin, hair, eyes, mouth); posterised to 2 levels a channel: 3
+MAX_UNLIKE_CELLS = 4  # trait cells unlike their layer's colour; good: 0 in every render; swaps drawing 3+ cells apart: 10+
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    measure: str
+    limit: float
+    at_least: bool  # the measure must reach the limit (else stay under it)
+    meaning: str
+
+
+STRUCTURE = (
+    Check("soft_edges", "edge_sharpness", MIN_EDGE_SHARPNESS, True, "of the contrast between cells is at their edges"),
+    Check("rough_cells", "rough_cells", MAX_ROUGH_CELLS, False, "cells are not one flat palette colour"),
+    Check("background_leak", "background_leaks", MAX_BACKGROUND_LEAKS, False, "cells the layers leave as background are not"),
+    Check("background_texture", "background_variation", MAX_BACKGROUND_VARIATION, False, "ΔE between background cells"),
+    Check("background_texture", "background_roughness", MAX_BACKGROUND_ROUGHNESS, False, "levels inside background cells"),
+    Check("stray_cells", "stray_cells", MAX_STRAY_CELLS, False, "subject cells apart from the figure"),
+    Check("floating", "bottom_gap", MAX_BOTTOM_GAP, False, "empty rows under the figure"),
+    Check("sideways", "column_offset", MAX_COLUMN_OFFSET, False, "of the width between the figure's middle and the centre"),
+    Check("speckled", "isolated_share", MAX_ISOLATED_SHARE, False, "of the subject's cells match no neighbour"),
+    Check("posterised", "subject_colors", MIN_SUBJECT_COLORS, True, "colours in the subject"),
+)
+MIN_EDGE_CELL = 6.0  # screen px a cell: fewer cannot tell an edge from a cell's inside
+EDGE_BANDS = {"interior": (0.2, 0.8), "head": (0.07, 0.2), "tail": (0.8, 0.93)}  # shares of a cell from its start
+EDGE_CONTRAST = 60.0  # levels summed over RGB: cell pairs differing less carry too little step to weigh
 
 
 @dataclass(frozen=True)
@@ -61,8 +101,12 @@ def assess(
     training: TrainingSet | None = None,
     claim: Claim | None = None,
 ) -> Verdict:
-    """All checks at once, so a rejected render lists every reason, not just the first (a blank one only says blank)."""
-    metrics = measure(render, recovery)
+    """All checks at once, so a rejected render lists every reason, not just the first (a blank one only says blank).
+
+    ``min_trait_match = 0`` turns off every check against the claim: the traits' and the background cells'.
+    """
+    judged = claim if settings.min_trait_match > 0 else None
+    metrics = measure(render, recovery, judged)
     if metrics["render_spread"] < BLANK_SPREAD or metrics["render_mean"] < 8:  # every other reason would follow from it
         return Verdict(
             (f"blank: the render is flat (spread {metrics['render_spread']:.1f}, mean {metrics['render_mean']:.0f})",), metrics
@@ -80,11 +124,24 @@ def assess(
         reasons.append(f"coverage: {metrics['coverage']:.2f} outside {settings.min_coverage}–{settings.max_coverage}")
     if metrics["off_centre"] > settings.max_off_centre:
         reasons.append(f"off_centre: {metrics['off_centre']:.2f} > {settings.max_off_centre}")
-    if claim is not None and settings.min_trait_match > 0:
-        reasons.extend(trait_reasons(recovery.pixels, claim, settings.min_trait_match))
+    reasons.extend(structure_reasons(metrics))
+    if judged is not None:
+        reasons.extend(trait_reasons(recovery.pixels, judged, settings.min_trait_match))
     if training is not None:
         reasons.extend(_near_copy(recovery.pixels, training, settings.min_training_distance))
     return Verdict(tuple(reasons), metrics)
+
+
+def structure_reasons(metrics: dict[str, float]) -> list[str]:
+    """The :data:`STRUCTURE` checks that fail (one without its measure, e.g. the layers', is skipped); a code is named once."""
+    reasons: dict[str, str] = {}
+    for check in STRUCTURE:
+        value = metrics.get(check.measure)
+        if value is None or check.code in reasons:
+            continue
+        if (value < check.limit) if check.at_least else (value > check.limit):
+            reasons[check.code] = f"{check.code}: {value:.3g} {'<' if check.at_least else '>'} {check.limit:g} {check.meaning}"
+    return list(reasons.values())
 
 
 def trait_reasons(pixels: np.ndarray, claim: Claim, minimum: float) -> list[str]:
@@ -95,7 +152,8 @@ def trait_reasons(pixels: np.ndarray, claim: Claim, minimum: float) -> list[str]
     fail on the browns even though the whites match (pooling them caught 16 % of eye swaps in
     `bench/fidelity.py`). Colours on a single pixel are too fragile to judge. The bottom trait,
     the background, is judged by ``background_color``. Positions come from the layers, so a
-    render that draws the template's places in the right colours passes.
+    render that draws the template's places in the right colours passes; beyond
+    :data:`MAX_UNLIKE_CELLS` cells unlike their layer's colour, it does not.
     """
     exact = (pixels == claim.pixels).all(axis=-1)
     if exact.all():  # the sprite backend, and any render that came back exactly as drawn
@@ -109,11 +167,15 @@ def trait_reasons(pixels: np.ndarray, claim: Claim, minimum: float) -> list[str]
         matches = [float(close[own & (packed == colour)].mean()) for colour in colours[counts >= MIN_TRAIT_PIXELS]]
         if matches and min(matches) < minimum:
             reasons.append(f"trait_{key}: {min(matches):.0%} of the pixels of one of its colours show {value} (< {minimum:.0%})")
+    unlike = int((~close & (claim.owner > 0)).sum())
+    if not reasons and unlike > MAX_UNLIKE_CELLS:  # what no single colour shows: a small swap, speckle spread thin
+        reasons.append(f"trait_cells: {unlike} cells unlike the colour their trait's layer draws (> {MAX_UNLIKE_CELLS})")
     return reasons
 
 
-def measure(render: np.ndarray, recovery: Recovery) -> dict[str, float]:
+def measure(render: np.ndarray, recovery: Recovery, claim: Claim | None = None) -> dict[str, float]:
     size = recovery.pixels.shape[0]
+    off_palette = recovery.snap_distance > OFF_PALETTE
     flat = (recovery.spread <= MAX_CELL_SPREAD) & (recovery.snap_distance <= MAX_SNAP_DISTANCE)
     frame = np.zeros((size, size), dtype=bool)  # top, left and right edges: a portrait's neck owns the bottom one
     frame[0, :] = frame[:, [0, -1]] = True
@@ -121,16 +183,114 @@ def measure(render: np.ndarray, recovery: Recovery) -> dict[str, float]:
     rows, cols = np.nonzero(subject)
     centre = (size - 1) / 2
     off_centre = float(np.hypot(cols.mean() - centre, rows.mean() - centre) / size) if len(rows) else 1.0
-    return {
-        "render_spread": float(render.std()),
+    metrics = {
+        "render_spread": float(render.reshape(-1, render.shape[-1]).std(axis=0).max()),  # per channel: flat red is blank
         "render_mean": float(render.mean()),
         "grid_fidelity": float(flat.mean()),
+        "rough_cells": float(((recovery.spread > MAX_CELL_SPREAD) | off_palette).sum()),
+        "edge_sharpness": edge_sharpness(render, recovery.grid, size),
         "colors": float(len(np.unique(pack_rgb(recovery.pixels)))),
         "background_uniformity": float(recovery.background[frame].mean()),
         "background_distance": recovery.background_distance,
         "coverage": float(subject.mean()),
         "off_centre": off_centre,
+        "column_offset": float(abs(cols.mean() - centre) / size) if len(cols) else 1.0,
     }
+    metrics |= background_measures(recovery)
+    if render.shape[:2] != recovery.pixels.shape[:2]:  # art already at token size (sprites) is judged as drawn
+        metrics |= shape_measures(recovery.pixels, subject)
+    if claim is not None:
+        unlike = _unlike(recovery.pixels, claim.pixels)
+        metrics["background_leaks"] = float(((claim.owner == 0) & (unlike | (recovery.spread > MAX_CELL_SPREAD))).sum())
+        metrics["unlike_cells"] = float(unlike[claim.owner > 0].sum())
+    return metrics
+
+
+def background_measures(recovery: Recovery) -> dict[str, float]:
+    """How far the background cells' colours stray from their common colour, and how textured their insides are."""
+    background = recovery.background
+    if not background.any():
+        return {"background_variation": 0.0, "background_roughness": 0.0}
+    lab = to_lab(recovery.means[background])
+    variation = np.linalg.norm(lab - np.median(lab, axis=0), axis=-1)
+    return {
+        "background_variation": float(np.percentile(variation, 90)),
+        "background_roughness": float(np.percentile(recovery.spread[background], 90)),
+    }
+
+
+def shape_measures(pixels: np.ndarray, subject: np.ndarray) -> dict[str, float]:
+    """The silhouette of a portrait without its layers: one figure, standing on the bottom edge, drawn in areas of colour.
+
+    Portrait heuristics, so they judge renders only: layer art composited at token size is what its creator drew.
+    """
+    from skimage.measure import label  # lazy: see palette.to_lab
+
+    regions = label(subject, connectivity=2)
+    sizes = np.bincount(regions.ravel())[1:]
+    filled_rows = np.flatnonzero(subject.any(axis=1))
+    bottom_gap = subject.shape[0] - 1 - filled_rows.max() if len(filled_rows) else subject.shape[0]
+    return {
+        "stray_cells": float(sizes.sum() - sizes.max()) if len(sizes) else 0.0,
+        "bottom_gap": float(bottom_gap),
+        "isolated_share": float((subject & isolated(pixels)).sum() / max(1, subject.sum())),
+        "subject_colors": float(len(np.unique(pack_rgb(pixels[subject])))),
+    }
+
+
+def isolated(pixels: np.ndarray) -> np.ndarray:
+    """Cells whose colour none of their four neighbours shares: an eye or an earring, or speckle."""
+    packed = pack_rgb(pixels)
+    padded = np.pad(packed, 1, constant_values=np.iinfo(np.uint32).max)
+    neighbours = [padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]]
+    return ~np.any([neighbour == packed for neighbour in neighbours], axis=0)
+
+
+def _unlike(pixels: np.ndarray, claimed: np.ndarray) -> np.ndarray:
+    """Cells farther than :data:`TRAIT_TOLERANCE` from the colour the claim draws there."""
+    return np.linalg.norm(to_lab(pixels) - to_lab(claimed), axis=-1) > TRAIT_TOLERANCE
+
+
+def edge_sharpness(render: np.ndarray, grid: Grid, size: int) -> float:
+    """Share of the contrast between neighbouring cells that is already there a few pixels either side of their edge.
+
+    Pixel art changes colour at cell edges, so the step measured just across an edge equals the
+    difference of the two cells' means; blur spreads the step over the cells (σ 5 keeps ~40 % of
+    it 2–4 px out) and art on another pitch puts its edges inside cells, where the cells' own
+    flatness may still pass. Both directions, over the pairs of cells whose brightness (R + G + B,
+    one plane: a third of the work) differs clearly.
+    """
+    if min(grid.pitch) < MIN_EDGE_CELL:
+        return 1.0
+    brightness = render.astype(np.float32) @ np.ones(3, dtype=np.float32)
+    steps, contrasts = [], []
+    for plane, (across, along), (pitch_across, pitch_along) in (
+        (brightness, grid.offset, grid.pitch),
+        (brightness.T, grid.offset[::-1], grid.pitch[::-1]),  # a W×H render has a pitch per axis
+    ):
+        rows, _ = _bands(across, pitch_across, size, plane.shape[0], EDGE_BANDS["interior"])
+        profile = rows @ plane  # (cell row, screen column): each cell row's mean over its interior rows
+        means, present = {}, {}
+        for name, band in EDGE_BANDS.items():
+            weights, present[name] = _bands(along, pitch_along, size, plane.shape[1], band)
+            means[name] = profile @ weights.T  # (cell row, cell column)
+        contrast = np.abs(means["interior"][:, 1:] - means["interior"][:, :-1])
+        step = np.abs(means["head"][:, 1:] - means["tail"][:, :-1])
+        strong = (contrast >= EDGE_CONTRAST) & (present["head"][1:] & present["tail"][:-1])[None, :]
+        steps.append(step[strong])
+        contrasts.append(contrast[strong])
+    total = float(np.concatenate(contrasts).sum())
+    return float(np.concatenate(steps).sum()) / total if total else 1.0
+
+
+def _bands(offset: float, cell: float, size: int, length: int, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(size, length) weights that average, for each cell, its pixels between the ``band`` shares of a cell from its
+    start, and whether that band holds any pixel (a band past the image edge is empty)."""
+    starts = offset + cell * np.arange(size)
+    centres = np.arange(length) + 0.5
+    inside = (centres >= starts[:, None] + max(band[0] * cell, 1.0)) & (centres < starts[:, None] + band[1] * cell)
+    counts = inside.sum(axis=1)
+    return (inside / np.maximum(counts, 1)[:, None]).astype(np.float32), counts > 0
 
 
 def _near_copy(pixels: np.ndarray, training: TrainingSet, minimum: int) -> list[str]:

@@ -55,9 +55,12 @@ class PlannedToken:
 
 
 def token_seed(collection_seed: int, token_id: int, attempt: int) -> int:
-    """The render seed of one attempt at one token: independent of batch size, order and resumes."""
+    """The render seed of one attempt at one token: independent of batch size, order and resumes.
+
+    32 bits, for every backend: AUTOMATIC1111 takes seeds up to 2³²−1 (ComfyUI, torch and numpy take more), so one
+    collection seed gives the same render seeds in punkgen, in either UI and in ``to-render/``."""
     digest = hashlib.sha256(f"punkgen:{collection_seed}:{token_id}:{attempt}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1  # 63 bits: valid for torch and numpy generators
+    return int.from_bytes(digest[:4], "big")
 
 
 def plan_collection(

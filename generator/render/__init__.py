@@ -4,7 +4,9 @@ This module holds the renderer protocol and the backend registry. One array, not
 images: the pixel steps after it are numpy, and one array crosses to worker processes as a single
 buffer (a list of images cost ~0.4 s per 10,000 sprite tokens in conversions and pickling).
 ``sprites`` composites the trait ``layers`` (no weights, any machine); ``diffusion`` and
-``hybrid`` run Stable Diffusion with the LoRA, found by ``weights``. Backend modules are imported
+``hybrid`` run Stable Diffusion with the LoRA, found by ``weights``; ``imports`` finds renders an
+AUTOMATIC1111 or ComfyUI made (``a1111``, ``comfyui``): one :class:`Found` per job, of any size,
+or None where the job's render is not there yet. Backend modules are imported
 only when chosen, so the sprite path never imports torch.
 """
 
@@ -26,6 +28,7 @@ BACKEND_MODULES = {
     "sprites": "generator.render.sprites",
     "diffusion": "generator.render.diffusion",
     "hybrid": "generator.render.hybrid",
+    "import": "generator.render.imports",
 }
 
 
@@ -39,12 +42,24 @@ class RenderJob:
     attempt: int = 0
 
 
+@dataclass(frozen=True)
+class Found:
+    """A render a backend found rather than made (``import``)."""
+
+    pixels: np.ndarray  # (height, width, 3) uint8, any size
+    source: str  # its file, relative to the renders folder
+    mismatch: str = ""  # a rejection reason: the file claims this job (its seed) but was made from another prompt
+
+
+Renders = np.ndarray | Sequence[Found | None]  # one (batch, h, w, 3) array, or per job what was found
+
+
 class Renderer(Protocol):
     identity: str  # what besides the config decides the pixels (e.g. a hash of the layers), for resume checks
     batch_size: int  # jobs per render() call
     deterministic: bool  # every attempt at a token gives the same pixels, so a rejected token is failed at once
 
-    def render(self, jobs: Sequence[RenderJob]) -> np.ndarray: ...
+    def render(self, jobs: Sequence[RenderJob]) -> Renders: ...
 
 
 @dataclass(frozen=True)

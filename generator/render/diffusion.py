@@ -240,7 +240,7 @@ def _identity(config: Config, base: tuple[str, str], lora: Path | None, device: 
     lora_digest = hashlib.sha256(lora.read_bytes()).hexdigest()[:16] if lora is not None else "none"
     kind, where = base
     return (
-        f"diffusion:{kind}:{where}:lora={lora_digest}:{device}:{dtype}:batch={config.render.batch_size}:"
+        f"diffusion:{kind}:{where}:seeds=u32:lora={lora_digest}:{device}:{dtype}:batch={config.render.batch_size}:"
         f"torch={torch.__version__}:diffusers={diffusers.__version__}"
     )
 

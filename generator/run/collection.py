@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from generator.config import Config
-from generator.errors import UserError, plural
+from generator.errors import UserError
 from generator.files import is_place_error, os_error_message, remove_partials
 from generator.pixels.palette import read_palette
 from generator.pixels.quality import duplicate_reason, load_training_set
@@ -32,80 +32,26 @@ from generator.plan.plan import PlannedToken, plan_collection, token_seed
 from generator.plan.prompts import PromptTemplate, prompt_template
 from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
-from generator.render import Renderer, RenderJob, choose_backend, create_renderer
+from generator.render import Renderer, RenderJob, Renders, choose_backend, create_renderer
 from generator.render.layers import background_colors, drawn_layers
 from generator.run.finish import Destination, Outcome, finish_batch, write_one_of_ones
 from generator.run.folder import (
     MANIFEST,
-    REJECTS,
     default_folder,
     fingerprint,
     image_path,
     metadata_path,
     prepare_folder,
     rejected_path,
+    write_requests,
 )
 from generator.run.lock import folder_lock
 from generator.run.manifest import REJECTED, History, encode_record, read_history, read_records
 from generator.run.repair import repair_finished
 from generator.run.sheet import write_reports
+from generator.run.summary import Summary
 from generator.run.team import Team, join_team, shards
 from generator.workers import executor_for
-
-
-@dataclass(frozen=True)
-class Summary:
-    folder: Path
-    backend: str
-    planned: int
-    rendered: int  # attempts rendered by this run
-    resumed: int  # tokens an earlier run had finished (accepted, or failed)
-    one_of_ones: int  # hand-made tokens: written, not rendered
-    failed: tuple[int, ...]  # token ids out of attempts
-    attempts: int  # per token: [quality].max_attempts, or 1 for a backend whose every attempt is the same
-    deterministic: bool  # the backend renders the same pixels on every attempt
-    restored: tuple[int, ...]  # finished tokens whose files were missing or altered, re-created from the manifest
-    acceptance: float  # accepted attempts / all attempts, over the whole collection
-    top_reasons: tuple[tuple[str, int], ...]
-    seconds: float
-    main: bool = True  # False in the other processes of a multi-process run: they print nothing
-
-    def report(self) -> list[str]:
-        """What the run did, for people; the failed-tokens lines say why the exit status is not 0."""
-        done = self.planned - len(self.failed)
-        if self.rendered == 0 and self.resumed + self.one_of_ones == self.planned:
-            lines = [f"nothing new to render: {self.folder} is finished, {done} of {plural(self.planned, 'token')} done"]
-        else:
-            resumed = f", {self.resumed:,} already done" if self.resumed else ""
-            resumed += f", {plural(self.one_of_ones, '1/1')}" if self.one_of_ones else ""
-            lines = [
-                f"{done:,} of {plural(self.planned, 'token')} in {self.folder} "
-                f"({plural(self.rendered, 'render')} with {self.backend}{resumed}) in {self.seconds:.1f} s"
-            ]
-        if self.restored:
-            lines.append(
-                f"restored {plural(len(self.restored), 'token')} whose files were missing or altered: {_ids(self.restored)}"
-            )
-        if self.top_reasons or self.failed:
-            reasons = ", ".join(f"{code} ×{count}" for code, count in self.top_reasons)
-            lines.append(f"acceptance {self.acceptance:.0%}; top rejection reasons: {reasons or 'none'}")
-        if self.failed:
-            why = (
-                f"{self.backend} renders the same pixels on every attempt, so another run changes nothing: fix the "
-                "layers, then start again with --force (or reroll them with --traits)"
-                if self.deterministic
-                else "[quality].max_attempts is spent: look at rejected/, then reroll them (punkgen reroll), or fix the "
-                "cause and start again with --force"
-            )
-            lines.append(
-                f"incomplete: {plural(len(self.failed), 'token')} failed after {plural(self.attempts, 'attempt')} "
-                f"({_ids(self.failed)}); reasons in {self.folder / REJECTS}. {why}"
-            )
-        return lines
-
-
-def _ids(token_ids: tuple[int, ...], shown: int = 20) -> str:
-    return ", ".join(map(str, token_ids[:shown])) + (f" … ({len(token_ids) - shown} more)" if len(token_ids) > shown else "")
 
 
 def run_collection(
@@ -146,7 +92,7 @@ def plan_run(config: Config, out: Path | None, notify: Callable[[str], None]) ->
     plan = plan_collection(
         tables, rules, c.size - len(one_of_ones), c.seed, config.traits.sampling, c.first_token_id, frozenset(one_of_ones)
     )
-    destination = _destination(out or default_folder(config), config, tables, check_traits=choice.name != "sprites")
+    destination = _destination(out or default_folder(config), config, tables, choice.name)
     attempts = 1 if renderer.deterministic else config.quality.max_attempts
     art = {token_id: one.art.source_sha256 for token_id, one in one_of_ones.items()}
     return Run(
@@ -224,6 +170,7 @@ class Run:
         resumed = sum(1 for token in self.plan if history.next_attempt(token.token_id, self.attempts) is None)
         tiles: dict[int, np.ndarray] = {}
         rendered = 0
+        waiting: list[RenderJob] = []
         with (
             (folder / MANIFEST if team.world == 1 else team.shard(folder)).open("a", encoding="utf-8") as stream,
             tqdm(
@@ -235,25 +182,31 @@ class Run:
             ) as bar,
         ):
             committer = _Committer(stream, bar, history, self.destination, tiles, self.attempts, check_duplicates=team.world == 1)
-            executor = executor_for(len(self.plan) - resumed, hold=lock)
+            executor = executor_for(len(self.plan) - resumed, hold=lock, light=self.backend == "sprites")
             try:
                 for attempt in range(max([self.attempts, *history.limits.values()])):
                     for block in team.share([b for b in self.blocks(history, attempt) if _unfinished(b, history, attempt)]):
                         jobs = [self.job(token, attempt) for token in block]
                         due = [i for i, token in enumerate(block) if (token.token_id, attempt) not in history.verdicts]
                         renders = self.renderer.render(jobs)
-                        committer.add(executor.submit(finish_batch, self.destination, [jobs[i] for i in due], renders[due]))
+                        waiting += [jobs[i] for i in due if renders[i] is None]  # import: not rendered yet
+                        due = [i for i in due if renders[i] is not None]
+                        committer.add(
+                            executor.submit(finish_batch, self.destination, [jobs[i] for i in due], _taken(renders, due))
+                        )
                         rendered += len(due)
                     committer.drain()  # the next round needs this round's verdicts
                     if team.world > 1:
                         history = committer.history = _merge_round(team, self.destination, self.plan)
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)
-        failed = tuple(t.token_id for t in self.plan if t.token_id not in history.accepted)
+        waits = {job.token_id for job in waiting}
+        failed = tuple(t.token_id for t in self.plan if t.token_id not in history.accepted and t.token_id not in waits)
         team.barrier()  # every shard is closed and merged
         if team.is_main:
             for shard in shards(folder):
                 shard.unlink()
+            write_requests(folder, self.renderer.requests(waiting) if waiting else {})
             write_reports(folder, sorted([*self.one_of_ones, *(t.token_id for t in self.plan)]), history, tiles)
         team.barrier()
         return Summary(
@@ -264,6 +217,8 @@ class Run:
             resumed=resumed,
             one_of_ones=len(self.one_of_ones),
             failed=failed,
+            waiting=len(waiting),
+            renders=self.destination.config.resolve(self.destination.config.render.renders),
             attempts=self.attempts,
             deterministic=self.renderer.deterministic,
             restored=restored,
@@ -282,6 +237,11 @@ def as_curated(plan: list[PlannedToken], history: History, tables: list[TraitTab
         combo = combo_of(tables, traits) if traits else None
         curated.append(replace(token, combo=combo) if combo and combo != token.combo else token)
     return curated
+
+
+def _taken(renders: Renders, chosen: list[int]) -> Renders:
+    """The renders at ``chosen``: one array stays one array, to cross to a worker as a single buffer."""
+    return renders[chosen] if isinstance(renders, np.ndarray) else [renders[i] for i in chosen]
 
 
 def _unfinished(block: list[PlannedToken], history: History, attempt: int) -> bool:
@@ -312,7 +272,7 @@ def _merge_round(team: Team, destination: Destination, plan: list[PlannedToken])
     return read_history(folder / MANIFEST)
 
 
-def _destination(folder: Path, config: Config, tables: list[TraitTable], check_traits: bool) -> Destination:
+def _destination(folder: Path, config: Config, tables: list[TraitTable], backend: str) -> Destination:
     """Load once what every token's finishing needs; a bad palette or training folder fails before any write."""
     palette_path = config.resolve(config.pixels.palette)
     training_dir = config.resolve(config.quality.training_dir)
@@ -322,8 +282,9 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable], check_t
         tables=tables,
         palette=read_palette(palette_path) if palette_path else None,
         backgrounds=background_colors(config, tables[0]),
+        ui_parameters=backend != "sprites",
         training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
-        layers=drawn_layers(config, tables) if check_traits else None,
+        layers=drawn_layers(config, tables) if backend != "sprites" else None,
     )
 
 

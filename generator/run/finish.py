@@ -1,4 +1,4 @@
-"""Finishing a render: pixel recovery, the quality verdict, and the token's files, written atomically.
+"""Finishing a render: pixel recovery, the quality verdict, and the token's files, before its manifest line.
 
 This is the CPU side of a run, so it is a plain function of picklable data: large runs fan it
 out to worker processes while the main process renders, small runs call it inline. What needs
@@ -8,6 +8,7 @@ every earlier token (the duplicate check, the manifest) stays with the caller.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from generator.config import Config
-from generator.files import write_atomic
+from generator.files import write_atomic, write_unvouched
 from generator.images import encode_png
 from generator.pixels.palette import Palette
 from generator.pixels.quality import Claim, TrainingSet, Verdict, assess
@@ -24,10 +25,13 @@ from generator.pixels.recovery import Recovery, recover
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata
 from generator.plan.traits import TraitTable
-from generator.render import RenderJob
+from generator.render import Found, RenderJob, Renders
+from generator.render.a1111 import parameters_text
 from generator.render.layers import Layers
 from generator.run.folder import MANIFEST, image_path, metadata_path, rejected_path
 from generator.run.manifest import ACCEPTED, ONE_OF_ONE, REJECTED, History, append_record
+
+Writer = Callable[[Path, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Destination:
     palette: Palette | None
     backgrounds: tuple[np.ndarray | None, ...]  # asked-for colour of each value of the first (bottom) trait
     training: TrainingSet | None
+    ui_parameters: bool  # rejected renders keep the A1111 text of their job (every backend but sprites)
     layers: Layers | None  # draw each token's claim for the trait check; None without layer art, or when
     # the sprite renderer drew the render itself (its tokens show their claims by construction)
 
@@ -50,22 +55,30 @@ class Outcome:
     pixels: np.ndarray | None  # the accepted S×S image, for the contact sheet
 
 
-def finish_batch(destination: Destination, jobs: list[RenderJob], renders: np.ndarray) -> list[Outcome]:
+def finish_batch(destination: Destination, jobs: list[RenderJob], renders: Renders) -> list[Outcome]:
     return [finish_token(destination, job, render) for job, render in zip(jobs, renders, strict=True)]
 
 
-def finish_token(destination: Destination, job: RenderJob, render: np.ndarray) -> Outcome:
-    """Recover the pixels, judge them, write the token (or keep the render under rejected/)."""
+def finish_token(destination: Destination, job: RenderJob, render: np.ndarray | Found) -> Outcome:
+    """Recover the pixels, judge them, write the token (or keep the render under rejected/).
+
+    A found render (``import``) that claims this job but was made from another prompt is rejected whatever the
+    filter says: it is another token's picture."""
     config, folder = destination.config, destination.folder
+    found = render if isinstance(render, Found) else None
+    render = found.pixels if found else render
     recovery = postprocess(render, destination, job)
     verdict = Verdict((), {})
     if config.quality.enabled:
         verdict = assess(render, recovery, config.quality, destination.training, claim(destination, job.combo))
+    if found and found.mismatch:
+        verdict = Verdict((found.mismatch, *verdict.reasons), verdict.metrics)
     png = encode_png(Image.fromarray(recovery.pixels))
     if verdict.accepted:
-        write_token(destination, job, png)
+        write_token(destination, job, png, write_unvouched)  # no line vouches for this attempt yet
     else:
-        write_atomic(rejected_path(folder, job.token_id, job.attempt), encode_png(Image.fromarray(render)))
+        kept = encode_png(Image.fromarray(render), kept_text(destination, job, render))
+        write_atomic(rejected_path(folder, job.token_id, job.attempt), kept)
     record = {
         "token_id": job.token_id,
         "attempt": job.attempt,
@@ -77,13 +90,24 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray) -
         "reasons": list(verdict.reasons),
         "sha256": hashlib.sha256(png).hexdigest(),
     }
+    if found:
+        record["render_file"] = found.source
     return Outcome(record, recovery.pixels if verdict.accepted else None)
 
 
-def write_token(destination: Destination, job: RenderJob, png: bytes) -> None:
-    """An accepted token's two files, image first: its manifest line comes after both."""
-    write_atomic(image_path(destination.folder, job.token_id), png)
-    write_atomic(metadata_path(destination.folder, job.token_id), expected_metadata(destination, job.token_id, job.combo))
+def kept_text(destination: Destination, job: RenderJob, render: np.ndarray) -> dict[str, str] | None:
+    """A kept full-size render carries AUTOMATIC1111's ``parameters``, so either UI can reproduce it; a sprite
+    render has nothing to reproduce."""
+    if not destination.ui_parameters:
+        return None
+    return {"parameters": parameters_text(job, destination.config, (render.shape[1], render.shape[0]))}
+
+
+def write_token(destination: Destination, job: RenderJob, png: bytes, write: Writer = write_atomic) -> None:
+    """An accepted token's two files, image first: its manifest line comes after both. ``write``: atomic for files a
+    manifest line vouches for (a restore), :func:`~generator.files.write_unvouched` for a new attempt's."""
+    write(image_path(destination.folder, job.token_id), png)
+    write(metadata_path(destination.folder, job.token_id), expected_metadata(destination, job.token_id, job.combo))
 
 
 def expected_metadata(destination: Destination, token_id: int, combo: tuple[int, ...], validated: bool = True) -> bytes:
@@ -91,9 +115,13 @@ def expected_metadata(destination: Destination, token_id: int, combo: tuple[int,
     return encode(token_metadata(destination.config, destination.tables, token_id, combo, validated))
 
 
-def restore_token(destination: Destination, job: RenderJob, render: np.ndarray, sha256: str) -> bool:
+def restore_token(destination: Destination, job: RenderJob, render: np.ndarray | Found | None, sha256: str) -> bool:
     """Re-create an accepted token's files from a fresh render of its recorded attempt, if it gives the recorded
-    pixels (same backend, device and block); False, writing nothing, where it does not."""
+    pixels (same backend, device and block; for ``import``, the same file); False, writing nothing, where it does
+    not."""
+    if render is None:  # import: the file is no longer in the renders folder
+        return False
+    render = render.pixels if isinstance(render, Found) else render
     png = encode_png(Image.fromarray(postprocess(render, destination, job).pixels))
     if hashlib.sha256(png).hexdigest() != sha256:
         return False

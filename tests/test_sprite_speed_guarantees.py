@@ -1,0 +1,188 @@
+"""The guarantees the sprite fast paths pay for once instead of per token still hold: every token document is valid
+(validated once per shape), a token file written in place survives a kill -9 (resume, verify and --force), and the
+sprite path imports no model or image-science library."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, collection_args, folder_bytes, run_cli, run_importing_none_of
+
+from generator import files, schemas, workers
+from generator.files import write_unvouched
+
+TOKEN = {
+    "name": "Punks #1",
+    "description": "",
+    "image": "ipfs://x/1.png",
+    "attributes": [{"trait_type": "Background", "value": "Blue"}, {"trait_type": "Hair", "value": "Mohawk"}],
+}
+
+
+def with_attribute(value: object) -> dict:
+    return {**TOKEN, "attributes": [*TOKEN["attributes"][:1], {"trait_type": "Hair", "value": value}]}
+
+
+# ── metadata validated once per shape ─────────────────────────────────────────────────────────
+
+
+def test_the_token_schema_is_judged_by_shape_and_schemas_reading_content_are_not() -> None:
+    assert schemas.judged_by_shape("token.schema.json")
+    assert not schemas.judged_by_shape("config.schema.json")  # enums, minimums …
+    assert not schemas._shape_only({"type": "string", "minLength": 2})  # a length of 2 reads more than emptiness
+    assert not schemas._shape_only({"properties": {"value": {"type": "string", "pattern": "^[a-z]+$"}}})
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        with_attribute(""),  # empty: minLength 1
+        with_attribute(7),  # a number where a string belongs
+        with_attribute(True),
+        {**TOKEN, "name": ""},
+        {**TOKEN, "extra": "x"},  # additionalProperties: false
+        {key: value for key, value in TOKEN.items() if key != "image"},  # required
+        {**TOKEN, "attributes": [{"trait_type": "Hair"}]},
+        {**TOKEN, "attributes": ({"trait_type": "Hair", "value": "x"},)},  # a tuple is no JSON array
+    ],
+)
+def test_a_document_differing_from_a_validated_one_only_in_shape_is_still_refused(broken: dict) -> None:
+    schemas.validate(TOKEN, "token.schema.json")  # its shape is now known to be valid
+    with pytest.raises(ValueError, match="breaks token.schema.json"):
+        schemas.validate(broken, "token.schema.json")
+
+
+def test_documents_of_one_shape_are_validated_in_full_once(monkeypatch) -> None:
+    checked = []
+    full = schemas.schema_problem
+    monkeypatch.setattr(schemas, "schema_problem", lambda document, schema: checked.append(document) or full(document, schema))
+    monkeypatch.setattr(schemas, "_valid_shapes", schemas.defaultdict(set))
+    for value in ("Mohawk", "Bob", "Wild Hair", "Cap"):
+        schemas.validate(with_attribute(value), "token.schema.json")
+    schemas.validate({**TOKEN, "attributes": TOKEN["attributes"][:1]}, "token.schema.json")  # one attribute fewer
+    assert len(checked) == 2
+
+
+def test_a_schema_reading_content_validates_every_document(monkeypatch) -> None:
+    checked = []
+    full = schemas.schema_problem
+    monkeypatch.setattr(schemas, "schema_problem", lambda document, schema: checked.append(document) or full(document, schema))
+    for _ in range(3):
+        schemas.validate({"name": "Punks", "description": "", "image": "ipfs://x"}, "contract.schema.json")
+    assert len(checked) == 3
+
+
+# ── token files written in place ──────────────────────────────────────────────────────────────
+
+
+def test_a_new_token_file_is_created_in_place_and_an_existing_one_replaced_atomically(tmp_path: Path, monkeypatch) -> None:
+    staged = []
+    atomic = files.write_atomic
+    monkeypatch.setattr(files, "write_atomic", lambda path, data: staged.append(path) or atomic(path, data))
+    path = tmp_path / "1.png"
+    write_unvouched(path, b"first")
+    assert (path.read_bytes(), staged) == (b"first", [])
+    write_unvouched(path, b"second")  # it may be a file a manifest line vouches for (a reroll renders over it)
+    assert (path.read_bytes(), staged) == (b"second", [path])
+
+
+def test_token_files_torn_by_a_kill_are_named_by_verify_and_rewritten_by_the_resume(config_path: Path, tmp_path: Path) -> None:
+    """What a kill -9 in the middle of writing token 6 leaves: half its image, half its metadata, no manifest line."""
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    for out in (whole, killed):
+        assert run_cli(*collection_args(config_path, out, 8)).exit_code == 0
+    tear(killed, last_line=5, torn=6)
+    result = run_cli("verify", killed, "--config", config_path)
+    assert f"{killed / 'images' / '6.png'}: left by an interrupted run of a token not finished yet" in result.output
+    assert f"{killed / 'metadata' / '6.json'}: left by an interrupted run" in result.output
+    assert run_cli(*collection_args(config_path, killed, 8)).exit_code == 0
+    assert folder_bytes(killed) == folder_bytes(whole)
+
+
+def test_force_removes_token_files_torn_by_a_kill(config_path: Path, tmp_path: Path) -> None:
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    for out in (whole, killed):
+        assert run_cli(*collection_args(config_path, out, 8)).exit_code == 0
+    tear(killed, last_line=5, torn=6)
+    (killed / "notes.txt").write_text("the creator's own")
+    assert run_cli(*collection_args(config_path, killed, 8, "--seed", 7, "--force")).exit_code == 0
+    assert run_cli(*collection_args(config_path, killed, 8, "--force")).exit_code == 0
+    assert folder_bytes(killed) == {**folder_bytes(whole), "notes.txt": b"the creator's own"}
+
+
+def tear(out: Path, last_line: int, torn: int) -> None:
+    """Cut the manifest after ``last_line`` lines, and leave token ``torn``'s files half written."""
+    manifest = out / "manifest.jsonl"
+    manifest.write_text("".join(manifest.read_text().splitlines(keepends=True)[:last_line]))
+    for path in (out / "images" / f"{torn}.png", out / "metadata" / f"{torn}.json"):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    for later in range(torn + 1, torn + 3):
+        (out / "images" / f"{later}.png").unlink()
+        (out / "metadata" / f"{later}.json").unlink()
+
+
+@pytest.mark.parametrize("kill_after", [0, 1, 256])
+def test_kill_9_while_writing_token_files_then_resume_is_byte_identical(
+    config_path: Path, tmp_path: Path, kill_after: int
+) -> None:
+    """A real kill -9 of an inline run (no workers) as soon as ``kill_after`` manifest lines are in: it is then writing
+    the files of the next batch (256 tokens, ~0.1 s of work). The resume must end as an uninterrupted run."""
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert run_cli(*collection_args(config_path, whole, 600)).exit_code == 0
+    command = [sys.executable, "-m", "generator", *map(str, collection_args(config_path, killed, 600))]
+    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while manifest_lines(killed) < kill_after and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.kill()
+    process.wait()
+    assert run_cli(*collection_args(config_path, killed, 600)).exit_code == 0
+    assert folder_bytes(killed) == folder_bytes(whole)
+
+
+def manifest_lines(out: Path) -> int:
+    try:
+        return (out / "manifest.jsonl").read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return -1
+
+
+# ── worker processes ──────────────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture
+def no_accelerator_loaded(monkeypatch) -> None:
+    """As in a sprite run's process; earlier tests of this session may have imported torch."""
+    for name in workers.ACCELERATOR_MODULES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_light_work_forks_its_workers_unless_an_accelerator_library_is_loaded(monkeypatch, no_accelerator_loaded) -> None:
+    assert workers.start_method(light=True) == "fork"
+    assert workers.start_method(light=False) == "spawn"  # large arrays: the spawned worker's BLAS gets one thread
+    monkeypatch.setitem(sys.modules, "torch", object())  # CUDA may be initialised: a forked child cannot use it
+    assert workers.start_method(light=True) == "spawn"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")
+def test_a_forked_pool_runs_its_first_task_here_and_the_rest_in_workers(no_accelerator_loaded) -> None:
+    executor = workers.executor_for(workers.FORKED_THRESHOLD, light=True)
+    try:
+        pids = [executor.submit(os.getpid).result() for _ in range(3)]
+    finally:
+        executor.shutdown()
+    assert pids[0] == os.getpid() and os.getpid() not in pids[1:]
+
+
+# ── start-up ──────────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_sprite_collection_imports_no_model_or_image_science_library(config_path: Path, tmp_path: Path) -> None:
+    """scikit-image and SciPy cost a sprite run ~0.5 s to import, more than 1,000 tokens of work."""
+    heavy = ("torch", "diffusers", "transformers", "safetensors", "peft", "accelerate", "skimage", "scipy")
+    run_importing_none_of(heavy, *collection_args(config_path, tmp_path / "out", 30))
