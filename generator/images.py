@@ -27,16 +27,17 @@ PIXEL_ART_SUFFIXES = (".png", ".gif", ".bmp", ".webp")  # lossless: 24×24 origi
 RENDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what a UI saves a render as (and kohya trains from)
 
 
-def encode_png(image: Image.Image, text: dict[str, str] | None = None) -> bytes:
+def encode_png(image: Image.Image, text: dict[str, str] | None = None, level: int | None = None) -> bytes:
     """PNG bytes with Pillow's defaults: the same image gives the same bytes, which the manifest's sha256 relies on.
-    ``text``: chunks such as the ``parameters`` a web UI reads a render's prompt and seed from."""
+    ``text``: chunks such as the ``parameters`` a web UI reads a render's prompt and seed from; ``level``: a zlib
+    level for a large report that no hash records (level 3 halves a 10,000-token contact sheet's 0.33 s, +6 %)."""
     info = None
     if text:
         info = PngInfo()
         for key, value in text.items():
             info.add_text(key, value)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
+    image.save(buffer, format="PNG", pnginfo=info, **({} if level is None else {"compress_level": level}))
     return buffer.getvalue()
 
 

@@ -211,12 +211,20 @@ def background_measures(recovery: Recovery) -> dict[str, float]:
     background = recovery.background
     if not background.any():
         return {"background_variation": 0.0, "background_roughness": 0.0}
-    lab = to_lab(recovery.means[background])
-    variation = np.linalg.norm(lab - np.median(lab, axis=0), axis=-1)
+    means = recovery.means[background]
+    variation = 0.0  # one colour, as art drawn at token size has: nothing strays (and no Lab to compute)
+    if (means != means[0]).any():
+        lab = to_lab(means)
+        variation = _high(np.linalg.norm(lab - np.median(lab, axis=0), axis=-1))
     return {
-        "background_variation": float(np.percentile(variation, 90)),
-        "background_roughness": float(np.percentile(recovery.spread[background], 90)),
+        "background_variation": variation,
+        "background_roughness": _high(recovery.spread[background]),
     }
+
+
+def _high(values: np.ndarray) -> float:
+    """The 90th percentile: what most cells stay under (0 at once where all are 0, as in art drawn at token size)."""
+    return float(np.percentile(values, 90)) if values.any() else 0.0
 
 
 def shape_measures(pixels: np.ndarray, subject: np.ndarray) -> dict[str, float]:

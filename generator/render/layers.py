@@ -30,13 +30,20 @@ class Layers:
     digest: str  # sha256 over every enabled layer file: what a run's fingerprint needs of the art
 
     def composite(self, combos: np.ndarray) -> np.ndarray:
-        """(batch, traits) value indices → (batch, size, size, 3) uint8, "over" compositing rounded like PIL."""
-        canvas = self.stacks[0][combos[:, 0], ..., :3].astype(np.uint16)
+        """(batch, traits) value indices → (batch, size, size, 3) uint8, "over" compositing rounded like PIL.
+
+        Where a batch's layer has alpha only 0 or 255 (pixel art, as a rule), it is copied where it is opaque:
+        exactly what the formula gives there, at a fraction of its cost."""
+        canvas = self.stacks[0][combos[:, 0], ..., :3].copy()
         for trait, stack in enumerate(self.stacks[1:], start=1):
-            layer = stack[combos[:, trait]].astype(np.uint16)
+            layer = stack[combos[:, trait]]
             alpha = layer[..., 3:]
-            canvas = (layer[..., :3] * alpha + canvas * (255 - alpha) + 127) // 255
-        return canvas.astype(np.uint8)
+            if not ((alpha > 0) & (alpha < 255)).any():
+                np.copyto(canvas, layer[..., :3], where=alpha == 255)
+                continue
+            wide = alpha.astype(np.uint16)
+            canvas = ((layer[..., :3] * wide + canvas * (255 - wide) + 127) // 255).astype(np.uint8)
+        return canvas
 
     def expectation(self, combo: Combo) -> tuple[np.ndarray, np.ndarray]:
         """The token as its layers draw it, and which trait owns each pixel (the last layer to paint it)."""

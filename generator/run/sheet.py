@@ -17,6 +17,7 @@ from generator.run.manifest import REJECTED, History, rejects_csv
 
 GAP_COLOUR = (24, 24, 28)
 MAX_SCALE = 8  # 100 tokens → 10 columns of 24 px at 8× ≈ 2,000 px wide
+SHEET_ZLIB_LEVEL = 3  # a report, not a token: faster than the default 6 for +6 % bytes
 MAX_SIDE = 4096  # 10,000 tokens stay at 1× (2,501 px, ~19 MB of RGB): within the run's memory budget
 
 
@@ -44,7 +45,8 @@ def write_reports(folder: Path, token_ids: list[int], history: History, tiles: d
         if token_id not in history.accepted:
             image_path(folder, token_id).unlink(missing_ok=True)
             metadata_path(folder, token_id).unlink(missing_ok=True)
-    write_atomic(folder / SHEET, encode_png(contact_sheet([_tile(folder, t, tiles, history) for t in token_ids])))
+    sheet = contact_sheet([_tile(folder, t, tiles, history) for t in token_ids])
+    write_atomic(folder / SHEET, encode_png(sheet, level=SHEET_ZLIB_LEVEL))
     if any(record["verdict"] == REJECTED for record in history.records):
         write_atomic(folder / REJECTS, rejects_csv(history))
 
