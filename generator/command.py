@@ -8,6 +8,10 @@ line and exit status 2; Ctrl-C becomes one line and 130.
 from __future__ import annotations
 
 import importlib
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import click
 
@@ -18,18 +22,93 @@ class UserMistake(click.ClickException):
     exit_code = ExitStatus.USER_MISTAKE
 
 
+INTERRUPTED_LINE = "interrupted: what was finished is kept; run the same command again to go on"
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C on its way to :meth:`CommandGroup.main`: click turns a ``KeyboardInterrupt`` into "Aborted!" and
+    status 1, but lets this through."""
+
+
 class CommandGroup(click.Group):
-    def invoke(self, ctx: click.Context):
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's entry point; as the process's own (no ``args``: they come from ``sys.argv``), it also ends it.
+
+        Python answers a Ctrl-C that lands while it shuts down (~50 ms after the command returned: a
+        sizeable share of a small inline sprite run) with the default action, death by SIGINT: status
+        -2 to a script, with nothing said. So the process ends with SIGINT ignored, and a Ctrl-C that
+        came before that is answered as any other. Called with ``args`` (``CliRunner``, a test), the
+        caller's process goes on and keeps its own SIGINT handling.
+        """
+        if args is not None or not standalone_mode:
+            try:
+                return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+            except _Interrupted:
+                click.echo(f"\n{INTERRUPTED_LINE}", err=True)
+                raise SystemExit(ExitStatus.INTERRUPTED) from None
         try:
-            return super().invoke(ctx)
-        except UserError as error:
-            raise UserMistake(str(error)) from None
-        except click.UsageError as error:  # a flag or argument click itself refused: one line too, not the usage text
-            where = error.ctx.command_path if error.ctx else ctx.command_path
-            raise UserMistake(f"{where}: {error.format_message().rstrip('.')}; see {where} --help") from None
+            super().main(args, prog_name, complete_var, standalone_mode, **extra)
+            status: int | str | None = ExitStatus.DONE  # not reached: click ends with SystemExit in standalone mode
+        except SystemExit as ended:
+            status = ended.code
+        except (_Interrupted, KeyboardInterrupt):  # KeyboardInterrupt: one click raised or let through
+            exit_interrupted()
+        raise SystemExit(_ending(status))
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any):
+        with _ctrl_c_interrupts():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context):
+        with _ctrl_c_interrupts():
+            try:
+                return super().invoke(ctx)
+            except UserError as error:
+                raise UserMistake(str(error)) from None
+            except click.UsageError as error:  # a flag or argument click itself refused: one line too, not the usage text
+                where = error.ctx.command_path if error.ctx else ctx.command_path
+                raise UserMistake(f"{where}: {error.format_message().rstrip('.')}; see {where} --help") from None
+
+
+@contextmanager
+def _ctrl_c_interrupts() -> Iterator[None]:
+    """A Ctrl-C inside the block leaves as :class:`_Interrupted`, past click's own handling, to be said once."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _Interrupted from None
+
+
+def exit_interrupted() -> NoReturn:
+    """End the process as Ctrl-C does: the one line, status 130, SIGINT ignored until the end (see
+    :meth:`CommandGroup.main`). Also for ``python -m generator`` when Ctrl-C came while it imported."""
+    raise SystemExit(_ending(None, interrupted=True))
+
+
+def _ending(status: int | str | None, interrupted: bool = False) -> int | str | None:
+    """SIGINT ignored from here to the process's end, then ``status``, or 130 (and the line) for a Ctrl-C that
+    landed first. A Ctrl-C after the switch finds the command already over, and leaves its status as it is.
+
+    Setting the handler runs a pending one first, which may raise; the loop keeps switching until it takes.
+    The line is said only once the switch took, so no later Ctrl-C can cut it short or say it twice.
+    """
+    while True:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            break
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: what was finished is kept; run the same command again to go on", err=True)
-            ctx.exit(ExitStatus.INTERRUPTED)
+            interrupted = True
+    if interrupted and status != ExitStatus.INTERRUPTED:
+        click.echo(f"\n{INTERRUPTED_LINE}", err=True)
+        return ExitStatus.INTERRUPTED
+    return status
 
 
 class LazyGroup(CommandGroup):

@@ -339,3 +339,41 @@ def test_verify_tells_leftovers_of_an_interrupted_run_from_foreign_files(config_
     assert result.exit_code == 4
     assert f"{out / 'images' / '6.png'}: left by an interrupted run of a token not finished yet" in result.output
     assert f"{out / 'images' / '77.png'}: not a file of any accepted token" in result.output
+
+
+def interrupt_inline_run(config_path: Path, out: Path, n: int, when: str, delay: float = 0.0) -> tuple[int, str]:
+    """``python -m generator`` on ``n`` tokens, its process group sent SIGINT (as a terminal's Ctrl-C): ``delay``
+    seconds after the start (``"start"``: while it imports) or after run.json exists (``"run"``), or just after
+    the report line (``"exit"``: while Python shuts down). Returns the status and stderr."""
+    command = [sys.executable, "-m", "generator", *map(str, collection_args(config_path, out, n))]
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    if when == "run":
+        wait_for(lambda: (out / "run.json").exists() or process.poll() is not None)
+    if when == "exit":
+        process.stdout.readline()
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, stderr
+
+
+@pytest.mark.slow
+def test_every_ctrl_c_is_130_and_one_line_from_import_to_exit(config_path: Path, tmp_path: Path) -> None:
+    """Runs were killed by SIGINT (status -2) while Python imported punkgen, or shut down after the run."""
+    from generator.command import INTERRUPTED_LINE
+
+    moments = [(300, "start", d) for d in (0.05, 0.15, 0.25)] + [(n, "run", d) for n in (300, 1500) for d in (0.05, 0.2)]
+    moments += [(300, "exit", 0.0)] * 4
+    statuses = []
+    for number, (n, when, delay) in enumerate(moments):
+        status, stderr = interrupt_inline_run(config_path, tmp_path / f"out-{number}", n, when, delay)
+        statuses.append(status)
+        assert status in (ExitStatus.DONE, ExitStatus.INTERRUPTED), (n, when, delay, status, stderr)
+        expected = [] if status == ExitStatus.DONE else [INTERRUPTED_LINE]
+        assert stderr.strip().splitlines() == expected, (n, when, delay, stderr)
+    assert statuses.count(ExitStatus.INTERRUPTED) >= 5
+    resumed = run_cli(*collection_args(config_path, tmp_path / "out-3", 300))  # cut mid-run: it goes on
+    assert resumed.exit_code == 0, resumed.output
+    assert run_cli("verify", tmp_path / "out-3", "--config", config_path).exit_code == 0
