@@ -23,10 +23,15 @@ from generator.render.comfyui import fill, load_workflow
 N = 8
 
 
-def import_run(config_path: Path, out: Path, renders: Path, *extra: object):
-    args = collection_args(config_path, out, N, "--renders", renders, *extra)
+def import_args(config_path: Path, out: Path, renders: Path | None, n: int = N) -> list[str]:
+    """``punkgen collection`` with the import backend (and ``--renders``, unless None)."""
+    args = [str(arg) for arg in collection_args(config_path, out, n, *(["--renders", renders] if renders else []))]
     args[args.index("sprites")] = "import"
-    return run_cli(*args)
+    return args
+
+
+def import_run(config_path: Path, out: Path, renders: Path):
+    return run_cli(*import_args(config_path, out, renders))
 
 
 @pytest.fixture
@@ -183,8 +188,7 @@ def test_a_workflow_punkgen_cannot_fill_is_refused_naming_the_nodes(
     path = tmp_path / "api.json"
     path.write_text(json.dumps(graph))
     edit(config_path, 'workflow = ""', f'workflow = "{path}"')
-    args = collection_args(config_path, tmp_path / "out", N, "--renders", tmp_path)
-    args[args.index("sprites")] = "import"
+    args = import_args(config_path, tmp_path / "out", tmp_path)
     line = refused(*args)
     assert message in line and str(path) in line
     if "samplers" in message and "2" in message:
@@ -196,14 +200,19 @@ def test_a_ui_format_workflow_is_refused_with_the_way_to_the_api_format(config_p
     path = tmp_path / "workflow.json"
     path.write_text(json.dumps({"nodes": [], "links": [], "version": 0.4}))
     edit(config_path, 'workflow = ""', f'workflow = "{path}"')
-    args = collection_args(config_path, tmp_path / "out", N, "--renders", tmp_path)
-    args[args.index("sprites")] = "import"
+    args = import_args(config_path, tmp_path / "out", tmp_path)
     assert "Save (API Format)" in refused(*args)
 
 
+def test_a_collection_inside_the_renders_folder_is_refused(config_path: Path, tmp_path: Path) -> None:
+    """Its images/5.png would read as token 5's render."""
+    line = refused(*import_args(config_path, tmp_path / "ui" / "punks", tmp_path / "ui"))
+    assert "is inside the renders folder" in line
+    assert not (tmp_path / "ui").exists()
+
+
 def test_import_without_a_renders_folder_is_refused(config_path: Path, tmp_path: Path) -> None:
-    args = collection_args(config_path, tmp_path / "out", N)
-    args[args.index("sprites")] = "import"
+    args = import_args(config_path, tmp_path / "out", None)
     assert "--renders DIR" in refused(*args)
 
 
@@ -272,8 +281,7 @@ def test_kill_9_in_an_import_run_then_resume_is_byte_identical(config_path: Path
 
     size, renders, sprites = 80, tmp_path / "renders", tmp_path / "sprites"
     assert run_cli(*collection_args(config_path, sprites, size)).exit_code == 0
-    args = [*map(str, collection_args(config_path, tmp_path / "plan", size, "--renders", renders))]
-    args[args.index("sprites")] = "import"
+    args = import_args(config_path, tmp_path / "plan", renders, size)
     assert run_cli(*args).exit_code == ExitStatus.WAITING
     for n, job in enumerate(read_jobs(tmp_path / "plan")):
         if n % 10 == 3:
