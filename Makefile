@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 collection: $(STAMP)
-	$(BIN)/punkgen collection -n $(N) --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(FORCE),--force)
+	$(BIN)/punkgen collection -n $(N) --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(RENDERS),--renders $(RENDERS)) $(if $(FORCE),--force)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
