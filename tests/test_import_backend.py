@@ -305,3 +305,27 @@ def test_kill_9_in_an_import_run_then_resume_is_byte_identical(config_path: Path
     assert start(killed).wait(timeout=120) == ExitStatus.WAITING
     assert folder_bytes(killed) == folder_bytes(whole)
     assert len(read_jobs(killed)) == 16  # 8 waiting, 8 at their second attempt
+
+
+def test_a_reroll_waits_for_its_render_then_finishes(config_path: Path, tmp_path: Path, sprites: Path) -> None:
+    out, renders = tmp_path / "out", tmp_path / "renders"
+
+    def render_listed(seed: int) -> None:
+        for job in read_jobs(out):
+            infotext = a1111_infotext(job["prompt"], job["negative_prompt"], job["seed"], 512)
+            save_a1111(
+                renders / f"{job['token_id']}-{job['attempt']}.png", render_of(sprites, job["token_id"], 512, seed), infotext
+            )
+
+    import_run(config_path, out, renders)
+    render_listed(seed=1)
+    assert import_run(config_path, out, renders).exit_code == 0
+    reroll = ["reroll", out, 2, "-n", N, "--config", config_path, "--backend", "import", "--renders", renders, "--quiet"]
+    waiting = run_cli(*reroll)
+    assert waiting.exit_code == ExitStatus.WAITING, waiting.output
+    assert [(job["token_id"], job["attempt"]) for job in read_jobs(out)] == [(2, 1)]
+    render_listed(seed=2)
+    done = run_cli(*reroll)
+    assert done.exit_code == 0, done.output
+    assert json.loads((out / "manifest.jsonl").read_text().splitlines()[-1])["attempt"] == 1
+    assert run_cli("verify", out, "--config", config_path).exit_code == 0
