@@ -65,6 +65,11 @@ def test_first_run_lists_every_job_and_waits(config_path: Path, tmp_path: Path) 
         for job in jobs
     ]
     assert not (out / "images").exists() or not any((out / "images").iterdir())
+    verified = run_cli("verify", out, "--config", config_path)
+    assert verified.exit_code == ExitStatus.TOKENS_FAILED
+    assert (
+        f"{N} tokens never finished (1, 2, 3, 4, 5, 6, 7, 8); {out / 'to-render'} lists the jobs still waiting" in verified.output
+    )
 
 
 def test_the_loop_ends_with_the_sprite_runs_metadata(config_path: Path, tmp_path: Path, sprites: Path) -> None:

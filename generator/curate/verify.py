@@ -25,7 +25,17 @@ from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones
 from generator.plan.traits import TraitTable, combo_of, load_traits
-from generator.run.folder import IMAGES, MANIFEST, METADATA, RUN_FILE, SHEET, TOKEN_FILES, image_path, metadata_path
+from generator.run.folder import (
+    IMAGES,
+    MANIFEST,
+    METADATA,
+    RUN_FILE,
+    SHEET,
+    TO_RENDER,
+    TOKEN_FILES,
+    image_path,
+    metadata_path,
+)
 from generator.run.manifest import ONE_OF_ONE, History, event_of, read_history
 from generator.run.repair import image_state
 from generator.schemas import schema_problem
@@ -40,6 +50,7 @@ class Verification:
     checked: int  # accepted tokens whose files were checked
     problems: tuple[str, ...]  # one line per difference, naming the file
     unfinished: tuple[int, ...]  # planned token ids without an accepted render
+    waiting: bool = False  # import: to-render/ lists jobs still waiting for renders
 
     def summary(self) -> str:
         counts = f"{plural(self.checked, 'token')} of {self.planned:,} checked in {self.folder}"
@@ -47,8 +58,10 @@ class Verification:
             return f"{counts}: {plural(len(self.problems), 'difference')} (listed above)"
         if self.unfinished:
             shown = ", ".join(map(str, self.unfinished[:10])) + (" …" if len(self.unfinished) > 10 else "")
+            why = f"; {self.folder / TO_RENDER} lists the jobs still waiting for renders" if self.waiting else ""
             return (
-                f"{counts}: every file matches the manifest, but {plural(len(self.unfinished), 'token')} never finished ({shown})"
+                f"{counts}: every file matches the manifest, but {plural(len(self.unfinished), 'token')} never finished "
+                f"({shown}){why}"
             )
         return f"{counts}: every file matches the manifest and the schemas"
 
@@ -68,7 +81,8 @@ def verify_folder(folder: Path, config: Config) -> Verification:
     if not (folder / SHEET).is_file():
         problems.append(f"{folder / SHEET}: missing; run the same `punkgen collection` command again to redraw it")
     unfinished = tuple(t for t in ids if t not in history.accepted)
-    return Verification(folder, planned, len(history.accepted), tuple(problems), unfinished)
+    waiting = (folder / TO_RENDER).is_dir()
+    return Verification(folder, planned, len(history.accepted), tuple(problems), unfinished, waiting)
 
 
 def token_problems(folder: Path, config: Config, tables: list[TraitTable], history: History) -> Iterator[str]:
