@@ -25,18 +25,34 @@ class Degradation:
     jpeg: int | None = None  # JPEG quality, or None for none
 
     @classmethod
-    def random(cls, rng: np.random.Generator, size: int = 512) -> Degradation:
-        """A hard mix: every degradation at once, each drawn up to the worst renders were seen to do (issue 16:
-        shift ±4 px, blur to 2 px, a per-channel gain of ±5 % with an offset of ±8, noise σ to 12, JPEG down to 80)."""
+    def random(cls, rng: np.random.Generator, size: int = 512, limits: Limits | None = None) -> Degradation:
+        """Every degradation at once, each drawn within ``limits`` (by default :data:`HARD`)."""
+        limits = limits or HARD
         return cls(
             size=size,
             shift=tuple(int(v) for v in rng.integers(-4, 5, 2)),
-            blur=float(rng.uniform(0.5, 2.0)),
-            noise=float(rng.uniform(2.0, 12.0)),
-            gain=tuple(float(v) for v in rng.uniform(0.95, 1.05, 3)),
+            blur=float(rng.uniform(*limits.blur)),
+            noise=float(rng.uniform(*limits.noise)),
+            gain=tuple(float(v) for v in rng.uniform(*limits.gain, 3)),
             offset=tuple(float(v) for v in rng.uniform(-8.0, 8.0, 3)),
-            jpeg=int(rng.integers(80, 96)),
+            jpeg=int(rng.integers(limits.jpeg, 96)),
         )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The ranges :meth:`Degradation.random` draws from (grid shift ±4 px and an offset of ±8 always)."""
+
+    blur: tuple[float, float]  # Gaussian radius, px
+    noise: tuple[float, float]  # σ, levels
+    gain: tuple[float, float]  # per channel
+    jpeg: int  # lowest JPEG quality (up to 95)
+
+
+# The worst renders were seen to do (issue 16): blur to 2 px, noise σ to 12, a gain of ±5 %, JPEG down to 80.
+HARD = Limits(blur=(0.5, 2.0), noise=(2.0, 12.0), gain=(0.95, 1.05), jpeg=80)
+# What a good render stays within (the quality filter must accept it): blur σ ≤ 1.2, noise σ ≤ 8, a tint, JPEG 85–95.
+GOOD = Limits(blur=(0.0, 1.2), noise=(0.0, 8.0), gain=(0.97, 1.03), jpeg=85)
 
 
 def degrade(pixels: np.ndarray, how: Degradation, rng: np.random.Generator) -> np.ndarray:

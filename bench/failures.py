@@ -23,23 +23,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from degrade import Degradation, degrade
+from degrade import GOOD, Degradation, degrade
 from PIL import Image
 
 Art = np.ndarray  # (S, S, 3) uint8, the token as its layers draw it
 
 
 def good_degradation(rng: np.random.Generator, size: int = 512) -> Degradation:
-    """The limits a good render stays within: grid shift ±4 px, blur σ ≤ 1.2, tint, noise σ ≤ 8, JPEG 85–95."""
-    return Degradation(
-        size=size,
-        shift=tuple(int(v) for v in rng.integers(-4, 5, 2)),
-        blur=float(rng.uniform(0.0, 1.2)),
-        noise=float(rng.uniform(0.0, 8.0)),
-        gain=tuple(float(v) for v in rng.uniform(0.97, 1.03, 3)),
-        offset=tuple(float(v) for v in rng.uniform(-8.0, 8.0, 3)),
-        jpeg=int(rng.integers(85, 96)),
-    )
+    """The limits a good render stays within (:data:`degrade.GOOD`)."""
+    return Degradation.random(rng, size, GOOD)
 
 
 def good(art: Art, background: np.ndarray, rng: np.random.Generator, size: int = 512) -> np.ndarray:

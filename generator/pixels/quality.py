@@ -106,7 +106,8 @@ def assess(
     ``min_trait_match = 0`` turns off every check against the claim: the traits' and the background cells'.
     """
     judged = claim if settings.min_trait_match > 0 else None
-    metrics = measure(render, recovery, judged)
+    unlike = _unlike(recovery.pixels, judged.pixels) if judged is not None else None  # one Lab pass, two checks
+    metrics = measure(render, recovery, judged, unlike)
     if metrics["render_spread"] < BLANK_SPREAD or metrics["render_mean"] < 8:  # every other reason would follow from it
         return Verdict(
             (f"blank: the render is flat (spread {metrics['render_spread']:.1f}, mean {metrics['render_mean']:.0f})",), metrics
@@ -126,7 +127,7 @@ def assess(
         reasons.append(f"off_centre: {metrics['off_centre']:.2f} > {settings.max_off_centre}")
     reasons.extend(structure_reasons(metrics))
     if judged is not None:
-        reasons.extend(trait_reasons(recovery.pixels, judged, settings.min_trait_match))
+        reasons.extend(trait_reasons(judged, ~unlike, settings.min_trait_match))
     if training is not None:
         reasons.extend(_near_copy(recovery.pixels, training, settings.min_training_distance))
     return Verdict(tuple(reasons), metrics)
@@ -144,7 +145,7 @@ def structure_reasons(metrics: dict[str, float]) -> list[str]:
     return list(reasons.values())
 
 
-def trait_reasons(pixels: np.ndarray, claim: Claim, minimum: float) -> list[str]:
+def trait_reasons(claim: Claim, close: np.ndarray, minimum: float) -> list[str]:
     """Each trait above the bottom one must show each of its colours where its layer puts them.
 
     A trait's pixels are judged colour by colour, and its worst colour decides: brown eyes in a
@@ -153,12 +154,11 @@ def trait_reasons(pixels: np.ndarray, claim: Claim, minimum: float) -> list[str]
     `bench/fidelity.py`). Colours on a single pixel are too fragile to judge. The bottom trait,
     the background, is judged by ``background_color``. Positions come from the layers, so a
     render that draws the template's places in the right colours passes; beyond
-    :data:`MAX_UNLIKE_CELLS` cells unlike their layer's colour, it does not.
+    :data:`MAX_UNLIKE_CELLS` cells unlike their layer's colour, it does not. ``close``: the cells within
+    :data:`TRAIT_TOLERANCE` of the colour the claim draws there.
     """
-    exact = (pixels == claim.pixels).all(axis=-1)
-    if exact.all():  # the sprite backend, and any render that came back exactly as drawn
+    if close.all():  # the sprite backend, and any render that came back as drawn
         return []
-    close = exact | (np.linalg.norm(to_lab(pixels) - to_lab(claim.pixels), axis=-1) <= TRAIT_TOLERANCE)
     reasons = []
     packed = pack_rgb(claim.pixels)
     for trait, (key, value) in enumerate(claim.names[1:], start=1):
@@ -173,7 +173,8 @@ def trait_reasons(pixels: np.ndarray, claim: Claim, minimum: float) -> list[str]
     return reasons
 
 
-def measure(render: np.ndarray, recovery: Recovery, claim: Claim | None = None) -> dict[str, float]:
+def measure(render: np.ndarray, recovery: Recovery, claim: Claim | None, unlike: np.ndarray | None) -> dict[str, float]:
+    """Every measure the verdict reads; ``unlike``: the cells farther than the tolerance from ``claim``'s colours."""
     size = recovery.pixels.shape[0]
     off_palette = recovery.snap_distance > OFF_PALETTE
     flat = (recovery.spread <= MAX_CELL_SPREAD) & (recovery.snap_distance <= MAX_SNAP_DISTANCE)
@@ -199,8 +200,7 @@ def measure(render: np.ndarray, recovery: Recovery, claim: Claim | None = None) 
     metrics |= background_measures(recovery)
     if render.shape[:2] != recovery.pixels.shape[:2]:  # art already at token size (sprites) is judged as drawn
         metrics |= shape_measures(recovery.pixels, subject)
-    if claim is not None:
-        unlike = _unlike(recovery.pixels, claim.pixels)
+    if claim is not None and unlike is not None:
         metrics["background_leaks"] = float(((claim.owner == 0) & (unlike | (recovery.spread > MAX_CELL_SPREAD))).sum())
         metrics["unlike_cells"] = float(unlike[claim.owner > 0].sum())
     return metrics

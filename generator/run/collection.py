@@ -279,15 +279,16 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable], backend
     """Load once what every token's finishing needs; a bad palette or training folder fails before any write."""
     palette_path = config.resolve(config.pixels.palette)
     training_dir = config.resolve(config.quality.training_dir)
+    made = backend != "sprites"  # a model made the render: its traits are checked, a kept render says how to redo it
     return Destination(
         folder=folder,
         config=config,
         tables=tables,
         palette=read_palette(palette_path) if palette_path else None,
         backgrounds=background_colors(config, tables[0]),
-        ui_parameters=backend != "sprites",
+        ui_parameters=made,
         training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
-        layers=drawn_layers(config, tables) if backend != "sprites" else None,
+        layers=drawn_layers(config, tables) if made else None,
     )
 
 
