@@ -15,8 +15,9 @@ from PIL import Image
 from test_pixels import TOKENS, upscale
 
 from generator.config import QualitySettings, load_config
+from generator.pixels.drawn import judge_drawn
 from generator.pixels.palette import read_palette
-from generator.pixels.quality import assess, duplicate_reason, load_training_set
+from generator.pixels.quality import Claim, TrainingSet, assess, duplicate_reason, load_training_set
 from generator.pixels.recovery import recover
 from generator.render import BACKEND_MODULES
 from generator.run.collection import run_collection
@@ -293,3 +294,48 @@ def test_portrait_heuristics_judge_renders_not_layer_art_as_drawn() -> None:
     art[3, 3] = art[~background][0]
     assert "stray_cells" not in codes(art)
     assert "stray_cells" in codes(upscale(art, 512))
+
+
+# ── art drawn at token size is judged a block at a time, exactly as one token at a time ─────────────────
+
+
+def drawn_cases() -> list[tuple[np.ndarray, np.ndarray | None, Claim | None]]:
+    """(token, background asked for, claim): every kind of verdict drawn art can get, and the cases that read
+    the background or the claim differently."""
+    rng = np.random.default_rng(5)
+    cases: list[tuple[np.ndarray, np.ndarray | None, Claim | None]] = []
+    for token in TOKENS:
+        subject = (token != token[0, 0]).any(axis=-1)
+        owner = subject.astype(np.int16)
+        cases.append((token, token[0, 0], None))
+        cases.append((token, None, None))
+        cases.append((token, np.array([200, 30, 30], dtype=np.uint8), None))  # another background asked for
+        cases.append((token, token[0, 0], Claim(token, owner, (("background", "a"), ("type", "b")))))
+        repainted = token.copy()
+        repainted[subject & (rng.random(subject.shape) < 0.3)] = (0, 255, 0)  # trait cells unlike their claim
+        cases.append((repainted, token[0, 0], Claim(token, owner, (("background", "a"), ("type", "b")))))
+        cases.append((np.roll(token, 7, axis=1), token[0, 0], None))  # off centre, background split
+        walled = token.copy()
+        walled[:, 0] = rng.integers(0, 256, (24, 3))  # a border of many colours: the mode is a tie
+        cases.append((walled, token[0, 0], None))
+    cases.append((np.zeros((24, 24, 3), dtype=np.uint8), None, None))  # blank
+    cases.append((np.full((24, 24, 3), (220, 20, 20), dtype=np.uint8), None, None))  # flat red: blank too
+    cases.append((rng.integers(0, 256, (24, 24, 3), dtype=np.uint8), None, None))  # noise: no background at all
+    return cases
+
+
+@pytest.mark.parametrize("trait_match", [0.0, SETTINGS.min_trait_match])
+def test_a_block_of_drawn_tokens_gets_the_verdicts_each_token_gets_alone(trait_match: float) -> None:
+    cases = drawn_cases()
+    settings = QualitySettings(min_trait_match=trait_match)
+    training = TrainingSet(("a.png", "b.png"), np.stack([TOKENS[0], TOKENS[1]]))
+    tokens = np.stack([token for token, _, _ in cases])
+    block = judge_drawn(tokens, [asked for _, asked, _ in cases], settings, training, [claim for _, _, claim in cases])
+    alone = [
+        assess(t, recover(t, 24, PALETTE, expected_background=asked), settings, training, claim) for t, asked, claim in cases
+    ]
+    assert [v.reasons for v in block] == [v.reasons for v in alone]
+    assert [v.metrics for v in block] == [v.metrics for v in alone]
+    reasons = {reason.split(":")[0] for verdict in alone for reason in verdict.reasons}
+    drawn = {"blank", "background_color", "background_uniformity", "off_centre", "sideways", "colors", "coverage", "near_copy"}
+    assert reasons == drawn | ({"trait_type", "trait_cells"} if trait_match else set())  # the cases reach every verdict

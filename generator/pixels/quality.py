@@ -105,9 +105,25 @@ def assess(
 
     ``min_trait_match = 0`` turns off every check against the claim: the traits' and the background cells'.
     """
+    judged, unlike = judged_claim(claim, settings, recovery.pixels)
+    return judge(measure(render, recovery, judged, unlike), settings, recovery.pixels, training, judged, unlike)
+
+
+def judged_claim(claim: Claim | None, settings: QualitySettings, pixels: np.ndarray) -> tuple[Claim | None, np.ndarray | None]:
+    """The claim the checks read (none at ``min_trait_match = 0``), and the cells unlike it: one Lab pass, two checks."""
     judged = claim if settings.min_trait_match > 0 else None
-    unlike = _unlike(recovery.pixels, judged.pixels) if judged is not None else None  # one Lab pass, two checks
-    metrics = measure(render, recovery, judged, unlike)
+    return judged, (_unlike(pixels, judged.pixels) if judged is not None else None)
+
+
+def judge(
+    metrics: dict[str, float],
+    settings: QualitySettings,
+    pixels: np.ndarray,
+    training: TrainingSet | None = None,
+    judged: Claim | None = None,
+    unlike: np.ndarray | None = None,
+) -> Verdict:
+    """The verdict on a token's measures (see :func:`measure`); ``pixels``: the token, for the near-copy guard."""
     if metrics["render_spread"] < BLANK_SPREAD or metrics["render_mean"] < 8:  # every other reason would follow from it
         return Verdict(
             (f"blank: the render is flat (spread {metrics['render_spread']:.1f}, mean {metrics['render_mean']:.0f})",), metrics
@@ -126,10 +142,10 @@ def assess(
     if metrics["off_centre"] > settings.max_off_centre:
         reasons.append(f"off_centre: {metrics['off_centre']:.2f} > {settings.max_off_centre}")
     reasons.extend(structure_reasons(metrics))
-    if judged is not None:
+    if judged is not None and unlike is not None:
         reasons.extend(trait_reasons(judged, ~unlike, settings.min_trait_match))
     if training is not None:
-        reasons.extend(_near_copy(recovery.pixels, training, settings.min_training_distance))
+        reasons.extend(_near_copy(pixels, training, settings.min_training_distance))
     return Verdict(tuple(reasons), metrics)
 
 
@@ -178,32 +194,64 @@ def measure(render: np.ndarray, recovery: Recovery, claim: Claim | None, unlike:
     size = recovery.pixels.shape[0]
     off_palette = recovery.snap_distance > OFF_PALETTE
     flat = (recovery.spread <= MAX_CELL_SPREAD) & (recovery.snap_distance <= MAX_SNAP_DISTANCE)
-    frame = np.zeros((size, size), dtype=bool)  # top, left and right edges: a portrait's neck owns the bottom one
-    frame[0, :] = frame[:, [0, -1]] = True
     subject = ~recovery.background
-    rows, cols = np.nonzero(subject)
-    centre = (size - 1) / 2
-    off_centre = float(np.hypot(cols.mean() - centre, rows.mean() - centre) / size) if len(rows) else 1.0
     metrics = {
-        "render_spread": float(render.reshape(-1, render.shape[-1]).std(axis=0).max()),  # per channel: flat red is blank
-        "render_mean": float(render.mean()),
+        **{name: float(value) for name, value in token_measures(render, recovery.pixels, recovery.background).items()},
         "grid_fidelity": float(flat.mean()),
         "rough_cells": float(((recovery.spread > MAX_CELL_SPREAD) | off_palette).sum()),
         "edge_sharpness": edge_sharpness(render, recovery.grid, size),
-        "colors": float(len(np.unique(pack_rgb(recovery.pixels)))),
-        "background_uniformity": float(recovery.background[frame].mean()),
         "background_distance": recovery.background_distance,
-        "coverage": float(subject.mean()),
-        "off_centre": off_centre,
-        "column_offset": float(abs(cols.mean() - centre) / size) if len(cols) else 1.0,
     }
     metrics |= background_measures(recovery)
     if render.shape[:2] != recovery.pixels.shape[:2]:  # art already at token size (sprites) is judged as drawn
         metrics |= shape_measures(recovery.pixels, subject)
     if claim is not None and unlike is not None:
-        metrics["background_leaks"] = float(((claim.owner == 0) & (unlike | (recovery.spread > MAX_CELL_SPREAD))).sum())
-        metrics["unlike_cells"] = float(unlike[claim.owner > 0].sum())
+        metrics |= claim_measures(claim, unlike, recovery.spread)
     return metrics
+
+
+def token_measures(render: np.ndarray, pixels: np.ndarray, background: np.ndarray) -> dict[str, np.ndarray]:
+    """The measures of a render (…, H, W, 3), its token (…, S, S, 3) and background (…, S, S) that need no grid: for
+    one token, or for a block of tokens drawn at token size at once (one value each)."""
+    size = pixels.shape[-2]
+    frame = np.zeros((size, size), dtype=bool)  # top, left and right edges: a portrait's neck owns the bottom one
+    frame[0, :] = frame[:, [0, -1]] = True
+    subject = ~background
+    count = subject.sum(axis=(-2, -1))
+    position = np.arange(size) - (size - 1) / 2  # from the centre
+    with np.errstate(invalid="ignore", divide="ignore"):  # no subject: 1.0, as far off as it gets
+        row = np.where(count > 0, (subject.sum(axis=-1) * position).sum(axis=-1) / count, np.nan)
+        column = np.where(count > 0, (subject.sum(axis=-2) * position).sum(axis=-1) / count, np.nan)
+    return {
+        "render_spread": _channel_spread(render).max(axis=-1),  # per channel: flat red is blank
+        "render_mean": render.mean(axis=(-3, -2, -1)),
+        "colors": color_count(pixels),
+        "background_uniformity": background[..., frame].mean(axis=-1),
+        "coverage": subject.mean(axis=(-2, -1)),
+        "off_centre": np.nan_to_num(np.hypot(column, row) / size, nan=1.0),
+        "column_offset": np.nan_to_num(np.abs(column) / size, nan=1.0),
+    }
+
+
+def _channel_spread(render: np.ndarray) -> np.ndarray:
+    """Each channel's standard deviation over the image, (…, 3): channels made contiguous first, as numpy reduces a
+    strided axis ~5× slower (7.5 → 1.4 ms a 512 render)."""
+    pixels = render.reshape(*render.shape[:-3], -1, render.shape[-1])
+    return np.ascontiguousarray(np.swapaxes(pixels, -1, -2)).std(axis=-1)
+
+
+def color_count(pixels: np.ndarray) -> np.ndarray:
+    """How many colours each token (…, S, S, 3) shows."""
+    packed = np.sort(pack_rgb(pixels).reshape(*pixels.shape[:-3], -1), axis=-1)
+    return 1 + (packed[..., 1:] != packed[..., :-1]).sum(axis=-1)
+
+
+def claim_measures(claim: Claim, unlike: np.ndarray, spread: np.ndarray) -> dict[str, float]:
+    """Cells the layers leave as background that are not flat background, and trait cells unlike their layer's colour."""
+    return {
+        "background_leaks": float(((claim.owner == 0) & (unlike | (spread > MAX_CELL_SPREAD))).sum()),
+        "unlike_cells": float(unlike[claim.owner > 0].sum()),
+    }
 
 
 def background_measures(recovery: Recovery) -> dict[str, float]:

@@ -19,6 +19,7 @@ from PIL import Image
 from generator.config import Config
 from generator.files import write_atomic, write_unvouched
 from generator.images import encode_png
+from generator.pixels.drawn import judge_drawn
 from generator.pixels.palette import Palette
 from generator.pixels.quality import Claim, TrainingSet, Verdict, assess
 from generator.pixels.recovery import Recovery, recover
@@ -56,6 +57,9 @@ class Outcome:
 
 
 def finish_batch(destination: Destination, jobs: list[RenderJob], renders: Renders) -> list[Outcome]:
+    size = destination.config.pixels.size
+    if isinstance(renders, np.ndarray) and renders.shape[1:3] == (size, size):
+        return _finish_drawn(destination, jobs, renders)
     return [finish_token(destination, job, render) for job, render in zip(jobs, renders, strict=True)]
 
 
@@ -64,7 +68,7 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray | 
 
     A found render (``import``) that claims this job but was made from another prompt is rejected whatever the
     filter says: it is another token's picture."""
-    config, folder = destination.config, destination.folder
+    config = destination.config
     found = render if isinstance(render, Found) else None
     render = found.pixels if found else render
     recovery = postprocess(render, destination, job)
@@ -73,12 +77,30 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray | 
         verdict = assess(render, recovery, config.quality, destination.training, claim(destination, job.combo))
     if found and found.mismatch:
         verdict = Verdict((found.mismatch, *verdict.reasons), verdict.metrics)
-    png = encode_png(Image.fromarray(recovery.pixels))
+    return conclude(destination, job, render, recovery.pixels, verdict, found)
+
+
+def _finish_drawn(destination: Destination, jobs: list[RenderJob], tokens: np.ndarray) -> list[Outcome]:
+    """A block of renders drawn at token size (the sprite renderer's): the pixels are the token, judged as a block."""
+    quality = destination.config.quality
+    verdicts = [Verdict((), {})] * len(jobs)
+    if quality.enabled:
+        expected = [destination.backgrounds[job.combo[0]] for job in jobs]
+        claims = [claim(destination, job.combo) for job in jobs]
+        verdicts = judge_drawn(tokens, expected, quality, destination.training, claims)
+    return [conclude(destination, job, token, token, verdict) for job, token, verdict in zip(jobs, tokens, verdicts, strict=True)]
+
+
+def conclude(
+    destination: Destination, job: RenderJob, render: np.ndarray, pixels: np.ndarray, verdict: Verdict, found: Found | None = None
+) -> Outcome:
+    """Write the accepted token, or keep its render under rejected/; the manifest line that will vouch for it."""
+    png = encode_png(Image.fromarray(pixels))
     if verdict.accepted:
         write_token(destination, job, png, write_unvouched)  # no line vouches for this attempt yet
     else:
         kept = encode_png(Image.fromarray(render), kept_text(destination, job, render))
-        write_atomic(rejected_path(folder, job.token_id, job.attempt), kept)
+        write_atomic(rejected_path(destination.folder, job.token_id, job.attempt), kept)
     record = {
         "token_id": job.token_id,
         "attempt": job.attempt,
@@ -92,7 +114,7 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray | 
     }
     if found:
         record["render_file"] = found.source
-    return Outcome(record, recovery.pixels if verdict.accepted else None)
+    return Outcome(record, pixels if verdict.accepted else None)
 
 
 def kept_text(destination: Destination, job: RenderJob, render: np.ndarray) -> dict[str, str] | None:
