@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO, collection_args, edit, folder_bytes, run_cli, run_importing_none_of
 from PIL import Image
 
 from generator.plan.metadata import validate_token
+from generator.run.sheet import GAP_COLOUR, contact_sheet
 from generator.workers import POOL_THRESHOLD
 
 
@@ -41,6 +43,19 @@ def test_collection_folder(config_path: Path, tmp_path: Path) -> None:
     assert len({tuple(r["traits"].values()) for r in records}) == 30
     with Image.open(out / "contact_sheet.png") as sheet:
         assert sheet.size == ((6 * 25 + 1) * 8, (5 * 25 + 1) * 8)  # 6×5 tiles of 24 px + 1 px gaps, at 8×
+        shown = np.asarray(sheet.convert("RGB"))[8::8, 8::8]  # back at 1×, gaps included
+    for n, path in enumerate(images):
+        row, column = divmod(n, 6)
+        with Image.open(path) as image:
+            assert np.array_equal(shown[row * 25 : row * 25 + 24, column * 25 : column * 25 + 24], np.asarray(image.convert("RGB")))
+
+
+def test_a_contact_sheet_of_more_than_256_colours_keeps_every_colour() -> None:
+    tiles = list(np.random.default_rng(0).integers(0, 256, (3, 24, 24, 3), dtype=np.uint8))  # ~1,700 colours
+    sheet = contact_sheet([*tiles[:2], None, tiles[2]])  # 2×2 tiles
+    shown = np.asarray(sheet.convert("RGB"))[:: sheet.width // 51, :: sheet.width // 51]
+    assert sheet.mode == "RGB" and np.array_equal(shown[1:25, 26:50], tiles[1]) and np.array_equal(shown[26:50, 26:50], tiles[2])
+    assert (shown[26:50, 1:25] == GAP_COLOUR).all()  # the missing token's tile stays dark
 
 
 def test_metadata_matches_the_manifest_and_schema(config_path: Path, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from generator.files import write_atomic
 from generator.images import encode_png
+from generator.pixels.recovery import pack_rgb
 from generator.run.folder import REJECTS, SHEET, image_path, metadata_path
 from generator.run.manifest import REJECTED, History, rejects_csv
 
@@ -34,8 +35,25 @@ def contact_sheet(tiles: Sequence[np.ndarray | None]) -> Image.Image:
         top, left = 1 + (n // columns) * (height + 1), 1 + (n % columns) * (width + 1)
         canvas[top : top + height, left : left + width] = tile[..., :3]
     scale = max(1, min(MAX_SCALE, MAX_SIDE // max(canvas.shape[:2])))
-    sheet = Image.fromarray(canvas)
+    sheet = _indexed(canvas)
     return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
+
+
+def _indexed(canvas: np.ndarray) -> Image.Image:
+    """The canvas as a palette image where it has at most 256 colours (a palette-snapped collection always has): the
+    same pixels, with a third of the bytes to filter and compress (1,000 tokens: 0.16 → 0.04 s, and a smaller file).
+    Colours are looked up in a table of every 24-bit colour: sorting 6 million pixels for their colours took 0.7 s."""
+    codes = pack_rgb(canvas)
+    present = np.zeros(1 << 24, dtype=bool)
+    present[codes] = True
+    colours = np.flatnonzero(present)
+    if len(colours) > 256:
+        return Image.fromarray(canvas)
+    lookup = np.zeros(1 << 24, dtype=np.uint8)
+    lookup[colours] = np.arange(len(colours))
+    sheet = Image.fromarray(lookup[codes], "P")
+    sheet.putpalette(np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.uint8).tobytes())
+    return sheet
 
 
 def write_reports(folder: Path, token_ids: list[int], history: History, tiles: dict[int, np.ndarray]) -> None:
