@@ -2,12 +2,13 @@
 
 Workers overlap PNG encoding, the quality checks and file creation with rendering. Spawning one
 (a fresh interpreter: safe beside CUDA and threads) costs ~0.3 s of CPU before its first task, so
-heavy work spawns from :data:`POOL_THRESHOLD` tasks. Light work (sprite tokens) forks its workers
-after running the first task here (:class:`_ForkedPool`). Measured on the 2-core development
-machine while other jobs kept its load at 3–4: the workers' start cost 0.03 s of CPU forked against
-1.2 s spawned; sprite tokens on tmpfs, forked pool against inline, were even at 1,000 tokens (wall
-ratio 1.01, median of 5) and 1.3× faster at 10,000 (0.76, median of 3) for the same CPU (10.0 s
-against 10.1 s), hence :data:`FORKED_THRESHOLD`.
+heavy work spawns from :data:`POOL_THRESHOLD` tasks. Light work (sprite tokens) forks its workers,
+which start warm with this process's imports. Measured on the 2-core development machine
+(``farm-bench``, whole ``punkgen collection`` processes on tmpfs, forked pool against inline,
+median of 7 pairs): wall ratio 1.07 at 300 tokens, 0.98 at 600, 0.93 at 1,000; at 10,000, 0.69
+(median of 5), hence :data:`FORKED_THRESHOLD`. A first task run here before forking, so that
+workers inherited what it loaded, stopped paying once sprite tokens were judged in blocks: its
+first-call cost fell to ~2 ms, while the serial task delayed both workers.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def executor_for(tasks: int, threshold: int = POOL_THRESHOLD, hold: int | None =
     for variable in BLAS_THREADS:  # inherited by spawned workers only: this process's BLAS is already loaded
         os.environ.setdefault(variable, "1")
     held = None if hold is None or method == "fork" else _Inherited(hold)  # a forked worker shares the lock itself
-    return (_ForkedPool if method == "fork" else _WorkerPool)(
+    return _WorkerPool(
         max_workers=min(MAX_WORKERS, cores),
         mp_context=multiprocessing.get_context(method),
         initializer=_worker_setup,
@@ -115,24 +116,6 @@ class _WorkerPool(ProcessPoolExecutor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         with _ctrl_c_held():  # workers start inside submit
             return super().submit(fn, *args, **kwargs)
-
-
-class _ForkedPool(_WorkerPool):
-    """Runs the first task here and forks its workers at the second, so they inherit what the first loaded.
-
-    A task's first call pays for lazy imports, compiled schemas and caches (~0.3 s for a sprite
-    token's pixel and quality steps, against ~0.5 ms for each token after it); forked after it, the
-    workers start warm instead of each paying it again, at the price of one task run without them.
-    """
-
-    _warm = False
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        if self._warm:
-            return super().submit(fn, *args, **kwargs)
-        self._warm = True
-        with _ctrl_c_held():  # as while workers start: the run stops after the task, not inside it
-            return InlineExecutor().submit(fn, *args, **kwargs)
 
 
 @contextmanager

@@ -47,7 +47,9 @@ def test_collection_folder(config_path: Path, tmp_path: Path) -> None:
     for n, path in enumerate(images):
         row, column = divmod(n, 6)
         with Image.open(path) as image:
-            assert np.array_equal(shown[row * 25 : row * 25 + 24, column * 25 : column * 25 + 24], np.asarray(image.convert("RGB")))
+            assert np.array_equal(
+                shown[row * 25 : row * 25 + 24, column * 25 : column * 25 + 24], np.asarray(image.convert("RGB"))
+            )
 
 
 def test_a_contact_sheet_of_more_than_256_colours_keeps_every_colour() -> None:

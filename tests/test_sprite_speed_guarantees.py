@@ -170,13 +170,15 @@ def test_light_work_forks_its_workers_unless_an_accelerator_library_is_loaded(mo
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")
-def test_a_forked_pool_runs_its_first_task_here_and_the_rest_in_workers(no_accelerator_loaded) -> None:
+def test_a_forked_pool_runs_its_tasks_in_children_of_this_process(no_accelerator_loaded) -> None:
     executor = workers.executor_for(workers.FORKED_THRESHOLD, light=True)
     try:
-        pids = [executor.submit(os.getpid).result() for _ in range(3)]
+        pids = {executor.submit(os.getpid).result() for _ in range(8)}
+        parents = {executor.submit(os.getppid).result() for _ in range(8)}
     finally:
         executor.shutdown()
-    assert pids[0] == os.getpid() and os.getpid() not in pids[1:]
+    assert os.getpid() not in pids and parents == {os.getpid()}
+    assert workers.executor_for(workers.FORKED_THRESHOLD - 1, light=True).__class__ is workers.InlineExecutor
 
 
 # ── start-up ──────────────────────────────────────────────────────────────────────────────────
