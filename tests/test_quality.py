@@ -316,7 +316,7 @@ def drawn_cases() -> list[tuple[np.ndarray, np.ndarray | None, Claim | None]]:
         cases.append((repainted, token[0, 0], Claim(token, owner, (("background", "a"), ("type", "b")))))
         cases.append((np.roll(token, 7, axis=1), token[0, 0], None))  # off centre, background split
         walled = token.copy()
-        walled[:, 0] = rng.integers(0, 256, (24, 3))  # a border of many colours: the mode is a tie
+        walled[:, 0] = rng.integers(0, 256, (24, 3))  # a border of many colours
         cases.append((walled, token[0, 0], None))
     cases.append((np.zeros((24, 24, 3), dtype=np.uint8), None, None))  # blank
     cases.append((np.full((24, 24, 3), (220, 20, 20), dtype=np.uint8), None, None))  # flat red: blank too

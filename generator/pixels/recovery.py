@@ -107,11 +107,12 @@ def drawn_backgrounds(images: np.ndarray, expected: Sequence[np.ndarray | None])
     border = _border_mask(images.shape[1])
     codes = _most_common(packed[:, border])
     background = _touching_border(packed == codes[:, None, None], border)
+    drawn = unpack_rgb(codes)
+    asked = np.array([own if colour is None else colour for own, colour in zip(drawn, expected, strict=True)], dtype=np.uint8)
+    differs = pack_rgb(asked) != codes
     distance = np.zeros(len(images))
-    for n, asked in enumerate(expected):
-        if asked is not None and (code := int(codes[n])) != (int(asked[0]) << 16 | int(asked[1]) << 8 | int(asked[2])):
-            drawn = np.array([code >> 16, (code >> 8) & 255, code & 255], dtype=np.uint8)
-            distance[n] = np.linalg.norm(to_lab(drawn) - to_lab(asked))
+    for n in np.flatnonzero(differs):  # one at a time: a matrix product rounds by batch size, and a block must not count
+        distance[n] = np.linalg.norm(to_lab(drawn[n]) - to_lab(asked[n]))
     return background, distance
 
 
@@ -133,6 +134,11 @@ def pack_rgb(rgb: np.ndarray) -> np.ndarray:
         packed <<= 8
         packed |= rgb[..., channel]
     return packed
+
+
+def unpack_rgb(codes: np.ndarray) -> np.ndarray:
+    """:func:`pack_rgb`'s codes back to (…, 3) uint8 RGB."""
+    return np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=-1).astype(np.uint8)
 
 
 def _border_mask(size: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from generator.files import write_atomic
 from generator.images import encode_png
-from generator.pixels.recovery import pack_rgb
+from generator.pixels.recovery import pack_rgb, unpack_rgb
 from generator.run.folder import REJECTS, SHEET, image_path, metadata_path
 from generator.run.manifest import REJECTED, History, rejects_csv
 
@@ -52,7 +52,7 @@ def _indexed(canvas: np.ndarray) -> Image.Image:
     lookup = np.zeros(1 << 24, dtype=np.uint8)
     lookup[colours] = np.arange(len(colours))
     sheet = Image.fromarray(lookup[codes], "P")
-    sheet.putpalette(np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.uint8).tobytes())
+    sheet.putpalette(unpack_rgb(colours).tobytes())
     return sheet
 
 
