@@ -1,7 +1,8 @@
-"""Image files as punkgen reads and writes them: one PNG encoder, the suffixes each reader accepts, the errors
-Pillow raises on a damaged file (in one place so every reader of a creator's images catches the same set), and
-hand-made token art read in (a replacement, a 1/1): the collection's S×S, or an exact integer NEAREST upscale of it
-(every k×k block one colour), which is reduced; opaque, as every token is. Pixel art, so nothing is recovered.
+"""Images as punkgen reads and writes them: one PNG encoder, the suffixes each reader accepts, the errors Pillow
+raises on a damaged file (in one place so every reader of a creator's images catches the same set), colours as
+integer codes (one number an RGB triple, so unique and compare run on 1-D arrays), and hand-made token art read in (a
+replacement, a 1/1): the collection's S×S, or an exact integer NEAREST upscale of it (every k×k block one colour),
+which is reduced; opaque, as every token is. Pixel art, so nothing is recovered.
 
 Flipping each byte of a 24×24 master in turn and decoding it gave ``OSError`` (truncated, a
 broken or unrecognised zlib stream), ``UnidentifiedImageError`` (an ``OSError``: a damaged
@@ -39,6 +40,29 @@ def encode_png(image: Image.Image, text: dict[str, str] | None = None, level: in
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info, **({} if level is None else {"compress_level": level}))
     return buffer.getvalue()
+
+
+def pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB (or RGBA) pixels as one uint32 each: 1-D unique and compare instead of row-wise (5× faster on tiles,
+    10× on a published upscale). Built in place on one plane: widening every channel first cost 7× as much on a
+    10,000-token contact sheet."""
+    packed = rgb[..., 0].astype(np.uint32)
+    for channel in range(1, rgb.shape[-1]):
+        packed <<= 8
+        packed |= rgb[..., channel]
+    return packed
+
+
+def unpack_rgb(codes: np.ndarray) -> np.ndarray:
+    """:func:`pack_rgb`'s codes back to (…, 3) uint8 RGB."""
+    return np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=-1).astype(np.uint8)
+
+
+def unique_rgb(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct colours of (…, 3) uint8 pixels in (r, g, b) order, and how many pixels have each: the order and
+    counts of ``np.unique(axis=0)``, without the row-wise sort (and the 25 ms import of ``numpy.ma`` it brings)."""
+    codes, counts = np.unique(pack_rgb(rgb), return_counts=True)
+    return unpack_rgb(codes), counts
 
 
 @dataclass(frozen=True)

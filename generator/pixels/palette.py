@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.errors import UserError
 from generator.files import write_atomic
-from generator.images import PIXEL_ART_SUFFIXES
+from generator.images import PIXEL_ART_SUFFIXES, unique_rgb
 from generator.text import read_text
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -74,7 +74,7 @@ def read_palette(path: Path) -> Palette:
     colors = _parse_gpl(path, lines) if path.suffix.lower() == ".gpl" else _parse_hex(path, lines)
     if not colors:
         raise UserError(f"{path}: the palette holds no colours; add rrggbb lines")
-    return Palette(np.unique(np.array(colors, dtype=np.uint8), axis=0))
+    return Palette(unique_rgb(np.array(colors, dtype=np.uint8))[0])
 
 
 def _parse_hex(path: Path, lines: list[str]) -> list[tuple[int, int, int]]:
@@ -128,7 +128,7 @@ def extract_palette(sources: Iterable[Path], max_size: int = 64) -> Palette:
     for path in _image_files(sources):
         pixels = _read_small_rgba(path, max_size)
         opaque = pixels[pixels[..., 3] == 255][:, :3]
-        found.update(map(tuple, np.unique(opaque, axis=0).tolist()))
+        found.update(map(tuple, unique_rgb(opaque)[0].tolist()))
     if not found:
         raise UserError("no opaque pixels found in the given images; pass 24×24 originals or their folder")
     return Palette(np.array(sorted(found), dtype=np.uint8))

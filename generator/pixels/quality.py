@@ -16,9 +16,9 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.config import QualitySettings
 from generator.errors import UserError
-from generator.images import PIXEL_ART_SUFFIXES
+from generator.images import PIXEL_ART_SUFFIXES, pack_rgb
 from generator.pixels.palette import to_lab
-from generator.pixels.recovery import Grid, Recovery, pack_rgb
+from generator.pixels.recovery import Grid, Recovery
 
 MAX_CELL_SPREAD = 24.0  # levels RMS: a flat cell under render noise (σ ≤ 8) and JPEG stays well below
 MAX_SNAP_DISTANCE = 12.0  # ΔE76 from a cell's estimate to the colour written: beyond it, the palette has no such colour

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from generator.images import pack_rgb, unpack_rgb
 from generator.pixels.cast import Cast, Clusters, colour_clusters, estimate_noise, fit_cast
 from generator.pixels.palette import Palette, squared_distances, to_lab
 
@@ -83,8 +84,8 @@ def recover(
 def _own_colors(values: np.ndarray) -> tuple[Palette, np.ndarray]:
     """The rounded colours as a palette of their own, and each cell's index in it (rows sort as packed RGB)."""
     rounded = np.clip(np.rint(values), 0, 255).astype(np.uint8)
-    colors = np.unique(rounded.reshape(-1, 3), axis=0)
-    return Palette(colors), np.searchsorted(pack_rgb(colors), pack_rgb(rounded))
+    codes, index = np.unique(pack_rgb(rounded).ravel(), return_inverse=True)
+    return Palette(unpack_rgb(codes)), index.reshape(rounded.shape[:-1])
 
 
 def _already_on_grid(image: np.ndarray, expected: np.ndarray | None) -> Recovery:
@@ -124,21 +125,6 @@ def _most_common(values: np.ndarray) -> np.ndarray:
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
     run_length = position - np.maximum.accumulate(np.where(starts, position, 0), axis=1)  # within each run, 0-based
     return ordered[np.arange(len(ordered)), run_length.argmax(axis=1)]
-
-
-def pack_rgb(rgb: np.ndarray) -> np.ndarray:
-    """uint8 RGB triples as one uint32 each: 1-D unique and compare instead of row-wise (5× faster on tiles). Built
-    in place on one plane: widening all three channels first cost 7× as much on a 10,000-token contact sheet."""
-    packed = rgb[..., 0].astype(np.uint32)
-    for channel in (1, 2):
-        packed <<= 8
-        packed |= rgb[..., channel]
-    return packed
-
-
-def unpack_rgb(codes: np.ndarray) -> np.ndarray:
-    """:func:`pack_rgb`'s codes back to (…, 3) uint8 RGB."""
-    return np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=-1).astype(np.uint8)
 
 
 def _border_mask(size: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from generator.config import Config
 from generator.errors import UserError
-from generator.images import IMAGE_ERRORS
+from generator.images import IMAGE_ERRORS, unique_rgb
 from generator.plan.traits import Combo, TraitTable
 
 
@@ -89,7 +89,7 @@ def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | N
             colors.append(None)
             continue
         pixels = _decode_layer(path, path.read_bytes(), config.pixels.size, must_be_opaque=False)[..., :3].reshape(-1, 3)
-        values, counts = np.unique(pixels, axis=0, return_counts=True)
+        values, counts = unique_rgb(pixels)
         colors.append(values[counts.argmax()])
     return tuple(colors)
 
