@@ -12,10 +12,8 @@ from generator import __version__
 from generator.command import LazyGroup, UserMistake
 from generator.config import DEFAULT_CONFIG_PATH, Config, PixelsSettings, choices, load_config
 from generator.errors import ExitStatus, plural
-from generator.preflight.report import check_traits, report_lines, warning_lines
 from generator.publish.documents import FORMATS
 from generator.render.sprites import SpriteRenderer
-from generator.run.collection import run_collection
 from generator.run.summary import Summary
 
 
@@ -142,6 +140,8 @@ def notice(line: str) -> None:
 @click.option("--force", is_flag=True, help="Replace a different collection already in --out.")
 def collection(out, force, quiet, **flags) -> None:
     """Generate the collection, or finish an interrupted run in the same folder."""
+    from generator.run.collection import run_collection
+
     report_run(run_collection(run_config(flags), out=out, force=force, progress=not quiet, notify=notice))
 
 
@@ -218,6 +218,8 @@ def traits() -> None:
 @config_option
 def traits_check(config_path) -> None:
     """Validate tables, rules, plan and layers; print each value's configured and expected share."""
+    from generator.preflight.report import check_traits, report_lines, warning_lines
+
     report = check_traits(load_config(config_path))
     for line in report_lines(report):
         click.echo(line)

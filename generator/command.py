@@ -31,6 +31,8 @@ class _Interrupted(BaseException):
 
 
 class CommandGroup(click.Group):
+    working = False  # the process's own entry, until its command is over: Ctrl-C interrupts (see main)
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -44,8 +46,10 @@ class CommandGroup(click.Group):
         Python answers a Ctrl-C that lands while it shuts down (~50 ms after the command returned: a
         sizeable share of a small inline sprite run) with the default action, death by SIGINT: status
         -2 to a script, with nothing said. So the process ends with SIGINT ignored, and a Ctrl-C that
-        came before that is answered as any other. Called with ``args`` (``CliRunner``, a test), the
-        caller's process goes on and keeps its own SIGINT handling.
+        came before that is answered as any other. One that lands between the command's end and that
+        switch found click's "Aborted!" (status 1) or a traceback: from the moment the command is over
+        (the end of :meth:`invoke`), a Ctrl-C leaves the status as it is. Called with ``args``
+        (``CliRunner``, a test), the caller's process goes on and keeps its own SIGINT handling.
         """
         if args is not None or not standalone_mode:
             try:
@@ -53,6 +57,8 @@ class CommandGroup(click.Group):
             except _Interrupted:
                 click.echo(f"\n{INTERRUPTED_LINE}", err=True)
                 raise SystemExit(ExitStatus.INTERRUPTED) from None
+        self.working = True
+        signal.signal(signal.SIGINT, self._on_ctrl_c)
         try:
             super().main(args, prog_name, complete_var, standalone_mode, **extra)
             status: int | str | None = ExitStatus.DONE  # not reached: click ends with SystemExit in standalone mode
@@ -61,6 +67,10 @@ class CommandGroup(click.Group):
         except (_Interrupted, KeyboardInterrupt):  # KeyboardInterrupt: one click raised or let through
             exit_interrupted()
         raise SystemExit(_ending(status))
+
+    def _on_ctrl_c(self, signum: int, frame: Any) -> None:
+        if self.working:
+            signal.default_int_handler(signum, frame)  # KeyboardInterrupt
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any):
         with _ctrl_c_interrupts():
@@ -75,6 +85,9 @@ class CommandGroup(click.Group):
             except click.UsageError as error:  # a flag or argument click itself refused: one line too, not the usage text
                 where = error.ctx.command_path if error.ctx else ctx.command_path
                 raise UserMistake(f"{where}: {error.format_message().rstrip('.')}; see {where} --help") from None
+            finally:
+                if ctx.parent is None:
+                    self.working = False  # inside the block: a Ctrl-C before this line still interrupts
 
 
 @contextmanager
@@ -97,10 +110,14 @@ def _ending(status: int | str | None, interrupted: bool = False) -> int | str | 
     landed first. A Ctrl-C after the switch finds the command already over, and leaves its status as it is.
 
     Setting the handler runs a pending one first, which may raise; the loop keeps switching until it takes.
-    The line is said only once the switch took, so no later Ctrl-C can cut it short or say it twice.
+    SIGINT is blocked first: one arriving inside the switch itself was left to a handler no longer there, and
+    Python printed "Signal 2 ignored due to race condition" on a clean exit (blocked, then ignored, the
+    kernel drops it). The line is said only once the switch took, so no later Ctrl-C can cut it short or say
+    it twice.
     """
     while True:
         try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             break
         except KeyboardInterrupt:

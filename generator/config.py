@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.schemas import validator
+from generator.schemas import schema_document
 from generator.toml_sections import Sections, load_sections
 
 DEFAULT_CONFIG_PATH = Path("traits/collection.toml")
@@ -174,7 +174,7 @@ class Config(Sections):
 
 def choices(section: str, key: str) -> tuple[str, ...]:
     """The values the schema allows for one setting: command-line flags offer exactly these, never a re-typed list."""
-    return tuple(validator("config.schema.json").schema["properties"][section]["properties"][key]["enum"])
+    return tuple(schema_document("config.schema.json")["properties"][section]["properties"][key]["enum"])
 
 
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:

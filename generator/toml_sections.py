@@ -14,13 +14,15 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Self, TypeVar, get_type_hints
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Self, TypeVar, get_type_hints
 
 from generator.errors import UserError
-from generator.schemas import validator
+from generator.schemas import best_error, schema_text, tagged
+from generator.schemas.proven import is_proven, remember
 from generator.text import read_text
+
+if TYPE_CHECKING:
+    import jsonschema
 
 KINDS = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false"}
 KINDS |= {"array": "a list", "object": "a table of keys"}
@@ -106,10 +108,15 @@ def read_toml(path: Path, missing: str) -> dict[str, Any]:
 
 
 def check(data: dict[str, Any], package: str, schema: str, path: Path) -> None:
-    """Raise a :class:`UserError` naming the file, the key and the fix for the most relevant schema error."""
-    error = jsonschema.exceptions.best_match(validator(schema, package).iter_errors(data))
+    """Raise a :class:`UserError` naming the file, the key and the fix for the most relevant schema error. Settings
+    that passed before are known to pass (:mod:`generator.schemas.proven`): a run of an unchanged file skips the check."""
+    text, subject = schema_text(schema, package), repr(tagged(data))
+    if is_proven(text, subject):
+        return
+    error = best_error(data, schema, package)
     if error is not None:
         raise UserError(f"{path}: {explain(error)}")
+    remember(text, subject)
 
 
 def explain(error: jsonschema.ValidationError) -> str:

@@ -10,12 +10,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-# An empty Hugging Face cache for the whole session, set before anything imports huggingface_hub (it reads these
-# once): a machine with an SD 1.5 snapshot in its cache then behaves like one without, as every test expects.
-_HF_CACHE = tempfile.mkdtemp(prefix="punkgen-tests-hf-")
-atexit.register(shutil.rmtree, _HF_CACHE, ignore_errors=True)
-os.environ["HF_HOME"] = _HF_CACHE
-os.environ["HF_HUB_CACHE"] = os.path.join(_HF_CACHE, "hub")
+# Empty caches for the whole session, set before anything imports huggingface_hub (it reads these once): a machine
+# with an SD 1.5 snapshot in its cache then behaves like one without, as every test expects, and punkgen's proofs of
+# schema passes (generator.schemas.proven) are the session's own, never the user's.
+_CACHES = tempfile.mkdtemp(prefix="punkgen-tests-caches-")
+atexit.register(shutil.rmtree, _CACHES, ignore_errors=True)
+os.environ["HF_HOME"] = os.path.join(_CACHES, "huggingface")
+os.environ["HF_HUB_CACHE"] = os.path.join(_CACHES, "huggingface", "hub")
+os.environ["PUNKGEN_CACHE"] = os.path.join(_CACHES, "punkgen")
 
 import pytest  # noqa: E402
 from click.testing import CliRunner, Result  # noqa: E402

@@ -107,7 +107,8 @@ def test_the_pixel_method_decides_the_tokens(config_path: Path, tmp_path: Path, 
 def test_the_tests_see_an_empty_hugging_face_cache() -> None:
     """conftest points HF_HOME and HF_HUB_CACHE at a fresh folder: a cached SD 1.5 here changes no test."""
     cache = hub_cache()
-    assert cache.name == "hub" and cache.parent.name.startswith("punkgen-tests-hf-")
+    assert cache.name == "hub" and cache.parent.name == "huggingface"
+    assert cache.parent.parent.name.startswith("punkgen-tests-caches-")
     assert not cache.exists() or not any(cache.iterdir())
 
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, collection_args, folder_bytes, run_cli, run_importing_none_of
+from conftest import REPO, collection_args, edit, folder_bytes, refused, run_cli, run_importing_none_of
 
 from generator import files, schemas, workers
 from generator.files import write_unvouched
@@ -57,15 +57,18 @@ def test_a_document_differing_from_a_validated_one_only_in_shape_is_still_refuse
         schemas.validate(broken, "token.schema.json")
 
 
-def test_documents_of_one_shape_are_validated_in_full_once(monkeypatch) -> None:
+def test_documents_of_one_shape_are_validated_in_full_once_even_across_processes(monkeypatch, tmp_path: Path) -> None:
     checked = []
     full = schemas.schema_problem
     monkeypatch.setattr(schemas, "schema_problem", lambda document, schema: checked.append(document) or full(document, schema))
-    monkeypatch.setattr(schemas, "_valid_shapes", schemas.defaultdict(set))
-    for value in ("Mohawk", "Bob", "Wild Hair", "Cap"):
-        schemas.validate(with_attribute(value), "token.schema.json")
-    schemas.validate({**TOKEN, "attributes": TOKEN["attributes"][:1]}, "token.schema.json")  # one attribute fewer
+    monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path / "cache"))
+    for _process in range(2):  # the second starts with nothing in memory, as a new run does
+        monkeypatch.setattr(schemas, "_valid_shapes", schemas.defaultdict(set))
+        for value in ("Mohawk", "Bob", "Wild Hair", "Cap"):
+            schemas.validate(with_attribute(value), "token.schema.json")
+        schemas.validate({**TOKEN, "attributes": TOKEN["attributes"][:1]}, "token.schema.json")  # one attribute fewer
     assert len(checked) == 2
+    assert len(list((tmp_path / "cache" / "proven").iterdir())) == 2
 
 
 def test_a_schema_reading_content_validates_every_document(monkeypatch) -> None:
@@ -75,6 +78,59 @@ def test_a_schema_reading_content_validates_every_document(monkeypatch) -> None:
     for _ in range(3):
         schemas.validate({"name": "Punks", "description": "", "image": "ipfs://x"}, "contract.schema.json")
     assert len(checked) == 3
+
+
+# ── passes kept across runs ───────────────────────────────────────────────────────────────────
+
+
+def test_a_run_of_a_proven_config_imports_neither_jsonschema_nor_tqdm(config_path: Path, tmp_path: Path, monkeypatch) -> None:
+    """jsonschema (referencing, rpds, attrs) and tqdm were a fifth of a 1,000-token run's start-up: the first run's
+    passes are kept, and a --quiet run draws no bar."""
+    monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path / "cache"))
+    probe = "import sys; from generator.cli import main\nmain(sys.argv[1:])"
+    subprocess.run([sys.executable, "-c", probe, *map(str, collection_args(config_path, tmp_path / "first", 30))], cwd=REPO)
+    run_importing_none_of(("jsonschema", "tqdm"), *collection_args(config_path, tmp_path / "second", 30))
+    assert folder_bytes(tmp_path / "first") == folder_bytes(tmp_path / "second")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ("seed = 42", "seed = true", "[collection].seed"),  # 42 passed; a boolean is no integer
+        ("seed = 42", 'seed = "42"', "[collection].seed"),
+        ("size = 100", "size = 0", "[collection].size"),
+        ('sampling = "weighted"', 'sampling = "Weighted"', "[traits].sampling"),
+    ],
+)
+def test_a_config_edited_after_it_passed_is_checked_again(
+    config_path: Path, tmp_path: Path, monkeypatch, old: str, new: str, named: str
+) -> None:
+    monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path / "cache"))
+    assert run_cli("traits", "check", "--config", config_path).exit_code == 0
+    assert list((tmp_path / "cache" / "proven").iterdir())
+    edit(config_path, old, new)
+    assert named in refused("traits", "check", "--config", config_path)
+
+
+def test_a_cache_that_cannot_be_written_only_costs_the_check(config_path: Path, tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("PUNKGEN_CACHE", str(blocker))  # proven/ cannot be made inside a file
+    for out in ("first", "second"):
+        assert run_cli(*collection_args(config_path, tmp_path / out, 10)).exit_code == 0
+    assert folder_bytes(tmp_path / "first") == folder_bytes(tmp_path / "second")
+    edit(config_path, "seed = 42", "seed = -1")
+    assert "[collection].seed" in refused("traits", "check", "--config", config_path)
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("3", "3")])
+def test_a_punkgen_process_asks_openblas_for_one_thread_unless_the_user_chose(given: str | None, expected: str) -> None:
+    """numpy's OpenBLAS pool spun 0.08 s of CPU in every punkgen process for 3×3 colour matrices."""
+    probe = "import os, generator.__main__; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    env |= {"OPENBLAS_NUM_THREADS": given} if given else {}
+    shown = subprocess.run([sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == expected
 
 
 # ── token files written in place ──────────────────────────────────────────────────────────────

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from generator.files import write_atomic
-from generator.images import encode_png, pack_rgb, unpack_rgb
+from generator.images import encode_png, pack_rgb
 from generator.run.folder import REJECTS, SHEET, image_path, metadata_path
 from generator.run.manifest import REJECTED, History, rejects_csv
 
@@ -43,17 +43,15 @@ def contact_sheet(tiles: Sequence[np.ndarray | None]) -> Image.Image:
 def _indexed(canvas: np.ndarray) -> Image.Image:
     """The canvas as a palette image where it has at most 256 colours (a palette-snapped collection always has): the
     same pixels, with a third of the bytes to filter and compress (1,000 tokens: 0.16 → 0.04 s, and a smaller file).
-    Colours are looked up in a table of every 24-bit colour: sorting 6 million pixels for their colours took 0.7 s."""
-    codes = pack_rgb(canvas)
-    present = np.zeros(1 << 24, dtype=bool)
-    present[codes] = True
-    colours = np.flatnonzero(present)
-    if len(colours) > 256:
-        return Image.fromarray(canvas)
-    lookup = np.zeros(1 << 24, dtype=np.uint8)
-    lookup[colours] = np.arange(len(colours))
-    sheet = Image.fromarray(lookup[codes], "P")
-    sheet.putpalette(unpack_rgb(colours).tobytes())
+    Pillow counts the colours (a C hash table: 2 ms for 1,000 tokens; sorting the pixels took 30 ms, and a table of
+    every 24-bit colour 80 ms to clear in a fresh process); each pixel's index is its colour's rank among them."""
+    image = Image.fromarray(canvas)
+    found = image.getcolors(256)
+    if found is None:
+        return image
+    colours = np.array(sorted(colour for _, colour in found), dtype=np.uint8)
+    sheet = Image.fromarray(np.searchsorted(pack_rgb(colours), pack_rgb(canvas)).astype(np.uint8), "P")
+    sheet.putpalette(colours.tobytes())
     return sheet
 
 

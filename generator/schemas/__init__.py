@@ -13,16 +13,39 @@ from collections import defaultdict
 from collections.abc import Hashable
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+from generator.schemas.proven import is_proven, remember
+
+if TYPE_CHECKING:
+    import jsonschema
 
 PACKAGE = "generator.schemas"
 
 
 @cache
+def schema_text(schema: str, package: str = PACKAGE) -> str:
+    return resources.files(package).joinpath(schema).read_text(encoding="utf-8")
+
+
+@cache
+def schema_document(schema: str, package: str = PACKAGE) -> dict[str, Any]:
+    """The schema as data (the values a setting allows, for one), without importing jsonschema."""
+    return json.loads(schema_text(schema, package))
+
+
+@cache
 def validator(schema: str, package: str = PACKAGE) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(resources.files(package).joinpath(schema).read_text()))
+    import jsonschema  # only where a check is not proven already (see generator.schemas.proven)
+
+    return jsonschema.Draft202012Validator(schema_document(schema, package))
+
+
+def best_error(document: Any, schema: str, package: str = PACKAGE) -> jsonschema.ValidationError | None:
+    """jsonschema's most relevant error of ``document`` against ``schema``, or None when it passes."""
+    import jsonschema
+
+    return jsonschema.exceptions.best_match(validator(schema, package).iter_errors(document))
 
 
 def schema_problem(document: Any, schema: str) -> str | None:
@@ -30,7 +53,7 @@ def schema_problem(document: Any, schema: str) -> str | None:
 
     For documents read back from disk, where a hand edit may have changed their shape.
     """
-    error = jsonschema.exceptions.best_match(validator(schema).iter_errors(document))
+    error = best_error(document, schema)
     if error is None:
         return None
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
@@ -44,16 +67,26 @@ def validate(document: dict[str, Any], schema: str) -> None:
     from one template, so they differ in their strings and barely in their structure. Where every keyword of
     ``schema`` judges a document by its :func:`shape` alone (:func:`judged_by_shape`), two documents of one shape
     get the same verdict, so only the first of each shape is validated in full (a collection of N tokens over T
-    traits has at most 2^T shapes, ~10 in practice) and the rest cost a walk over their values (~5 µs).
+    traits has at most 2^T shapes, ~10 in practice) and the rest cost a walk over their values (~5 µs). A shape's
+    pass is kept across runs too (:mod:`generator.schemas.proven`): the next run of the collection never imports
+    jsonschema for its tokens.
     """
-    key = shape(document) if judged_by_shape(schema) else None
+    if not judged_by_shape(schema):
+        _raise_if_broken(document, schema)
+        return
+    key = shape(document)
     if key in _valid_shapes[schema]:
         return
+    if not is_proven(schema_text(schema), repr(key)):
+        _raise_if_broken(document, schema)
+        remember(schema_text(schema), repr(key))
+    _valid_shapes[schema].add(key)
+
+
+def _raise_if_broken(document: dict[str, Any], schema: str) -> None:
     problem = schema_problem(document, schema)
     if problem is not None:
         raise ValueError(f"{document.get('name')!r} breaks {schema}: {problem}")
-    if key is not None:
-        _valid_shapes[schema].add(key)
 
 
 # Keywords whose verdict on a value follows from its shape: its JSON type, its object keys, the shape of each item and
@@ -67,7 +100,7 @@ _valid_shapes: dict[str, set[Hashable]] = defaultdict(set)
 @cache
 def judged_by_shape(schema: str) -> bool:
     """Whether ``schema`` uses only :data:`SHAPE_KEYWORDS` (and ``minLength`` of at most 1), all the way down."""
-    return _shape_only(validator(schema).schema)
+    return _shape_only(schema_document(schema))
 
 
 def _shape_only(schema: Any) -> bool:
@@ -80,12 +113,17 @@ def _shape_only(schema: Any) -> bool:
 
 
 def shape(value: Any) -> Hashable:
-    """``value`` with every string reduced to whether it is empty, each value tagged with its Python type (so ``1``,
-    ``1.0`` and ``True`` stay apart, as JSON Schema's types keep them): all that :data:`SHAPE_KEYWORDS` can see."""
+    """``value`` with every string reduced to whether it is empty: all that :data:`SHAPE_KEYWORDS` can see."""
+    return tagged(value, strings=False)
+
+
+def tagged(value: Any, strings: bool = True) -> Hashable:
+    """``value`` as nested tuples, each value beside its Python type (so ``1``, ``1.0`` and ``True`` stay apart, as
+    JSON Schema's types keep them); with ``strings`` False, a string is only whether it is empty."""
     if isinstance(value, str):
-        return str, bool(value)
+        return str, value if strings else bool(value)
     if isinstance(value, dict):
-        return dict, tuple((key, shape(item)) for key, item in value.items())
+        return dict, tuple((key, tagged(item, strings)) for key, item in value.items())
     if isinstance(value, list | tuple):
-        return type(value), tuple(shape(item) for item in value)
+        return type(value), tuple(tagged(item, strings) for item in value)
     return type(value), value
