@@ -43,14 +43,18 @@ def contact_sheet(tiles: Sequence[np.ndarray | None]) -> Image.Image:
 def _indexed(canvas: np.ndarray) -> Image.Image:
     """The canvas as a palette image where it has at most 256 colours (a palette-snapped collection always has): the
     same pixels, with a third of the bytes to filter and compress (1,000 tokens: 0.16 → 0.04 s, and a smaller file).
-    Pillow counts the colours (a C hash table: 2 ms for 1,000 tokens; sorting the pixels took 30 ms, and a table of
-    every 24-bit colour 80 ms to clear in a fresh process); each pixel's index is its colour's rank among them."""
+
+    Pillow counts the colours (a C hash table: 2 ms for 1,000 tokens, where finding them in the pixels with numpy took
+    30 ms), and each pixel's index is looked up in a table of every 24-bit colour: allocated lazily by the OS, so only
+    the pages of the colours present are ever touched (a sorted search made an 8-byte index per pixel: +30 MB)."""
     image = Image.fromarray(canvas)
     found = image.getcolors(256)
     if found is None:
         return image
     colours = np.array(sorted(colour for _, colour in found), dtype=np.uint8)
-    sheet = Image.fromarray(np.searchsorted(pack_rgb(colours), pack_rgb(canvas)).astype(np.uint8), "P")
+    lookup = np.zeros(1 << 24, dtype=np.uint8)
+    lookup[pack_rgb(colours)] = np.arange(len(colours))
+    sheet = Image.fromarray(lookup[pack_rgb(canvas)], "P")
     sheet.putpalette(colours.tobytes())
     return sheet
 
