@@ -4,6 +4,7 @@ sprite path imports no model or image-science library."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -145,6 +146,39 @@ def test_a_new_token_file_is_created_in_place_and_an_existing_one_replaced_atomi
     assert (path.read_bytes(), staged) == (b"first", [])
     write_unvouched(path, b"second")  # it may be a file a manifest line vouches for (a reroll renders over it)
     assert (path.read_bytes(), staged) == (b"second", [path])
+
+
+@pytest.mark.parametrize("images_first", [True, False])
+def test_a_block_of_sprite_tokens_creates_all_of_one_folder_before_the_other(
+    config_path: Path, tmp_path: Path, monkeypatch, images_first: bool
+) -> None:
+    """A folder takes one file creation at a time: consecutive tasks of two workers start in opposite folders."""
+    from generator.config import load_config
+    from generator.run import finish
+    from generator.run.collection import plan_run
+
+    run = plan_run(
+        load_config(config_path).override("collection", size=6).override("render", backend="sprites"), tmp_path / "out", print
+    )
+    for folder in ("images", "metadata"):
+        (tmp_path / "out" / folder).mkdir(parents=True)
+    jobs = [run.job(token, 0) for token in run.plan]
+    created = []
+    monkeypatch.setattr(
+        finish, "write_unvouched", lambda path, data: created.append(path.parent.name) or write_unvouched(path, data)
+    )
+    outcomes = finish.finish_batch(run.destination, jobs, run.renderer.render(jobs), images_first)
+    combos = {job.token_id: job.combo for job in jobs}
+    first, second = ("images", "metadata") if images_first else ("metadata", "images")
+    assert created == [first] * 6 + [second] * 6
+    assert [o.record["token_id"] for o in outcomes] == [job.token_id for job in jobs]
+    for outcome in outcomes:
+        token_id = outcome.record["token_id"]
+        png = (tmp_path / "out" / "images" / f"{token_id}.png").read_bytes()
+        assert outcome.record["sha256"] == hashlib.sha256(png).hexdigest()
+        assert (tmp_path / "out" / "metadata" / f"{token_id}.json").read_bytes() == finish.expected_metadata(
+            run.destination, token_id, combos[token_id]
+        )
 
 
 def test_token_files_torn_by_a_kill_are_named_by_verify_and_rewritten_by_the_resume(config_path: Path, tmp_path: Path) -> None:

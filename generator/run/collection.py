@@ -171,7 +171,7 @@ class Run:
         team.barrier()
         resumed = sum(1 for token in self.plan if history.next_attempt(token.token_id, self.attempts) is None)
         tiles: dict[int, np.ndarray] = {}
-        rendered = 0
+        rendered = tasks = 0
         waiting: list[RenderJob] = []
         with (
             (folder / MANIFEST if team.world == 1 else team.shard(folder)).open("a", encoding="utf-8") as stream,
@@ -191,8 +191,11 @@ class Run:
                         renders = self.renderer.render(jobs)
                         waiting += [jobs[i] for i in due if renders[i] is None]  # import: not rendered yet
                         due = [i for i in due if renders[i] is not None]
+                        tasks += 1  # consecutive tasks write their files in opposite orders (see finish._write_in_turn)
                         committer.add(
-                            executor.submit(finish_batch, self.destination, [jobs[i] for i in due], _taken(renders, due))
+                            executor.submit(
+                                finish_batch, self.destination, [jobs[i] for i in due], _taken(renders, due), tasks % 2 == 1
+                            )
                         )
                         rendered += len(due)
                     committer.drain()  # the next round needs this round's verdicts

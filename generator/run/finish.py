@@ -56,10 +56,12 @@ class Outcome:
     pixels: np.ndarray | None  # the accepted S×S image, for the contact sheet
 
 
-def finish_batch(destination: Destination, jobs: list[RenderJob], renders: Renders) -> list[Outcome]:
+def finish_batch(destination: Destination, jobs: list[RenderJob], renders: Renders, images_first: bool = True) -> list[Outcome]:
+    """``images_first``: in a block of renders drawn at token size, every image is written before every metadata
+    document, or the other way round (see :func:`_write_in_turn`); a model's renders write token by token."""
     size = destination.config.pixels.size
     if isinstance(renders, np.ndarray) and renders.shape[1:3] == (size, size):
-        return _finish_drawn(destination, jobs, renders)
+        return _finish_drawn(destination, jobs, renders, images_first)
     return [finish_token(destination, job, render) for job, render in zip(jobs, renders, strict=True)]
 
 
@@ -80,7 +82,7 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray | 
     return conclude(destination, job, render, recovery.pixels, verdict, found)
 
 
-def _finish_drawn(destination: Destination, jobs: list[RenderJob], tokens: np.ndarray) -> list[Outcome]:
+def _finish_drawn(destination: Destination, jobs: list[RenderJob], tokens: np.ndarray, images_first: bool) -> list[Outcome]:
     """A block of renders drawn at token size (the sprite renderer's): the pixels are the token, judged as a block."""
     quality = destination.config.quality
     verdicts = [Verdict((), {})] * len(jobs)
@@ -88,7 +90,30 @@ def _finish_drawn(destination: Destination, jobs: list[RenderJob], tokens: np.nd
         expected = [destination.backgrounds[job.combo[0]] for job in jobs]
         claims = [claim(destination, job.combo) for job in jobs]
         verdicts = judge_drawn(tokens, expected, quality, destination.training, claims)
-    return [conclude(destination, job, token, token, verdict) for job, token, verdict in zip(jobs, tokens, verdicts, strict=True)]
+    pngs = [encode_png(Image.fromarray(token)) for token in tokens]
+    accepted = [(job, png) for job, png, verdict in zip(jobs, pngs, verdicts, strict=True) if verdict.accepted]
+    _write_in_turn(destination, accepted, images_first)
+    for job, token, verdict in zip(jobs, tokens, verdicts, strict=True):
+        if not verdict.accepted:
+            _keep_rejected(destination, job, token)
+    return [
+        Outcome(token_record(destination, job, png, verdict), token if verdict.accepted else None)
+        for job, token, png, verdict in zip(jobs, tokens, pngs, verdicts, strict=True)
+    ]
+
+
+def _write_in_turn(destination: Destination, tokens: list[tuple[RenderJob, bytes]], images_first: bool) -> None:
+    """Every token's image, then every token's metadata (or the other way round): a folder takes one file creation at
+    a time (its inode lock), so two workers creating files in one folder take turns. On this project's VM a creation
+    cost ~1 ms of kernel time; two processes created 1,000 files in one folder in 1.1 s, in two folders in 0.6 s.
+    Consecutive tasks start in opposite folders, so the two workers mostly create files in different ones."""
+    folder = destination.folder
+    images = [(image_path(folder, job.token_id), png) for job, png in tokens]
+    documents = [
+        (metadata_path(folder, job.token_id), expected_metadata(destination, job.token_id, job.combo)) for job, _ in tokens
+    ]
+    for path, data in [*images, *documents] if images_first else [*documents, *images]:
+        write_unvouched(path, data)  # no line vouches for this attempt yet
 
 
 def conclude(
@@ -99,8 +124,19 @@ def conclude(
     if verdict.accepted:
         write_token(destination, job, png, write_unvouched)  # no line vouches for this attempt yet
     else:
-        kept = encode_png(Image.fromarray(render), kept_text(destination, job, render))
-        write_atomic(rejected_path(destination.folder, job.token_id, job.attempt), kept)
+        _keep_rejected(destination, job, render)
+    return Outcome(token_record(destination, job, png, verdict, found), pixels if verdict.accepted else None)
+
+
+def _keep_rejected(destination: Destination, job: RenderJob, render: np.ndarray) -> None:
+    kept = encode_png(Image.fromarray(render), kept_text(destination, job, render))
+    write_atomic(rejected_path(destination.folder, job.token_id, job.attempt), kept)
+
+
+def token_record(
+    destination: Destination, job: RenderJob, png: bytes, verdict: Verdict, found: Found | None = None
+) -> dict[str, Any]:
+    """The manifest line of one attempt, still without the duplicate check."""
     record = {
         "token_id": job.token_id,
         "attempt": job.attempt,
@@ -114,7 +150,7 @@ def conclude(
     }
     if found:
         record["render_file"] = found.source
-    return Outcome(record, pixels if verdict.accepted else None)
+    return record
 
 
 def kept_text(destination: Destination, job: RenderJob, render: np.ndarray) -> dict[str, str] | None:
