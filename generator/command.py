@@ -120,7 +120,8 @@ def _ending(status: int | str | None, interrupted: bool = False) -> int | str | 
     """
     while True:
         try:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            if hasattr(signal, "pthread_sigmask"):  # POSIX; Windows has no signal masks
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             break
         except KeyboardInterrupt:
