@@ -89,7 +89,9 @@ def test_a_run_of_a_proven_config_imports_neither_jsonschema_nor_tqdm(config_pat
     passes are kept, and a --quiet run draws no bar."""
     monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path / "cache"))
     probe = "import sys; from generator.cli import main\nmain(sys.argv[1:])"
-    subprocess.run([sys.executable, "-c", probe, *map(str, collection_args(config_path, tmp_path / "first", 30))], cwd=REPO)
+    first = collection_args(config_path, tmp_path / "first", 30)
+    subprocess.run([sys.executable, "-c", probe, *map(str, first)], cwd=REPO, check=True)
+    assert len(list((tmp_path / "cache" / "proven").iterdir())) >= 2  # the config and a document shape
     run_importing_none_of(("jsonschema", "tqdm"), *collection_args(config_path, tmp_path / "second", 30))
     assert folder_bytes(tmp_path / "first") == folder_bytes(tmp_path / "second")
 
