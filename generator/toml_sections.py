@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar, get_type_hints
 
 from generator.errors import UserError
-from generator.schemas import best_error, schema_text, tagged
+from generator.schemas import best_error, schema_document, schema_text, tagged
 from generator.schemas.proven import is_proven, remember
 from generator.text import read_text
 
@@ -65,10 +65,28 @@ def load_sections(
     """
     data = read_toml(path, missing)
     check(data, package, schema, Path(path))
+    data = whole_integers(data, schema_document(schema, package))
     build = build or {}
     section_kinds = get_type_hints(kind)
     tables = {name: build[name](raw) if name in build else section(section_kinds[name], raw) for name, raw in data.items()}
     return kind(path=Path(path), **tables)
+
+
+def whole_integers(value: Any, schema: dict[str, Any]) -> Any:
+    """``value`` with every float the schema asks an integer for as that integer: JSON Schema counts ``10.0`` as an
+    integer, so ``size = 10.0`` passes the check, but Python's ``range`` refused it (a traceback) and a seed of
+    ``42.0`` fingerprinted another collection than ``42``."""
+    if isinstance(value, float) and schema.get("type") == "integer":
+        return int(value)
+    if isinstance(value, dict):
+        known, other = schema.get("properties", {}), schema.get("additionalProperties")
+        return {
+            key: whole_integers(item, known.get(key, other if isinstance(other, dict) else {})) for key, item in value.items()
+        }
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [whole_integers(item, items if isinstance(items, dict) else {}) for item in value]
+    return value
 
 
 def section(kind: type[Table], raw: dict[str, Any]) -> Table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import collection_args, edit, run_cli
+from conftest import collection_args, edit, folder_bytes, run_cli
 
 
 def assert_refused(config_path: Path, tmp_path: Path, *expected: str, n: int = 20) -> None:
@@ -83,6 +83,25 @@ def test_unknown_section(config_path: Path, tmp_path: Path) -> None:
 def test_wrong_type(config_path: Path, tmp_path: Path) -> None:
     edit(config_path, "seed = 42", 'seed = "42"')
     assert_refused(config_path, tmp_path, "[collection].seed must be an integer", "'42'")
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_that_integer(config_path: Path, tmp_path: Path) -> None:
+    """JSON Schema counts 10.0 as an integer, so the file passes its check: ``size = 10.0`` then ended in a
+    TypeError traceback, and ``seed = 42.0`` fingerprinted another collection than ``seed = 42``."""
+
+    def run(out: str) -> dict[str, bytes]:
+        result = run_cli("collection", "--config", config_path, "--out", tmp_path / out, "--quiet", "--backend", "sprites")
+        assert result.exit_code == 0, result.output
+        return folder_bytes(tmp_path / out)
+
+    edit(config_path, "size = 100", "size = 12")
+    as_integers = run("integers")
+    for old, new in [("size = 12", "size = 12.0"), ("seed = 42", "seed = 42.0"), ("first_token_id = 1", "first_token_id = 1.0")]:
+        edit(config_path, old, new)
+    edit(config_path, "batch_size = 8", "batch_size = 8.0")
+    assert run("floats") == as_integers
+    edit(config_path, "seed = 42.0", "seed = 42.5")
+    assert_refused(config_path, tmp_path, "[collection].seed must be an integer", "42.5")
 
 
 def test_bad_enum(config_path: Path, tmp_path: Path) -> None:
