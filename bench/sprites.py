@@ -67,6 +67,8 @@ def peak_memory(command: list[str]) -> float:
         with contextlib.suppress(psutil.Error):
             peak = max(peak, sum(resident(p) for p in [root, *root.children(recursive=True)]))
         time.sleep(0.01)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed (status {process.returncode})")
     return peak / 2**20
 
 

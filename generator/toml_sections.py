@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, get_type_hints
 
 from generator.errors import UserError
 from generator.schemas import best_error, schema_document, schema_text, tagged
-from generator.schemas.proven import is_proven, remember
+from generator.schemas.proven import check_once
 from generator.text import read_text
 
 if TYPE_CHECKING:
@@ -128,13 +128,13 @@ def read_toml(path: Path, missing: str) -> dict[str, Any]:
 def check(data: dict[str, Any], package: str, schema: str, path: Path) -> None:
     """Raise a :class:`UserError` naming the file, the key and the fix for the most relevant schema error. Settings
     that passed before are known to pass (:mod:`generator.schemas.proven`): a run of an unchanged file skips the check."""
-    text, subject = schema_text(schema, package), repr(tagged(data))
-    if is_proven(text, subject):
-        return
+    check_once(schema_text(schema, package), repr(tagged(data)), lambda: _raise_user_error(data, package, schema, path))
+
+
+def _raise_user_error(data: dict[str, Any], package: str, schema: str, path: Path) -> None:
     error = best_error(data, schema, package)
     if error is not None:
         raise UserError(f"{path}: {explain(error)}")
-    remember(text, subject)
 
 
 def explain(error: jsonschema.ValidationError) -> str:

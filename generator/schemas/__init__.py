@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from generator.schemas.proven import is_proven, remember
+from generator.schemas.proven import check_once
 
 if TYPE_CHECKING:
     import jsonschema
@@ -77,9 +77,7 @@ def validate(document: dict[str, Any], schema: str) -> None:
     key = shape(document)
     if key in _valid_shapes[schema]:
         return
-    if not is_proven(schema_text(schema), repr(key)):
-        _raise_if_broken(document, schema)
-        remember(schema_text(schema), repr(key))
+    check_once(schema_text(schema), repr(key), lambda: _raise_if_broken(document, schema))
     _valid_shapes[schema].add(key)
 
 

@@ -14,27 +14,26 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 CACHE_VARIABLE = "PUNKGEN_CACHE"
 
 
-def is_proven(schema_text: str, subject: str) -> bool:
-    """Whether ``subject`` (a tagged value's ``repr``) passed the schema whose text is ``schema_text`` before."""
+def check_once(schema_text: str, subject: str, check: Callable[[], None]) -> None:
+    """Run ``check`` (it raises on a failure) unless ``subject`` (a tagged value's ``repr``) passed the schema whose
+    text is ``schema_text`` before; keep its pass."""
     path = _proof(schema_text, subject)
-    return path is not None and path.is_file()
-
-
-def remember(schema_text: str, subject: str) -> None:
-    """Keep the pass; a cache that cannot be written only costs the next run the check."""
-    path = _proof(schema_text, subject)
+    if path is not None and path.is_file():
+        return
+    check()
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()  # empty: a process killed on the way leaves no file or a whole one
     except OSError:
-        pass
+        pass  # a cache that cannot be written only costs the next run the check
 
 
 def cache_folder() -> Path | None:
