@@ -2,8 +2,8 @@
 
 Workers overlap PNG encoding, the quality checks and file creation with rendering. Spawning one
 (a fresh interpreter: safe beside CUDA and threads) costs ~0.3 s of CPU before its first task, so
-heavy work spawns from :data:`POOL_THRESHOLD` tasks. Light work (sprite tokens) forks its workers,
-which start warm with this process's imports. Measured on the 2-core development machine
+spawned workers start from :data:`POOL_THRESHOLD` tasks; forked ones, which start warm with this
+process's imports, wherever :func:`start_method` finds forking safe. Measured on the 2-core development machine
 (``farm-bench``, whole ``punkgen collection`` processes on tmpfs, forked pool against inline,
 median of 7 pairs): wall ratio 1.07 at 300 tokens, 0.98 at 600, 0.93 at 1,000; at 10,000, 0.69
 (median of 5), hence :data:`FORKED_THRESHOLD`. A first task run here before forking, so that
@@ -14,7 +14,6 @@ first-call cost fell to ~2 ms, while the serial task delayed both workers.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import multiprocessing
 import multiprocessing.reduction
 import os
@@ -54,7 +53,7 @@ def executor_for(tasks: int, threshold: int = POOL_THRESHOLD, hold: int | None =
 
     ``hold``: a locked descriptor (see :mod:`generator.run.lock`) every worker keeps a duplicate of, so
     the folder stays locked while any worker of this run is alive. ``light``: each task works on small
-    arrays (sprite tokens), so workers may be forked (see :func:`start_method`).
+    arrays (sprite tokens), so workers may be forked whatever threads run here (see :func:`start_method`).
     """
     cores = os.cpu_count() or 1
     method = start_method(light)
@@ -72,19 +71,28 @@ def executor_for(tasks: int, threshold: int = POOL_THRESHOLD, hold: int | None =
 
 
 def start_method(light: bool) -> str:
-    """``fork`` for light work on Linux while no accelerator library is loaded, else ``spawn``.
+    """``fork`` on Linux while no accelerator library is loaded, for light work or where no native thread runs; else
+    ``spawn``.
 
     A spawned worker is a fresh interpreter that imports numpy, Pillow and punkgen again (~0.3 s of
-    CPU each, before its first token: on 2 cores two of them cost a 1,000-token sprite run as much
-    as they save), while a forked one starts in ~10 ms with this process's modules. Fork is unsafe
-    beside CUDA (the child cannot use the parent's context) and on macOS (system frameworks), so a
-    run that loaded torch, or any other OS, spawns. A forked worker keeps this process's BLAS threads,
-    which oversubscribe the cores on large arrays (see :data:`BLAS_THREADS`), hence ``light`` only. The
-    only other thread here is tqdm's monitor, which holds no lock a worker takes.
+    CPU each, before its first task: on 2 cores two of them cost a 1,000-token sprite run as much
+    as they save, and `punkgen pixelate` 15 % of 300 renders), while a forked one starts in ~10 ms
+    with this process's modules. Fork is unsafe beside CUDA (the child cannot use the parent's
+    context) and on macOS (system frameworks), so a run that loaded torch, or any other OS, spawns.
+    A forked worker runs its BLAS with as many threads as this process's, which oversubscribe the
+    cores on large arrays (see :data:`BLAS_THREADS`): so heavy work forks only where this process
+    runs no thread Python did not start (``punkgen`` asks OpenBLAS for one thread, which then starts
+    none; a library caller's numpy may run a pool). Light work's small arrays never wake a BLAS
+    pool. Python's own threads (tqdm's monitor) hold no lock a worker takes.
     """
-    if light and sys.platform == "linux" and not ACCELERATOR_MODULES.intersection(sys.modules):
-        return "fork"
-    return "spawn"
+    if sys.platform != "linux" or ACCELERATOR_MODULES.intersection(sys.modules):
+        return "spawn"
+    return "fork" if light or native_threads() == 0 else "spawn"
+
+
+def native_threads() -> int:
+    """Threads of this process that Python did not start: a BLAS's pool, which a forked worker would run as well."""
+    return len(os.listdir("/proc/self/task")) - threading.active_count()
 
 
 class _Inherited:
@@ -151,7 +159,7 @@ def _worker_setup(parent: int, held: int | None) -> None:
 
 def _die_with_parent() -> None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # this process's own symbols, libc's among them: no ldconfig run
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass  # not Linux: the watchdog thread is the only guard

@@ -256,9 +256,21 @@ def no_accelerator_loaded(monkeypatch) -> None:
 
 def test_light_work_forks_its_workers_unless_an_accelerator_library_is_loaded(monkeypatch, no_accelerator_loaded) -> None:
     assert workers.start_method(light=True) == "fork"
-    assert workers.start_method(light=False) == "spawn"  # large arrays: the spawned worker's BLAS gets one thread
     monkeypatch.setitem(sys.modules, "torch", object())  # CUDA may be initialised: a forked child cannot use it
     assert workers.start_method(light=True) == "spawn"
+    assert workers.start_method(light=False) == "spawn"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: OpenBLAS starts no pool")
+@pytest.mark.parametrize(("blas_threads", "method"), [("1", "fork"), ("2", "spawn")])
+def test_heavy_work_forks_only_where_no_blas_pool_runs(blas_threads: str, method: str) -> None:
+    """A forked worker runs as many BLAS threads as its parent: on large arrays two workers' pools fight for the
+    cores. `punkgen` asks OpenBLAS for one thread (which then starts none); a library caller's numpy may run a pool."""
+    probe = "import numpy; from generator import workers; print(workers.native_threads(), workers.start_method(light=False))"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": blas_threads, "OMP_NUM_THREADS": blas_threads}
+    shown = subprocess.run([sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, check=True)
+    threads, chosen = shown.stdout.split()
+    assert chosen == method and (int(threads) == 0) == (method == "fork")
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")
