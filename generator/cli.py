@@ -248,14 +248,13 @@ def traits_check(config_path) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def pixelate(source, target, size, palette_path, method, keep_going, quiet) -> None:
     """Convert every render in SOURCE (PNG/JPEG, e.g. 512×512) to a SIZE×SIZE pixel-art PNG of the same name in TARGET."""
-    from tqdm import tqdm
-
     from generator.pixels.palette import read_palette
     from generator.pixels.pixelate import pixelate_folder
+    from generator.progress import progress_bar
 
     palette = read_palette(palette_path) if palette_path else None
-    with tqdm(unit="image", desc="pixelate", disable=quiet) as bar:
-        summary = pixelate_folder(source, target, size, palette, method, keep_going, progress=bar.update)
+    with progress_bar("pixelate", "image", shown=not quiet) as advance:
+        summary = pixelate_folder(source, target, size, palette, method, keep_going, progress=advance)
     click.echo(f"{summary.converted} images → {target} ({size}×{size}, {method})")
     if summary.problems:
         for problem in summary.problems:

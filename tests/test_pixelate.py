@@ -37,6 +37,14 @@ def test_pixelate_a_folder(tmp_path: Path) -> None:
             assert np.array_equal(np.asarray(image.convert("RGB")), truth)
 
 
+def test_the_progress_bar_knows_the_count_before_the_first_conversion(tmp_path: Path) -> None:
+    renders(tmp_path / "in")
+    result = run_cli("pixelate", tmp_path / "in", tmp_path / "out", "--palette", PALETTE)
+    assert result.exit_code == 0, result.output
+    shown = result.output.replace("\r", "\n")
+    assert "0/4 [" in shown and "4/4 [" in shown
+
+
 def test_a_bad_file_stops_everything_before_anything_is_written(tmp_path: Path) -> None:
     renders(tmp_path / "in")
     (tmp_path / "in" / "notes.png").write_text("not an image")
@@ -100,7 +108,7 @@ def test_pixelate_imports_no_torch_and_uses_workers_for_big_folders(tmp_path: Pa
     render = upscale(TOKENS[0], 512)
     for n in range(80):  # above the worker threshold
         Image.fromarray(render).save(source / f"{n:03d}.png", compress_level=1)
-    run_importing_none_of(("torch",), "pixelate", source, tmp_path / "out", "--quiet")
+    run_importing_none_of(("torch", "tqdm"), "pixelate", source, tmp_path / "out", "--quiet")  # quiet: no bar to import
     outputs = sorted((tmp_path / "out").iterdir())
     assert len(outputs) == 80
     with Image.open(outputs[-1]) as image:

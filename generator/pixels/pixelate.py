@@ -15,7 +15,6 @@ written (under a file, read-only) is one line naming it, before any conversion.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from generator.files import PLACE_ERRORS, is_place_error, partial_path, write_at
 from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png
 from generator.pixels.palette import Palette
 from generator.pixels.recovery import recover
+from generator.progress import Advance
 from generator.workers import executor_for
 
 POOL_THRESHOLD = 64  # renders: above this, worker processes pay for their ~0.3 s start
@@ -46,9 +46,10 @@ def pixelate_folder(
     palette: Palette | None,
     method: str,
     keep_going: bool = False,
-    progress: Callable[[int], None] = lambda done: None,
+    progress: Advance = lambda done, total=None: None,
 ) -> PixelateSummary:
-    """Convert every render in ``source`` to ``target/<name>.png``; every refusal comes before the first write."""
+    """Convert every render in ``source`` to ``target/<name>.png``; every refusal comes before the first write.
+    ``progress`` learns how many renders there are to convert once they are checked, then each converted chunk."""
     files = _render_files(source)
     _check_results(source, target, files)
     checks = {path: _check(path, size) for path in files}  # each header read once: 300 reads cost 50 ms before any work
@@ -57,6 +58,7 @@ def pixelate_folder(
         raise UserError(f"{problems[0]}; fix or remove it, or pass --keep-going to convert the others")
     good = [path for path, problem in checks.items() if problem is None]
     _make_target(target)
+    progress(0, len(good))
     chunks = [good[start : start + CHUNK] for start in range(0, len(good), CHUNK)]
     broken: list[str] = []
     executor = executor_for(len(good), POOL_THRESHOLD)

@@ -31,6 +31,7 @@ from generator.plan.plan import PlannedToken, plan_collection, token_seed
 from generator.plan.prompts import PromptTemplate, prompt_template
 from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
+from generator.progress import Advance, progress_bar
 from generator.render import Renderer, RenderJob, Renders, choose_backend, create_renderer
 from generator.render.imports import ImportRenderer, refuse_collection_inside
 from generator.render.layers import background_colors, drawn_layers
@@ -175,8 +176,12 @@ class Run:
         waiting: list[RenderJob] = []
         with (
             (folder / MANIFEST if team.world == 1 else team.shard(folder)).open("a", encoding="utf-8") as stream,
-            _progress(
-                len(self.plan) + len(self.one_of_ones), resumed + len(self.one_of_ones), progress and team.is_main
+            progress_bar(
+                "render",
+                "token",
+                progress and team.is_main,
+                len(self.plan) + len(self.one_of_ones),
+                resumed + len(self.one_of_ones),
             ) as advance,
         ):
             committer = _Committer(
@@ -230,19 +235,6 @@ class Run:
             seconds=0.0,
             main=team.is_main,
         )
-
-
-@contextmanager
-def _progress(total: int, done: int, shown: bool) -> Iterator[Callable[[int], object]]:
-    """The progress bar's ``update``: tokens done out of ``total``. A run without a bar (``--quiet``, a team's other
-    processes) never imports tqdm, 25 ms of a 1,000-token run's start-up."""
-    if not shown:
-        yield lambda tokens: None
-        return
-    from tqdm import tqdm
-
-    with tqdm(total=total, initial=done, unit="token", desc="render") as bar:
-        yield bar.update
 
 
 def as_curated(plan: list[PlannedToken], history: History, tables: list[TraitTable]) -> list[PlannedToken]:
@@ -313,7 +305,7 @@ class _Committer:
     def __init__(
         self,
         stream: TextIO,
-        advance: Callable[[int], object],
+        advance: Advance,
         history: History,
         destination: Destination,
         tiles: dict[int, np.ndarray],
