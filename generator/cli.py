@@ -318,22 +318,26 @@ def palette_extract(sources, output) -> None:
     type=int,
     help="Publish the reveal: token t shows item (t - first + K) mod N + first; provenance keeps the generated order.",
 )
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @config_option
-def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, starting_index, config_path) -> None:
+def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, starting_index, quiet, config_path) -> None:
     """Write FOLDER/export/ (upload-ready images, metadata, collection.json, provenance, rarity) and FOLDER/index.html."""
+    from generator.progress import progress_bar
     from generator.publish.export import export_collection
 
     config = load_config(config_path).override("export", scale=scale)
-    summary = export_collection(
-        folder,
-        config,
-        base_uri=base_uri,
-        json_extension=json_extension,
-        fmt=fmt,
-        car=car,
-        placeholder=placeholder,
-        starting_index=starting_index,
-    )
+    with progress_bar("publish", "token", shown=not quiet) as advance:
+        summary = export_collection(
+            folder,
+            config,
+            base_uri=base_uri,
+            json_extension=json_extension,
+            fmt=fmt,
+            car=car,
+            placeholder=placeholder,
+            starting_index=starting_index,
+            progress=advance,
+        )
     if summary.notice:
         click.echo(summary.notice, err=True)
     click.echo(

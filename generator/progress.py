@@ -15,21 +15,33 @@ class Advance(Protocol):
 @contextmanager
 def progress_bar(desc: str, unit: str, shown: bool, total: int | None = None, done: int = 0) -> Iterator[Advance]:
     """A tqdm bar's advance function, or one that does nothing when ``shown`` is False (``--quiet``, a team's other
-    processes): a quiet command never imports tqdm."""
+    processes): a quiet command never imports tqdm. Without a ``total``, the bar appears at the first advance, which
+    may bring it: checks that come before the work (export's, pixelate's) show no empty bar. A command that fails
+    wipes its bar."""
     if not shown:
         yield _unseen
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, initial=done, unit=unit, desc=desc) as bar:
+    bars: list[tqdm] = [] if total is None else [tqdm(total=total, initial=done, unit=unit, desc=desc)]
 
-        def advance(done: int, total: int | None = None) -> None:
-            if total is not None and total != bar.total:
-                bar.total = total
-                bar.refresh()
-            bar.update(done)
+    def advance(more: int, count: int | None = None) -> None:
+        if not bars:
+            bars.append(tqdm(total=count, initial=done, unit=unit, desc=desc))
+        elif count is not None and count != bars[0].total:
+            bars[0].total = count
+            bars[0].refresh()
+        bars[0].update(more)
 
+    try:
         yield advance
+    except BaseException:
+        for bar in bars:
+            bar.leave = False  # a failed command's bar is wiped, so its one-line error stands alone
+        raise
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def _unseen(done: int, total: int | None = None) -> None:

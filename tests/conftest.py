@@ -46,10 +46,12 @@ def run_cli(*args: object) -> Result:
 
 
 def refused(*args: object) -> str:
-    """Run ``punkgen ARGS``: it must exit 2 with exactly one line and no traceback. Returns that line."""
+    """Run ``punkgen ARGS``: it must exit 2 with exactly one line and no traceback, as a terminal shows it (a progress
+    bar redraws its line after each carriage return, and a failed command wipes it). Returns that line."""
     result = run_cli(*args)
     assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
+    shown = [line.rsplit("\r", 1)[-1].strip() for line in result.output.split("\n")]
+    lines = [line for line in shown if line]
     assert len(lines) == 1 and "Traceback" not in result.output, result.output
     return lines[0]
 

@@ -83,6 +83,12 @@ def test_erc721_export_layout_and_exact_upscales(collection: Path, config_path: 
     assert (published / "images" / "collection.png").read_bytes() == (collection / "contact_sheet.png").read_bytes()
 
 
+def test_publishing_shows_a_bar_of_every_token_unless_quiet(collection: Path, config_path: Path) -> None:
+    shown = export(collection, config_path, "--base-uri", URI).replace("\r", "\n")
+    assert "publish: 100%" in shown and f"{N}/{N} [" in shown
+    assert "publish:" not in export(collection, config_path, "--base-uri", URI, "--quiet")
+
+
 def test_collection_json_defaults_to_the_published_contact_sheet(collection: Path, config_path: Path) -> None:
     export(collection, config_path, "--base-uri", URI)
     document = json.loads((collection / "export" / "collection.json").read_text())

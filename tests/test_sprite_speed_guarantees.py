@@ -15,6 +15,8 @@ import pytest
 from conftest import REPO, collection_args, edit, folder_bytes, refused, run_cli, run_importing_none_of
 
 from generator import files, schemas, workers
+from generator.config import load_config
+from generator.curate.finished import load_collection
 from generator.files import write_unvouched
 
 TOKEN = {
@@ -60,8 +62,7 @@ def test_a_document_differing_from_a_validated_one_only_in_shape_is_still_refuse
 
 def test_documents_of_one_shape_are_validated_in_full_once_even_across_processes(monkeypatch, tmp_path: Path) -> None:
     checked = []
-    full = schemas.schema_problem
-    monkeypatch.setattr(schemas, "schema_problem", lambda document, schema: checked.append(document) or full(document, schema))
+    spy_on_full_checks(monkeypatch, checked)
     monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path / "cache"))
     for _process in range(2):  # the second starts with nothing in memory, as a new run does
         monkeypatch.setattr(schemas, "_valid_shapes", schemas.defaultdict(set))
@@ -74,11 +75,34 @@ def test_documents_of_one_shape_are_validated_in_full_once_even_across_processes
 
 def test_a_schema_reading_content_validates_every_document(monkeypatch) -> None:
     checked = []
-    full = schemas.schema_problem
-    monkeypatch.setattr(schemas, "schema_problem", lambda document, schema: checked.append(document) or full(document, schema))
+    spy_on_full_checks(monkeypatch, checked)
     for _ in range(3):
         schemas.validate({"name": "Punks", "description": "", "image": "ipfs://x"}, "contract.schema.json")
     assert len(checked) == 3
+
+
+def test_drafts_read_back_are_checked_in_full_once_per_shape(config_path: Path, tmp_path: Path, monkeypatch) -> None:
+    """`export` and `rarity` read every draft back from disk; jsonschema took 5 s to check 10,000 of them one by one."""
+    monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(schemas, "_valid_shapes", schemas.defaultdict(set))  # as in a new process: the run keeps proofs
+    assert run_cli(*collection_args(config_path, tmp_path / "out", 40)).exit_code == 0
+    config = load_config(config_path)
+    checked: list = []
+    spy_on_full_checks(monkeypatch, checked)
+    for cache in ("cache", "fresh cache"):  # proven by the run; then, with nothing kept, once per shape
+        monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path / cache))
+        monkeypatch.setattr(schemas, "_valid_shapes", schemas.defaultdict(set))
+        tokens = load_collection(tmp_path / "out", config).tokens
+    shapes = {schemas.shape(token.document) for token in tokens}
+    assert len(tokens) == 40 and len(checked) == len(shapes) < 40
+
+
+def spy_on_full_checks(monkeypatch, checked: list) -> None:
+    """Record each document jsonschema itself checks."""
+    full = schemas.best_error
+    monkeypatch.setattr(
+        schemas, "best_error", lambda document, schema, *rest: checked.append(document) or full(document, schema, *rest)
+    )
 
 
 # ── passes kept across runs ───────────────────────────────────────────────────────────────────

@@ -50,6 +50,7 @@ from generator.curate.verify import token_problems
 from generator.errors import UserError
 from generator.files import write_atomic
 from generator.plan.traits import load_traits
+from generator.progress import Advance
 from generator.publish.car import Packed
 from generator.publish.documents import FORMATS, contract_metadata, metaplex_metadata
 from generator.publish.gallery import Curation, gallery_html
@@ -105,12 +106,13 @@ def export_collection(
     car: bool = False,
     placeholder: Path | None = None,
     starting_index: int | None = None,
+    progress: Advance = lambda done, total=None: None,
 ) -> ExportSummary:
     """Write ``folder/export/`` and ``folder/index.html``; ``base_uri`` (a flag) beats ``[metadata].base_uri``.
 
     ``car``: pack images/ and metadata/ (and hidden/) into CAR files and link by their CIDs (see
     :mod:`generator.publish.ipfs`); ``placeholder``: the pre-reveal image (:mod:`generator.publish.hidden`);
-    ``starting_index``: publish the revealed mapping (:mod:`generator.publish.reveal`).
+    ``starting_index``: publish the revealed mapping (:mod:`generator.publish.reveal`); ``progress``: tokens published.
     """
     started = time.perf_counter()
     if fmt not in FORMATS:
@@ -123,7 +125,7 @@ def export_collection(
         work = _checked(folder, config, uri, fmt, starting_index, hidden)
         check_replaceable(folder)
         with writing(folder / EXPORT):
-            staged = _stage(folder, config, work, lock, car, json_extension)
+            staged = _stage(folder, config, work, lock, car, json_extension, progress)
         with writing(folder / GALLERY):
             page = gallery_html(*_gallery_inputs(config, work), _curation(folder, config, work.history))
             write_atomic(folder / GALLERY, page.encode())
@@ -185,13 +187,13 @@ def _checked(folder: Path, config: Config, uri: str, fmt: str, starting_index: i
     return _Work(collection, history, reveal, documents, hidden, hidden_doc, ranks, master_side(collection), uri, fmt)
 
 
-def _stage(folder: Path, config: Config, work: _Work, lock: int, car: bool, json_extension: bool) -> _Staged:
+def _stage(folder: Path, config: Config, work: _Work, lock: int, car: bool, json_extension: bool, progress: Advance) -> _Staged:
     """Build the export in a staging folder and swap it in whole: a refused or killed export leaves the last one."""
     staging = fresh_staging(folder)
     try:
         collection, uri = work.collection, work.uri
         jobs = token_jobs(staging, collection, config, uri, work.fmt, json_extension)
-        digests = publish_all(jobs, config.export.scale, work.side, lock, with_metadata=not car)
+        digests = publish_all(jobs, config.export.scale, work.side, lock, with_metadata=not car, progress=progress)
         shutil.copyfile(folder / SHEET, jobs[0].image.parent / "collection.png")
         if car:
             images, metadata = _pack_linked(staging, jobs, config)

@@ -17,6 +17,7 @@ from generator.curate.finished import RESTORE, CollectionFolder, read_master
 from generator.errors import UserError
 from generator.images import encode_png, pack_rgb
 from generator.plan.metadata import encode
+from generator.progress import Advance
 from generator.publish.documents import metaplex_metadata
 from generator.schemas import validate
 from generator.workers import executor_for
@@ -115,16 +116,28 @@ def write_linked_metadata(jobs: Sequence[Job], images_uri: str) -> None:
         _write_metadata(job, {**job.document, "image": f"{images_uri}{job.image.name}"})
 
 
-def publish_all(jobs: list[Job], scale: int, side: int, lock: int, with_metadata: bool = True) -> list[str]:
+def publish_all(
+    jobs: list[Job],
+    scale: int,
+    side: int,
+    lock: int,
+    with_metadata: bool = True,
+    progress: Advance = lambda done, total=None: None,
+) -> list[str]:
     """In worker processes for large collections (see :mod:`generator.workers`, which keep ``lock`` held); digests come
-    back in token order."""
+    back in token order, and ``progress`` hears of each chunk as it does."""
     executor = executor_for(len(jobs), hold=lock)
     try:
         futures = [
             executor.submit(publish, jobs[start : start + CHUNK], scale, side, with_metadata)
             for start in range(0, len(jobs), CHUNK)
         ]
-        return [digest for future in futures for digest in future.result()]
+        progress(0, len(jobs))
+        digests: list[str] = []
+        for future in futures:
+            digests += future.result()
+            progress(len(future.result()))
+        return digests
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 

@@ -51,40 +51,56 @@ def best_error(document: Any, schema: str, package: str = PACKAGE) -> jsonschema
 def schema_problem(document: Any, schema: str) -> str | None:
     """The most telling way ``document`` breaks ``schema``, with where (``attributes[2].value: …``), or None.
 
-    For documents read back from disk, where a hand edit may have changed their shape.
+    jsonschema takes ~0.16 ms for a token's document (0.5 ms on a slow day), more than writing the token, and
+    ``export`` reads 10,000 drafts back; a collection's documents come from one template, so they differ in their
+    strings and barely in their structure. Where every keyword of ``schema`` judges a document by its :func:`shape`
+    alone (:func:`judged_by_shape`), two documents of one shape get the same verdict, whoever wrote them (punkgen, or a
+    hand edit), so only the first of each shape is validated in full (a collection of N tokens over T traits has at
+    most 2^T shapes, ~10 in practice) and the rest cost a walk over their values (~5 µs). A shape's pass is kept
+    across runs too (:mod:`generator.schemas.proven`): the next run of the collection never imports jsonschema for its
+    tokens. A failing shape is checked every time, so each broken document gets its own message.
     """
+    if not judged_by_shape(schema):
+        return _full_problem(document, schema)
+    key = shape(document)
+    if key in _valid_shapes[schema]:
+        return None
+    try:
+        check_once(schema_text(schema), repr(key), lambda: _raise_if_broken(document, schema))
+    except _Broken as broken:
+        return broken.problem
+    _valid_shapes[schema].add(key)
+    return None
+
+
+def validate(document: dict[str, Any], schema: str) -> None:
+    """Raise if a document punkgen built breaks its schema: a bug in punkgen, since every user value was checked before
+    (checked once per shape: see :func:`schema_problem`)."""
+    problem = schema_problem(document, schema)
+    if problem is not None:
+        raise ValueError(f"{document.get('name')!r} breaks {schema}: {problem}")
+
+
+class _Broken(Exception):
+    """A full check's failure, carried out of :func:`~generator.schemas.proven.check_once` (which keeps passes only)."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _raise_if_broken(document: Any, schema: str) -> None:
+    problem = _full_problem(document, schema)
+    if problem is not None:
+        raise _Broken(problem)
+
+
+def _full_problem(document: Any, schema: str) -> str | None:
     error = best_error(document, schema)
     if error is None:
         return None
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
     return f"{where}: {error.message}" if where else error.message
-
-
-def validate(document: dict[str, Any], schema: str) -> None:
-    """Raise if a document punkgen built breaks its schema: a bug in punkgen, since every user value was checked before.
-
-    jsonschema takes ~0.16 ms for a token's document, more than writing the token; a collection's documents come
-    from one template, so they differ in their strings and barely in their structure. Where every keyword of
-    ``schema`` judges a document by its :func:`shape` alone (:func:`judged_by_shape`), two documents of one shape
-    get the same verdict, so only the first of each shape is validated in full (a collection of N tokens over T
-    traits has at most 2^T shapes, ~10 in practice) and the rest cost a walk over their values (~5 µs). A shape's
-    pass is kept across runs too (:mod:`generator.schemas.proven`): the next run of the collection never imports
-    jsonschema for its tokens.
-    """
-    if not judged_by_shape(schema):
-        _raise_if_broken(document, schema)
-        return
-    key = shape(document)
-    if key in _valid_shapes[schema]:
-        return
-    check_once(schema_text(schema), repr(key), lambda: _raise_if_broken(document, schema))
-    _valid_shapes[schema].add(key)
-
-
-def _raise_if_broken(document: dict[str, Any], schema: str) -> None:
-    problem = schema_problem(document, schema)
-    if problem is not None:
-        raise ValueError(f"{document.get('name')!r} breaks {schema}: {problem}")
 
 
 # Keywords whose verdict on a value follows from its shape: its JSON type, its object keys, the shape of each item and
