@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from conftest import REPO, collection_args, folder_bytes, run_cli
+from conftest import REPO, collection_args, edit, folder_bytes, run_cli
 from PIL import Image
 
 from generator.config import load_config
@@ -124,6 +124,18 @@ def test_verify_names_every_difference_and_changes_nothing(config_path: Path, tm
     ]
     assert summary == f"12 tokens of 12 checked in {out}: 5 differences (listed above)"
     assert folder_bytes(out) == before, "verify only reads"
+
+
+def test_verify_names_images_of_another_size_than_the_config_asks_for(config_path: Path, tmp_path: Path) -> None:
+    """The images are the recorded ones (read from their headers alone), but the config changed its token size."""
+    out = tmp_path / "out"
+    make(config_path, out, 3)
+    edit(config_path, "size = 24", "size = 32")
+    result = run_cli("verify", out, "--config", config_path)
+    assert result.exit_code == ExitStatus.FOLDER_DIFFERS
+    assert result.output.splitlines()[:3] == [
+        f"{out / 'images' / f'{n}.png'}: 24×24, expected 32×32 ([pixels].size)" for n in (1, 2, 3)
+    ]
 
 
 def test_verify_passes_hidden_files_the_os_leaves(config_path: Path, tmp_path: Path) -> None:
