@@ -8,41 +8,44 @@ from typing import Protocol
 
 
 class Advance(Protocol):
-    def __call__(self, done: int, total: int | None = None) -> object:
-        """``done`` more units finished; ``total``: the whole count, once the work has found it out."""
+    def __call__(self, more: int, total: int | None = None, /) -> object:
+        """``more`` units finished since the last call; ``total``: the whole count, once the work has found it out."""
+
+
+def unseen(more: int, total: int | None = None, /) -> None:
+    """Advances no bar: what a library call reports to when nobody watches."""
 
 
 @contextmanager
-def progress_bar(desc: str, unit: str, shown: bool, total: int | None = None, done: int = 0) -> Iterator[Advance]:
-    """A tqdm bar's advance function, or one that does nothing when ``shown`` is False (``--quiet``, a team's other
-    processes): a quiet command never imports tqdm. Without a ``total``, the bar appears at the first advance, which
-    may bring it: checks that come before the work (export's, pixelate's) show no empty bar. A command that fails
-    wipes its bar."""
+def progress_bar(desc: str, unit: str, shown: bool, total: int | None = None, finished: int = 0) -> Iterator[Advance]:
+    """A tqdm bar's advance function (``finished`` units done before it starts), or :func:`unseen` when ``shown`` is
+    False (``--quiet``, a team's other processes): a quiet command never imports tqdm. Without a ``total``, the bar
+    appears at the first advance, which may bring it: checks that come before the work (export's, pixelate's) show
+    no empty bar. A command that fails wipes its bar, so its one-line error stands alone; an interrupted one keeps
+    it, showing how far it got. No monitor thread: punkgen forks its workers, and a forked process should hold no
+    thread but the one forking."""
     if not shown:
-        yield _unseen
+        yield unseen
         return
     from tqdm import tqdm
 
-    bars: list[tqdm] = [] if total is None else [tqdm(total=total, initial=done, unit=unit, desc=desc)]
+    tqdm.monitor_interval = 0
+    bars: list[tqdm] = [] if total is None else [tqdm(total=total, initial=finished, unit=unit, desc=desc)]
 
-    def advance(more: int, count: int | None = None) -> None:
+    def advance(more: int, total: int | None = None, /) -> None:
         if not bars:
-            bars.append(tqdm(total=count, initial=done, unit=unit, desc=desc))
-        elif count is not None and count != bars[0].total:
-            bars[0].total = count
+            bars.append(tqdm(total=total, initial=finished, unit=unit, desc=desc))
+        elif total is not None and total != bars[0].total:
+            bars[0].total = total
             bars[0].refresh()
         bars[0].update(more)
 
     try:
         yield advance
-    except BaseException:
+    except Exception:
         for bar in bars:
-            bar.leave = False  # a failed command's bar is wiped, so its one-line error stands alone
+            bar.leave = False
         raise
     finally:
         for bar in bars:
             bar.close()
-
-
-def _unseen(done: int, total: int | None = None) -> None:
-    """Advances a bar that is not shown."""

@@ -21,7 +21,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -76,23 +77,43 @@ def start_method(light: bool) -> str:
 
     A spawned worker is a fresh interpreter that imports numpy, Pillow and punkgen again (~0.3 s of
     CPU each, before its first task: on 2 cores two of them cost a 1,000-token sprite run as much
-    as they save, and `punkgen pixelate` 15 % of 300 renders), while a forked one starts in ~10 ms
-    with this process's modules. Fork is unsafe beside CUDA (the child cannot use the parent's
-    context) and on macOS (system frameworks), so a run that loaded torch, or any other OS, spawns.
-    A forked worker runs its BLAS with as many threads as this process's, which oversubscribe the
-    cores on large arrays (see :data:`BLAS_THREADS`): so heavy work forks only where this process
-    runs no thread Python did not start (``punkgen`` asks OpenBLAS for one thread, which then starts
-    none; a library caller's numpy may run a pool). Light work's small arrays never wake a BLAS
-    pool. Python's own threads (tqdm's monitor) hold no lock a worker takes.
+    as they save), while a forked one starts in ~10 ms with this process's modules. Fork is unsafe
+    beside CUDA (the child cannot use the parent's context) and on macOS (system frameworks), so a
+    run that loaded torch, or any other OS, spawns. A forked worker runs its BLAS with as many
+    threads as this process's, which oversubscribe the cores on large arrays (see
+    :data:`BLAS_THREADS`): so heavy work forks only where no thread runs that Python did not start
+    (``punkgen`` asks OpenBLAS for one thread, which then starts none; a library caller's numpy may
+    run a pool). A pool that starts on first use (OpenMP, MKL) is not seen yet: the price is
+    oversubscription, never a wrong result. Light work's small arrays never wake a BLAS pool, and
+    Python's own threads hold no lock a worker takes.
     """
     if sys.platform != "linux" or ACCELERATOR_MODULES.intersection(sys.modules):
         return "spawn"
     return "fork" if light or native_threads() == 0 else "spawn"
 
 
-def native_threads() -> int:
-    """Threads of this process that Python did not start: a BLAS's pool, which a forked worker would run as well."""
-    return len(os.listdir("/proc/self/task")) - threading.active_count()
+def native_threads() -> int | None:
+    """Threads of this process that Python's threading did not start or adopt (a BLAS's pool, which a forked worker
+    would run as well); None where the OS does not list them. By thread id, so a thread that ended uncounted (an
+    adopted "dummy" thread stays in Python's list) hides nothing."""
+    try:
+        running = {int(name) for name in os.listdir("/proc/self/task")}
+    except OSError:
+        return None
+    return len(running - {thread.native_id for thread in threading.enumerate()})
+
+
+def results_in_order(executor: Executor, calls: Iterable[tuple[Callable[..., Any], tuple[Any, ...]]]) -> Iterator[Any]:
+    """Each call's result in the order submitted, yielded as soon as it and every earlier one are done: a pool's while
+    later calls are still being submitted, an inline executor's right after each runs (a progress bar then moves with
+    the work instead of jumping to the end)."""
+    pending: deque[Future] = deque()
+    for fn, args in calls:
+        pending.append(executor.submit(fn, *args))
+        while pending and pending[0].done():
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 class _Inherited:
@@ -161,8 +182,8 @@ def _die_with_parent() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)  # this process's own symbols, libc's among them: no ldconfig run
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: the watchdog thread is the only guard
+    except (OSError, AttributeError, TypeError):
+        pass  # no prctl here (not Linux): the watchdog thread is the only guard
 
 
 def _exit_when_orphaned(parent: int) -> None:

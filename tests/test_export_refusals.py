@@ -125,11 +125,27 @@ DAMAGE = {
         lambda out: edit_draft(out, 4, with_a_number_value),
         "metadata/4.json is not ERC-721 token metadata (attributes[0].value: 7 is not of type 'string')",
     ),
+    "draft nested 600 deep": (
+        lambda out: nest_attributes(out / "metadata" / "4.json", 600),
+        "metadata/4.json is not ERC-721 token metadata (attributes[0]: [[[",
+    ),
+    "draft nested past what json reads": (
+        lambda out: nest_attributes(out / "metadata" / "4.json", 100_000),
+        "metadata/4.json is not valid UTF-8 JSON",
+    ),
     "draft not UTF-8": (
         lambda out: (out / "metadata" / "4.json").write_bytes('{"name": "Café"}'.encode("cp1252")),
         "metadata/4.json is not valid UTF-8 JSON",
     ),
 }
+
+
+def nest_attributes(draft: Path, depth: int) -> None:
+    """A hand edit that leaves ``depth`` nested lists where the attributes were (written as text: json.dumps would
+    itself refuse the deepest)."""
+    text = draft.read_text()
+    start = text.index('"attributes": ') + len('"attributes": ')
+    draft.write_text(text[:start] + "[" * depth + "]" * depth + "}\n")
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))

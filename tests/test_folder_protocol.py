@@ -127,7 +127,7 @@ def test_verify_names_every_difference_and_changes_nothing(config_path: Path, tm
 
 
 def test_verify_names_images_of_another_size_than_the_config_asks_for(config_path: Path, tmp_path: Path) -> None:
-    """The images are the recorded ones (read from their headers alone), but the config changed its token size."""
+    """The images are the recorded ones, but the config changed its token size since."""
     out = tmp_path / "out"
     make(config_path, out, 3)
     edit(config_path, "size = 24", "size = 32")

@@ -285,16 +285,33 @@ def test_light_work_forks_its_workers_unless_an_accelerator_library_is_loaded(mo
     assert workers.start_method(light=False) == "spawn"
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: OpenBLAS starts no pool")
-@pytest.mark.parametrize(("blas_threads", "method"), [("1", "fork"), ("2", "spawn")])
-def test_heavy_work_forks_only_where_no_blas_pool_runs(blas_threads: str, method: str) -> None:
-    """A forked worker runs as many BLAS threads as its parent: on large arrays two workers' pools fight for the
-    cores. `punkgen` asks OpenBLAS for one thread (which then starts none); a library caller's numpy may run a pool."""
-    probe = "import numpy; from generator import workers; print(workers.native_threads(), workers.start_method(light=False))"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": blas_threads, "OMP_NUM_THREADS": blas_threads}
+def test_inline_results_come_as_each_call_runs_so_a_bar_moves_with_the_work() -> None:
+    ran: list[int] = []
+    seen = [len(ran) for _ in workers.results_in_order(workers.InlineExecutor(), ((ran.append, (n,)) for n in range(3)))]
+    assert seen == [1, 2, 3]
+
+
+@pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1) < 2, reason="workers, forked: Linux, 2+ cores")
+def test_heavy_work_forks_only_while_no_thread_runs_that_python_did_not_start() -> None:
+    """A forked worker runs as many BLAS threads as its parent: on large arrays two workers' pools fight for the cores.
+    A punkgen process (one OpenBLAS thread, which then starts none) forks; a native thread anywhere makes it spawn, and
+    an adopted thread that ended (Python keeps its "dummy" in its list) hides none."""
+    probe = (
+        "import os, threading, time, _thread, numpy\n"
+        "from generator import workers\n"
+        "pool = workers.executor_for(64, threshold=64)\n"
+        "alone = workers.start_method(light=False), pool._mp_context.get_start_method(), pool.submit(os.getppid).result()\n"
+        "pool.shutdown()\n"
+        "_thread.start_new_thread(lambda: threading.current_thread(), ())  # adopted, then ends\n"
+        "_thread.start_new_thread(time.sleep, (30,))  # a native thread Python's threading never sees\n"
+        "time.sleep(0.2)\n"
+        "print(*alone, workers.start_method(light=False), workers.start_method(light=True), os.getpid())\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     shown = subprocess.run([sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, check=True)
-    threads, chosen = shown.stdout.split()
-    assert chosen == method and (int(threads) == 0) == (method == "fork")
+    chosen, started, parent, beside_a_thread, light, pid = shown.stdout.split()
+    assert (chosen, started, parent) == ("fork", "fork", pid)
+    assert (beside_a_thread, light) == ("spawn", "fork")
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")

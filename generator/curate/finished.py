@@ -151,5 +151,5 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(read_bytes(path, RESTORE).decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested past what json reads
         raise UserError(f"{path} is not valid UTF-8 JSON; {RESTORE}") from None

@@ -26,8 +26,8 @@ from generator.files import PLACE_ERRORS, is_place_error, partial_path, write_at
 from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png
 from generator.pixels.palette import Palette
 from generator.pixels.recovery import recover
-from generator.progress import Advance
-from generator.workers import executor_for
+from generator.progress import Advance, unseen
+from generator.workers import executor_for, results_in_order
 
 POOL_THRESHOLD = 64  # renders: above this, worker processes pay for their ~0.3 s start
 CHUNK = 4  # renders per task: with 16, 300 renders split 10:9 chunks over two workers, one idle for the last 0.2 s
@@ -46,7 +46,7 @@ def pixelate_folder(
     palette: Palette | None,
     method: str,
     keep_going: bool = False,
-    progress: Advance = lambda done, total=None: None,
+    progress: Advance = unseen,
 ) -> PixelateSummary:
     """Convert every render in ``source`` to ``target/<name>.png``; every refusal comes before the first write.
     ``progress`` learns how many renders there are to convert once they are checked, then each converted chunk."""
@@ -63,18 +63,13 @@ def pixelate_folder(
     broken: list[str] = []
     executor = executor_for(len(good), POOL_THRESHOLD)
     try:
-        for chunk, failures in zip(
-            chunks, executor.map(_convert_chunk, chunks, *_repeat(len(chunks), target, size, palette, method)), strict=True
-        ):
+        calls = ((_convert_chunk, (chunk, target, size, palette, method)) for chunk in chunks)
+        for chunk, failures in zip(chunks, results_in_order(executor, calls), strict=True):
             broken.extend(failures)
             progress(len(chunk))
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
     return PixelateSummary(converted=len(good) - len(broken), problems=tuple(problems + broken))
-
-
-def _repeat(times: int, *values: object) -> list[list[object]]:
-    return [[value] * times for value in values]
 
 
 def _render_files(source: Path) -> list[Path]:

@@ -50,7 +50,7 @@ from generator.curate.verify import token_problems
 from generator.errors import UserError
 from generator.files import write_atomic
 from generator.plan.traits import load_traits
-from generator.progress import Advance
+from generator.progress import Advance, unseen
 from generator.publish.car import Packed
 from generator.publish.documents import FORMATS, contract_metadata, metaplex_metadata
 from generator.publish.gallery import Curation, gallery_html
@@ -106,7 +106,7 @@ def export_collection(
     car: bool = False,
     placeholder: Path | None = None,
     starting_index: int | None = None,
-    progress: Advance = lambda done, total=None: None,
+    progress: Advance = unseen,
 ) -> ExportSummary:
     """Write ``folder/export/`` and ``folder/index.html``; ``base_uri`` (a flag) beats ``[metadata].base_uri``.
 

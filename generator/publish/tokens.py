@@ -17,10 +17,10 @@ from generator.curate.finished import RESTORE, CollectionFolder, read_master
 from generator.errors import UserError
 from generator.images import encode_png, pack_rgb
 from generator.plan.metadata import encode
-from generator.progress import Advance
+from generator.progress import Advance, unseen
 from generator.publish.documents import metaplex_metadata
 from generator.schemas import validate
-from generator.workers import executor_for
+from generator.workers import executor_for, results_in_order
 
 CHUNK = 250  # tokens per worker task: ~0.2 s of work, small enough to keep two cores evenly busy
 
@@ -122,21 +122,18 @@ def publish_all(
     side: int,
     lock: int,
     with_metadata: bool = True,
-    progress: Advance = lambda done, total=None: None,
+    progress: Advance = unseen,
 ) -> list[str]:
     """In worker processes for large collections (see :mod:`generator.workers`, which keep ``lock`` held); digests come
     back in token order, and ``progress`` hears of each chunk as it does."""
     executor = executor_for(len(jobs), hold=lock)
+    progress(0, len(jobs))
+    digests: list[str] = []
     try:
-        futures = [
-            executor.submit(publish, jobs[start : start + CHUNK], scale, side, with_metadata)
-            for start in range(0, len(jobs), CHUNK)
-        ]
-        progress(0, len(jobs))
-        digests: list[str] = []
-        for future in futures:
-            digests += future.result()
-            progress(len(future.result()))
+        calls = ((publish, (jobs[start : start + CHUNK], scale, side, with_metadata)) for start in range(0, len(jobs), CHUNK))
+        for published in results_in_order(executor, calls):
+            digests += published
+            progress(len(published))
         return digests
     finally:
         executor.shutdown(wait=True, cancel_futures=True)

@@ -3,7 +3,7 @@
 ``config.schema.json`` (collection.toml), ``token.schema.json`` (ERC-721 metadata),
 ``contract.schema.json`` (ERC-7572) and ``metaplex.schema.json`` live beside this file;
 ``training/recipe.schema.json`` is the training recipe's. Each validator is compiled once, and a document punkgen
-builds is checked in full once per shape (see :func:`validate`).
+builds or reads back is checked in full once per shape (see :func:`schema_problem`).
 """
 
 from __future__ import annotations
@@ -60,9 +60,12 @@ def schema_problem(document: Any, schema: str) -> str | None:
     across runs too (:mod:`generator.schemas.proven`): the next run of the collection never imports jsonschema for its
     tokens. A failing shape is checked every time, so each broken document gets its own message.
     """
-    if not judged_by_shape(schema):
+    try:
+        key = shape(document) if judged_by_shape(schema) else None
+    except RecursionError:  # a hand edit nested a thousand deep: jsonschema stops at its first level
+        key = None
+    if key is None:
         return _full_problem(document, schema)
-    key = shape(document)
     if key in _valid_shapes[schema]:
         return None
     try:
@@ -96,7 +99,10 @@ def _raise_if_broken(document: Any, schema: str) -> None:
 
 
 def _full_problem(document: Any, schema: str) -> str | None:
-    error = best_error(document, schema)
+    try:
+        error = best_error(document, schema)
+    except RecursionError:  # jsonschema's message quotes the value whole
+        return "nested too deeply to be checked"
     if error is None:
         return None
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
