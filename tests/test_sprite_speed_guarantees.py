@@ -34,11 +34,48 @@ def with_attribute(value: object) -> dict:
 # ── metadata validated once per shape ─────────────────────────────────────────────────────────
 
 
-def test_the_token_schema_is_judged_by_shape_and_schemas_reading_content_are_not() -> None:
-    assert schemas.judged_by_shape("token.schema.json")
-    assert not schemas.judged_by_shape("config.schema.json")  # enums, minimums …
-    assert not schemas._shape_only({"type": "string", "minLength": 2})  # a length of 2 reads more than emptiness
-    assert not schemas._shape_only({"properties": {"value": {"type": "string", "pattern": "^[a-z]+$"}}})
+METAPLEX = {
+    "name": "Bespoke Punks #12",
+    "symbol": "BPUNK",
+    "description": "",
+    "image": "12.png",
+    "attributes": [{"trait_type": "Hair", "value": "Mohawk"}],
+    "properties": {"files": [{"uri": "12.png", "type": "image/png"}], "category": "image"},
+}
+
+
+def test_schemas_made_of_keywords_a_shape_answers_are_judged_by_shape() -> None:
+    assert schemas.judged_by_shape("token.schema.json") and schemas.judged_by_shape("metaplex.schema.json")
+    assert not schemas.judged_by_shape("config.schema.json")  # $ref, anyOf, uniqueItems …
+    assert not schemas.judged_by_shape("contract.schema.json")  # $ref, dependentRequired …
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {**METAPLEX, "name": "Bespoke Punks Deluxe Edition #12345"},  # 33 characters: maxLength 32
+        {**METAPLEX, "symbol": "BESPOKEPUNK"},  # maxLength 10
+        {**METAPLEX, "properties": {**METAPLEX["properties"], "category": "video"}},  # enum
+        {**METAPLEX, "properties": {**METAPLEX["properties"], "files": [{"uri": "12.png", "type": "image/gif"}]}},
+        {**METAPLEX, "properties": {**METAPLEX["properties"], "files": []}},  # minItems 1
+    ],
+)
+def test_a_document_differing_from_a_valid_one_in_what_its_schema_reads_is_refused(broken: dict) -> None:
+    schemas.validate(METAPLEX, "metaplex.schema.json")
+    schemas.validate({**METAPLEX, "name": "Bespoke Punks Deluxe Edition #99"}, "metaplex.schema.json")  # 32: fine
+    with pytest.raises(ValueError, match="breaks metaplex.schema.json"):
+        schemas.validate(broken, "metaplex.schema.json")
+
+
+def test_names_of_one_length_are_one_shape(monkeypatch, tmp_path: Path) -> None:
+    """Metaplex's schema bounds a name's length, so a name is seen as its length: 10,000 names have 5."""
+    checked: list = []
+    spy_on_full_checks(monkeypatch, checked)
+    monkeypatch.setattr(schemas, "_valid_shapes", schemas.defaultdict(set))
+    monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path))
+    for token_id in (10, 11, 99, 100, 123):
+        schemas.validate({**METAPLEX, "name": f"Bespoke Punks #{token_id}"}, "metaplex.schema.json")
+    assert len(checked) == 2  # one per length
 
 
 @pytest.mark.parametrize(
@@ -93,7 +130,7 @@ def test_drafts_read_back_are_checked_in_full_once_per_shape(config_path: Path, 
         monkeypatch.setenv("PUNKGEN_CACHE", str(tmp_path / cache))
         monkeypatch.setattr(schemas, "_valid_shapes", schemas.defaultdict(set))
         tokens = load_collection(tmp_path / "out", config).tokens
-    shapes = {schemas.shape(token.document) for token in tokens}
+    shapes = {schemas.shape("token.schema.json", token.document) for token in tokens}
     assert len(tokens) == 40 and len(checked) == len(shapes) < 40
 
 

@@ -61,7 +61,7 @@ def schema_problem(document: Any, schema: str) -> str | None:
     tokens. A failing shape is checked every time, so each broken document gets its own message.
     """
     try:
-        key = shape(document) if judged_by_shape(schema) else None
+        key = shape(schema, document) if judged_by_shape(schema) else None
     except RecursionError:  # a hand edit nested a thousand deep: jsonschema stops at its first level
         key = None
     if key is None:
@@ -109,41 +109,59 @@ def _full_problem(document: Any, schema: str) -> str | None:
     return f"{where}: {error.message}" if where else error.message
 
 
-# Keywords whose verdict on a value follows from its shape: its JSON type, its object keys, the shape of each item and
-# property, and for a string only whether it is empty (minLength ≤ 1). Annotations judge nothing. Any other keyword
-# (pattern, enum, maxLength, minimum, format …) reads the content, so a schema using one is validated document by document.
-SHAPE_KEYWORDS = {"$schema", "$id", "title", "description", "$comment", "type", "required", "properties", "items"}
-SHAPE_KEYWORDS |= {"additionalProperties", "minLength"}
+# Keywords whose verdict on a value follows from its shape (:func:`shape`): its JSON type, object keys, array lengths,
+# numbers, booleans and nulls whole, and of a string what its own keywords read: all of it under a content keyword
+# (enum, const, pattern, format), its length under a length bound, else whether it is empty. Annotations judge
+# nothing. A schema using any other keyword ($ref, anyOf, uniqueItems …) is validated document by document.
+ANNOTATIONS = {"$schema", "$id", "title", "description", "$comment"}
+STRUCTURE = {"type", "required", "properties", "additionalProperties", "items", "minItems", "maxItems"}
+NUMBERS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+STRING_CONTENT = {"enum", "const", "pattern", "format"}
+SHAPE_KEYWORDS = ANNOTATIONS | STRUCTURE | NUMBERS | STRING_CONTENT | {"minLength", "maxLength"}
 _valid_shapes: dict[str, set[Hashable]] = defaultdict(set)
 
 
 @cache
 def judged_by_shape(schema: str) -> bool:
-    """Whether ``schema`` uses only :data:`SHAPE_KEYWORDS` (and ``minLength`` of at most 1), all the way down."""
+    """Whether ``schema`` uses only :data:`SHAPE_KEYWORDS`, all the way down."""
     return _shape_only(schema_document(schema))
 
 
 def _shape_only(schema: Any) -> bool:
     if isinstance(schema, bool):
         return True
-    if not isinstance(schema, dict) or not SHAPE_KEYWORDS.issuperset(schema) or schema.get("minLength", 0) > 1:
+    if not isinstance(schema, dict) or not SHAPE_KEYWORDS.issuperset(schema) or isinstance(schema.get("items"), list):
         return False
     subschemas = [*schema.get("properties", {}).values(), schema.get("items", True), schema.get("additionalProperties", True)]
     return all(_shape_only(subschema) for subschema in subschemas)
 
 
-def shape(value: Any) -> Hashable:
-    """``value`` with every string reduced to whether it is empty: all that :data:`SHAPE_KEYWORDS` can see."""
-    return tagged(value, strings=False)
+def shape(schema: str, value: Any) -> Hashable:
+    """What ``schema`` (judged by shape: :func:`judged_by_shape`) can see of ``value``, as nested tuples: two values
+    of one shape get one verdict. The token schema sees of a string only whether it is empty, so a collection's
+    10,000 documents have ~10 shapes; Metaplex's also sees a name's length (at most 32) and its enums' values."""
+    return _seen(schema_document(schema), value)
 
 
-def tagged(value: Any, strings: bool = True) -> Hashable:
-    """``value`` as nested tuples, each value beside its Python type (so ``1``, ``1.0`` and ``True`` stay apart, as
-    JSON Schema's types keep them); with ``strings`` False, a string is only whether it is empty."""
-    if isinstance(value, str):
-        return str, value if strings else bool(value)
+def _seen(schema: Any, value: Any) -> Hashable:
+    rules = schema if isinstance(schema, dict) else {}
     if isinstance(value, dict):
-        return dict, tuple((key, tagged(item, strings)) for key, item in value.items())
+        properties, extra = rules.get("properties", {}), rules.get("additionalProperties", True)
+        return dict, tuple((key, _seen(properties.get(key, extra), item)) for key, item in value.items())
     if isinstance(value, list | tuple):
-        return type(value), tuple(tagged(item, strings) for item in value)
+        return type(value), tuple(_seen(rules.get("items", True), item) for item in value)
+    if isinstance(value, str):
+        if STRING_CONTENT.intersection(rules):
+            return str, value
+        return str, (len(value) if "maxLength" in rules or rules.get("minLength", 0) > 1 else bool(value))
+    return type(value), value
+
+
+def tagged(value: Any) -> Hashable:
+    """``value`` as nested tuples, each value beside its Python type (so ``1``, ``1.0`` and ``True`` stay apart, as
+    JSON Schema's types keep them)."""
+    if isinstance(value, dict):
+        return dict, tuple((key, tagged(item)) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return type(value), tuple(tagged(item) for item in value)
     return type(value), value
