@@ -172,9 +172,11 @@ def find_grid(image: np.ndarray, size: int) -> Grid:
     its own two pitches; on a square render both are the same and so is the result.
     """
     pitch = _pitch(image, size)
-    # edges between rows read along every other column, and the other way round: cells are 2+ pixels wide
-    rows = np.abs(np.diff(_one_channel(image[:, ::2]), axis=0)).sum(axis=1).astype(np.float64)  # row j | j+1
-    columns = np.abs(np.diff(_one_channel(image[::2]), axis=1)).sum(axis=0).astype(np.float64)
+    # edges between rows read along every other column, and the other way round: cells are 2+ pixels wide. One
+    # channel made once, whole: two from strided halves cost 2.1–2.7 ms a 512 render against 1.5 (same values)
+    combined = _one_channel(image)
+    rows = np.abs(np.diff(combined[:, ::2], axis=0)).sum(axis=1).astype(np.float64)  # row j | j+1
+    columns = np.abs(np.diff(combined[::2], axis=1)).sum(axis=0).astype(np.float64)
     return Grid(pitch, (_comb_offset(rows, pitch[0], size), _comb_offset(columns, pitch[1], size)))
 
 
