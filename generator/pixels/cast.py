@@ -26,6 +26,8 @@ MAX_CAST = 24  # levels per channel: the largest tint read from the border
 MAX_GAIN = 0.15  # |gain − 1| a fit may reach
 GAIN_SPAN = 64  # levels: a channel's gain is fitted only over colours this far apart
 PRIOR_OFFSET, PRIOR_GAIN = 16.0, 0.08  # a cast this large per channel costs one level² of residual per colour
+CLIPPED_TRUST = 0.25  # weight of a residual where a reading is within CLIP_MARGIN of 0 or 255: JPEG clips its own error
+CLIPPED_GAIN = 0.05  # where the border reads clipped, its channel's gain is unknown: starts try 1 and 1 ± this
 CLIP_MARGIN = 16  # levels from 0 or 255 within which a colour's mean may be bent by clipping
 KEPT_STARTS = 8  # best starts after two rounds of offsets, which go on to fit gains (4 lost a held-out image)
 REACH = 40  # levels per channel: palette colours farther than this from every colour of the render cannot be read as one
@@ -114,16 +116,25 @@ def fit_cast(clusters: Clusters, palette: Palette, noise: float, border: np.ndar
     colors = reachable if len(reachable) else colors  # a render off every colour (a flat blank): judged, not fitted
     gains, offsets = _cast_starts(groups, weights, colors, border, expected)
     cast = Cast(gains, offsets, np.full((len(gains), 1), noise))
+    best: tuple[float, Cast] | None = None
     for step, with_gain in enumerate((False, False, True, True)):
         if step == 2:  # the most promising starts go on to fit gains, each under every noise level
-            _, distance = _assign(groups, colors, cast)
-            cast = _under_noise_levels(cast[np.argsort(_cast_cost(weights, distance, cast))[:KEPT_STARTS]], noise)
+            costs = _cast_cost(weights, _assign(groups, colors, cast)[1], cast)
+            best = _least(best, cast, costs)
+            cast = _under_noise_levels(cast[np.argsort(costs)[:KEPT_STARTS]], noise)
         if with_gain:
             cast = _distinct(cast)
         target, distance = _assign(groups, colors, cast)
+        best = _least(best, cast, _cast_cost(weights, distance, cast))
         cast = _fit_linear(groups, weights, target, distance < CAST_INLIER, cast, with_gain)
     cast = _distinct(cast)
-    return cast[int(_cast_cost(weights, _assign(groups, colors, cast)[1], cast).argmin())]
+    return _least(best, cast, _cast_cost(weights, _assign(groups, colors, cast)[1], cast))[1]
+
+
+def _least(best: tuple[float, Cast] | None, casts: Cast, costs: np.ndarray) -> tuple[float, Cast]:
+    """The least costly cast so far: a fitting round lowers the residual of the colours it fits, not always the cost."""
+    n = int(costs.argmin())
+    return (float(costs[n]), casts[n]) if best is None or costs[n] < best[0] else best
 
 
 def _distinct(casts: Cast) -> Cast:
@@ -155,9 +166,12 @@ def _cast_starts(
         offsets.append(border[None] - np.asarray(expected, dtype=np.float64))
     gains = [np.ones_like(offset) for offset in offsets]
     unclipped = largest[((largest > CLIP_MARGIN) & (largest < 255 - CLIP_MARGIN)).all(axis=1)]
-    far = unclipped[np.abs(unclipped - border).max(axis=1).argmax()] if len(unclipped) else border
-    gain, offset = _pair_casts(border, _near(colors, border), far, _near(colors, far))
-    gains, offsets = np.concatenate([*gains, gain, np.ones((1, 3))]), np.concatenate([*offsets, offset, np.zeros((1, 3))])
+    fars = unclipped[[np.abs(unclipped - border).max(axis=1).argmax()]] if len(unclipped) else border[None]
+    for far in fars:
+        gain, offset = _pair_casts(border, _near(colors, border), far, _near(colors, far))
+        gains.append(gain)
+        offsets.append(offset)
+    gains, offsets = np.concatenate([*gains, np.ones((1, 3))]), np.concatenate([*offsets, np.zeros((1, 3))])
     steps = np.repeat([0.01, 2.0], 3)  # starts closer than a gain step of 0.01 and 2 levels of offset are one
     starts = np.unique(np.rint(np.column_stack([gains, offsets]) / steps) * steps, axis=0)
     return starts[:, :3], starts[:, 3:]
@@ -177,24 +191,36 @@ def _near(colors: np.ndarray, anchor: np.ndarray) -> np.ndarray:
 
 
 def _pair_casts(a: np.ndarray, a_colors: np.ndarray, b: np.ndarray, b_colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Casts reading ``a`` as one of ``a_colors`` and ``b`` as one of ``b_colors``: a gain where the pair spans it."""
+    """Casts reading ``a`` as one of ``a_colors`` and ``b`` as one of ``b_colors``: a gain where the pair spans it.
+
+    Where ``a`` (the border) reads clipped, it says little of that channel's gain or offset: the gain is tried at
+    1 and 1 ± :data:`CLIPPED_GAIN`, the offset read from ``b``. A +5 % gain on a white background was otherwise
+    never started from, and a skin tone settled on its neighbour five levels off (85 % exact)."""
     true_a, true_b = (grid.reshape(-1, 3) for grid in np.broadcast_arrays(a_colors[:, None], b_colors[None]))
     apart = np.abs(true_a - true_b) >= GAIN_SPAN
     gain = np.where(apart, (a - b) / np.where(apart, true_a - true_b, 1.0), 1.0)
+    clipped = (a < CLIP_MARGIN) | (a > 255 - CLIP_MARGIN)  # a's reading there says little of the gain: try each
+    if clipped.any():
+        gain = np.concatenate([np.where(clipped, g, gain) for g in (1 - CLIPPED_GAIN, 1.0, 1 + CLIPPED_GAIN)])
+        true_a, true_b = np.tile(true_a, (3, 1)), np.tile(true_b, (3, 1))
+    offset = np.where(clipped, b - gain * true_b, a - gain * true_a)
     plausible = (np.abs(gain - 1) <= MAX_GAIN).all(axis=1)
-    return gain[plausible], (a - gain * true_a)[plausible]
+    return gain[plausible], offset[plausible]
 
 
 def _assign(groups: np.ndarray, colors: np.ndarray, casts: Cast) -> tuple[np.ndarray, np.ndarray]:
-    """For every start (S) and group (G): the palette colour whose expected reading is nearest, and how far (levels)."""
+    """For every start (S) and group (G): the palette colour whose expected reading is nearest, and how far (levels),
+    a channel read near 0 or 255 counting :data:`CLIPPED_TRUST`: a JPEG's decoder clips its error there too, so a
+    clipped white reads a few levels low, and weighed in full it pulled casts onto a neighbour."""
     expected = Cast(casts.gain[:, None], casts.offset[:, None], casts.noise[:, None]).observe(colors)  # (S, P, 3)
     # |g − e|² = |g|² + |e|² − 2 g·e, with |g|² left out of the (S, G, P) array: it does not change which e is nearest
     score = groups @ expected.transpose(0, 2, 1)
     score *= -2.0
     score += (expected * expected).sum(axis=2)[:, None, :]
     nearest = score.argmin(axis=2)
-    squared = np.take_along_axis(score, nearest[..., None], axis=2)[..., 0] + (groups * groups).sum(axis=1)
-    return colors[nearest], np.sqrt(np.maximum(squared, 0.0))
+    reading = expected[np.arange(len(expected))[:, None], nearest]  # (S, G, 3)
+    trust = np.where((reading < CLIP_MARGIN) | (reading > 255 - CLIP_MARGIN), CLIPPED_TRUST, 1.0)
+    return colors[nearest], np.sqrt((trust * (groups - reading) ** 2).sum(axis=2))
 
 
 def _fit_linear(
