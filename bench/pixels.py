@@ -14,7 +14,8 @@ folder in its own process (`python bench/peers.py`); the median of --runs runs e
 Peers (the `bench` extra: pip install -e '.[bench]') get their best settings: the known pixel
 size or grid, and the palette where they take one; where they do not, their output is snapped
 to the palette in CIELAB like punkgen's `nearest`. A peer that is not installed is skipped.
-The recovery constants were tuned on seeds 1–3; the default seed 0 is held out.
+The recovery constants were tuned on seeds 1–3 (and, with every degradation at its limit, 100–102);
+the default seed 0 is held out.
 
     make bench                       # all benchmarks
     python bench/pixels.py --images 300 --seed 4
