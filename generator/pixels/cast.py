@@ -36,23 +36,33 @@ NOISE_FLOOR = 1.0  # levels: the least noise the clipping model assumes
 NOISE_SCALES = np.array([1.0, 1.6, 2.4])  # the noise a cast is fitted under, in cell spreads: JPEG hides 30–60 % of it
 
 
-def _excess_table() -> tuple[np.ndarray, np.ndarray]:
-    """E[max(Z + z, 0)] − max(z, 0) for a standard normal Z, tabulated (it vanishes beyond |z| = 8)."""
+TABLE_STEP = 1 / 1024  # z per entry of the excess table, read at the nearest: within 0.0002 σ of linear interpolation
+
+
+def _excess_table() -> np.ndarray:
+    """E[max(Z + z, 0)] − max(z, 0) for a standard normal Z, for z from −8 to 8 (it vanishes beyond): exact every
+    1/40, linear between."""
     z = np.linspace(-8.0, 8.0, 641)
     cdf = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in z]))
-    return z, z * cdf + np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) - np.maximum(z, 0.0)
+    exact = z * cdf + np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) - np.maximum(z, 0.0)
+    return np.interp(np.arange(round(16 / TABLE_STEP) + 1) * TABLE_STEP - 8.0, z, exact)
 
 
-_Z, _EXCESS = _excess_table()
+_EXCESS = _excess_table()
+
+
+def _excess(z: np.ndarray) -> np.ndarray:
+    """The table at ``z``, read by index: ``np.interp``'s binary search cost 17× as much on a cast fit's arrays."""
+    index = (z + 8.0) * (1 / TABLE_STEP)
+    np.clip(index, 0.0, len(_EXCESS) - 1, out=index)
+    return _EXCESS[np.rint(index, out=index).astype(np.intp)]
 
 
 def _clipped_mean(value: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
     """E[clip(value + σZ, 0, 255)] for a standard normal Z: the value clipped, plus what noise clipped at 0 adds and
     noise clipped at 255 takes away."""
     above_black = value / sigma
-    return np.clip(value, 0.0, 255.0) + sigma * (
-        np.interp(above_black, _Z, _EXCESS) - np.interp(above_black - 255.0 / sigma, _Z, _EXCESS)
-    )
+    return np.clip(value, 0.0, 255.0) + sigma * (_excess(above_black) - _excess(above_black - 255.0 / sigma))
 
 
 @dataclass(frozen=True)
