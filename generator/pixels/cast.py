@@ -210,6 +210,11 @@ def _near(colors: np.ndarray, anchor: np.ndarray) -> np.ndarray:
     return colors[np.abs(colors - anchor).max(axis=1) <= MAX_CAST]
 
 
+def _near_a_bound(readings: np.ndarray) -> np.ndarray:
+    """Where a reading lies within :data:`CLIP_MARGIN` of 0 or 255, so clipping may have bent it."""
+    return (readings < CLIP_MARGIN) | (readings > 255 - CLIP_MARGIN)
+
+
 def _pair_casts(a: np.ndarray, a_colors: np.ndarray, b: np.ndarray, b_colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Casts reading ``a`` as one of ``a_colors`` and ``b`` as one of ``b_colors``: a gain where the pair spans it.
 
@@ -219,7 +224,7 @@ def _pair_casts(a: np.ndarray, a_colors: np.ndarray, b: np.ndarray, b_colors: np
     true_a, true_b = (grid.reshape(-1, 3) for grid in np.broadcast_arrays(a_colors[:, None], b_colors[None]))
     apart = np.abs(true_a - true_b) >= GAIN_SPAN
     gain = np.where(apart, (a - b) / np.where(apart, true_a - true_b, 1.0), 1.0)
-    clipped = (a < CLIP_MARGIN) | (a > 255 - CLIP_MARGIN)  # a's reading there says little of the gain: try each
+    clipped = _near_a_bound(a)
     if clipped.any():
         gain = np.concatenate([np.where(clipped, g, gain) for g in (1 - CLIPPED_GAIN, 1.0, 1 + CLIPPED_GAIN)])
         true_a, true_b = np.tile(true_a, (3, 1)), np.tile(true_b, (3, 1))
@@ -239,7 +244,7 @@ def _assign(groups: np.ndarray, colors: np.ndarray, casts: Cast) -> tuple[np.nda
     score += (expected * expected).sum(axis=2)[:, None, :]
     nearest = score.argmin(axis=2)
     reading = expected[np.arange(len(expected))[:, None], nearest]  # (S, G, 3)
-    trust = np.where((reading < CLIP_MARGIN) | (reading > 255 - CLIP_MARGIN), CLIPPED_TRUST, 1.0)
+    trust = np.where(_near_a_bound(reading), CLIPPED_TRUST, 1.0)
     return colors[nearest], np.sqrt((trust * (groups - reading) ** 2).sum(axis=2))
 
 
