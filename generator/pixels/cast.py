@@ -14,6 +14,7 @@ colour is likeliest, not merely nearest.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from generator.pixels.palette import Palette
 CAST_INLIER = 12.0  # levels: colours farther than this from their palette colour do not steer the cast
 MAX_CAST = 24  # levels per channel: the largest tint read from the border
 MAX_GAIN = 0.15  # |gain − 1| a fit may reach
-GAIN_SPAN = 64  # levels: a channel's gain is fitted only over colours this far apart
+GAIN_SPAN = 48  # levels: a channel's gain is fitted only over colours this far apart
 PRIOR_OFFSET, PRIOR_GAIN = 16.0, 0.08  # a cast this large per channel costs one level² of residual per colour
 CLIPPED_TRUST = 0.25  # weight of a residual where a reading is within CLIP_MARGIN of 0 or 255: JPEG clips its own error
 CLIPPED_GAIN = 0.05  # where the border reads clipped, its channel's gain is unknown: starts try 1 and 1 ± this
@@ -49,6 +50,8 @@ def _excess_table() -> np.ndarray:
 
 
 _EXCESS = _excess_table()
+_EXCESS_Z = np.arange(len(_EXCESS)) * TABLE_STEP - 8.0
+_EXCESS_READS = np.maximum(_EXCESS_Z, 0.0) + _EXCESS  # the mean clipped at 0 of a value z σ above 0, in σ: rising with z
 
 
 def _excess(z: np.ndarray) -> np.ndarray:
@@ -133,7 +136,7 @@ def fit_cast(clusters: Clusters, palette: Palette, noise: float, border: np.ndar
     colors = palette.colors.astype(np.float64)
     reachable = colors[(np.abs(colors[:, None] - groups[None]).max(axis=2) <= REACH).any(axis=1)]  # the rest never win
     colors = reachable if len(reachable) else colors  # a render off every colour (a flat blank): judged, not fitted
-    gains, offsets = _cast_starts(groups, weights, colors, border, expected)
+    gains, offsets = _cast_starts(groups, weights, colors, border, expected, noise)
     cast = Cast(gains, offsets, np.full((len(gains), 1), noise), residue=noise)  # a JPEG's error is what the cells show
     best: tuple[float, Cast] | None = None
     for step, with_gain in enumerate((False, False, True, True)):
@@ -173,7 +176,7 @@ def _under_noise_levels(casts: Cast, noise: float) -> Cast:
 
 
 def _cast_starts(
-    groups: np.ndarray, weights: np.ndarray, colors: np.ndarray, border: np.ndarray, expected: np.ndarray | None
+    groups: np.ndarray, weights: np.ndarray, colors: np.ndarray, border: np.ndarray, expected: np.ndarray | None, noise: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gains and offsets (S, 3) to start from: the border or one of the three largest colours read as any palette
     colour within :data:`MAX_CAST` (gain 1); and, as offsets alone settled 5 levels off under a 4 % gain, every
@@ -184,11 +187,8 @@ def _cast_starts(
     if expected is not None:
         offsets.append(border[None] - np.asarray(expected, dtype=np.float64))
     gains = [np.ones_like(offset) for offset in offsets]
-    unclipped = largest[((largest > CLIP_MARGIN) & (largest < 255 - CLIP_MARGIN)).all(axis=1)]
-    # per channel, the colour farthest from the border: one far colour left a channel it hardly spans unfitted
-    fars = np.unique(unclipped[np.abs(unclipped - border).argmax(axis=0)], axis=0) if len(unclipped) else border[None]
-    for far in fars:
-        gain, offset = _pair_casts(border, _near(colors, border), far, _near(colors, far))
+    for far in _far_colours(largest, border, noise):
+        gain, offset = _pair_casts(border, _near(colors, border), far, _near(colors, far), noise)
         gains.append(gain)
         offsets.append(offset)
     gains, offsets = np.concatenate([*gains, np.ones((1, 3))]), np.concatenate([*offsets, np.zeros((1, 3))])
@@ -215,20 +215,54 @@ def _near_a_bound(readings: np.ndarray) -> np.ndarray:
     return (readings < CLIP_MARGIN) | (readings > 255 - CLIP_MARGIN)
 
 
-def _pair_casts(a: np.ndarray, a_colors: np.ndarray, b: np.ndarray, b_colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _far_colours(largest: np.ndarray, border: np.ndarray, noise: float) -> np.ndarray:
+    """Per channel, the large colour read farthest from the border there, among those clear of clipping in that
+    channel (:func:`_near_a_bound`); where none of those spans a gain, among those that noise hardly clips
+    (:func:`_clipped_reading`): a white shirt read 239 in green was the only colour that spanned green's gain, and a
+    black read 9 under noise that JPEG had hidden pulled offsets off as an anchor."""
+    chosen = []
+    for clear in (~_near_a_bound(largest), ~_clipped_reading(largest, noise)):
+        distance = np.where(clear, np.abs(largest - border), -1.0)
+        chosen.append(np.where(distance.max(axis=0) >= GAIN_SPAN, distance.argmax(axis=0), -1))
+    pick = np.where(chosen[0] >= 0, chosen[0], chosen[1])
+    return np.unique(largest[pick[pick >= 0]], axis=0) if (pick >= 0).any() else border[None]
+
+
+def _clipped_reading(readings: np.ndarray, noise: float) -> np.ndarray:
+    """Where noise of σ ``noise`` clipped at 0 or 255 bends a reading by more than a fraction of a level."""
+    margin = max(noise, 4.0)
+    return (readings < margin) | (readings > 255 - margin)
+
+
+def _unclipped(reading: np.ndarray, sigma: float) -> np.ndarray:
+    """The value whose mean under noise of σ clipped to 0–255 reads ``reading``, from its nearer bound (the mean rises
+    with the value, so the table inverts): a colour read 247 under σ 12 was 250, and its pair's gain came out 1.015
+    for 1.05."""
+    from_black = np.where(reading < 127.5, reading, 255.0 - reading) / sigma
+    value = sigma * np.minimum(np.interp(from_black, _EXCESS_READS, _EXCESS_Z, right=np.inf), from_black)  # 8 σ: none
+    return np.where(reading < 127.5, value, 255.0 - value)
+
+
+def _pair_casts(
+    a: np.ndarray, a_colors: np.ndarray, b: np.ndarray, b_colors: np.ndarray, noise: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Casts reading ``a`` as one of ``a_colors`` and ``b`` as one of ``b_colors``: a gain where the pair spans it.
 
     Where ``a`` (the border) reads clipped, it says little of that channel's gain or offset: the gain is tried at
-    1 and 1 ± :data:`CLIPPED_GAIN`, the offset read from ``b``. A +5 % gain on a white background was otherwise
-    never started from, and a skin tone settled on its neighbour five levels off (85 % exact)."""
+    1 and 1 ± :data:`CLIPPED_GAIN` in each such channel, the offset read from ``b``. A +5 % gain on a white background
+    was otherwise never started from, and a skin tone settled on its neighbour five levels off (85 % exact). Where
+    ``b`` reads clipped, the channel's offset is read from ``a`` at gain 1."""
     true_a, true_b = (grid.reshape(-1, 3) for grid in np.broadcast_arrays(a_colors[:, None], b_colors[None]))
-    apart = np.abs(true_a - true_b) >= GAIN_SPAN
+    a_clipped, b_clipped = _near_a_bound(a), _clipped_reading(b, noise)
+    a, b = (_unclipped(reading, noise * NOISE_SCALES[1]) for reading in (a, b))
+    apart = (np.abs(true_a - true_b) >= GAIN_SPAN) & ~b_clipped
     gain = np.where(apart, (a - b) / np.where(apart, true_a - true_b, 1.0), 1.0)
-    clipped = _near_a_bound(a)
-    if clipped.any():
-        gain = np.concatenate([np.where(clipped, g, gain) for g in (1 - CLIPPED_GAIN, 1.0, 1 + CLIPPED_GAIN)])
-        true_a, true_b = np.tile(true_a, (3, 1)), np.tile(true_b, (3, 1))
-    offset = np.where(clipped, b - gain * true_b, a - gain * true_a)
+    tried = itertools.product(*[(1 - CLIPPED_GAIN, 1.0, 1 + CLIPPED_GAIN) if clipped else (1.0,) for clipped in a_clipped])
+    tried = np.array(list(tried))  # every mix: green clipped under +5 % beside red clipped under −5 % was never tried
+    gain = np.concatenate([np.where(a_clipped, g, gain) for g in tried])
+    true_a, true_b = np.tile(true_a, (len(tried), 1)), np.tile(true_b, (len(tried), 1))
+    from_b = a_clipped & ~b_clipped
+    offset = np.where(from_b, b - gain * true_b, a - gain * true_a)
     plausible = (np.abs(gain - 1) <= MAX_GAIN).all(axis=1)
     return gain[plausible], offset[plausible]
 
