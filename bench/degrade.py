@@ -38,6 +38,21 @@ class Degradation:
             jpeg=int(rng.integers(limits.jpeg, 96)),
         )
 
+    @classmethod
+    def at_limits(cls, rng: np.random.Generator, size: int = 512) -> Degradation:
+        """Every degradation at issue 16's limit at once: a shift of 4 px and a gain of 5 % per channel (each of
+        random sign), blur 1.5 px, noise σ 12, JPEG 80; the offset drawn within ±8. No render was seen this bad:
+        it is where search failures show, one image in hundreds."""
+        return cls(
+            size=size,
+            shift=tuple(int(v) for v in rng.choice([-4, 4], 2)),
+            blur=1.5,
+            noise=12.0,
+            gain=tuple(float(v) for v in rng.choice([0.95, 1.05], 3)),
+            offset=tuple(float(v) for v in rng.uniform(-8.0, 8.0, 3)),
+            jpeg=80,
+        )
+
 
 @dataclass(frozen=True)
 class Limits:
