@@ -292,3 +292,30 @@ def test_a_layer_with_more_colours_than_the_filter_allows_is_warned_about(config
     _, warnings = checked(config_path)
     counted = re.search(r"layers/mouth/Open.png: has (\d+) colours, above \[quality\].max_colors 40", "\n".join(warnings))
     assert counted and int(counted.group(1)) >= 47  # 2 × 24 ramps sharing black
+
+
+def test_sprites_are_composited_as_pillow_composites_them_with_partial_alpha_or_without(config_path: Path) -> None:
+    """The sprite renderer copies opaque pixels where a block's layers are pixel art (alpha 0 or 255) and blends where
+    a layer is anti-aliased: either way each token is what Pillow's ``alpha_composite`` makes of its layers."""
+    from generator.plan.traits import load_traits
+    from generator.render.layers import layer_path, load_layers
+
+    config = load_config(config_path)
+    tables = load_traits(config)
+    hair = next(position for position, table in enumerate(tables) if table.key == "hair")
+    crisp, soft = tables[hair].enabled_indices[:2]
+    soft_path = layer_path(config, tables[hair], soft)
+    rgba = np.asarray(Image.open(soft_path).convert("RGBA")).copy()
+    rgba[..., 3] = np.where(rgba[..., 3] > 0, np.linspace(40, 255, rgba.shape[1], dtype=np.uint8)[None, :], 0)
+    Image.fromarray(rgba).save(soft_path)
+    rng = np.random.default_rng(3)
+    combos = np.array([[rng.choice(table.enabled_indices) for table in tables] for _ in range(30)])
+    combos[:, hair] = [crisp] * 15 + [soft] * 15
+    layers = load_layers(config, tables)
+    for block in (combos[:15], combos):  # pixel art only; then a block with the anti-aliased layer
+        for combo, token in zip(block, layers.composite(block), strict=True):
+            images = [Image.open(layer_path(config, table, i)).convert("RGBA") for table, i in zip(tables, combo, strict=True)]
+            expected = images[0]
+            for image in images[1:]:
+                expected = Image.alpha_composite(expected, image)
+            assert np.array_equal(token, np.asarray(expected.convert("RGB"))), combo
