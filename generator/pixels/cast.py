@@ -25,6 +25,7 @@ from generator.pixels.palette import Palette
 
 CAST_INLIER = 12.0  # levels: colours farther than this from their palette colour do not steer the cast
 MAX_CAST = 24  # levels per channel: the largest tint read from the border
+WIDE_CAST = 32  # levels per channel: the border alone is also read as any palette colour this far (gain 1)
 MAX_GAIN = 0.15  # |gain − 1| a fit may reach
 GAIN_SPAN = 48  # levels: a channel's gain is fitted only over colours this far apart
 PRIOR_OFFSET, PRIOR_GAIN = 16.0, 0.08  # a cast this large per channel costs one level² of residual per colour
@@ -179,11 +180,12 @@ def _cast_starts(
     groups: np.ndarray, weights: np.ndarray, colors: np.ndarray, border: np.ndarray, expected: np.ndarray | None, noise: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gains and offsets (S, 3) to start from: the border or one of the three largest colours read as any palette
-    colour within :data:`MAX_CAST` (gain 1); and, as offsets alone settled 5 levels off under a 4 % gain, every
-    reading of the border and of the largest colours farthest from it in each channel (clipping aside) as palette
-    colours."""
+    colour within :data:`MAX_CAST` (gain 1), the border within :data:`WIDE_CAST` (an offset of −16 under a −4 % gain
+    moved a background 25 levels, and it was read as another colour: 28 % exact); and, as offsets alone settled
+    5 levels off under a 4 % gain, every reading of the border and of the largest colours farthest from it in each
+    channel (clipping aside) as palette colours."""
     largest = _distinct_largest(groups, weights, 5)
-    offsets = [anchor - _near(colors, anchor) for anchor in (border, *largest[:3])]
+    offsets = [border - _near(colors, border, WIDE_CAST), *(anchor - _near(colors, anchor) for anchor in largest[:3])]
     if expected is not None:
         offsets.append(border[None] - np.asarray(expected, dtype=np.float64))
     gains = [np.ones_like(offset) for offset in offsets]
@@ -206,8 +208,8 @@ def _distinct_largest(groups: np.ndarray, weights: np.ndarray, count: int) -> np
     return np.array(chosen).reshape(-1, 3)
 
 
-def _near(colors: np.ndarray, anchor: np.ndarray) -> np.ndarray:
-    return colors[np.abs(colors - anchor).max(axis=1) <= MAX_CAST]
+def _near(colors: np.ndarray, anchor: np.ndarray, reach: float = MAX_CAST) -> np.ndarray:
+    return colors[np.abs(colors - anchor).max(axis=1) <= reach]
 
 
 def _near_a_bound(readings: np.ndarray) -> np.ndarray:
