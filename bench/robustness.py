@@ -26,19 +26,14 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the punkgen entry asks: one BLAS thread per worker
 
 import numpy as np  # noqa: E402
 from degrade import Degradation, degrade  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from pixels import cpunks_on_backgrounds  # noqa: E402
 
 from generator.pixels.palette import Palette  # noqa: E402
