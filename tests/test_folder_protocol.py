@@ -353,14 +353,26 @@ def test_verify_tells_leftovers_of_an_interrupted_run_from_foreign_files(config_
     assert f"{out / 'images' / '77.png'}: not a file of any accepted token" in result.output
 
 
+def _catches_ctrl_c(pid: int) -> bool:
+    """Whether the process has a SIGINT handler yet (Linux's ``SigCgt`` mask; elsewhere, assumed so). Python sets
+    one while it starts; on a slow VM a Ctrl-C sent 50 ms after the start came before that and killed it by signal."""
+    try:
+        caught = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return True
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+
+
 def interrupt_inline_run(config_path: Path, out: Path, n: int, when: str, delay: float = 0.0) -> tuple[int, str]:
     """``python -m generator`` on ``n`` tokens, its process group sent SIGINT (as a terminal's Ctrl-C): ``delay``
-    seconds after the start (``"start"``: while it imports) or after run.json exists (``"run"``), or just after
-    the report line (``"exit"``: while Python shuts down). Returns the status and stderr."""
+    seconds after Python can answer one (``"start"``: while it imports) or after run.json exists (``"run"``), or
+    just after the report line (``"exit"``: while Python shuts down). Returns the status and stderr."""
     command = [sys.executable, "-m", "generator", *map(str, collection_args(config_path, out, n))]
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
+    if when == "start":  # Python itself must answer: a SIGINT before it sets its handler is the kernel's (-2)
+        wait_for(lambda: _catches_ctrl_c(process.pid) or process.poll() is not None)
     if when == "run":
         wait_for(lambda: (out / "run.json").exists() or process.poll() is not None)
     if when == "exit":
