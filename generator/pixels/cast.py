@@ -32,6 +32,7 @@ PRIOR_OFFSET, PRIOR_GAIN = 16.0, 0.08  # a cast this large per channel costs one
 CLIPPED_TRUST = 0.25  # weight of a residual where a reading is within CLIP_MARGIN of 0 or 255: JPEG clips its own error
 CLIPPED_GAIN = 0.05  # where the border reads clipped, its channel's gain is unknown: starts try 1 and 1 ± this
 CLIP_MARGIN = 16  # levels from 0 or 255 within which a colour's mean may be bent by clipping
+HARDLY_CLIPPED = 4.0  # levels from 0 or 255: the least margin an anchor keeps however little noise the cells show
 KEPT_STARTS = 8  # best starts after two rounds of offsets, which go on to fit gains (4 lost a held-out image)
 REACH = 40  # levels per channel: palette colours farther than this from every colour of the render cannot be read as one
 NOISE_FLOOR = 1.0  # levels: the least noise the clipping model assumes
@@ -212,28 +213,27 @@ def _near(colors: np.ndarray, anchor: np.ndarray, reach: float = MAX_CAST) -> np
     return colors[np.abs(colors - anchor).max(axis=1) <= reach]
 
 
-def _near_a_bound(readings: np.ndarray) -> np.ndarray:
-    """Where a reading lies within :data:`CLIP_MARGIN` of 0 or 255, so clipping may have bent it."""
-    return (readings < CLIP_MARGIN) | (readings > 255 - CLIP_MARGIN)
+def _near_a_bound(readings: np.ndarray, margin: float = CLIP_MARGIN) -> np.ndarray:
+    """Where a reading lies within ``margin`` of 0 or 255, so clipping may have bent it."""
+    return (readings < margin) | (readings > 255 - margin)
 
 
 def _far_colours(largest: np.ndarray, border: np.ndarray, noise: float) -> np.ndarray:
     """Per channel, the large colour read farthest from the border there, among those clear of clipping in that
-    channel (:func:`_near_a_bound`); where none of those spans a gain, among those that noise hardly clips
-    (:func:`_clipped_reading`): a white shirt read 239 in green was the only colour that spanned green's gain, and a
+    channel (:data:`CLIP_MARGIN`); where none of those spans a gain, among those that noise hardly clips
+    (:func:`_hardly_clipped`): a white shirt read 239 in green was the only colour that spanned green's gain, and a
     black read 9 under noise that JPEG had hidden pulled offsets off as an anchor."""
     chosen = []
-    for clear in (~_near_a_bound(largest), ~_clipped_reading(largest, noise)):
+    for clear in (~_near_a_bound(largest), ~_near_a_bound(largest, _hardly_clipped(noise))):
         distance = np.where(clear, np.abs(largest - border), -1.0)
         chosen.append(np.where(distance.max(axis=0) >= GAIN_SPAN, distance.argmax(axis=0), -1))
     pick = np.where(chosen[0] >= 0, chosen[0], chosen[1])
     return np.unique(largest[pick[pick >= 0]], axis=0) if (pick >= 0).any() else border[None]
 
 
-def _clipped_reading(readings: np.ndarray, noise: float) -> np.ndarray:
-    """Where noise of σ ``noise`` clipped at 0 or 255 bends a reading by more than a fraction of a level."""
-    margin = max(noise, 4.0)
-    return (readings < margin) | (readings > 255 - margin)
+def _hardly_clipped(noise: float) -> float:
+    """Levels from 0 or 255 beyond which noise of σ ``noise`` bends a reading by less than a tenth of σ."""
+    return max(noise, HARDLY_CLIPPED)
 
 
 def _unclipped(reading: np.ndarray, sigma: float) -> np.ndarray:
@@ -255,7 +255,7 @@ def _pair_casts(
     was otherwise never started from, and a skin tone settled on its neighbour five levels off (85 % exact). Where
     ``b`` reads clipped, the channel's offset is read from ``a`` at gain 1."""
     true_a, true_b = (grid.reshape(-1, 3) for grid in np.broadcast_arrays(a_colors[:, None], b_colors[None]))
-    a_clipped, b_clipped = _near_a_bound(a), _clipped_reading(b, noise)
+    a_clipped, b_clipped = _near_a_bound(a), _near_a_bound(b, _hardly_clipped(noise))
     a, b = (_unclipped(reading, noise * NOISE_SCALES[1]) for reading in (a, b))
     apart = (np.abs(true_a - true_b) >= GAIN_SPAN) & ~b_clipped
     gain = np.where(apart, (a - b) / np.where(apart, true_a - true_b, 1.0), 1.0)
