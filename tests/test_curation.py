@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, collection_args, edit, folder_bytes, run_cli
 from PIL import Image
 from test_diffusion import diffusion_config, lora_file  # noqa: F401  (fixtures: the tiny model, its LoRA, a config)
-from test_folder_protocol import manifest_lines, wait_for_lines
+from test_interruptions import manifest_lines, wait_for_lines
 
 from generator.config import load_config
 from generator.plan.rules import compile_rules, is_valid

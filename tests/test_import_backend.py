@@ -282,7 +282,7 @@ def parse_prompt_line(line: str) -> dict:
 
 @pytest.mark.slow
 def test_kill_9_in_an_import_run_then_resume_is_byte_identical(config_path: Path, tmp_path: Path) -> None:
-    from test_folder_protocol import REPO, manifest_lines, wait_for_lines
+    from test_interruptions import REPO, manifest_lines, wait_for_lines
 
     size, renders, sprites = 80, tmp_path / "renders", tmp_path / "sprites"
     assert run_cli(*collection_args(config_path, sprites, size)).exit_code == 0
