@@ -40,6 +40,7 @@ NOISE_SCALES = np.array([1.0, 1.6, 2.4])  # the noise a cast is fitted under, in
 
 
 TABLE_STEP = 1 / 1024  # z per entry of the excess table, read at the nearest: within 0.0002 σ of linear interpolation
+_EXCESS_Z = np.arange(round(16 / TABLE_STEP) + 1) * TABLE_STEP - 8.0  # the table's z, −8 to 8
 
 
 def _excess_table() -> np.ndarray:
@@ -48,11 +49,10 @@ def _excess_table() -> np.ndarray:
     z = np.linspace(-8.0, 8.0, 641)
     cdf = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in z]))
     exact = z * cdf + np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) - np.maximum(z, 0.0)
-    return np.interp(np.arange(round(16 / TABLE_STEP) + 1) * TABLE_STEP - 8.0, z, exact)
+    return np.interp(_EXCESS_Z, z, exact)
 
 
 _EXCESS = _excess_table()
-_EXCESS_Z = np.arange(len(_EXCESS)) * TABLE_STEP - 8.0
 _EXCESS_READS = np.maximum(_EXCESS_Z, 0.0) + _EXCESS  # the mean clipped at 0 of a value z σ above 0, in σ: rising with z
 
 
