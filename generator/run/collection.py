@@ -343,8 +343,10 @@ class _Committer:
 
 
 def _check_duplicate(record: dict, history: History, destination: Destination) -> None:
-    """A worker could not know an earlier token had the same pixels: move such a token to rejected/."""
-    if record["verdict"] == REJECTED or not destination.config.quality.enabled:
+    """A worker could not know an earlier token (or a 1/1: written before any render) had the same pixels: move such a
+    token to rejected/. Distinct pixels are a property of the collection, not a quality setting, so this holds with
+    ``[quality].enabled = false`` too (verify and export refuse a collection with two equal images)."""
+    if record["verdict"] == REJECTED:
         return
     reason = duplicate_reason(record["sha256"], history.digests)
     if reason:
