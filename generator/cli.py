@@ -155,12 +155,14 @@ def collection(out, force, quiet, **flags) -> None:
 def reroll(folder, token_ids, fresh_traits, quiet, **flags) -> None:
     """Render tokens ID... of FOLDER again at their next attempts (same traits and prompt unless --traits).
 
-    Pass the same --config and render flags that made FOLDER; running the same reroll again after an interruption
-    finishes it.
+    Pass the same --config and render flags that made FOLDER (N and the seed are read from its run.json); running the
+    same reroll again after an interruption finishes it.
     """
     from generator.curate.reroll import reroll_tokens
 
-    report_run(reroll_tokens(run_config(flags), folder, token_ids, fresh_traits, progress=not quiet, notify=notice))
+    size, seed = flags["size"], flags["seed"]  # checked against run.json rather than applied
+    config = run_config({**flags, "size": None, "seed": None})
+    report_run(reroll_tokens(config, folder, token_ids, fresh_traits, not quiet, notice, size, seed))
 
 
 @main.command("replace")

@@ -24,8 +24,13 @@ from generator.plan.traits import combo_of, load_traits
 DIFFUSION = ("--backend", "diffusion", "--no-filter")
 
 
-def records(out: Path) -> list[dict]:
+def lines(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+
+def records(out: Path) -> list[dict]:
+    """The manifest's token lines (a curation request's closing ``done`` line is no token's)."""
+    return [line for line in lines(out) if line.get("event") != "done"]
 
 
 def changed(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
@@ -63,6 +68,7 @@ def test_a_reroll_changes_exactly_its_tokens_and_repeats_in_a_copy(diffusion_con
         (None, 5, 1),
     ]
     assert all(r["traits"] == traits[r["token_id"]] for r in new)
+    assert lines(out)[-1] == {"event": "done", "request": 1}, "the reroll's completion is recorded after its reports"
     assert run_cli(*reroll[:1], tmp_path / "copy", *reroll[2:]).exit_code == 0
     assert folder_bytes(tmp_path / "copy") == after, "the same reroll of a copy gives the same bytes"
     assert run_cli("verify", out, "--config", diffusion_config).exit_code == 0
@@ -111,12 +117,14 @@ def test_a_reroll_killed_after_its_last_line_is_finished_not_repeated(config_pat
     run = lambda folder: run_cli(*[folder if arg == "{out}" else arg for arg in reroll])  # noqa: E731
     assert run(tmp_path / "whole").exit_code == 0
     assert run(out).exit_code == 0
-    (out / "contact_sheet.png").unlink()  # killed after its last manifest line, before its reports
+    manifest = (out / "manifest.jsonl").read_bytes()  # killed after its last token line, before its reports
+    (out / "manifest.jsonl").write_bytes(manifest[: manifest.rstrip(b"\n").rfind(b"\n") + 1])  # and its done line
+    (out / "contact_sheet.png").unlink()
     (out / "rejects.csv").unlink()
     assert run(out).exit_code == 0
     assert folder_bytes(out) == folder_bytes(tmp_path / "whole"), "the interrupted reroll was finished, not repeated"
-    lines = manifest_lines(out)
-    assert run(out).exit_code == 0 and manifest_lines(out) == lines + 4, "after it finished, the same command rerolls again"
+    count = manifest_lines(out)
+    assert run(out).exit_code == 0 and manifest_lines(out) == count + 5, "after it finished, the same command rerolls again"
 
 
 def test_fresh_traits_would_break_exact_counts(config_path: Path, tmp_path: Path) -> None:

@@ -332,5 +332,6 @@ def test_a_reroll_waits_for_its_render_then_finishes(config_path: Path, tmp_path
     render_listed(seed=2)
     done = run_cli(*reroll)
     assert done.exit_code == 0, done.output
-    assert json.loads((out / "manifest.jsonl").read_text().splitlines()[-1])["attempt"] == 1
+    attempt, done_line = map(json.loads, (out / "manifest.jsonl").read_text().splitlines()[-2:])
+    assert attempt["attempt"] == 1 and done_line == {"event": "done", "request": 1}, "done only once the render came"
     assert run_cli("verify", out, "--config", config_path).exit_code == 0

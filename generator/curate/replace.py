@@ -6,14 +6,17 @@ as another token is refused, as the run refuses duplicates. Colours off the coll
 are allowed (it is the artist's call) but named in a warning. The token keeps its traits unless
 ``changes`` (``--set TRAIT=VALUE``) picks other values from the tables; its metadata follows them.
 
-The image and metadata are written first, then a ``replace`` line (the new image's sha256 and
-the source file's), so the manifest alone explains the token; resume and ``verify`` hold the
-folder to it, and ``export`` publishes it like any token. The contact sheet is redrawn.
+The image being replaced is copied to ``rejected/`` first (a render as ``<id>-<attempt>.png``, an
+earlier replacement as ``<id>-replacement-<n>.png``; never over another file). The image and
+metadata are written next, then a ``replace`` line (the new image's sha256, the source file's,
+where the old image went), so the manifest alone explains the token; resume and ``verify`` hold
+the folder to it, and ``export`` publishes it like any token. The contact sheet is redrawn, then
+a ``done`` line closes the request. Run again after a kill at any point, the same command
+finishes it and ends byte-identical to an uninterrupted replacement.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,15 +25,15 @@ import numpy as np
 from generator.config import Config
 from generator.curate.finished import as_made, require_collection_folder
 from generator.errors import UserError
-from generator.files import write_atomic
+from generator.files import remove_partials, write_atomic
 from generator.images import read_handmade
 from generator.pixels.palette import read_palette
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
-from generator.run.folder import MANIFEST, image_path, metadata_path, rejected_path
+from generator.run.folder import MANIFEST, image_path, keep_demoted, metadata_path
 from generator.run.lock import folder_lock
-from generator.run.manifest import ACCEPTED, ATTEMPT, ONE_OF_ONE, REPLACE, History, append_record, event_of, read_history
+from generator.run.manifest import ACCEPTED, DONE, KEPT, ONE_OF_ONE, REPLACE, History, append_record, event_of, read_history
 from generator.run.sheet import write_reports
 
 LISTED_COLOURS = 5  # off-palette colours named in the warning; the rest are counted
@@ -56,56 +59,73 @@ class Replacement:
 
 
 def replace_token(config: Config, folder: Path, token_id: int, source: Path, changes: dict[str, str]) -> Replacement:
-    """Check everything, then write the token's image and metadata and record the replacement."""
+    """Check everything, then write the token's image and metadata and record the replacement.
+
+    The same replacement again (the token already shows this image with these traits) writes nothing new: it finishes
+    what a killed run of it left (its files, reports and done line), so a rerun never demotes the new image over the
+    original render it demoted."""
     require_collection_folder(folder)
     config = as_made(config, folder)
     tables = load_traits(config)
     with folder_lock(folder, "the replacement"):
+        remove_partials(folder)  # staged by a killed command: never renamed now
         history = read_history(folder / MANIFEST)
         _check_token(folder, config, history, token_id)
         art = read_handmade(source, config.pixels.size, "--image")
-        digest = art.sha256
-        owner = history.digests.get(digest)
-        if owner is not None and owner != token_id:
-            raise UserError(f"{source} shows the same pixels as token {owner}; every token must differ")
         traits = _changed_traits(tables, history.traits[token_id], changes)
-        twin = next((t for t, other in history.traits.items() if other == traits and t != token_id), None)
-        if twin is not None:
-            raise UserError(f"--set would give token {token_id} the traits of token {twin}; every token's traits must differ")
+        _check_distinct(config, tables, history, token_id, source, art.sha256, traits, bool(changes))
         combo = combo_of(tables, traits)
         assert combo is not None  # every value was checked against the tables
-        broken = (
-            next((rule for rule in compile_rules(config.rules, tables) if rule.violated_by(combo)), None) if changes else None
-        )
-        if broken is not None:
-            raise UserError(
-                f"--set would give token {token_id} traits that [[rules]] #{broken.number} of {config.path} forbids; "
-                "choose values the rules allow"
-            )
-        _keep_replaced(folder, history, token_id)
+        accepted = history.accepted.get(token_id, {})
+        again = event_of(accepted) == REPLACE and accepted["sha256"] == art.sha256 and accepted["traits"] == traits
+        kept = None if again else keep_demoted(folder, token_id, history.demoted_label(token_id))
         write_atomic(image_path(folder, token_id), art.png)
         write_atomic(metadata_path(folder, token_id), encode(token_metadata(config, tables, token_id, combo)))
-        record = {
-            "event": REPLACE,
-            "token_id": token_id,
-            "verdict": ACCEPTED,
-            "reasons": [],
-            "sha256": digest,
-            "source_sha256": art.source_sha256,
-            "traits": traits,
-        }
-        append_record(folder / MANIFEST, record)
-        history.add(record)
+        request = accepted.get("request") if again else history.next_request()
+        if not again:
+            record = {
+                "event": REPLACE,
+                "token_id": token_id,
+                "verdict": ACCEPTED,
+                "reasons": [],
+                "sha256": art.sha256,
+                "source_sha256": art.source_sha256,
+                "traits": traits,
+                "request": request,
+                KEPT: kept,
+            }
+            append_record(folder / MANIFEST, record)
+            history.add(record)
         write_reports(folder, _token_ids(config), history, {})
+        if request is not None and not history.requests[request].done:
+            append_record(folder / MANIFEST, {"event": DONE, "request": request})
     return Replacement(token_id, source, art.scale, traits, _off_palette(config, art.pixels))
 
 
-def _keep_replaced(folder: Path, history: History, token_id: int) -> None:
-    """A render being replaced moves to rejected/<id>-<attempt>.png, as a reroll moves it: a replacement of the wrong
-    id never destroys an accepted render (a replacement of a replacement is the artist's own file, kept by them)."""
-    accepted = history.accepted.get(token_id)
-    if accepted is not None and event_of(accepted) == ATTEMPT and image_path(folder, token_id).exists():
-        os.replace(image_path(folder, token_id), rejected_path(folder, token_id, accepted["attempt"]))
+def _check_distinct(
+    config: Config,
+    tables: list[TraitTable],
+    history: History,
+    token_id: int,
+    source: Path,
+    digest: str,
+    traits: dict[str, str],
+    changed: bool,
+) -> None:
+    """Every token keeps its own pixels and its own traits, and ``--set`` obeys the rules."""
+    owner = history.digests.get(digest)
+    if owner is not None and owner != token_id:
+        raise UserError(f"{source} shows the same pixels as token {owner}; every token must differ")
+    twin = next((t for t, other in history.traits.items() if other == traits and t != token_id), None)
+    if twin is not None:
+        raise UserError(f"--set would give token {token_id} the traits of token {twin}; every token's traits must differ")
+    combo = combo_of(tables, traits)
+    broken = next((rule for rule in compile_rules(config.rules, tables) if rule.violated_by(combo)), None) if changed else None
+    if broken is not None:
+        raise UserError(
+            f"--set would give token {token_id} traits that [[rules]] #{broken.number} of {config.path} forbids; "
+            "choose values the rules allow"
+        )
 
 
 def _token_ids(config: Config) -> list[int]:

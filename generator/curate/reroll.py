@@ -1,7 +1,8 @@
 """``punkgen reroll FOLDER ID …``: render chosen tokens again at their next attempts, through the run's own path.
 
 A reroll is one request in the manifest. For each listed token a ``reroll`` line demotes its
-accepted attempt (its render moves to ``rejected/<id>-<attempt>.png``, reason ``rerolled``) and
+accepted image (a render is kept as ``rejected/<id>-<attempt>.png``, a replacement as
+``rejected/<id>-replacement-<n>.png``; never over another file), reason ``rerolled``, and
 grants it as many attempts again as a run does; then the collection loop finishes what is
 unfinished: those tokens, at their next seeds (same traits, same prompt), in blocks of their
 own, through pixels → quality → write, until accepted or out of attempts. Every other file keeps
@@ -11,16 +12,18 @@ its bytes; the contact sheet is redrawn.
 distinct from every other token), seeded by the collection seed, the token and the request, so
 the same reroll of a copy of the folder gives the same bytes. Exact sampling refuses it (it
 would break the counts), and the sprite backend refuses a reroll without it (its pixels follow
-from the traits: another attempt would repeat the first).
+from the traits: another attempt would repeat the first). A fresh set always differs from the
+token's own; where the tables and rules allow no other, the reroll is refused before any write.
 
+N and the seed come from the folder's ``run.json``, as for every command that reads a finished folder.
 Running the same reroll again after an interruption (``kill -9`` included) finishes that request
-instead of starting another, and ends byte-identical to an uninterrupted reroll; once it has
-finished, the same command is a new reroll.
+instead of starting another, and ends byte-identical to an uninterrupted reroll. A request is
+finished when its ``done`` line is in the manifest, appended after its reports: never judged by
+file times, so a copied or touched folder tells the same story. Then the same command is a new reroll.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -29,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import Config
+from generator.curate.finished import as_made, require_collection_folder
 from generator.errors import UserError
 from generator.plan.plan import draw_weighted
-from generator.plan.rules import compile_rules
+from generator.plan.rules import compile_rules, count_valid
 from generator.run.collection import Run, as_curated, plan_run
-from generator.run.folder import MANIFEST, SHEET, image_path, metadata_path, rejected_path, require_run
-from generator.run.manifest import REJECTED, REROLL, History, encode_record, read_history
+from generator.run.folder import MANIFEST, RUN_FILE, keep_demoted, require_run
+from generator.run.manifest import DONE, KEPT, REJECTED, REROLL, History, append_record, encode_record, read_history
 from generator.run.summary import Summary
 
 
@@ -45,8 +49,14 @@ def reroll_tokens(
     fresh_traits: bool = False,
     progress: bool = True,
     notify: Callable[[str], None] = lambda line: None,
+    size: int | None = None,
+    seed: int | None = None,
 ) -> Summary:
+    """Reroll ``token_ids`` of ``folder``, made with ``config`` and the N and seed of its ``run.json`` (``size`` and
+    ``seed``: what the user passed, if anything, which must agree with it)."""
     started = time.perf_counter()
+    require_collection_folder(folder)
+    config = _as_made_agreeing(config, folder, size, seed)
     run = plan_run(config, folder, notify)
     wanted = _check_request(run, token_ids, fresh_traits)
     with run.holding_folder() as lock:
@@ -54,14 +64,30 @@ def reroll_tokens(
         history = read_history(folder / MANIFEST)
         request, missing = _open_request(run, history, wanted)
         draw = _TraitDraw(run, history, request) if fresh_traits else None
+        traits = {t: draw.fresh(t) if draw else history.traits[t] for t in missing}  # a refusal comes before any write
         with (folder / MANIFEST).open("a", encoding="utf-8") as stream:
             for token_id in missing:
-                record = _demote(run, history, token_id, request, wanted, draw)
+                record = _demote(run, history, token_id, request, wanted, traits[token_id])
                 stream.write(encode_record(record))
                 stream.flush()  # line by line: a kill leaves whole lines, and the rerun writes only the rest
                 history.add(record)
         summary = run.render_all(lock, progress)
+        if not _pending(run, read_history(folder / MANIFEST), wanted):  # else: waiting for renders (import)
+            append_record(folder / MANIFEST, {"event": DONE, "request": request})  # after the reports render_all wrote
     return replace(summary, seconds=time.perf_counter() - started)
+
+
+def _as_made_agreeing(config: Config, folder: Path, size: int | None, seed: int | None) -> Config:
+    """The config with the folder's own N and seed (as ``verify``, ``export`` and ``replace`` read them); a flag that
+    says otherwise is refused rather than silently ignored."""
+    made = as_made(config, folder)
+    for flag, given, recorded in (("-n", size, made.collection.size), ("--seed", seed, made.collection.seed)):
+        if given is not None and given != recorded:
+            raise UserError(
+                f"{flag} {given} disagrees with {folder / RUN_FILE}, which made the folder with {recorded}; "
+                f"leave {flag} out (reroll reads it from there)"
+            )
+    return made
 
 
 def _check_request(run: Run, token_ids: Sequence[int], fresh_traits: bool) -> frozenset[int]:
@@ -88,37 +114,34 @@ def _check_request(run: Run, token_ids: Sequence[int], fresh_traits: bool) -> fr
 
 
 def _open_request(run: Run, history: History, wanted: frozenset[int]) -> tuple[int, list[int]]:
-    """The request to work on, and the tokens still to demote in it: the last request again if it asked for the same
-    tokens and was interrupted, else a new one for all of them.
+    """The request to work on, and the tokens still to demote in it: the last reroll again if it asked for the same
+    tokens and did not finish, else a new request for all of them.
 
-    Interrupted: some of its tokens are not demoted yet or still have attempts left, or the command was killed after
-    its last manifest line but before its reports (every command that ends well writes the contact sheet after its
-    last line, so the sheet is then older than the manifest)."""
-    if history.requests:
-        last = max(history.requests)
-        asked, demoted = history.requests[last]
-        pending = any(history.next_attempt(token_id, run.attempts) is not None for token_id in demoted)
-        if asked == wanted and (demoted != asked or pending or not _reports_written(run.destination.folder)):
-            return last, sorted(asked - demoted)
-    return max(history.requests, default=0) + 1, sorted(wanted)
+    Finished: its done line is in the manifest, written after its reports. A reroll made before done lines existed
+    counts as finished once every token is demoted and none has attempts left."""
+    rerolls = [number for number, request in history.requests.items() if request.event == REROLL]
+    if rerolls:
+        last = history.requests[max(rerolls)]
+        finished = last.done or (last.legacy and last.written == last.asked and not _pending(run, history, last.asked))
+        if last.asked == wanted and not finished:
+            return max(rerolls), sorted(last.asked - last.written)
+    return history.next_request(), sorted(wanted)
 
 
-def _reports_written(folder: Path) -> bool:
-    sheet, manifest = folder / SHEET, folder / MANIFEST
-    return sheet.exists() and sheet.stat().st_mtime_ns >= manifest.stat().st_mtime_ns
+def _pending(run: Run, history: History, tokens: frozenset[int]) -> bool:
+    """Whether a token still has to be demoted or rendered (an import reroll waiting for its renders)."""
+    return any(history.next_attempt(token_id, run.attempts) is not None for token_id in tokens)
 
 
 def _demote(
-    run: Run, history: History, token_id: int, request: int, wanted: frozenset[int], draw: _TraitDraw | None
+    run: Run, history: History, token_id: int, request: int, wanted: frozenset[int], traits: dict[str, str]
 ) -> dict[str, Any]:
-    """Move the token's image aside and return its reroll line (in that order: after a kill between the two the
-    rerun finds the image already moved, and writes the line)."""
-    folder = run.destination.folder
+    """Keep the token's image under rejected/ and return its reroll line (in that order: after a kill between the two
+    the rerun finds the image already kept, and writes the line). Its files stay until its new render replaces them,
+    or the reports remove them if it fails."""
     attempt = history.last_attempt(token_id)
     accepted = history.accepted.get(token_id)
-    if accepted is not None and image_path(folder, token_id).exists():
-        os.replace(image_path(folder, token_id), rejected_path(folder, token_id, attempt))
-    metadata_path(folder, token_id).unlink(missing_ok=True)
+    kept = keep_demoted(run.destination.folder, token_id, history.demoted_label(token_id))
     return {
         "event": REROLL,
         "token_id": token_id,
@@ -126,16 +149,18 @@ def _demote(
         "verdict": REJECTED,
         "reasons": ["rerolled"],
         "sha256": accepted["sha256"] if accepted else "",
-        "traits": draw.fresh(token_id) if draw else history.traits[token_id],
+        "traits": traits,
         "request": request,
         "of": sorted(wanted),
         "until": attempt + 1 + run.attempts,
+        KEPT: kept,
     }
 
 
 class _TraitDraw:
-    """Fresh trait sets the plan's way, each distinct from every other token's current set (kept as one set, updated
-    as tokens change, so a reroll of thousands stays linear), seeded by collection, token and request."""
+    """Fresh trait sets the plan's way, each distinct from every token's current set (the rerolled token's own
+    included: a fresh draw that hands back the same traits is no reroll), kept as one set, updated as tokens change, so
+    a reroll of thousands stays linear; seeded by collection, token and request."""
 
     def __init__(self, run: Run, history: History, request: int):
         self.tables, config = run.destination.tables, run.destination.config
@@ -143,11 +168,19 @@ class _TraitDraw:
         self.combos = {token.token_id: token.combo for token in as_curated(run.plan, history, self.tables)}
         self.taken = set(self.combos.values())
         self.seed, self.request = config.collection.seed, request
+        self.capacity = count_valid(self.tables, self.rules)
+        self.folder = run.destination.folder
 
     def fresh(self, token_id: int) -> dict[str, str]:
-        self.taken.discard(self.combos[token_id])
+        if len(self.taken) >= self.capacity:
+            raise UserError(
+                f"--traits: all {self.capacity} trait sets the tables and [[rules]] allow are taken by tokens of "
+                f"{self.folder}, so token {token_id} cannot get new ones; add values to the trait tables or lower N "
+                "(a new collection), or fix the token with punkgen replace"
+            )
         rng = random.Random(f"punkgen-reroll:{self.seed}:{token_id}:{self.request}")
         combo = draw_weighted(self.tables, self.rules, 1, rng, self.taken)[0]
+        self.taken.discard(self.combos[token_id])
         self.taken.add(combo)
         self.combos[token_id] = combo
         return {table.key: table.values[i].name for table, i in zip(self.tables, combo, strict=True)}

@@ -30,7 +30,7 @@ RECORDS = (RUN_FILE, MANIFEST, SHEET, REJECTS)
 TOKEN_FILES = {
     IMAGES: re.compile(r"\d+\.png"),
     METADATA: re.compile(r"\d+\.json"),
-    REJECTED_DIR: re.compile(r"\d+-\d+\.png"),
+    REJECTED_DIR: re.compile(r"\d+-(\d+|replacement-\d+)\.png"),  # see rejected_path
 }
 EXPORT_MARK = b"provenance record (BAYC method)"  # the first line of export/provenance.txt
 EXPORT_FILES = re.compile(  # everything `punkgen export` writes under export/, any --format, --car or --placeholder
@@ -135,11 +135,32 @@ def metadata_path(folder: Path, token_id: int) -> Path:
     return folder / METADATA / f"{token_id}.json"
 
 
-def rejected_path(folder: Path, token_id: int, attempt: int) -> Path:
-    """Where a rejected attempt is kept; the folder appears with the first rejection, so a clean run has none."""
+def rejected_path(folder: Path, token_id: int, label: int | str) -> Path:
+    """Where a rejected or demoted image is kept: ``label`` is its attempt, or ``replacement-<n>`` for a token's n-th
+    replacement (see ``History.demoted_label``), so no two images ever share a name. The folder appears with the
+    first rejection, so a clean run has none."""
     folder = folder / REJECTED_DIR
     folder.mkdir(exist_ok=True)
-    return folder / f"{token_id}-{attempt}.png"
+    return folder / f"{token_id}-{label}.png"
+
+
+def keep_demoted(folder: Path, token_id: int, label: str | None) -> str | None:
+    """Copy the token's image to ``rejected/<id>-<label>.png`` before curation writes over it; returns that path
+    (relative to ``folder``, for the manifest line), or None when there is nothing to keep.
+
+    A copy, not a move: ``images/`` keeps the image its manifest line vouches for until the new one replaces it by a
+    rename, so a command killed anywhere leaves every other command a consistent folder. A file already at that name
+    is never overwritten: it can only be this very image, kept by a run of the same command that was killed before
+    its manifest line (whatever ``images/`` holds now was written after the copy), so running the command again keeps
+    the original whatever it wrote next."""
+    if label is None:
+        return None
+    image, kept = image_path(folder, token_id), rejected_path(folder, token_id, label)
+    if not kept.exists():
+        if not image.exists():
+            return None
+        write_atomic(kept, image.read_bytes())
+    return kept.relative_to(folder).as_posix()
 
 
 def _difference(existing: dict[str, Any], run: dict[str, Any]) -> str:

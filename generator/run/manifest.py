@@ -26,20 +26,34 @@ Item = TypeVar("Item", bound=_Token)
 
 ACCEPTED, REJECTED = "accepted", "rejected"
 # What a line records. Attempt lines carry no "event" key (as before curation existed); a reroll line demotes a
-# token's accepted attempt (its render moves to rejected/) and grants it more attempts; a replace line accepts a
-# creator's own image for a token; a one_of_one line writes a hand-made 1/1 (its traits are empty: its attributes
-# are free text, not values of the tables).
-ATTEMPT, REROLL, REPLACE, ONE_OF_ONE = "attempt", "reroll", "replace", "one_of_one"
+# token's accepted image (it moves to rejected/) and grants it more attempts; a replace line accepts a creator's own
+# image for a token; a one_of_one line writes a hand-made 1/1 (its traits are empty: its attributes are free text, not
+# values of the tables); a done line says curation request N (a reroll or a replace) finished, reports included.
+# Curation lines also say where the image they demoted went ("kept": a path under the folder, or null).
+ATTEMPT, REROLL, REPLACE, ONE_OF_ONE, DONE = "attempt", "reroll", "replace", "one_of_one", "done"
 RECORD_KEYS = {
     ATTEMPT: frozenset({"token_id", "attempt", "seed", "traits", "verdict", "reasons", "sha256"}),
     REROLL: frozenset({"event", "token_id", "attempt", "traits", "verdict", "reasons", "sha256", "request", "of", "until"}),
     REPLACE: frozenset({"event", "token_id", "traits", "verdict", "reasons", "sha256", "source_sha256"}),
     ONE_OF_ONE: frozenset({"event", "token_id", "traits", "verdict", "reasons", "sha256", "source_sha256"}),
+    DONE: frozenset({"event", "request"}),
 }
+KEPT = "kept"  # on curation lines since done lines exist: their request is finished only by its done line
 
 
 def event_of(record: dict[str, Any]) -> str:
     return record.get("event", ATTEMPT)
+
+
+@dataclass
+class Request:
+    """One curation command in the manifest (a reroll of some tokens, or one replace)."""
+
+    event: str  # REROLL or REPLACE
+    asked: frozenset[int]  # the tokens it is for
+    written: set[int] = field(default_factory=set)  # those whose line is in the manifest
+    done: bool = False  # its done line is in the manifest: its reports were written after its last line
+    legacy: bool = False  # written before done lines existed: whether it finished is left to its tokens' state
 
 
 @dataclass
@@ -54,14 +68,23 @@ class History:
     traits: dict[int, dict[str, str]] = field(default_factory=dict)  # token id → its traits, as the latest line says
     limits: dict[int, int] = field(default_factory=dict)  # token id → attempts it may use, where a reroll extended them
     last_attempts: dict[int, int] = field(default_factory=dict)  # token id → the highest attempt with a verdict
-    requests: dict[int, tuple[frozenset[int], set[int]]] = field(default_factory=dict)  # reroll request number →
-    # (the tokens it asked for, those whose reroll line is written): an interrupted request is finished, not repeated
+    requests: dict[int, Request] = field(default_factory=dict)  # curation request number → what it asked and did:
+    # an interrupted request is finished, not repeated
+    replacements: Counter[int] = field(default_factory=Counter)  # token id → replace lines so far
 
     def add(self, record: dict[str, Any]) -> None:
+        """Take one more line; a done line is no token's record (``records`` stays the token lines)."""
+        if event_of(record) == DONE:
+            if record["request"] in self.requests:
+                self.requests[record["request"]].done = True
+            return
         self.records.append(record)
         token_id = record["token_id"]
         self.traits[token_id] = record["traits"]
         event = event_of(record)
+        if event == REPLACE:
+            self.replacements[token_id] += 1
+            self._note_request(record)
         if event in (REPLACE, ONE_OF_ONE):
             self._accept(record)
         elif event == REROLL:
@@ -91,7 +114,27 @@ class History:
         self.verdicts[token_id, attempt] = REJECTED
         self.rejections[token_id] = attempt + 1
         self.limits[token_id] = record["until"]
-        self.requests.setdefault(record["request"], (frozenset(record["of"]), set()))[1].add(token_id)
+        self._note_request(record)
+
+    def _note_request(self, record: dict[str, Any]) -> None:
+        """A curation line joins its request (a replace line made before requests were numbered has none)."""
+        if "request" not in record:
+            return
+        asked = frozenset(record.get("of", [record["token_id"]]))
+        request = self.requests.setdefault(record["request"], Request(event_of(record), asked, legacy=KEPT not in record))
+        request.written.add(record["token_id"])
+
+    def next_request(self) -> int:
+        return max(self.requests, default=0) + 1
+
+    def demoted_label(self, token_id: int) -> str | None:
+        """What names the token's accepted image once curation demotes it (``rejected/<id>-<label>.png``): a render
+        its attempt (no other render has it: attempts only count up), the n-th replacement of the token
+        ``replacement-<n>`` (the accepted one is always the latest); None for a 1/1 or a token with none."""
+        record = self.accepted.get(token_id)
+        if record is None or event_of(record) == ONE_OF_ONE:
+            return None
+        return f"replacement-{self.replacements[token_id]}" if event_of(record) == REPLACE else str(record["attempt"])
 
     def limit(self, token_id: int, max_attempts: int) -> int:
         return self.limits.get(token_id, max_attempts)
@@ -191,8 +234,10 @@ def record_problem(record: Any) -> str | None:
     if not record.keys() >= keys:
         return f"a JSON object with {', '.join(sorted(keys))}"
     for key in ("token_id", "attempt", "request", "until"):
-        if key in keys and (not isinstance(record[key], int) or isinstance(record[key], bool)):
+        if key in record and (not isinstance(record[key], int) or isinstance(record[key], bool)):
             return f"{key} {record[key]!r} is not a whole number"
+    if event_of(record) == DONE:
+        return None
     if record["verdict"] not in (ACCEPTED, REJECTED):
         return f"verdict {record['verdict']!r} is neither {ACCEPTED} nor {REJECTED}"
     traits = record["traits"]
