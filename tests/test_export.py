@@ -164,10 +164,10 @@ def test_scale_and_json_extension(collection: Path, config_path: Path) -> None:
     "uri", ["http://example.com/", "ipfs://bafy", "ftp://x/", "ipfs:///", "ipfs://a b/", "https://x.com/?id=", "REPLACE/", ""]
 )
 def test_a_bad_base_uri_changes_nothing(collection: Path, config_path: Path, uri: str) -> None:
+    """Each rule's own message is tested in test_base_uri_rules.py; here: whichever rule, nothing changes."""
     export(collection, config_path, "--base-uri", URI)
     before = folder_bytes(collection)
-    line = refused(collection, config_path, "--base-uri", uri)
-    assert line.startswith(f"Error: --base-uri {uri!r}") and "ipfs://, ar://, https://" in line and "end with '/'" in line
+    assert refused(collection, config_path, "--base-uri", uri).startswith(f"Error: --base-uri {uri!r}: ")
     assert folder_bytes(collection) == before
 
 

@@ -11,6 +11,7 @@ makes anything visible. Nothing here writes.
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,8 +66,8 @@ def load_collection(folder: Path, config: Config) -> CollectionFolder:
             f"{folder} holds {len(records)} of {planned} tokens (missing {listed}); an export needs them all: run the same "
             "`punkgen collection` command again to finish an interrupted run (tokens out of quality attempts are in rejects.csv)"
         )
-    if not (folder / SHEET).is_file():
-        raise UserError(f"{folder / SHEET} is missing; run the same `punkgen collection` command again to redraw it")
+    if problem := not_a_file(folder / SHEET):
+        raise UserError(f"{folder / SHEET} is {problem}; run the same `punkgen collection` command again to redraw it")
     with open_image(folder / SHEET, "run the same `punkgen collection` command again to redraw it") as sheet:
         sheet.load()
     return CollectionFolder(folder, [_token(folder, records[token_id], config) for token_id in sorted(records)])
@@ -77,8 +78,38 @@ def require_collection_folder(folder: Path) -> None:
     hint = "pass the folder a `punkgen collection` run wrote (output/<collection slug>)"
     if not folder.is_dir():
         raise UserError(f"{folder}: no such collection folder; {hint}")
-    if not (folder / MANIFEST).is_file() or not (folder / RUN_FILE).is_file():
-        raise UserError(f"{folder} is not a collection folder (no {MANIFEST} or {RUN_FILE}); {hint}")
+    for record in (MANIFEST, RUN_FILE):
+        problem = not_a_file(folder / record)
+        if problem == MISSING:
+            raise UserError(f"{folder} is not a collection folder (no {MANIFEST} or {RUN_FILE}); {hint}")
+        if problem:
+            raise UserError(f"{folder / record} is {problem}; {RESTORE}")
+
+
+MISSING = "missing"
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as one of the folder's files (``missing``, or what it is instead of a regular file),
+    or None. Asked before every read: reading a FIFO blocks for ever, and calling one "missing" sends the creator
+    looking for a file that is right there."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return MISSING
+    except OSError as error:
+        return f"unreadable ({error.strerror or error})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+    return f"{kind}, not a regular file"
 
 
 def read_master(path: Path, side: int | None = None) -> Image.Image:
@@ -131,8 +162,8 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
     token_id = record["token_id"]
     master, draft = image_path(folder, token_id), metadata_path(folder, token_id)
     for path in (master, draft):
-        if not path.is_file():
-            raise UserError(f"{path} is missing; restore it, or regenerate the collection with --force")
+        if problem := not_a_file(path):
+            raise UserError(f"{path} is {problem}; {RESTORE}")
     document = _read_json(draft)
     problem = schema_problem(document, "token.schema.json")
     if problem:

@@ -2,15 +2,16 @@
 
 Before minting, a creator needs to know that what is in the folder is what punkgen made: every
 accepted token's image is the PNG whose sha256 the manifest recorded, at the collection's size;
-its metadata fits the schema and carries the name and attributes its id and traits give (the
-descriptive fields follow the config, and export writes the image URI anew); no two tokens
-share an image; and nothing else sits among the token files. Each difference is one line naming the file. ``export`` runs the same check and refuses
-a folder that fails it.
+its metadata is, byte for byte, the document its id and traits give under the settings of the
+run (see :mod:`generator.curate.drafts`: a setting changed since is named once, and export
+writes the image URI anew); no two tokens share an image; and nothing else sits among the token
+files. Each difference is one line naming the file. ``export`` runs the same check and refuses a
+folder that fails it. A run or an export holding the folder is refused at once (exit 2): its
+files are still changing.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,11 @@ from typing import Any
 from PIL import Image
 
 from generator.config import Config
-from generator.curate.finished import as_made, planned_size, require_collection_folder
+from generator.curate.drafts import REWRITE, Draft, draft_problems
+from generator.curate.finished import MISSING, as_made, not_a_file, planned_size, require_collection_folder
 from generator.errors import UserError, plural
 from generator.images import IMAGE_ERRORS
-from generator.plan.metadata import encode, token_metadata
+from generator.plan.metadata import token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones
 from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.run.folder import (
@@ -36,11 +38,9 @@ from generator.run.folder import (
     image_path,
     metadata_path,
 )
+from generator.run.lock import folder_lock
 from generator.run.manifest import ONE_OF_ONE, History, event_of, read_history
 from generator.run.repair import image_state
-from generator.schemas import schema_problem
-
-VOUCHED = ("name", "attributes")  # what the manifest decides in a token's metadata: its id and its traits
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,14 @@ class Verification:
 
 
 def verify_folder(folder: Path, config: Config) -> Verification:
-    """Every difference between ``folder``'s files, its manifest and the schemas; raises only if it is no collection."""
+    """Every difference between ``folder``'s files, its manifest and the schemas; raises only if it is no collection,
+    or if a run or an export holds it (its files are still changing: a list of differences would be noise)."""
     require_collection_folder(folder)
+    with folder_lock(folder, "verify", shared=True):
+        return _verification(folder, config)
+
+
+def _verification(folder: Path, config: Config) -> Verification:
     planned = planned_size(folder / RUN_FILE, default=0)
     tables = load_traits(config)
     try:
@@ -78,30 +84,41 @@ def verify_folder(folder: Path, config: Config) -> Verification:
     first = config.collection.first_token_id
     ids = range(first, first + planned)
     problems = [*token_problems(folder, config, tables, history), *_stray_files(folder, history, ids)]
-    if not (folder / SHEET).is_file():
-        problems.append(f"{folder / SHEET}: missing; run the same `punkgen collection` command again to redraw it")
+    if sheet := not_a_file(folder / SHEET):
+        problems.append(f"{folder / SHEET}: {sheet}; run the same `punkgen collection` command again to redraw it")
     unfinished = tuple(t for t in ids if t not in history.accepted)
     waiting = (folder / TO_RENDER).is_dir()
     return Verification(folder, planned, len(history.accepted), tuple(problems), unfinished, waiting)
 
 
 def token_problems(folder: Path, config: Config, tables: list[TraitTable], history: History) -> Iterator[str]:
-    """Each accepted token's image against its recorded sha256 and size, and its metadata against its traits."""
+    """Each accepted token's image against its recorded sha256 and size, and its metadata against the bytes punkgen
+    wrote (see :mod:`generator.curate.drafts`); a setting changed since the run comes first, as one line."""
     config = as_made(config, folder)
     one_of_ones = place_one_of_ones(config)  # read once: each 1/1's document is checked against its entry
     owner_of: dict[str, int] = {}
+    by_token: dict[int | None, list[str]] = {}
+    drafts = []
     for token_id, record in sorted(history.accepted.items()):
-        image = image_path(folder, token_id)
-        state = image_state(image, record["sha256"])
-        if state:
-            yield f"{image}: {state}; the manifest records the render with sha256 {record['sha256'][:12]}…"
-        elif problem := _image_problem(image, config.pixels.size):
-            yield problem
-        if record["sha256"] in owner_of:
-            yield f"{image}: the same image as token {owner_of[record['sha256']]}"
+        by_token[token_id] = list(_image_problems(image_path(folder, token_id), record, config.pixels.size, owner_of))
         owner_of.setdefault(record["sha256"], token_id)
-        expected = _expected(config, tables, one_of_ones, token_id, record)
-        yield from _metadata_problems(metadata_path(folder, token_id), config, expected)
+        drafts.append(_draft(folder, config, tables, one_of_ones, token_id, record))
+    for token_id, line in draft_problems(config, drafts):
+        by_token.setdefault(token_id, []).append(line)
+    yield from by_token.pop(None, [])
+    for lines in by_token.values():
+        yield from lines
+
+
+def _image_problems(image: Path, record: dict[str, Any], size: int, owner_of: dict[str, int]) -> Iterator[str]:
+    if (kind := not_a_file(image)) and kind != MISSING:  # reading a FIFO would block for ever
+        yield f"{image}: {kind}; put the token's image back from a backup, or run the same `punkgen collection` command again"
+    elif state := image_state(image, record["sha256"]):
+        yield f"{image}: {state}; the manifest records the render with sha256 {record['sha256'][:12]}…"
+    elif problem := _image_problem(image, size):
+        yield problem
+    if record["sha256"] in owner_of:
+        yield f"{image}: the same image as token {owner_of[record['sha256']]}"
 
 
 def _image_problem(path: Path, size: int) -> str | None:
@@ -116,45 +133,43 @@ def _image_problem(path: Path, size: int) -> str | None:
     return None if shape == (size, size) else f"{path}: {shape[0]}×{shape[1]}, expected {size}×{size} ([pixels].size)"
 
 
-def _expected(
-    config: Config, tables: list[TraitTable], one_of_ones: dict[int, PlacedOneOfOne], token_id: int, record: dict[str, Any]
-) -> dict[str, Any] | str:
-    """The document the manifest line vouches for (a 1/1's from its entry in the config), or why there is none."""
+def _draft(
+    folder: Path,
+    config: Config,
+    tables: list[TraitTable],
+    one_of_ones: dict[int, PlacedOneOfOne],
+    token_id: int,
+    record: dict[str, Any],
+) -> Draft:
+    """The token's metadata file, read once, and how to build the document the manifest line vouches for (a 1/1's
+    from its entry in the config) under any config: the one given, or the run's once the drafts have said it."""
+    path = metadata_path(folder, token_id)
+    problem = _no_document(config, tables, one_of_ones, token_id, record)
+    if problem is None and (kind := not_a_file(path)):
+        problem = f"{kind}; {REWRITE}"
+    data = None if problem else path.read_bytes()
     if event_of(record) == ONE_OF_ONE:
         one = one_of_ones.get(token_id)
-        if one is None:
+        return Draft(token_id, path, data, problem, lambda made: one_of_one_metadata(made, one))
+    combo = combo_of(tables, record["traits"])
+    return Draft(token_id, path, data, problem, lambda made: token_metadata(made, tables, token_id, combo, validated=False))
+
+
+def _no_document(
+    config: Config, tables: list[TraitTable], one_of_ones: dict[int, PlacedOneOfOne], token_id: int, record: dict[str, Any]
+) -> str | None:
+    """Why the config gives no document for this manifest line (the --config that made the folder is another one)."""
+    if event_of(record) == ONE_OF_ONE:
+        if token_id not in one_of_ones:
             return (
                 f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the --config that made it"
             )
-        return one_of_one_metadata(config, one)
-    combo = combo_of(tables, record["traits"])
-    if combo is None:
+        return None
+    if combo_of(tables, record["traits"]) is None:
         return (
             f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the --config that made it"
         )
-    return token_metadata(config, tables, token_id, combo, validated=False)
-
-
-def _metadata_problems(path: Path, config: Config, expected: dict[str, Any] | str) -> Iterator[str]:
-    if isinstance(expected, str):
-        yield f"{path}: {expected}"
-        return
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        yield f"{path}: missing; run the same `punkgen collection` command again to rewrite it"
-        return
-    if data == encode(expected):
-        return
-    try:
-        document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        document, problem = None, "not JSON"
-    else:
-        problem = schema_problem(document, "token.schema.json")
-    if problem is None and all(document[key] == expected[key] for key in VOUCHED):
-        return  # the descriptive fields follow the config (edited since?); export writes the image URI anew
-    yield f"{path}: differs from the document its traits give ({problem or 'its name or attributes were edited'})"
+    return None
 
 
 def _stray_files(folder: Path, history: History, ids: range) -> Iterator[str]:

@@ -65,6 +65,7 @@ from generator.publish.ipfs import (
     hidden_uri,
     images_base,
     pack,
+    token_uri_rule,
 )
 from generator.publish.provenance import committed_digests, provenance_hash, provenance_text
 from generator.publish.rarity import TokenRarity, rank_tokens, rarity_csv
@@ -145,7 +146,7 @@ def export_collection(
         base_uri=staged.uri,
         notice=notice if PLACEHOLDER in staged.uri and fmt == "erc721" else "",  # Sugar rewrites Metaplex URIs on upload
         seconds=time.perf_counter() - started,
-        contract=tuple(staged.contract.lines()),
+        contract=(*staged.contract.lines(), *token_uri_rule(json_extension, fmt)),
         starting_index=starting_index,
     )
 

@@ -74,6 +74,18 @@ class ContractValues:
         return lines
 
 
+def token_uri_rule(json_extension: bool, fmt: str) -> list[str]:
+    """With ``--json-extension`` the metadata files are ``<id>.json``, but an ERC-721 contract's ``tokenURI`` is
+    ``baseURI + tokenId`` (OpenZeppelin's default): the printed base URI alone would point every token at a file
+    that does not exist, so say what the contract must add. Metaplex is left out: Sugar writes its links."""
+    if not json_extension or fmt not in CAR_FORMATS:
+        return []
+    return [
+        'tokenURI = baseURI + tokenId + ".json": the metadata files end in .json (--json-extension), so the '
+        "contract's tokenURI must append \".json\" (OpenZeppelin's ERC721 returns baseURI + tokenId alone)"
+    ]
+
+
 def hidden_uri(hidden: Path, packed: Packed | None) -> str:
     """``ipfs://<hidden/ CID>/hidden.json``: from its CAR when one was packed, computed otherwise."""
     return f"ipfs://{packed.cid if packed else folder_cid(hidden)}/{HIDDEN_DOCUMENT}"

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from generator.errors import UserError
-from generator.files import PLACE_ERRORS, is_place_error
+from generator.files import PLACE_ERRORS, is_place_error, remove_partials
 from generator.run.folder import EXPORT, GALLERY
 
 STAGING_PREFIX = ".export-staging-"  # not ``.partial``: the collection run's sweep deletes those as files
@@ -49,8 +49,10 @@ def writing(path: Path) -> Iterator[None]:
 
 
 def fresh_staging(folder: Path) -> Path:
-    """A private folder beside ``export/``; leftovers of killed exports are swept first (the folder lock keeps this
-    export the only one)."""
+    """A private folder beside ``export/``; leftovers of killed exports (staging folders, a half-written
+    ``index.html``) and of killed runs (their ``.partial`` files) are swept first: the folder lock keeps this export
+    the only process there, so none of them can still be in use."""
+    remove_partials(folder)
     for stale in folder.glob(f"{STAGING_PREFIX}*"):
         if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale, ignore_errors=True)

@@ -4,8 +4,9 @@ A token's ``image`` is the base URI with ``<id>.png`` appended verbatim, and a w
 minted on-chain for good, so an unfinished URI must be refused, not published. The rules, each
 with its own message:
 
-- ``ipfs://``, ``ar://`` or ``https://``, something after it, ending in ``/``, no space, ``?``
-  or ``#`` (the id is appended after the last character);
+- ``ipfs://``, ``ar://`` or ``https://``, something after it, no space, no query (``?``) or
+  fragment (``#``): the id is appended after the last character, so it would land inside them;
+  and a final ``/``, so the id names a file in that folder;
 - no character a URI cannot hold (``<`` ``>`` ``"`` …): ``ipfs://<CID>/`` copied from the docs;
 - ``https://`` names a host; on a gateway (``https://host/ipfs/<CID>/`` or
   ``https://<CID>.ipfs.host/``) the CID is checked as below;
@@ -59,12 +60,23 @@ def cid_problem(text: str) -> str | None:
 
 
 def _shape_problem(uri: str) -> str | None:
+    """The rules every base URI keeps, whatever its scheme, each with its own message: a token's URI is the base with
+    ``<id>.png`` (or ``<id>``) appended verbatim, so the base must end where a file name can follow."""
     body = next((uri[len(scheme) :] for scheme in SCHEMES if uri.startswith(scheme)), None)
-    if body is None or not uri.endswith("/") or body.strip("/") == "" or re.search(r"[\s?#]", uri):
+    if body is None:
+        return f"the base URI must start with {', '.join(SCHEMES)} (e.g. ipfs://<CID>/ or https://example.com/punks/)"
+    if body.strip("/") == "":
+        return f"nothing follows {uri.split('//')[0]}//: name the folder (e.g. ipfs://<CID>/ or https://example.com/punks/)"
+    if re.search(r"\s", uri):
+        return "a URI cannot hold spaces or line breaks: copy the address again, or encode a space as %20"
+    if "?" in uri or "#" in uri:
+        part = "a query (?…)" if "?" in uri else "a fragment (#…)"
         return (
-            f"the base URI must start with {', '.join(SCHEMES)} and end with '/' "
-            "(e.g. ipfs://<CID>/ or https://example.com/punks/); nothing was written"
+            f"the base URI has {part}; each token's URI is the base with '<id>.png' appended, which would land inside it, "
+            "not in the path: put the folder in the path (e.g. https://example.com/punks/v1/)"
         )
+    if not uri.endswith("/"):
+        return f"the base URI must end with '/', so '<id>.png' names a file in that folder: {uri}/"
     return None
 
 

@@ -29,25 +29,28 @@ PROC_LOCKS = Path("/proc/locks")
 
 
 @contextmanager
-def folder_lock(folder: Path, purpose: str) -> Iterator[int]:
-    """Hold ``folder`` (created if missing) for the block; yields the locked descriptor for worker processes."""
+def folder_lock(folder: Path, purpose: str, shared: bool = False) -> Iterator[int]:
+    """Hold ``folder`` (created if missing) for the block; yields the locked descriptor for worker processes.
+
+    ``shared``: for a command that only reads (``verify``): refused while a run or an export writes, beside others
+    that only read."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as error:
         raise UserError(os_error_message(error, folder, f"choose another folder for {purpose}")) from None
     try:
-        _acquire(descriptor, folder)
+        _acquire(descriptor, folder, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield descriptor
     finally:
         os.close(descriptor)  # releases the lock unless a worker still holds a duplicate
 
 
-def _acquire(descriptor: int, folder: Path) -> None:
+def _acquire(descriptor: int, folder: Path, mode: int) -> None:
     deadline = None
     while True:
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, mode | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             holder = _lock_holder(descriptor)
@@ -97,4 +100,4 @@ def _command_of(pid: int) -> str:
         words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return "command unknown"
-    return " ".join(word.decode(errors="replace") for word in words if word)[:200]
+    return " ".join(" ".join(word.decode(errors="replace").split()) for word in words if word)[:200]  # one line, always
