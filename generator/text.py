@@ -19,6 +19,7 @@ import codecs
 from pathlib import Path
 
 from generator.errors import UserError
+from generator.files import TEXT_LIMIT, read_limited
 
 # Longest marks first: UTF-32-LE's mark begins with UTF-16-LE's. A UTF-8 mark is simply dropped.
 WIDE_BYTE_ORDER_MARKS = (
@@ -39,18 +40,8 @@ def read_text(path: Path, missing: str) -> str:
 
 
 def read_bytes(path: Path, missing: str) -> bytes:
-    """The file's bytes, with the OS's refusals turned into one line that says what to do."""
-    path = Path(path)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found; {missing}") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a file; point to the file itself or rename the folder") from None
-    except PermissionError:
-        raise UserError(f"{path}: permission denied; make the file readable (e.g. chmod u+r) and run again") from None
-    except OSError as error:
-        raise UserError(f"{path}: cannot be read ({error.strerror or error}); check the file and run again") from None
+    """The file's bytes: a regular file of at most :data:`TEXT_LIMIT` bytes, every refusal one line that says what to do."""
+    return read_limited(path, TEXT_LIMIT, missing)
 
 
 def decode_text(data: bytes, path: Path) -> str:

@@ -11,6 +11,7 @@ a folder that fails it.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from PIL import Image
 from generator.config import Config
 from generator.curate.finished import as_made, planned_size, require_collection_folder
 from generator.errors import UserError, plural
+from generator.files import TEXT_LIMIT, read_if_regular
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones
@@ -139,10 +141,10 @@ def _metadata_problems(path: Path, config: Config, expected: dict[str, Any] | st
     if isinstance(expected, str):
         yield f"{path}: {expected}"
         return
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        yield f"{path}: missing; run the same `punkgen collection` command again to rewrite it"
+    data = read_if_regular(path, TEXT_LIMIT)  # a FIFO would block, a link to /dev/zero fill the memory
+    if data is None:
+        what = "not a regular file" if os.path.lexists(path) else "missing"
+        yield f"{path}: {what}; run the same `punkgen collection` command again to rewrite it"
         return
     if data == encode(expected):
         return
