@@ -16,6 +16,7 @@ a legacy code page such as Windows-1252 ("CSV (Comma delimited)" in Excel). The 
 from __future__ import annotations
 
 import codecs
+import csv
 from pathlib import Path
 
 from generator.errors import UserError
@@ -28,6 +29,8 @@ WIDE_BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
+MAX_CSV_LINE = 16_384  # characters: many cells' worth, yet far below csv's 131,072-character field limit
+QUOTING = 'quote a cell that holds a comma as "…", and write a quote inside it as ""'
 SAVE_AS_UTF8 = "save it as UTF-8 (Excel: Save As → CSV UTF-8; Notepad or TextEdit: encoding UTF-8)"
 
 
@@ -37,6 +40,59 @@ def read_text(path: Path, missing: str) -> str:
     Every problem (absent, a folder, unreadable, not text) is a :class:`UserError` of one line.
     """
     return decode_text(read_bytes(path, missing), path)
+
+
+def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[str]]]:
+    """The rows of a comma-separated table, each with its line number; blank lines are left out.
+
+    Strict, because Python's ``csv`` is lenient where a creator's table goes wrong without a word: a stray ``"``
+    opens a quoted cell that swallows every following row into one prompt, a cell over 131,072 characters is a
+    traceback, and a table saved with semicolons or tabs reads as one column. So each line is one row (a cell never
+    spans lines: a prompt fragment, value or file name is one line), quotes must balance on their line, a cell holds
+    at most ``max_cell`` characters, and the separator is a comma. Semicolons and tabs are refused rather than
+    guessed: the tables are the collection's rarity config and are read by other tools too (spreadsheets, git diffs,
+    ``traits import``), so one spelling of them is worth more than sparing a re-save; and a guess from the header
+    would have to trust a line that may itself be the mistake. Each refusal names the file and the line.
+    """
+    text = read_text(path, missing)
+    rows: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_CSV_LINE or line.count('"') % 2:
+            raise UserError(f"{path} line {number}: {_unbalanced(line)}")
+        try:
+            cells = next(csv.reader([line], strict=True))
+        except csv.Error as error:
+            raise UserError(f"{path} line {number}: {error}; {QUOTING}") from None
+        if not rows:
+            _refuse_other_separators(path, number, line, cells)
+        longest = max(range(len(cells)), key=lambda i: len(cells[i]))
+        if len(cells[longest]) > max_cell:
+            raise UserError(
+                f"{path} line {number}: cell {longest + 1} has {len(cells[longest]):,} characters, more than the "
+                f"{max_cell:,} a cell may hold; shorten it (or is a quote missing?)"
+            )
+        rows.append((number, cells))
+    return rows
+
+
+def _unbalanced(line: str) -> str:
+    if len(line) > MAX_CSV_LINE:
+        return f"{len(line):,} characters on one line, more than a table row may have ({MAX_CSV_LINE:,}); split or shorten it"
+    return f'an odd number of " quotes, so a quoted cell never closes (a cell cannot span lines); {QUOTING}'
+
+
+def _refuse_other_separators(path: Path, number: int, line: str, cells: list[str]) -> None:
+    """A header with no comma but a semicolon or tab: the table was saved with another separator."""
+    if len(cells) > 1:
+        return
+    for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+        if separator in line:
+            raise UserError(
+                f"{path} line {number}: the columns are separated by {name}; punkgen's tables are comma-separated "
+                "(Excel: Save As → CSV UTF-8 (Comma delimited); LibreOffice: field delimiter ',')"
+            )
 
 
 def read_bytes(path: Path, missing: str) -> bytes:
