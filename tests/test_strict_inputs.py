@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import collection_args, edit, refused, run_cli
+from test_dataset import write_originals
 
 from generator.config import load_config
 from generator.plan.traits import load_traits
@@ -108,3 +109,15 @@ def test_the_largest_and_smallest_weights_plan_without_overflow(config_path: Pat
     assert result.exit_code == 0, result.output
     assert "nan" not in result.output.lower()
     assert run_cli(*collection_args(config_path, tmp_path / "out", 10)).exit_code == 0
+
+
+# ── the other table punkgen reads: training captions ─────────────────────────────────────────────
+
+
+def test_a_captions_table_is_read_as_strictly(tmp_path: Path) -> None:
+    write_originals(tmp_path / "src", 2)
+    captions = tmp_path / "captions.csv"
+    captions.write_text('file,caption\n1.png,"pixel art, one\n2.png,pixel art two\n')
+    message = refused("dataset", tmp_path / "src", tmp_path / "out", "--captions", captions, "--instance", "punk")
+    assert f'{captions} line 2: an odd number of " quotes' in message
+    assert not (tmp_path / "out").exists()
