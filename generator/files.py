@@ -112,6 +112,7 @@ def os_error_message(error: OSError, path: Path | str, fix: str) -> str:
 MiB = 2**20
 TEXT_LIMIT = 16 * MiB  # tables, collection.toml, palettes, workflows, JSON: a 10,000-value table is ~1 MiB
 IMAGE_LIMIT = 64 * MiB  # hand-made art, layers, masters: a 24×24 token upscaled 100× is a few KiB as PNG
+LOG_LIMIT = 4 * 2**30  # the manifest, which punkgen appends to: a million tokens' lines are ~1 GiB
 RENDER_LIMIT = 256 * MiB  # a UI's render: an uncompressed 16-bit 4096² PNG is 128 MiB
 
 _SPECIAL_KINDS = (

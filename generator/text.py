@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
 from pathlib import Path
+from typing import Any
 
 from generator.errors import UserError
 from generator.files import TEXT_LIMIT, read_limited
@@ -29,6 +31,7 @@ WIDE_BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
+MAX_JSON_DEPTH = 64  # levels: an API workflow is 4 deep, token metadata 3, a manifest line 3
 MAX_CSV_LINE = 16_384  # characters: many cells' worth, yet far below csv's 131,072-character field limit
 QUOTING = 'quote a cell that holds a comma as "…", and write a quote inside it as ""'
 SAVE_AS_UTF8 = "save it as UTF-8 (Excel: Save As → CSV UTF-8; Notepad or TextEdit: encoding UTF-8)"
@@ -93,6 +96,28 @@ def _refuse_other_separators(path: Path, number: int, line: str, cells: list[str
                 f"{path} line {number}: the columns are separated by {name}; punkgen's tables are comma-separated "
                 "(Excel: Save As → CSV UTF-8 (Comma delimited); LibreOffice: field delimiter ',')"
             )
+
+
+def parse_json(data: str | bytes) -> Any:
+    """A JSON document nested at most :data:`MAX_JSON_DEPTH` deep; anything else is a ``ValueError`` with its reason.
+
+    Python's JSON reader recurses once per level, so a few kilobytes of ``[[[[…`` raised ``RecursionError``, which no
+    reader's ``except ValueError`` caught (a traceback); a document just shallow enough to load then broke
+    ``deepcopy``, ``json.dumps`` and schema validation the same way. What punkgen reads (a workflow, metadata, a
+    manifest line, ``run.json``) is a few levels deep, so the bound refuses only what no tool writes.
+    """
+    try:
+        document = json.loads(data)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return document
 
 
 def read_bytes(path: Path, missing: str) -> bytes:

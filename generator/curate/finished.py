@@ -10,7 +10,6 @@ makes anything visible. Nothing here writes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from generator.images import IMAGE_ERRORS
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, event_of, read_history
 from generator.schemas import schema_problem
-from generator.text import read_bytes
+from generator.text import parse_json, read_bytes
 
 RESTORE = "restore it from a backup, or regenerate the collection with --force"
 
@@ -150,6 +149,6 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(read_bytes(path, RESTORE).decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested past what json reads
+        return parse_json(read_bytes(path, RESTORE).decode("utf-8"))
+    except ValueError:  # not JSON, not UTF-8, or nested past what any punkgen file is
         raise UserError(f"{path} is not valid UTF-8 JSON; {RESTORE}") from None

@@ -10,7 +10,6 @@ a folder that fails it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from generator.run.folder import (
 from generator.run.manifest import ONE_OF_ONE, History, event_of, read_history
 from generator.run.repair import image_state
 from generator.schemas import schema_problem
+from generator.text import parse_json
 
 VOUCHED = ("name", "attributes")  # what the manifest decides in a token's metadata: its id and its traits
 
@@ -149,8 +149,8 @@ def _metadata_problems(path: Path, config: Config, expected: dict[str, Any] | st
     if data == encode(expected):
         return
     try:
-        document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        document = parse_json(data)
+    except ValueError:  # not JSON, not UTF-8, or nested past reason
         document, problem = None, "not JSON"
     else:
         problem = schema_problem(document, "token.schema.json")
