@@ -10,6 +10,7 @@ makes anything visible. Nothing here writes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -150,5 +151,6 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
 def _read_json(path: Path) -> Any:
     try:
         return parse_json(read_bytes(path, RESTORE).decode("utf-8"))
-    except ValueError:  # not JSON, not UTF-8, or nested past what any punkgen file is
-        raise UserError(f"{path} is not valid UTF-8 JSON; {RESTORE}") from None
+    except ValueError as error:  # not UTF-8, not JSON, or nested past what any punkgen file is
+        why = "" if isinstance(error, json.JSONDecodeError | UnicodeDecodeError) else f" ({error})"
+        raise UserError(f"{path} is not valid UTF-8 JSON{why}; {RESTORE}") from None
