@@ -1,11 +1,17 @@
-"""Safe names and atomic writes: the only two ways punkgen turns data into paths and files."""
+"""Safe names, atomic writes and bounded reads: how punkgen turns data into paths and files, and files into data."""
 
 from __future__ import annotations
 
 import errno
 import os
 import re
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+from generator.errors import UserError
 
 PARTIAL_SUFFIX = ".partial"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-'.&+()]{0,63}$")
@@ -97,3 +103,95 @@ def os_error_message(error: OSError, path: Path | str, fix: str) -> str:
     """One line: the path the error concerns, what is wrong with it in plain words, and ``fix``."""
     where = error.filename or path
     return f"{where}: {PLACE_ERRORS.get(error.errno, error.strerror or str(error))}; {fix}"
+
+
+# ── reading what the user hands over ─────────────────────────────────────────────────────────────
+# Every file punkgen reads is a regular file of bounded size, checked before a byte is read: a symlink to /dev/zero
+# would fill the memory, and a FIFO would block the reader forever (while holding the folder lock). Each kind of file
+# has its own bound, far above anything real and far below a machine's memory.
+MiB = 2**20
+TEXT_LIMIT = 16 * MiB  # tables, collection.toml, palettes, workflows, JSON: a 10,000-value table is ~1 MiB
+IMAGE_LIMIT = 64 * MiB  # hand-made art, layers, masters: a 24×24 token upscaled 100× is a few KiB as PNG
+LOG_LIMIT = 4 * 2**30  # the manifest, which punkgen appends to: a million tokens' lines are ~1 GiB
+RENDER_LIMIT = 256 * MiB  # a UI's render: an uncompressed 16-bit 4096² PNG is 128 MiB
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def read_limited(path: Path, limit: int, missing: str) -> bytes:
+    """The bytes of the regular file ``path`` (links followed), at most ``limit`` of them; ``missing`` is the fix to print
+    when it does not exist. Every refusal (absent, a folder, a pipe or device, too large, unreadable) is one line."""
+    with open_limited(path, limit, missing) as stream:
+        data = stream.read(limit + 1)
+    check_regular(path, None, limit, len(data))  # a file that grew after the stat is still bounded
+    return data
+
+
+@contextmanager
+def open_limited(path: Path, limit: int, missing: str) -> Iterator[BinaryIO]:
+    """``path`` opened for reading once it proved a regular file of at most ``limit`` bytes (see :func:`read_limited`).
+
+    Checked before opening (``stat``: nothing with side effects is opened) and again on the open descriptor (``fstat``:
+    the file cannot be swapped in between); opened non-blocking, so even a FIFO slipped in between never blocks.
+    """
+    path = Path(path)
+    try:
+        check_regular(path, os.stat(path), limit)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        stream = open(descriptor, "rb")  # noqa: SIM115 (closed below, after the caller's block)
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found; {missing}") from None
+    except PermissionError:
+        raise UserError(f"{path}: permission denied; make the file readable (e.g. chmod u+r) and run again") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot be read ({error.strerror or error}); check the file and run again") from None
+    with stream:
+        check_regular(path, os.fstat(descriptor), limit)
+        yield stream
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is instead of a regular file ("a named pipe (FIFO)", …), or None for a regular file:
+    every message about a special file where a file belongs says it in these words."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "a special file")
+
+
+def check_regular(path: Path, status: os.stat_result | None, limit: int, size: int | None = None) -> None:
+    """Refuse anything but a regular file of at most ``limit`` bytes, in one line that says what it is instead."""
+    if status is not None:
+        kind = special_kind(status.st_mode)
+        if kind == "a folder":
+            raise UserError(f"{path}: is a folder, not a file; point to the file itself or rename the folder")
+        if kind is not None:
+            target = os.path.realpath(path)
+            shown = f"{path} (→ {target})" if target != os.path.abspath(path) else str(path)
+            raise UserError(f"{shown}: is {kind}, not a regular file; point to a saved file")
+        size = status.st_size
+    if size is not None and size > limit:
+        raise UserError(
+            f"{path}: {_size(size)} is more than punkgen reads from one such file ({_size(limit)}); point to the right file"
+        )
+
+
+def _size(count: int) -> str:
+    return f"{count / MiB:,.1f} MiB" if count >= MiB else f"{count:,} bytes"
+
+
+def read_if_regular(path: Path, limit: int) -> bytes | None:
+    """A file punkgen wrote into a collection folder, or None where it is missing or is anything punkgen never writes
+    there (a pipe, a device, a link to one, a file over ``limit`` bytes): the caller treats it as damaged and re-creates
+    or reports it, and never blocks on a FIFO or reads /dev/zero into memory."""
+    try:
+        with open_limited(path, limit, "") as stream:
+            data = stream.read(limit + 1)
+    except UserError:
+        return None
+    return data if len(data) <= limit else None

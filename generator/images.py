@@ -22,8 +22,13 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from generator.errors import UserError
+from generator.files import IMAGE_LIMIT, read_limited
 
 IMAGE_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # then IHDR: length, type, width, height, and byte 24 the bit depth
+EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA")  # convert("RGBA") keeps every one of their colours
+WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # how Pillow opens a 16-bit greyscale PNG or TIFF
+MAX_HANDMADE_SCALE = 128  # a 24×24 token upscaled to 3072×3072: far beyond any export, and checked before decoding
 PIXEL_ART_SUFFIXES = (".png", ".gif", ".bmp", ".webp")  # lossless: 24×24 originals, palettes are read from these
 RENDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what a UI saves a render as (and kohya trains from)
 
@@ -80,10 +85,7 @@ class Handmade:
 
 def read_handmade(path: Path, size: int, what: str) -> Handmade:
     """``path`` as an S×S token; ``what`` names the setting or flag it came from, for the one-line errors."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise UserError(f"{path}: cannot read it ({error.strerror}); check {what}") from None
+    data = read_limited(path, IMAGE_LIMIT, f"check {what}")
     pixels, scale = _reduced(path, data, size)
     return Handmade(path, pixels, scale, hashlib.sha256(data).hexdigest(), encode_png(Image.fromarray(pixels)))
 
@@ -91,13 +93,16 @@ def read_handmade(path: Path, size: int, what: str) -> Handmade:
 def _reduced(path: Path, data: bytes, size: int) -> tuple[np.ndarray, int]:
     try:
         with Image.open(io.BytesIO(data)) as image:
-            rgba = np.asarray(image.convert("RGBA"))
+            width, height = image.size
+            scale = width // size
+            if width != height or width % size or not 0 < scale <= MAX_HANDMADE_SCALE:
+                raise UserError(
+                    f"{path}: {width}×{height} is neither {size}×{size} nor an exact upscale of it "
+                    f"(k·{size} square, k up to {MAX_HANDMADE_SCALE})"
+                )
+            rgba = rgba_pixels(path, image, data, exact=True)
     except IMAGE_ERRORS:
         raise UserError(f"{path}: not a readable image; export it as a PNG") from None
-    height, width = rgba.shape[:2]
-    scale = width // size
-    if width != height or width % size or scale == 0:
-        raise UserError(f"{path}: {width}×{height} is neither {size}×{size} nor an exact upscale of it (k·{size} square)")
     blocks = rgba.reshape(size, scale, size, scale, 4)
     if not (blocks == blocks[:, :1, :, :1]).all():
         raise UserError(
@@ -107,3 +112,43 @@ def _reduced(path: Path, data: bytes, size: int) -> tuple[np.ndarray, int]:
     if pixels[..., 3].min() < 255:
         raise UserError(f"{path}: has transparent pixels; a token is opaque, so fill its background")
     return np.ascontiguousarray(pixels[..., :3]), scale
+
+
+def rgba_pixels(path: Path, image: Image.Image, data: bytes, exact: bool) -> np.ndarray:
+    """``image``'s (H, W, 4) uint8 pixels, or a one-line refusal of what 8-bit RGBA cannot stand for.
+
+    ``convert("RGBA")`` would turn a 16-bit greyscale image black and white (it clips at 255), pick the first frame of
+    an animation and approximate CMYK, all without a word. So: one frame only; the 8-bit modes as they are; 16-bit
+    greyscale scaled to 8 bits, and where ``exact`` (hand-made art, whose colours are the token's) only when every
+    value is an 8-bit one times 257; 16 bits per channel in colour is refused where ``exact`` (Pillow keeps only the
+    high bytes, so an exact mapping cannot be proven); anything else (CMYK, floats, Lab…) is refused.
+    ``data`` is the file's bytes (its PNG header tells the bit depth Pillow does not report).
+    """
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        raise UserError(f"{path}: is animated ({frames} frames); give one still image (export a single frame as PNG)")
+    if image.mode in WIDE_GREY_MODES:
+        return _grey16_as_rgba(path, np.asarray(image), exact)
+    if image.mode not in EIGHT_BIT_MODES:
+        raise UserError(
+            f"{path}: its {image.mode} pixels have no exact 8-bit RGB equivalent; export it as an 8-bit RGB or RGBA PNG"
+        )
+    if exact and data.startswith(PNG_SIGNATURE) and data[24:25] == b"\x10":
+        raise UserError(
+            f"{path}: has 16 bits per channel, which a token's 8-bit colours cannot hold exactly; export it with 8 bits per channel"
+        )
+    return np.asarray(image.convert("RGBA"))
+
+
+def _grey16_as_rgba(path: Path, values: np.ndarray, exact: bool) -> np.ndarray:
+    """16-bit greyscale (0–65535) as 8-bit RGBA: value / 257, which is exact for an 8-bit image saved as 16 bits."""
+    values = values.astype(np.int64)
+    if values.min(initial=0) < 0 or values.max(initial=0) > 65535:
+        raise UserError(f"{path}: its greyscale values go beyond 16 bits; export it as an 8-bit RGB or RGBA PNG")
+    if exact and (values % 257).any():
+        raise UserError(
+            f"{path}: is 16-bit greyscale with shades between 8-bit ones, which a token's colours cannot hold exactly; "
+            "export it with 8 bits per channel"
+        )
+    grey = np.rint(values / 257).astype(np.uint8)
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])

@@ -16,9 +16,13 @@ a legacy code page such as Windows-1252 ("CSV (Comma delimited)" in Excel). The 
 from __future__ import annotations
 
 import codecs
+import csv
+import json
 from pathlib import Path
+from typing import Any
 
 from generator.errors import UserError
+from generator.files import TEXT_LIMIT, read_limited
 
 # Longest marks first: UTF-32-LE's mark begins with UTF-16-LE's. A UTF-8 mark is simply dropped.
 WIDE_BYTE_ORDER_MARKS = (
@@ -27,6 +31,9 @@ WIDE_BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
+MAX_JSON_DEPTH = 64  # levels: an API workflow is 4 deep, token metadata 3, a manifest line 3
+MAX_CSV_LINE = 16_384  # characters: many cells' worth, yet far below csv's 131,072-character field limit
+QUOTING = 'quote a cell that holds a comma as "…", and write a quote inside it as ""'
 SAVE_AS_UTF8 = "save it as UTF-8 (Excel: Save As → CSV UTF-8; Notepad or TextEdit: encoding UTF-8)"
 
 
@@ -38,19 +45,84 @@ def read_text(path: Path, missing: str) -> str:
     return decode_text(read_bytes(path, missing), path)
 
 
-def read_bytes(path: Path, missing: str) -> bytes:
-    """The file's bytes, with the OS's refusals turned into one line that says what to do."""
-    path = Path(path)
+def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[str]]]:
+    """The rows of a comma-separated table, each with its line number; blank lines are left out.
+
+    Strict, because Python's ``csv`` is lenient where a creator's table goes wrong without a word: a stray ``"``
+    opens a quoted cell that swallows every following row into one prompt, a cell over 131,072 characters is a
+    traceback, and a table saved with semicolons or tabs reads as one column. So each line is one row (a cell never
+    spans lines: a prompt fragment, value or file name is one line), quotes must balance on their line, a cell holds
+    at most ``max_cell`` characters, and the separator is a comma. Semicolons and tabs are refused rather than
+    guessed: the tables are the collection's rarity config and are read by other tools too (spreadsheets, git diffs,
+    ``traits import``), so one spelling of them is worth more than sparing a re-save; and a guess from the header
+    would have to trust a line that may itself be the mistake. Each refusal names the file and the line.
+    """
+    text = read_text(path, missing)
+    rows: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_CSV_LINE or line.count('"') % 2:
+            raise UserError(f"{path} line {number}: {_unbalanced(line)}")
+        try:
+            cells = next(csv.reader([line], strict=True))
+        except csv.Error as error:
+            raise UserError(f"{path} line {number}: {error}; {QUOTING}") from None
+        if not rows:
+            _refuse_other_separators(path, number, line, cells)
+        longest = max(range(len(cells)), key=lambda i: len(cells[i]))
+        if len(cells[longest]) > max_cell:
+            raise UserError(
+                f"{path} line {number}: cell {longest + 1} has {len(cells[longest]):,} characters, more than the "
+                f"{max_cell:,} a cell may hold; shorten it (or is a quote missing?)"
+            )
+        rows.append((number, cells))
+    return rows
+
+
+def _unbalanced(line: str) -> str:
+    if len(line) > MAX_CSV_LINE:
+        return f"{len(line):,} characters on one line, more than a table row may have ({MAX_CSV_LINE:,}); split or shorten it"
+    return f'an odd number of " quotes, so a quoted cell never closes (a cell cannot span lines); {QUOTING}'
+
+
+def _refuse_other_separators(path: Path, number: int, line: str, cells: list[str]) -> None:
+    """A header with no comma but a semicolon or tab: the table was saved with another separator."""
+    if len(cells) > 1:
+        return
+    for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+        if separator in line:
+            raise UserError(
+                f"{path} line {number}: the columns are separated by {name}; punkgen's tables are comma-separated "
+                "(Excel: Save As → CSV UTF-8 (Comma delimited); LibreOffice: field delimiter ',')"
+            )
+
+
+def parse_json(data: str | bytes) -> Any:
+    """A JSON document nested at most :data:`MAX_JSON_DEPTH` deep; anything else is a ``ValueError`` with its reason.
+
+    Python's JSON reader recurses once per level, so a few kilobytes of ``[[[[…`` raised ``RecursionError``, which no
+    reader's ``except ValueError`` caught (a traceback); a document just shallow enough to load then broke
+    ``deepcopy``, ``json.dumps`` and schema validation the same way. What punkgen reads (a workflow, metadata, a
+    manifest line, ``run.json``) is a few levels deep, so the bound refuses only what no tool writes.
+    """
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found; {missing}") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a file; point to the file itself or rename the folder") from None
-    except PermissionError:
-        raise UserError(f"{path}: permission denied; make the file readable (e.g. chmod u+r) and run again") from None
-    except OSError as error:
-        raise UserError(f"{path}: cannot be read ({error.strerror or error}); check the file and run again") from None
+        document = json.loads(data)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return document
+
+
+def read_bytes(path: Path, missing: str) -> bytes:
+    """The file's bytes: a regular file of at most :data:`TEXT_LIMIT` bytes, every refusal one line that says what to do."""
+    return read_limited(path, TEXT_LIMIT, missing)
 
 
 def decode_text(data: bytes, path: Path) -> str:

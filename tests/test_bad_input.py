@@ -21,7 +21,12 @@ def assert_refused(config_path: Path, tmp_path: Path, *expected: str, n: int = 2
 
 
 CSV_MISTAKES = [
-    ("hair.csv", "Mohawk Black,5,", "Mohawk Black,lots,", ["hair.csv line 2", "'lots'", "number ≥ 0"]),
+    (
+        "hair.csv",
+        "Mohawk Black,5,",
+        "Mohawk Black,lots,",
+        ["hair.csv line 2", "'lots'", "must be 0 (disables the value) or a number from"],
+    ),
     ("hair.csv", "Mohawk Black,5,", "Mohawk Black,-1,", ["hair.csv line 2", "'-1'"]),
     ("eyes.csv", "value,weight,prompt", "value,prompt", ["eyes.csv line 1", "missing column(s) weight"]),
     ("eyes.csv", "value,weight,prompt", "value,weight,prompt,colour", ["eyes.csv line 1", "unknown column(s) colour"]),

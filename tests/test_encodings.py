@@ -3,6 +3,7 @@ naming the byte, the line and how to save it, where it does not."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -113,12 +114,12 @@ def test_a_folder_or_an_unreadable_file_is_one_line(config_path: Path, monkeypat
     assert "mouth.csv: is a folder, not a file" in check_refused(config_path)
     table.rmdir()
     table.write_text("value,weight,prompt\nSmile,1,smile\n")
-    real = Path.read_bytes
+    real = os.open
 
-    def denied(self: Path) -> bytes:  # chmod cannot lock out root, which CI runs as
-        if self.name == "mouth.csv":
+    def denied(path: object, flags: int, *args: object) -> int:  # chmod cannot lock out root, which CI runs as
+        if str(path).endswith("mouth.csv"):
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(path, flags, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(os, "open", denied)  # every read of a user's file opens it with os.open (non-blocking)
     assert "mouth.csv: permission denied; make the file readable" in check_refused(config_path)

@@ -196,7 +196,7 @@ def test_a_fifo_among_the_token_files_is_called_a_fifo(collection: Path, config_
     path.unlink()
     os.mkfifo(path)
     line = export_refused(collection, config_path)
-    assert f"{path} is a FIFO (named pipe), not a regular file; restore it from a backup" in line and "missing" not in line
+    assert f"{path} is a named pipe (FIFO), not a regular file; restore it from a backup" in line and "missing" not in line
     started = time.monotonic()  # a real process: reading a FIFO would block it for ever
     result = subprocess.run(
         [sys.executable, "-m", "generator", "verify", str(collection), "--config", str(config_path)],
@@ -206,7 +206,7 @@ def test_a_fifo_among_the_token_files_is_called_a_fifo(collection: Path, config_
         timeout=60,
     )
     assert result.returncode == ExitStatus.FOLDER_DIFFERS and time.monotonic() - started < 60
-    assert f"{path}: a FIFO (named pipe), not a regular file;" in result.stdout, result.stdout
+    assert f"{path}: a named pipe (FIFO), not a regular file;" in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("name", ["contact_sheet.png", "run.json"])
@@ -214,4 +214,4 @@ def test_a_fifo_in_place_of_a_record_is_called_a_fifo(collection: Path, config_p
     path = collection / name
     path.unlink()
     os.mkfifo(path)
-    assert f"{path} is a FIFO (named pipe), not a regular file" in export_refused(collection, config_path)
+    assert f"{path} is a named pipe (FIFO), not a regular file" in export_refused(collection, config_path)

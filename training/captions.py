@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from pathlib import Path
 
 from generator.errors import UserError
 from generator.run.manifest import read_history
+from generator.text import read_csv
 
+MAX_CAPTION = 2_000  # characters: kohya's CLIP reads 75 tokens of it (225 with --max_token_length)
 SOURCE_TXT, SOURCE_CSV, SOURCE_MANIFEST, SOURCE_INSTANCE = "txt", "csv", "manifest", "instance"
 
 
@@ -50,19 +51,11 @@ def caption_lookup(
 
 def read_captions_csv(path: Path, traits_config: Path | None) -> dict[str, str]:
     """``file → caption`` from a ``file,caption`` table or a ``file,<trait>…`` table (via the trait tables)."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as stream:
-            rows = list(csv.reader(stream))
-    except FileNotFoundError:
-        raise UserError(f"{path}: captions file not found; pass a CSV with columns file,caption") from None
-    header = [cell.strip() for cell in rows[0]] if rows else []
+    rows = read_csv(path, "pass a CSV with columns file,caption", MAX_CAPTION)  # strict: a stray quote is named
+    header = [cell.strip() for cell in rows[0][1]] if rows else []
     if "file" not in header:
         raise UserError(f"{path} line 1: no 'file' column; the header must be file,caption or file,<trait>,<trait>…")
-    body = [
-        (line, dict(zip(header, (cell.strip() for cell in row), strict=False)))
-        for line, row in enumerate(rows[1:], 2)
-        if any(row)
-    ]
+    body = [(line, dict(zip(header, (cell.strip() for cell in row), strict=False))) for line, row in rows[1:] if any(row)]
     if "caption" in header:
         return {cells["file"]: one_line(cells.get("caption", "")) for _, cells in body}
     return _captions_from_traits(path, header, body, traits_config)

@@ -11,7 +11,6 @@ makes anything visible. Nothing here writes.
 from __future__ import annotations
 
 import json
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,11 +21,12 @@ from PIL import Image
 
 from generator.config import Config
 from generator.errors import UserError
+from generator.files import special_kind
 from generator.images import IMAGE_ERRORS
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, event_of, read_history
 from generator.schemas import schema_problem
-from generator.text import read_bytes
+from generator.text import parse_json, read_bytes
 
 RESTORE = "restore it from a backup, or regenerate the collection with --force"
 
@@ -87,13 +87,6 @@ def require_collection_folder(folder: Path) -> None:
 
 
 MISSING = "missing"
-_KINDS = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
-)
 
 
 def not_a_file(path: Path) -> str | None:
@@ -106,10 +99,8 @@ def not_a_file(path: Path) -> str | None:
         return MISSING
     except OSError as error:
         return f"unreadable ({error.strerror or error})"
-    if stat.S_ISREG(mode):
-        return None
-    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
-    return f"{kind}, not a regular file"
+    kind = special_kind(mode)
+    return None if kind is None else f"{kind}, not a regular file"
 
 
 def read_master(path: Path, side: int | None = None) -> Image.Image:
@@ -181,6 +172,7 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(read_bytes(path, RESTORE).decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested past what json reads
-        raise UserError(f"{path} is not valid UTF-8 JSON; {RESTORE}") from None
+        return parse_json(read_bytes(path, RESTORE).decode("utf-8"))
+    except ValueError as error:  # not UTF-8, not JSON, or nested past what any punkgen file is
+        why = "" if isinstance(error, json.JSONDecodeError | UnicodeDecodeError) else f" ({error})"
+        raise UserError(f"{path} is not valid UTF-8 JSON{why}; {RESTORE}") from None

@@ -23,6 +23,7 @@ from generator.config import Config
 from generator.curate.drafts import REWRITE, Draft, draft_problems
 from generator.curate.finished import MISSING, as_made, not_a_file, planned_size, require_collection_folder
 from generator.errors import UserError, plural
+from generator.files import TEXT_LIMIT, read_if_regular
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones
@@ -147,7 +148,9 @@ def _draft(
     problem = _no_document(config, tables, one_of_ones, token_id, record)
     if problem is None and (kind := not_a_file(path)):
         problem = f"{kind}; {REWRITE}"
-    data = None if problem else path.read_bytes()
+    data = None if problem else read_if_regular(path, TEXT_LIMIT)  # a link to /dev/zero would fill the memory
+    if data is None and problem is None:
+        problem = f"larger than a token's metadata can be; {REWRITE}"
     if event_of(record) == ONE_OF_ONE:
         one = one_of_ones.get(token_id)
         return Draft(token_id, path, data, problem, lambda made: one_of_one_metadata(made, one))

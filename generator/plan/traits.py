@@ -9,21 +9,21 @@ be a safe one. Values that differ only in case are refused: marketplaces merge t
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from generator.config import Config, Rule
 from generator.errors import UserError
 from generator.files import is_safe_name
-from generator.text import read_text
+from generator.text import read_csv
 
 REQUIRED_COLUMNS = ("value", "weight", "prompt")
 OPTIONAL_COLUMNS = ("layer",)
 NONE_VALUE = "None"
+WEIGHT_RANGE = (Decimal("0.000001"), Decimal(1_000_000_000))  # a positive weight's bounds (see _parse_weight)
+MAX_CELL = 1_000  # characters: CLIP reads ~77 tokens (~300 characters) of a whole prompt, so a longer cell is a mistake
 
 
 Combo = tuple[int, ...]  # one trait set: a value index per trait, in [traits].order
@@ -94,12 +94,12 @@ def _check_tables_match_order(config: Config) -> None:
 
 
 def _read_table(path: Path, key: str, trait_type: str | None) -> TraitTable:
-    text = read_text(path, f"create the table or remove '{key}' from [traits].order")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = _parse_header(path, rows[0] if rows else [])
+    rows = read_csv(path, f"create the table or remove '{key}' from [traits].order", MAX_CELL)
+    header_line, header_cells = rows[0] if rows else (1, [])
+    header = _parse_header(path, header_line, header_cells)
     values: list[TraitValue] = []
     lines: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
         cells = _cells(path, line, header, row)
@@ -117,7 +117,7 @@ def _read_table(path: Path, key: str, trait_type: str | None) -> TraitTable:
     return TraitTable(key=key, trait_type=trait_type or key.replace("_", " ").title(), path=path, values=tuple(values))
 
 
-def _parse_header(path: Path, cells: list[str]) -> list[str]:
+def _parse_header(path: Path, line: int, cells: list[str]) -> list[str]:
     """Column names, matched without case or surrounding spaces (Excel users write ``Value,Weight,Prompt``).
 
     A nameless column is kept as ``""``: spreadsheets add empty trailing columns, and
@@ -128,17 +128,19 @@ def _parse_header(path: Path, cells: list[str]) -> list[str]:
         raise UserError(f"{path}: the table is empty; the first line must be the header value,weight,prompt")
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
-        raise UserError(f"{path} line 1: missing column(s) {', '.join(missing)}; the header must be value,weight,prompt[,layer]")
+        raise UserError(
+            f"{path} line {line}: missing column(s) {', '.join(missing)}; the header must be value,weight,prompt[,layer]"
+        )
     unknown = [
         cell.strip()
         for cell, column in zip(cells, header, strict=True)
         if column and column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS
     ]
     if unknown:
-        raise UserError(f"{path} line 1: unknown column(s) {', '.join(unknown)}; allowed: value, weight, prompt, layer")
+        raise UserError(f"{path} line {line}: unknown column(s) {', '.join(unknown)}; allowed: value, weight, prompt, layer")
     repeated = sorted({column for column in header if column and header.count(column) > 1})
     if repeated:
-        raise UserError(f"{path} line 1: column(s) {', '.join(repeated)} appear more than once; keep one of each")
+        raise UserError(f"{path} line {line}: column(s) {', '.join(repeated)} appear more than once; keep one of each")
     return header
 
 
@@ -152,7 +154,7 @@ def _cells(path: Path, line: int, header: list[str], row: list[str]) -> dict[str
             cells[column] = cell.strip()
         elif cell.strip():
             raise UserError(
-                f"{path} line {line}: {cell.strip()!r} is in a column without a name; name the column in line 1 or empty it"
+                f"{path} line {line}: {cell.strip()!r} is in a column without a name; name the column in the header or empty it"
             )
     return cells
 
@@ -200,13 +202,25 @@ def _refuse_case_twins(path: Path, named: list[tuple[int, str]], what: str, fix:
 
 
 def _parse_weight(path: Path, line: int, text: str) -> float:
+    """0, or a weight within :data:`WEIGHT_RANGE`: read exactly (``Decimal``), so ``1e-400`` is not silently 0.
+
+    Weights are relative, so the bounds cost nothing real, and they keep every sum and product the planner forms
+    finite and non-zero: two weights of ``1e308`` summed to infinity (``nan%`` shares, an ``IndexError``), and a
+    product of tiny weights across the traits underflowed to 0.
+    """
     try:
-        weight = float(text)
-    except ValueError:
-        weight = math.nan
-    if not math.isfinite(weight) or weight < 0:
-        raise UserError(f"{path} line {line}: weight {text!r} must be a number ≥ 0 (0 disables the value)")
-    return weight
+        weight = Decimal("NaN" if "_" in text else text)  # Python reads "1_000" as a thousand; a table means a typo
+    except InvalidOperation:
+        weight = Decimal("NaN")
+    if weight.is_finite() and weight == 0:
+        return 0.0  # also "-0" and "0e5"
+    low, high = WEIGHT_RANGE
+    if not (weight.is_finite() and low <= weight <= high):
+        raise UserError(
+            f"{path} line {line}: weight {text!r} must be 0 (disables the value) or a number from {low} to {high:,} "
+            "(weights are relative: 1 and 3 mean one in four)"
+        )
+    return float(weight)
 
 
 def check_rules(rules: tuple[Rule, ...], tables: list[TraitTable], config_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from generator.errors import UserError
 from generator.render import RenderJob
 from generator.render.a1111 import Infotext
-from generator.text import read_text
+from generator.text import parse_json, read_text
 
 TEXT_INPUTS = ("text", "text_g", "text_l", "clip_l", "t5xxl")  # CLIPTextEncode, …SDXL, …Flux
 SEED_INPUTS = ("seed", "noise_seed")
@@ -44,12 +44,15 @@ class Shape:
 
 def load_workflow(path: Path) -> tuple[Graph, Shape]:
     """A creator's workflow file, checked before anything is written."""
+    text = read_text(path, "check [render].workflow")
     try:
-        graph = json.loads(read_text(path, "check [render].workflow"))
+        graph = parse_json(text)
     except json.JSONDecodeError as error:
         raise UserError(
             f"{path}: not JSON ({error.msg}, line {error.lineno}); save the workflow with Save (API Format)"
         ) from None
+    except ValueError as error:  # nested past any workflow
+        raise UserError(f"{path}: not an API-format workflow (its JSON is {error}); save it with Save (API Format)") from None
     if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
         raise UserError(
             f"{path} is a ComfyUI workflow in UI format; [render].workflow takes the API format "
@@ -74,11 +77,16 @@ def shape_of(graph: Any) -> Shape:
         raise WorkflowError(f"{len(samplers)} samplers (nodes with positive, negative and a seed): {found}")
     sampler = samplers[0]
     inputs = graph[sampler]["inputs"]
+    positive = _text_route(graph, inputs["positive"], sampler, "positive")
+    negative = _text_route(graph, inputs["negative"], sampler, "negative")
+    _refuse_shared_text(graph, sampler, positive, negative)
+    seed = _seed_holder(graph, sampler)
+    _refuse_shared_seed(graph, sampler, seed, (positive[-1], negative[-1]))
     return Shape(
         sampler=sampler,
-        seed=_seed_holder(graph, sampler),
-        positive=_text_node(graph, inputs["positive"], sampler, "positive"),
-        negative=_text_node(graph, inputs["negative"], sampler, "negative"),
+        seed=seed,
+        positive=positive[-1],
+        negative=negative[-1],
         savers=tuple(sorted((node_id for node_id, node in graph.items() if "filename_prefix" in node["inputs"]), key=_id_order)),
     )
 
@@ -99,7 +107,7 @@ def fill(graph: Graph, shape: Shape, job: RenderJob) -> Graph:
 def read_prompt_chunk(text: str) -> Infotext | None:
     """What a ComfyUI render was made from, from its PNG's ``prompt`` text; None where the graph can't be read."""
     try:
-        graph = json.loads(text)
+        graph = parse_json(text)
         shape = shape_of(graph)
     except (ValueError, KeyError, TypeError):
         return None
@@ -135,18 +143,52 @@ def _seed_holder(graph: Graph, sampler: str) -> tuple[str, str]:
     return source, held[0]
 
 
-def _text_node(graph: Graph, link: Any, sampler: str, side: str) -> str:
-    """Follow a sampler input back through conditioning pass-throughs to the node holding the prompt text."""
+def _text_route(graph: Graph, link: Any, sampler: str, side: str) -> list[str]:
+    """The nodes from a sampler input back through conditioning pass-throughs to the one holding the prompt text (last)."""
     seen: list[str] = []
     while _is_link(link) and str(link[0]) in graph and str(link[0]) not in seen:
         node_id = str(link[0])
         seen.append(node_id)
         inputs = graph[node_id]["inputs"]
         if _text_inputs(inputs):
-            return node_id
+            return seen
         link = inputs.get(PASS_THROUGH)
     route = " → ".join([sampler, *seen]) or sampler
     raise WorkflowError(f"the sampler's {side} input ({route}) reaches no text-encode node with a text input")
+
+
+def _refuse_shared_text(graph: Graph, sampler: str, positive: list[str], negative: list[str]) -> None:
+    """Both inputs ending at one text node: filling the negative prompt would overwrite the prompt, so every render
+    would come back with the wrong text (rejected as ``wrong_prompt``, attempt after attempt). Names the node where the
+    two routes meet (a shared text node, or a pass-through such as ConditioningZeroOut fed by the prompt's node)."""
+    if positive[-1] != negative[-1]:
+        return
+    meet = next(node_id for node_id in negative if node_id in positive)
+    kind = graph[meet].get("class_type", "?")
+    raise WorkflowError(
+        f"the sampler {sampler}'s positive and negative inputs both lead to node {meet} ({kind}), so the prompt and the "
+        f"negative prompt would be one text; give the negative input its own text-encode node"
+    )
+
+
+def _refuse_shared_seed(graph: Graph, sampler: str, seed: tuple[str, str], texts: tuple[str, str]) -> None:
+    """The seed's holder must hold only the seed: a primitive that also feeds, say, the steps or a text would have those
+    changed with every job's seed."""
+    holder, name = seed
+    if holder == sampler:
+        return
+    uses = [
+        f"{node_id}.{key}"
+        for node_id, node in sorted(graph.items(), key=lambda item: _id_order(item[0]))
+        for key, value in node["inputs"].items()
+        if _is_link(value) and str(value[0]) == holder and not (node_id == sampler and key in SEED_INPUTS)
+    ]
+    if holder in texts or uses:
+        also = f"also feeds {', '.join(uses)}" if uses else "is also a text-encode node"
+        raise WorkflowError(
+            f"node {holder} holds the sampler {sampler}'s seed ({name}) but {also}, which every job's seed would change; "
+            "give the seed its own primitive node, or type it into the sampler"
+        )
 
 
 def _text_inputs(inputs: dict[str, Any]) -> list[str]:

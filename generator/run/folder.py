@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -17,9 +18,18 @@ from typing import Any
 
 from generator.config import Config
 from generator.errors import UserError, plural
-from generator.files import PARTIAL_SUFFIX, is_place_error, os_error_message, slugify, write_atomic
+from generator.files import (
+    PARTIAL_SUFFIX,
+    TEXT_LIMIT,
+    is_place_error,
+    os_error_message,
+    read_if_regular,
+    slugify,
+    write_atomic,
+)
 from generator.plan.traits import TraitTable
 from generator.render import Renderer
+from generator.text import parse_json
 
 RUN_FILE = "run.json"
 MANIFEST = "manifest.jsonl"
@@ -231,11 +241,12 @@ def _foreign_entries(folder: Path) -> list[str]:
 
 def _read_run(folder: Path, force: bool) -> dict[str, Any] | None:
     """The recorded run; a corrupt ``run.json`` is still punkgen's, so ``force`` may replace that run."""
-    try:
-        run = json.loads((folder / RUN_FILE).read_bytes())
-    except FileNotFoundError:
+    data = read_if_regular(folder / RUN_FILE, TEXT_LIMIT)  # a FIFO or device there is corrupt, never read
+    if data is None and not os.path.lexists(folder / RUN_FILE):
         return None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    try:
+        run = parse_json(data) if data is not None else None
+    except ValueError:  # not JSON, not UTF-8, or nested past any run record
         run = None
     if isinstance(run, dict) or force:
         return run if isinstance(run, dict) else {}

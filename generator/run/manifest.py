@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from generator.errors import UserError
+from generator.files import LOG_LIMIT, read_limited
+from generator.text import parse_json
 
 
 class _Token(Protocol):
@@ -202,7 +204,7 @@ def read_records(path: Path, repair: bool = True) -> list[dict[str, Any]]:
     appends stay clean (readers that only look, such as ``verify``, leave the file as it is)."""
     if not path.exists():
         return []
-    data = path.read_bytes()
+    data = read_limited(path, LOG_LIMIT, "")  # a FIFO or a link to /dev/zero is refused, never read
     complete = data[: data.rfind(b"\n") + 1]
     if repair and len(complete) != len(data):
         with path.open("r+b") as stream:
@@ -213,10 +215,10 @@ def read_records(path: Path, repair: bool = True) -> list[dict[str, Any]]:
 def _parse(path: Path, number: int, line: bytes) -> dict[str, Any]:
     fix = "restore the file from a backup, or start the collection again with --force"
     try:
-        record = json.loads(line.decode("utf-8"))
+        record = parse_json(line.decode("utf-8"))
     except UnicodeDecodeError:
         raise UserError(f"{path} line {number} is not UTF-8 text; {fix}") from None
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or nested past any record
         raise UserError(f"{path} line {number} is not a manifest record (not JSON); {fix}") from None
     problem = record_problem(record)
     if problem:

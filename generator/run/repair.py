@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from generator.errors import UserError
-from generator.files import write_atomic
+from generator.files import IMAGE_LIMIT, read_if_regular, write_atomic
 from generator.plan.plan import PlannedToken
 from generator.render import Renderer, RenderJob
 from generator.run.finish import Destination, expected_metadata, restore_token
@@ -103,10 +103,8 @@ def _rerender(run: Renders, history: History, damaged: dict[int, str]) -> None:
 
 
 def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
+    """None for a missing file, and for a FIFO, device or huge file in its place: damaged alike, never read."""
+    return read_if_regular(path, IMAGE_LIMIT)
 
 
 def _listed(folder: Path, token_ids: list[int]) -> str:

@@ -1,0 +1,109 @@
+"""Files that are not files: a FIFO, a link to /dev/zero, a file far too large. Every reader of a user's file refuses them
+in one line before reading (a FIFO would block forever, holding the folder lock; /dev/zero would fill the memory), and
+a token file of the folder replaced by one counts as damaged, never as something to read. Real processes with timeouts
+where a regression would hang."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, collection_args, folder_bytes, refused, run_cli
+from PIL import Image
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
+
+HANG = 60  # seconds: far beyond a refusal (well under one), so a regression fails instead of hanging CI
+
+
+def punkgen(*args: object) -> subprocess.CompletedProcess[str]:
+    """``punkgen ARGS`` in its own process, killed after :data:`HANG` seconds (a ``TimeoutExpired`` fails the test)."""
+    command = [sys.executable, "-m", "generator", *map(str, args)]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=HANG, stdin=subprocess.DEVNULL)
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def collection(config_path: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config_path, out, 8)).exit_code == 0
+    return out
+
+
+def test_a_fifo_as_the_replacement_image_is_refused_at_once(collection: Path, config_path: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "fix.png"
+    os.mkfifo(fifo)
+    before = folder_bytes(collection)
+    line = one_line(punkgen("replace", collection, 3, "--image", fifo, "--config", config_path))
+    assert f"{fifo}: is a named pipe (FIFO), not a regular file" in line
+    assert folder_bytes(collection) == before
+    again = run_cli("replace", collection, 3, "--image", collection / "images" / "3.png", "--config", config_path)
+    assert again.exit_code == 0, "the lock went with the refused process"
+
+
+@pytest.mark.parametrize("table", ["mouth.csv", "collection.toml"])
+def test_a_fifo_as_a_trait_table_or_the_config_is_refused_at_once(config_path: Path, table: str) -> None:
+    path = config_path.parent / table
+    path.unlink()
+    os.mkfifo(path)
+    line = one_line(punkgen("traits", "check", "--config", config_path))
+    assert f"{path}: is a named pipe (FIFO), not a regular file; point to a saved file" in line
+
+
+def test_a_link_to_dev_zero_as_the_replacement_image_is_refused(collection: Path, config_path: Path, tmp_path: Path) -> None:
+    link = tmp_path / "fix.png"
+    link.symlink_to("/dev/zero")
+    before = folder_bytes(collection)
+    line = refused("replace", collection, 3, "--image", link, "--config", config_path)
+    assert f"{link} (→ /dev/zero): is a character device, not a regular file" in line
+    assert folder_bytes(collection) == before
+
+
+def test_a_link_to_dev_zero_as_a_one_of_one_is_refused(config_path: Path, tmp_path: Path) -> None:
+    (config_path.parent / "king.png").symlink_to("/dev/zero")
+    config_path.write_text(config_path.read_text() + '\n[[one_of_one]]\nimage = "king.png"\nattributes = { Type = "King" }\n')
+    line = refused(*collection_args(config_path, tmp_path / "out", 10))
+    assert "king.png (→ /dev/zero): is a character device" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_too_large_to_be_a_table_is_refused_before_it_is_read(config_path: Path) -> None:
+    with (config_path.parent / "mouth.csv").open("a") as table:
+        table.truncate(17 * 2**20)  # sparse: costs no disk
+    line = refused("traits", "check", "--config", config_path)
+    assert "mouth.csv: 17.0 MiB is more than punkgen reads from one such file (16.0 MiB)" in line
+
+
+def test_a_hand_made_image_too_large_to_be_an_upscale_is_refused_before_decoding(config_path: Path, tmp_path: Path) -> None:
+    Image.new("RGB", (24 * 200, 24 * 200), (30, 30, 40)).save(config_path.parent / "king.png")
+    config_path.write_text(config_path.read_text() + '\n[[one_of_one]]\nimage = "king.png"\nattributes = { Type = "King" }\n')
+    line = refused(*collection_args(config_path, tmp_path / "out", 10))
+    assert "4800×4800 is neither 24×24 nor an exact upscale of it (k·24 square, k up to 128)" in line
+
+
+@pytest.mark.slow
+def test_token_files_replaced_by_a_fifo_or_dev_zero_are_damaged_not_read(collection: Path, config_path: Path) -> None:
+    """A resume restores them, and ``verify`` names them, both without blocking or reading /dev/zero into memory."""
+    before = folder_bytes(collection)
+    (collection / "images" / "5.png").unlink()
+    (collection / "images" / "5.png").symlink_to("/dev/zero")
+    (collection / "metadata" / "6.json").unlink()
+    os.mkfifo(collection / "metadata" / "6.json")
+    result = punkgen("verify", collection, "--config", config_path)
+    assert result.returncode == 4, result.stderr
+    assert "metadata/6.json: a named pipe (FIFO), not a regular file" in result.stdout + result.stderr
+    resumed = punkgen(*collection_args(config_path, collection, 8))
+    assert resumed.returncode == 0, resumed.stderr
+    assert folder_bytes(collection) == before
+    assert not (collection / "images" / "5.png").is_symlink()
+    assert np.asarray(Image.open(collection / "images" / "5.png")).shape[:2] == (24, 24)
