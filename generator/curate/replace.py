@@ -61,7 +61,7 @@ class Replacement:
 def replace_token(config: Config, folder: Path, token_id: int, source: Path, changes: dict[str, str]) -> Replacement:
     """Check everything, then write the token's image and metadata and record the replacement.
 
-    The same replacement again (the token already shows this image with these traits) writes nothing new: it finishes
+    The same replacement again (the token already shows this image with these traits) records nothing new: it finishes
     what a killed run of it left (its files, reports and done line), so a rerun never demotes the new image over the
     original render it demoted."""
     require_collection_folder(folder)

@@ -2,6 +2,9 @@
 
 It is both the reproducibility record (traits, prompt, seed, verdict, reasons, PNG sha256 of
 every attempt) and the resume state: what is finished, what failed, which attempt comes next.
+Curation adds its own lines (a reroll, a replacement, and a ``done`` line closing each such
+request once its reports are written), so whether a command finished is read here, never
+inferred from file times that a copy or a touch changes.
 """
 
 from __future__ import annotations
