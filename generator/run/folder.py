@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ EXPORT_FILES = re.compile(  # everything `punkgen export` writes under export/, 
     r"|(images|metadata|hidden)\.car"
 )
 GALLERY_MARK = b'<meta name="generator" content="punkgen">'
+EXPORT_RECORD = ".punkgen-export"  # in export/: the files the last export wrote, one relative path a line
 TO_RENDER = "to-render"  # import: the jobs still waiting for a render, in the forms each UI reads
 REQUEST_FILES = re.compile(r"prompts\.txt|jobs\.jsonl|comfyui/\d+-\d+\.json")
 
@@ -161,9 +161,8 @@ def remove_run(folder: Path) -> None:
         _remove_if_empty(folder / sub)
     for path in (*folder.glob("manifest.rank-*.jsonl"), *(folder / name for name in RECORDS)):
         path.unlink(missing_ok=True)
-    if _marked(folder / EXPORT / "provenance.txt", EXPORT_MARK) and _only_export_files(folder / EXPORT):
-        shutil.rmtree(folder / EXPORT)
-    if _marked(folder / GALLERY, GALLERY_MARK):
+    remove_export(folder / EXPORT)
+    if marked(folder / GALLERY, GALLERY_MARK):
         (folder / GALLERY).unlink()
     write_requests(folder, {})
 
@@ -184,17 +183,47 @@ def write_requests(folder: Path, files: dict[str, bytes]) -> None:
         _remove_if_empty(requests)
 
 
-def _only_export_files(export: Path) -> bool:
-    """Whether every file under export/ is one an export writes: a folder holding the creator's own notes stays."""
-    return all(EXPORT_FILES.fullmatch(path.relative_to(export).as_posix()) for path in export.rglob("*") if path.is_file())
+def exported_files(export: Path) -> set[str]:
+    """The files under ``export/`` an export wrote (paths relative to it): those its record lists, or, in an export
+    made before records, the names an export writes where ``provenance.txt`` carries punkgen's mark. Anything else
+    there is the creator's: neither ``export`` nor ``--force`` removes it."""
+    try:
+        listed = (export / EXPORT_RECORD).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        if not marked(export / "provenance.txt", EXPORT_MARK):
+            return set()
+        return {name for name in _files_under(export) if EXPORT_FILES.fullmatch(name)}
+    except (OSError, UnicodeDecodeError):  # a record punkgen cannot read vouches for nothing
+        return set()
+    return {name for name in listed if name} | {EXPORT_RECORD}
 
 
-def _marked(path: Path, mark: bytes) -> bool:
+def remove_export(export: Path) -> None:
+    """Delete the files an export wrote, and the folders they leave empty; the creator's own files stay."""
+    if export.is_symlink() or not export.is_dir():
+        return
+    owned = exported_files(export)
+    for name in _files_under(export):  # found under export/, so a record naming ../anything reaches nothing
+        if name in owned:
+            (export / name).unlink()
+    for path in sorted((p for p in export.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
+        _remove_if_empty(path)
+    _remove_if_empty(export)
+
+
+def marked(path: Path, mark: bytes) -> bool:
+    """Whether ``path``'s first 4 KiB hold ``mark``: a file punkgen wrote and may replace or remove."""
+    if not path.is_file():  # a FIFO would block the read
+        return False
     try:
         with path.open("rb") as stream:
             return mark in stream.read(4096)
     except OSError:
         return False
+
+
+def _files_under(folder: Path) -> list[str]:
+    return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()]
 
 
 def _remove_if_empty(path: Path) -> None:
