@@ -73,7 +73,7 @@ from generator.publish.reveal import Reveal, check_starting_index, revealed
 from generator.publish.staging import check_replaceable, fresh_staging, swap_into_place, writing
 from generator.publish.tokens import Job, master_side, publish_all, token_jobs, write_linked_metadata
 from generator.publish.uri import PLACEHOLDER, check_base_uri
-from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET
+from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET, within
 from generator.run.lock import folder_lock
 from generator.run.manifest import History, read_history
 from generator.schemas import validate
@@ -120,6 +120,11 @@ def export_collection(
         raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     check_car_options(car, base_uri, fmt)
     uri = DEFAULT_BASE_URI if car else _base_uri(base_uri, config)  # with --car, the CIDs decide every link
+    if placeholder is not None and within(placeholder, folder / EXPORT):
+        raise UserError(
+            f"--placeholder {placeholder} is inside {folder / EXPORT}, which each export rebuilds; "
+            "keep the image outside it (e.g. beside collection.toml) and pass that path"
+        )
     hidden = Placeholder(placeholder) if placeholder is not None else None
     require_collection_folder(folder)
     with folder_lock(folder, "the export") as lock:  # a collection run or another export would race this one

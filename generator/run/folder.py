@@ -127,6 +127,63 @@ def require_run(folder: Path, run: dict[str, Any]) -> None:
         )
 
 
+def refuse_overlaps(out: Path, config: Config, renders: Path | None) -> None:
+    """Refuse, before anything is written, a collection folder that overlaps a place the run reads (issue 27).
+
+    Every folder or file the user names is resolved (through links) and checked against ``out``
+    both ways. ``out`` inside (or equal to) a folder read whole (the renders, the training
+    originals, the layer art) would feed its own files back as input; an input inside ``out``
+    would sit among the files punkgen writes (``images/5.png`` over a render of that name) and
+    that ``--force`` removes. ``out`` may sit inside the config's folder, as in a project folder
+    holding ``collection.toml`` and ``output/``: that folder is read by file name, and each file
+    read from it is checked here. And a collection folder never holds another.
+    """
+    out = out.resolve()
+    for label, path, read_whole in _places_read(config, renders):
+        path = path.resolve()
+        if read_whole and within(out, path):
+            raise UserError(
+                f"{out} is inside the {label} {path}, so its own files would be read back as input; choose an --out outside it"
+            )
+        if within(path, out):
+            raise UserError(
+                f"the {label} {path} is inside the collection folder {out}, among the files punkgen writes there "
+                "(and --force removes); move it out of that folder, or choose another --out"
+            )
+    holder = next((p for p in out.parents if (p / RUN_FILE).is_file() and (p / MANIFEST).is_file()), None)
+    if holder is not None:
+        raise UserError(
+            f"{out} is inside the collection folder {holder}, whose export, verify and --force treat it as their own; "
+            "choose an --out outside it"
+        )
+
+
+def within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or inside it, once both are resolved through links."""
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def _places_read(config: Config, renders: Path | None) -> list[tuple[str, Path, bool]]:
+    """What a run reads: (how the user named it, where, whether it is read whole, every file in it)."""
+    places = [
+        ("config's folder (trait tables)", config.folder, False),
+        ("layers folder ([traits].layers)", config.layers_folder, True),
+    ]
+    if renders is not None:
+        places.append(("renders folder (--renders, [render].renders)", renders, True))
+    for label, setting, whole in (
+        ("[quality].training_dir", config.quality.training_dir, True),
+        ("palette ([pixels].palette)", config.pixels.palette, False),
+        ("workflow ([render].workflow)", config.render.workflow, False),
+        *(("[[one_of_one]] image", one.image, False) for one in config.one_of_one),
+    ):
+        path = config.resolve(setting)
+        if path is not None:
+            places.append((label, path, whole))
+    return places
+
+
 def image_path(folder: Path, token_id: int) -> Path:
     return folder / IMAGES / f"{token_id}.png"
 
