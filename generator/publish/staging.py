@@ -25,15 +25,16 @@ from pathlib import Path
 
 from generator.errors import UserError
 from generator.files import PLACE_ERRORS, is_place_error, remove_partials
-from generator.run.folder import EXPORT, EXPORT_RECORD, GALLERY, GALLERY_MARK, exported_files, marked
+from generator.run.folder import EXPORT, EXPORT_RECORD, GALLERY, GALLERY_MARK, exported_files, files_under, marked
 
 STAGING_PREFIX = ".export-staging-"  # not ``.partial``: the collection run's sweep deletes those as files
 PUBLISHED = ("images", "metadata", "assets", "hidden")  # export/ folders uploaded (and packed) as they are
 
 
-def check_replaceable(folder: Path) -> None:
+def check_replaceable(folder: Path) -> list[str]:
     """``export/`` and ``index.html`` are replaced whole, so they must be what an export wrote: a folder holding
-    nothing of the creator's that would be published, and a file carrying punkgen's mark.
+    nothing of the creator's that would be published, and a file carrying punkgen's mark. Returns the creator's files
+    in ``export/``, to carry into the new one (:func:`swap_into_place`).
 
     A file named ``export`` (or a link) would otherwise be renamed away and lost, and a folder
     named ``index.html`` would stop the gallery after ``export/`` was already replaced.
@@ -48,13 +49,15 @@ def check_replaceable(folder: Path) -> None:
             f"{gallery} was not written by punkgen (it lacks punkgen's mark), and export writes the gallery there; "
             "rename or move it, then export again"
         )
-    for name in creators_files(target):
+    theirs = creators_files(target)
+    for name in theirs:
         top, _, rest = name.partition("/")
         if top in PUBLISHED and rest and not Path(rest).name.startswith("."):
             raise UserError(
                 f"{target / name} was not written by punkgen export, and {target / top}/ is uploaded as it is; "
                 f"move it out of {target}, then export again"
             )
+    return theirs
 
 
 def creators_files(export: Path) -> list[str]:
@@ -62,8 +65,7 @@ def creators_files(export: Path) -> list[str]:
     if not export.is_dir() or export.is_symlink():
         return []
     ours = exported_files(export)
-    found = (p.relative_to(export).as_posix() for p in export.rglob("*") if p.is_file() or p.is_symlink())
-    return sorted(name for name in found if name not in ours)
+    return sorted(name for name in files_under(export) if name not in ours)
 
 
 @contextmanager
@@ -96,11 +98,11 @@ def fresh_staging(folder: Path) -> Path:
     return staging
 
 
-def swap_into_place(staging: Path, target: Path) -> None:
-    """Record what ``staging`` holds, carry the creator's files over from ``target``, then replace ``target`` with it
-    by renames: the old export stays whole until the new one is complete."""
-    written = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
-    _carry_creators_files(target, staging)
+def swap_into_place(staging: Path, target: Path, theirs: list[str]) -> None:
+    """Record what ``staging`` holds, carry the creator's files (``theirs``) over from ``target``, then replace
+    ``target`` with it by renames: the old export stays whole until the new one is complete."""
+    written = sorted(files_under(staging))
+    _carry(theirs, target, staging)
     (staging / EXPORT_RECORD).write_text("".join(f"{name}\n" for name in written), encoding="utf-8")
     old = target.with_name(f"{STAGING_PREFIX}{os.getpid()}-old")
     if target.exists():
@@ -114,9 +116,9 @@ def swap_into_place(staging: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _carry_creators_files(target: Path, staging: Path) -> None:
+def _carry(theirs: list[str], target: Path, staging: Path) -> None:
     """Copy the creator's files into the new export; one where this export writes a file is refused, naming it."""
-    for name in creators_files(target):
+    for name in theirs:
         destination = staging / name
         if destination.exists() or destination.is_symlink():
             raise UserError(

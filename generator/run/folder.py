@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -249,7 +250,7 @@ def exported_files(export: Path) -> set[str]:
     except FileNotFoundError:
         if not marked(export / "provenance.txt", EXPORT_MARK):
             return set()
-        return {name for name in _files_under(export) if EXPORT_FILES.fullmatch(name)}
+        return {name for name in files_under(export) if EXPORT_FILES.fullmatch(name)}
     except (OSError, UnicodeDecodeError):  # a record punkgen cannot read vouches for nothing
         return set()
     return {name for name in listed if name} | {EXPORT_RECORD}
@@ -260,7 +261,7 @@ def remove_export(export: Path) -> None:
     if export.is_symlink() or not export.is_dir():
         return
     owned = exported_files(export)
-    for name in _files_under(export):  # found under export/, so a record naming ../anything reaches nothing
+    for name in files_under(export):  # found under export/, so a record naming ../anything reaches nothing
         if name in owned:
             (export / name).unlink()
     for path in sorted((p for p in export.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
@@ -279,8 +280,16 @@ def marked(path: Path, mark: bytes) -> bool:
         return False
 
 
-def _files_under(folder: Path) -> list[str]:
-    return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()]
+def files_under(folder: Path) -> list[str]:
+    """Every file (or link) under ``folder``, as POSIX paths relative to it. ``os.walk`` reads each entry's type from
+    the directory listing: ``rglob`` + ``is_file`` stats each one, 0.1 s for a 3,000-token export/."""
+    found: list[str] = []
+    for root, folders, files in os.walk(folder):
+        base = Path(root).relative_to(folder).as_posix()
+        prefix = "" if base == "." else f"{base}/"
+        links = [name for name in folders if os.path.islink(os.path.join(root, name))]
+        found += [prefix + name for name in (*files, *links)]
+    return found
 
 
 def _remove_if_empty(path: Path) -> None:
