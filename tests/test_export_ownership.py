@@ -107,3 +107,17 @@ def test_an_export_made_before_records_is_replaced_by_its_names(collection: Path
     export(collection, config_path, "--base-uri", OTHER)
     assert (collection / "export" / "NOTES.md").read_text() == "mine"
     assert json.loads((collection / "export" / "metadata" / "1").read_text())["image"] == f"{OTHER}1.png"
+
+
+def test_a_record_naming_files_outside_export_reaches_none_of_them(collection: Path, config_path: Path) -> None:
+    """The record is the creator's to edit: it decides which files under export/ are punkgen's, never any beyond."""
+    export(collection, config_path, "--base-uri", URI)
+    (collection / "notes.txt").write_text("mine")
+    (collection / "export" / "NOTES.md").write_text("mine too")
+    record = collection / "export" / ".punkgen-export"
+    record.write_text(record.read_text() + "../notes.txt\nNOTES.md/../../notes.txt\n")
+    export(collection, config_path, "--base-uri", OTHER)
+    record.write_text(record.read_text() + "../notes.txt\n")
+    result = run_cli(*collection_args(config_path, collection, 5), "--seed", 9, "--force")
+    assert result.exit_code == 0, result.output
+    assert (collection / "notes.txt").read_text() == "mine" and (collection / "export" / "NOTES.md").read_text() == "mine too"

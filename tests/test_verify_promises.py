@@ -95,6 +95,22 @@ def test_every_draft_edited_the_same_way_is_still_reported(collection: Path, con
     assert "[collection].external_url" in export_refused(collection, config_path)
 
 
+def test_two_tokens_sharing_an_image_are_named(collection: Path, config_path: Path) -> None:
+    """The manifest itself edited so that token 4 vouches for token 3's image: each file matches its line, yet the
+    collection would mint one punk twice."""
+    manifest = collection / "manifest.jsonl"
+    records = [json.loads(line) for line in manifest.read_text().splitlines()]
+    three = next(r for r in records if r["token_id"] == 3)
+    for record in records:
+        if record["token_id"] == 4:
+            record["sha256"] = three["sha256"]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in records))
+    (collection / "images" / "4.png").write_bytes((collection / "images" / "3.png").read_bytes())
+    status, lines = verified(collection, config_path)
+    assert status == ExitStatus.FOLDER_DIFFERS and f"{collection / 'images' / '4.png'}: the same image as token 3" in lines
+    assert "the same image as token 3" in export_refused(collection, config_path)
+
+
 # ── a config changed after the run ─────────────────────────────────────────────────────────────
 
 
