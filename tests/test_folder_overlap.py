@@ -109,3 +109,15 @@ def test_a_placeholder_inside_the_export_folder_is_refused(config_path: Path, tm
     line = refused("export", out, "--config", config_path, "--placeholder", placeholder)
     assert f"--placeholder {placeholder} is inside {out / 'export'}, which each export rebuilds" in line
     assert folder_bytes(out) == before
+
+
+def test_a_one_of_one_image_inside_the_collection_folder_is_refused(config_path: Path, tmp_path: Path) -> None:
+    """A 1/1 kept among the run's files would be swept by --force (images/<id>.png is a token name)."""
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config_path, out, 4)).exit_code == 0
+    art = png(out / "images" / "9.png")
+    config_path.write_text(config_path.read_text() + f'\n[[one_of_one]]\nimage = "{art}"\nattributes = {{ Type = "King" }}\n')
+    before = folder_bytes(out)
+    line = refused(*collection_args(config_path, out, 4, "--force"))
+    assert line.startswith(f"Error: the [[one_of_one]] image {art} is inside the collection folder {out}")
+    assert folder_bytes(out) == before
