@@ -113,12 +113,20 @@ def token_problems(folder: Path, config: Config, tables: list[TraitTable], histo
 def _image_problems(image: Path, record: dict[str, Any], size: int, owner_of: dict[str, int]) -> Iterator[str]:
     if (kind := not_a_file(image)) and kind != MISSING:  # reading a FIFO would block for ever
         yield f"{image}: {kind}; put the token's image back from a backup, or run the same `punkgen collection` command again"
-    elif state := image_state(image, record["sha256"]):
+    elif state := _state(image, record["sha256"]):
         yield f"{image}: {state}; the manifest records the render with sha256 {record['sha256'][:12]}…"
     elif problem := _image_problem(image, size):
         yield problem
     if record["sha256"] in owner_of:
         yield f"{image}: the same image as token {owner_of[record['sha256']]}"
+
+
+def _state(image: Path, sha256: str) -> str | None:
+    """Resume's verdict on the image (missing, altered, or None), or why it cannot be read (no permission)."""
+    try:
+        return image_state(image, sha256)
+    except OSError as error:
+        return f"unreadable ({error.strerror or error}); make it readable (chmod u+r)"
 
 
 def _image_problem(path: Path, size: int) -> str | None:
@@ -144,32 +152,27 @@ def _draft(
     """The token's metadata file, read once, and how to build the document the manifest line vouches for (a 1/1's
     from its entry in the config) under any config: the one given, or the run's once the drafts have said it."""
     path = metadata_path(folder, token_id)
-    problem = _no_document(config, tables, one_of_ones, token_id, record)
-    if problem is None and (kind := not_a_file(path)):
-        problem = f"{kind}; {REWRITE}"
-    data = None if problem else path.read_bytes()
     if event_of(record) == ONE_OF_ONE:
         one = one_of_ones.get(token_id)
-        return Draft(token_id, path, data, problem, lambda made: one_of_one_metadata(made, one))
+        if one is None:
+            why = f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the --config that made it"
+            return Draft(token_id, path, None, why, None)
+        return Draft(token_id, path, *_read(path), lambda made: one_of_one_metadata(made, one))
     combo = combo_of(tables, record["traits"])
-    return Draft(token_id, path, data, problem, lambda made: token_metadata(made, tables, token_id, combo, validated=False))
+    if combo is None:
+        why = f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the --config that made it"
+        return Draft(token_id, path, None, why, None)
+    return Draft(token_id, path, *_read(path), lambda made: token_metadata(made, tables, token_id, combo, validated=False))
 
 
-def _no_document(
-    config: Config, tables: list[TraitTable], one_of_ones: dict[int, PlacedOneOfOne], token_id: int, record: dict[str, Any]
-) -> str | None:
-    """Why the config gives no document for this manifest line (the --config that made the folder is another one)."""
-    if event_of(record) == ONE_OF_ONE:
-        if token_id not in one_of_ones:
-            return (
-                f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the --config that made it"
-            )
-        return None
-    if combo_of(tables, record["traits"]) is None:
-        return (
-            f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the --config that made it"
-        )
-    return None
+def _read(path: Path) -> tuple[bytes | None, str | None]:
+    """A draft's bytes, or why there are none: never a read that blocks (a FIFO) or a traceback (no permission)."""
+    if kind := not_a_file(path):
+        return None, f"{kind}; {REWRITE}"
+    try:
+        return path.read_bytes(), None
+    except OSError as error:
+        return None, f"unreadable ({error.strerror or error}); make it readable (chmod u+r)"
 
 
 def _stray_files(folder: Path, history: History, ids: range) -> Iterator[str]:
