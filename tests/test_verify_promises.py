@@ -231,3 +231,15 @@ def test_a_fifo_in_place_of_a_record_is_called_a_fifo(collection: Path, config_p
     path.unlink()
     os.mkfifo(path)
     assert f"{path} is a FIFO (named pipe), not a regular file" in export_refused(collection, config_path)
+
+
+def test_a_fifo_given_as_the_placeholder_is_called_a_fifo(collection: Path, config_path: Path, tmp_path: Path) -> None:
+    placeholder = tmp_path / "unrevealed.png"
+    os.mkfifo(placeholder)
+    before = folder_bytes(collection)
+    line = refused("export", collection, "--config", config_path, "--car", "--placeholder", placeholder)
+    assert (
+        line
+        == f"Error: --placeholder {placeholder} is a FIFO (named pipe), not a regular file; pass a PNG, GIF, JPEG or WebP image"
+    )
+    assert folder_bytes(collection) == before
