@@ -58,6 +58,7 @@ def test_erc721_export_layout_and_exact_upscales(collection: Path, config_path: 
     assert f"{N} tokens exported" in output and "480×480 px" in output
     published = collection / "export"
     assert sorted(p.name for p in published.iterdir()) == [
+        ".punkgen-export",  # what this export wrote: the next one replaces only those (test_export_ownership.py)
         "collection.json",
         "images",
         "metadata",

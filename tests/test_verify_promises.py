@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, collection_args, edit, folder_bytes, refused, run_cli
+from test_interruptions import start_run, wait_for_lines
 
 from generator.errors import ExitStatus
 
@@ -93,6 +94,22 @@ def test_every_draft_edited_the_same_way_is_still_reported(collection: Path, con
     )
     assert "or most token files were edited" in lines[0]
     assert "[collection].external_url" in export_refused(collection, config_path)
+
+
+def test_two_tokens_sharing_an_image_are_named(collection: Path, config_path: Path) -> None:
+    """The manifest itself edited so that token 4 vouches for token 3's image: each file matches its line, yet the
+    collection would mint one punk twice."""
+    manifest = collection / "manifest.jsonl"
+    records = [json.loads(line) for line in manifest.read_text().splitlines()]
+    three = next(r for r in records if r["token_id"] == 3)
+    for record in records:
+        if record["token_id"] == 4:
+            record["sha256"] = three["sha256"]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in records))
+    (collection / "images" / "4.png").write_bytes((collection / "images" / "3.png").read_bytes())
+    status, lines = verified(collection, config_path)
+    assert status == ExitStatus.FOLDER_DIFFERS and f"{collection / 'images' / '4.png'}: the same image as token 3" in lines
+    assert "the same image as token 3" in export_refused(collection, config_path)
 
 
 # ── a config changed after the run ─────────────────────────────────────────────────────────────
@@ -176,6 +193,20 @@ def test_verify_during_a_run_says_so_in_one_line(collection: Path, config_path: 
 
 
 @pytest.mark.slow
+def test_verify_during_a_real_collection_run_is_one_line_then_passes(config_path: Path, tmp_path: Path) -> None:
+    """The issue's case: a `punkgen collection` run mid-way, its manifest ahead of nothing, its files still coming."""
+    out = tmp_path / "out"
+    run = start_run(config_path, out, 2500)
+    try:
+        wait_for_lines(out, 1)
+        line = refused("verify", out, "--config", config_path)
+        assert line.startswith(f"Error: {out} is in use by another punkgen process (pid {run.pid}: ") and "collection" in line
+    finally:
+        assert run.wait(timeout=120) == 0, run.stderr.read() if run.stderr else ""
+    assert run_cli("verify", out, "--config", config_path).exit_code == 0
+
+
+@pytest.mark.slow
 def test_verify_beside_another_verify_is_not_refused(collection: Path, config_path: Path) -> None:
     reader = holding(collection, shared=True)
     try:
@@ -215,3 +246,15 @@ def test_a_fifo_in_place_of_a_record_is_called_a_fifo(collection: Path, config_p
     path.unlink()
     os.mkfifo(path)
     assert f"{path} is a named pipe (FIFO), not a regular file" in export_refused(collection, config_path)
+
+
+def test_a_fifo_given_as_the_placeholder_is_called_a_fifo(collection: Path, config_path: Path, tmp_path: Path) -> None:
+    placeholder = tmp_path / "unrevealed.png"
+    os.mkfifo(placeholder)
+    before = folder_bytes(collection)
+    line = refused("export", collection, "--config", config_path, "--car", "--placeholder", placeholder)
+    assert (
+        line
+        == f"Error: --placeholder {placeholder} is a named pipe (FIFO), not a regular file; pass a PNG, GIF, JPEG or WebP image"
+    )
+    assert folder_bytes(collection) == before

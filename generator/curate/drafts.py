@@ -42,7 +42,7 @@ class Draft:
     path: Path
     data: bytes | None  # None: missing or unreadable (``problem`` says why)
     problem: str | None  # a problem found before comparing (missing, a FIFO, no document to compare with)
-    expected: Callable[[Config], dict[str, Any]]  # the document under a given config (the run's, once known)
+    expected: Callable[[Config], dict[str, Any]] | None  # the document under a given config; None with a problem
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def draft_problems(config: Config, drafts: list[Draft]) -> Iterator[tuple[int | 
         if setting.reported:
             yield None, _changed_setting(config, f"[{setting.section}].{setting.key}", now, then, drafts[0].path.parent)
     for draft in drafts:
-        if draft.problem:
+        if draft.problem or draft.expected is None:
             yield draft.token_id, f"{draft.path}: {draft.problem}"
             continue
         if made is config and draft.token_id in written:
@@ -110,7 +110,7 @@ def _documents(config: Config, drafts: list[Draft]) -> tuple[dict[int, dict[str,
     documents: dict[int, dict[str, Any] | None] = {}
     written = set()
     for draft in drafts:
-        if draft.problem or draft.data is None:
+        if draft.problem or draft.data is None or draft.expected is None:
             documents[draft.token_id] = None
             continue
         expected = draft.expected(config)

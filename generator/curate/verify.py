@@ -23,7 +23,7 @@ from generator.config import Config
 from generator.curate.drafts import REWRITE, Draft, draft_problems
 from generator.curate.finished import MISSING, as_made, not_a_file, planned_size, require_collection_folder
 from generator.errors import UserError, plural
-from generator.files import TEXT_LIMIT, read_if_regular
+from generator.files import TEXT_LIMIT, open_limited
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones
@@ -114,12 +114,20 @@ def token_problems(folder: Path, config: Config, tables: list[TraitTable], histo
 def _image_problems(image: Path, record: dict[str, Any], size: int, owner_of: dict[str, int]) -> Iterator[str]:
     if (kind := not_a_file(image)) and kind != MISSING:  # reading a FIFO would block for ever
         yield f"{image}: {kind}; put the token's image back from a backup, or run the same `punkgen collection` command again"
-    elif state := image_state(image, record["sha256"]):
+    elif state := _state(image, record["sha256"]):
         yield f"{image}: {state}; the manifest records the render with sha256 {record['sha256'][:12]}…"
     elif problem := _image_problem(image, size):
         yield problem
     if record["sha256"] in owner_of:
         yield f"{image}: the same image as token {owner_of[record['sha256']]}"
+
+
+def _state(image: Path, sha256: str) -> str | None:
+    """Resume's verdict on the image (missing, altered, or None), or why it cannot be read (no permission)."""
+    try:
+        return image_state(image, sha256)
+    except OSError as error:
+        return f"unreadable ({error.strerror or error}); make it readable (chmod u+r)"
 
 
 def _image_problem(path: Path, size: int) -> str | None:
@@ -145,34 +153,28 @@ def _draft(
     """The token's metadata file, read once, and how to build the document the manifest line vouches for (a 1/1's
     from its entry in the config) under any config: the one given, or the run's once the drafts have said it."""
     path = metadata_path(folder, token_id)
-    problem = _no_document(config, tables, one_of_ones, token_id, record)
-    if problem is None and (kind := not_a_file(path)):
-        problem = f"{kind}; {REWRITE}"
-    data = None if problem else read_if_regular(path, TEXT_LIMIT)  # a link to /dev/zero would fill the memory
-    if data is None and problem is None:
-        problem = f"larger than a token's metadata can be; {REWRITE}"
     if event_of(record) == ONE_OF_ONE:
         one = one_of_ones.get(token_id)
-        return Draft(token_id, path, data, problem, lambda made: one_of_one_metadata(made, one))
+        if one is None:
+            why = f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the --config that made it"
+            return Draft(token_id, path, None, why, None)
+        return Draft(token_id, path, *_read(path), lambda made: one_of_one_metadata(made, one))
     combo = combo_of(tables, record["traits"])
-    return Draft(token_id, path, data, problem, lambda made: token_metadata(made, tables, token_id, combo, validated=False))
+    if combo is None:
+        why = f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the --config that made it"
+        return Draft(token_id, path, None, why, None)
+    return Draft(token_id, path, *_read(path), lambda made: token_metadata(made, tables, token_id, combo, validated=False))
 
 
-def _no_document(
-    config: Config, tables: list[TraitTable], one_of_ones: dict[int, PlacedOneOfOne], token_id: int, record: dict[str, Any]
-) -> str | None:
-    """Why the config gives no document for this manifest line (the --config that made the folder is another one)."""
-    if event_of(record) == ONE_OF_ONE:
-        if token_id not in one_of_ones:
-            return (
-                f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the --config that made it"
-            )
-        return None
-    if combo_of(tables, record["traits"]) is None:
-        return (
-            f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the --config that made it"
-        )
-    return None
+def _read(path: Path) -> tuple[bytes | None, str | None]:
+    """A draft's bytes, or why there are none: never a read that blocks (a FIFO) or a traceback (no permission)."""
+    if kind := not_a_file(path):
+        return None, f"{kind}; {REWRITE}"
+    try:
+        with open_limited(path, TEXT_LIMIT, REWRITE) as stream:  # bounded: a link to /dev/zero never fills the memory
+            return stream.read(), None
+    except UserError as error:
+        return None, str(error).removeprefix(f"{path}: ")
 
 
 def _stray_files(folder: Path, history: History, ids: range) -> Iterator[str]:

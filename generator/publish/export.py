@@ -73,7 +73,7 @@ from generator.publish.reveal import Reveal, check_starting_index, revealed
 from generator.publish.staging import check_replaceable, fresh_staging, swap_into_place, writing
 from generator.publish.tokens import Job, master_side, publish_all, token_jobs, write_linked_metadata
 from generator.publish.uri import PLACEHOLDER, check_base_uri
-from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET
+from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET, within
 from generator.run.lock import folder_lock
 from generator.run.manifest import History, read_history
 from generator.schemas import validate
@@ -120,13 +120,18 @@ def export_collection(
         raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     check_car_options(car, base_uri, fmt)
     uri = DEFAULT_BASE_URI if car else _base_uri(base_uri, config)  # with --car, the CIDs decide every link
+    if placeholder is not None and within(placeholder, folder / EXPORT):
+        raise UserError(
+            f"--placeholder {placeholder} is inside {folder / EXPORT}, which each export rebuilds; "
+            "keep the image outside it (e.g. beside collection.toml) and pass that path"
+        )
     hidden = Placeholder(placeholder) if placeholder is not None else None
     require_collection_folder(folder)
     with folder_lock(folder, "the export") as lock:  # a collection run or another export would race this one
         work = _checked(folder, config, uri, fmt, starting_index, hidden)
-        check_replaceable(folder)
+        theirs = check_replaceable(folder)
         with writing(folder / EXPORT):
-            staged = _stage(folder, config, work, lock, car, json_extension, progress)
+            staged = _stage(folder, config, work, lock, car, json_extension, theirs, progress)
         with writing(folder / GALLERY):
             page = gallery_html(*_gallery_inputs(config, work), _curation(folder, config, work.history))
             write_atomic(folder / GALLERY, page.encode())
@@ -188,8 +193,18 @@ def _checked(folder: Path, config: Config, uri: str, fmt: str, starting_index: i
     return _Work(collection, history, reveal, documents, hidden, hidden_doc, ranks, master_side(collection), uri, fmt)
 
 
-def _stage(folder: Path, config: Config, work: _Work, lock: int, car: bool, json_extension: bool, progress: Advance) -> _Staged:
-    """Build the export in a staging folder and swap it in whole: a refused or killed export leaves the last one."""
+def _stage(
+    folder: Path,
+    config: Config,
+    work: _Work,
+    lock: int,
+    car: bool,
+    json_extension: bool,
+    theirs: list[str],
+    progress: Advance,
+) -> _Staged:
+    """Build the export in a staging folder and swap it in whole, with ``theirs`` (the creator's files in
+    ``export/``) carried over: a refused or killed export leaves the last one."""
     staging = fresh_staging(folder)
     try:
         collection, uri = work.collection, work.uri
@@ -212,7 +227,7 @@ def _stage(folder: Path, config: Config, work: _Work, lock: int, car: bool, json
         provenance = provenance_text(config, collection, files, digests, work.fmt, work.side, work.reveal)
         (staging / "provenance.txt").write_text(provenance, encoding="utf-8")
         (staging / "rarity.csv").write_bytes(rarity_csv(work.ranks, collection.attributes))
-        swap_into_place(staging, folder / EXPORT)
+        swap_into_place(staging, folder / EXPORT, theirs)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return _Staged(files, uri, committed, contract)

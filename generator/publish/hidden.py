@@ -20,6 +20,7 @@ from typing import Any
 from PIL import Image
 
 from generator.config import Config
+from generator.curate.finished import MISSING, not_a_file
 from generator.errors import UserError
 from generator.images import IMAGE_ERRORS
 from generator.publish.unixfs import cid_text, file_blocks
@@ -56,8 +57,10 @@ class Placeholder:
 
 def _read_image(path: Path) -> tuple[bytes, str, str]:
     fix = "pass a PNG, GIF, JPEG or WebP image"
-    if not path.is_file():
+    if (problem := not_a_file(path)) == MISSING:
         raise UserError(f"--placeholder {path}: no such file; {fix}")
+    if problem:  # a FIFO would block the read
+        raise UserError(f"--placeholder {path} is {problem}; {fix}")
     try:
         with Image.open(path) as image:
             image.load()

@@ -165,17 +165,6 @@ def _same_texts(claim: Infotext | None, job: RenderJob) -> bool:
     return claim.prompt.split() == job.prompt.split() and claim.negative_prompt.split() == job.negative_prompt.split()
 
 
-def refuse_collection_inside(renders: Path, collection: Path) -> None:
-    """A collection folder under the renders folder would feed its own files back as renders (``images/5.png`` reads
-    as token 5's first attempt): refused before anything is written."""
-    renders, collection = renders.resolve(), collection.resolve()
-    if collection == renders or renders in collection.parents:
-        raise UserError(
-            f"{collection} is inside the renders folder {renders}, so its own images would be read back as renders; "
-            "choose an --out outside it, or point --renders at the folder the UI saves in"
-        )
-
-
 def create(config: Config, tables: list[TraitTable]) -> ImportRenderer:
     if not config.render.renders:
         raise UserError(

@@ -33,7 +33,7 @@ from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.progress import Advance, progress_bar
 from generator.render import Renderer, RenderJob, Renders, choose_backend, create_renderer
-from generator.render.imports import ImportRenderer, refuse_collection_inside
+from generator.render.imports import ImportRenderer
 from generator.render.layers import background_colors, drawn_layers
 from generator.run.finish import Destination, Outcome, finish_batch, write_one_of_ones
 from generator.run.folder import (
@@ -43,6 +43,7 @@ from generator.run.folder import (
     image_path,
     metadata_path,
     prepare_folder,
+    refuse_overlaps,
     rejected_path,
     write_requests,
 )
@@ -94,8 +95,7 @@ def plan_run(config: Config, out: Path | None, notify: Callable[[str], None]) ->
         tables, rules, c.size - len(one_of_ones), c.seed, config.traits.sampling, c.first_token_id, frozenset(one_of_ones)
     )
     destination = _destination(out or default_folder(config), config, tables, choice.name)
-    if isinstance(renderer, ImportRenderer):
-        refuse_collection_inside(renderer.folder, destination.folder)
+    refuse_overlaps(destination.folder, config, renderer.folder if isinstance(renderer, ImportRenderer) else None)
     attempts = 1 if renderer.deterministic else config.quality.max_attempts
     art = {token_id: one.art.source_sha256 for token_id, one in one_of_ones.items()}
     return Run(
