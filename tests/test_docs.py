@@ -167,6 +167,14 @@ def test_every_not_run_block_says_why() -> None:
         assert all(len(block.not_run.split()) >= 3 for block in excused), [str(block) for block in excused]
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(REPO)))
+def test_every_command_block_is_valid_shell(page: Path) -> None:
+    """Blocks that cannot run here are still parsed by bash, so a quote or a loop the reader copies is whole."""
+    for block in command_blocks(page):
+        result = subprocess.run(["bash", "-n"], input=block.code, capture_output=True, text=True)
+        assert result.returncode == 0, f"{block}: {result.stderr}"
+
+
 def shim(path: Path, command: str) -> None:
     path.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
     path.chmod(0o755)
