@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from generator.errors import UserError
-from generator.files import IMAGE_LIMIT, read_limited
+from generator.files import IMAGE_LIMIT, open_limited, read_limited
 
 IMAGE_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # then IHDR: length, type, width, height, and byte 24 the bit depth
@@ -81,6 +83,15 @@ class Handmade:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.png).hexdigest()
+
+
+@contextmanager
+def open_user_image(path: Path, missing: str, limit: int = IMAGE_LIMIT) -> Iterator[Image.Image]:
+    """``Image.open`` of a regular file of at most ``limit`` bytes (:func:`generator.files.open_limited`): a FIFO among
+    a creator's images never blocks, a link to /dev/zero is never read, each refused in one line; ``missing`` is the fix
+    for a file that is not there. Pillow's own errors (:data:`IMAGE_ERRORS`) are the caller's, who knows the fix."""
+    with open_limited(path, limit, missing) as stream, Image.open(stream) as image:
+        yield image
 
 
 def read_handmade(path: Path, size: int, what: str) -> Handmade:
