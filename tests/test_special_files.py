@@ -107,3 +107,13 @@ def test_token_files_replaced_by_a_fifo_or_dev_zero_are_damaged_not_read(collect
     assert folder_bytes(collection) == before
     assert not (collection / "images" / "5.png").is_symlink()
     assert np.asarray(Image.open(collection / "images" / "5.png")).shape[:2] == (24, 24)
+
+
+def test_a_fifo_among_the_training_originals_is_refused_at_once(tmp_path: Path) -> None:
+    from test_dataset import write_originals
+
+    write_originals(tmp_path / "src", 2)
+    os.mkfifo(tmp_path / "src" / "3.png")
+    line = one_line(punkgen("dataset", tmp_path / "src", tmp_path / "out", "--instance", "punk"))
+    assert f"{tmp_path / 'src' / '3.png'}: is a named pipe (FIFO), not a regular file" in line
+    assert not (tmp_path / "out").exists()
