@@ -100,6 +100,19 @@ def test_a_render_whose_embedded_graph_is_nested_past_reason_is_matched_by_its_n
     assert [(record["token_id"], record["render_file"]) for record in records] == [(1, "1-0_00001_.png")]
 
 
+def test_a_render_whose_infotext_seed_is_absurdly_long_is_matched_by_its_name(config_path: Path, tmp_path: Path) -> None:
+    """Python refuses to read an integer of over 4,300 digits (a ValueError once uncaught): no seed, so its name."""
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    info = PngInfo()
+    info.add_text("parameters", "punk\nNegative prompt: blurry\nSteps: 30, Sampler: Euler a, Seed: " + "7" * 5000)
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(renders / "1-0.png", pnginfo=info)
+    result = run_cli(*import_args(config_path, tmp_path / "out", renders))
+    assert result.exit_code == 5, result.output
+    records = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert [(record["token_id"], record["render_file"]) for record in records] == [(1, "1-0.png")]
+
+
 @pytest.mark.parametrize("command", ["verify", "export"])
 def test_a_metadata_file_nested_past_reason_is_named(config_path: Path, tmp_path: Path, command: str) -> None:
     out = tmp_path / "out"
