@@ -31,7 +31,8 @@ WIDE_BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
-MAX_JSON_DEPTH = 64  # levels: an API workflow is 4 deep, token metadata 3, a manifest line 3
+MAX_NESTING = 64  # levels: an API workflow is 4 deep, token metadata 3, a manifest line 3, collection.toml 3
+TOO_DEEP = f"nested deeper than {MAX_NESTING} levels"
 MAX_CSV_LINE = 16_384  # characters: many cells' worth, yet far below csv's 131,072-character field limit
 QUOTING = 'quote a cell that holds a comma as "…", and write a quote inside it as ""'
 SAVE_AS_UTF8 = "save it as UTF-8 (Excel: Save As → CSV UTF-8; Notepad or TextEdit: encoding UTF-8)"
@@ -99,7 +100,7 @@ def _refuse_other_separators(path: Path, number: int, line: str, cells: list[str
 
 
 def parse_json(data: str | bytes) -> Any:
-    """A JSON document nested at most :data:`MAX_JSON_DEPTH` deep; anything else is a ``ValueError`` with its reason.
+    """A JSON document nested at most :data:`MAX_NESTING` deep; anything else is a ``ValueError`` with its reason.
 
     Python's JSON reader recurses once per level, so a few kilobytes of ``[[[[…`` raised ``RecursionError``, which no
     reader's ``except ValueError`` caught (a traceback); a document just shallow enough to load then broke
@@ -109,15 +110,21 @@ def parse_json(data: str | bytes) -> Any:
     try:
         document = json.loads(data)
     except RecursionError:
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise ValueError(TOO_DEEP) from None
+    check_nesting(document)
+    return document
+
+
+def check_nesting(document: Any) -> None:
+    """A ``ValueError`` where parsed JSON or TOML nests lists and tables deeper than :data:`MAX_NESTING` (counted
+    without recursion, so the check itself cannot overflow the stack)."""
     pending = [(document, 1)]
     while pending:
         value, depth = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if depth > MAX_NESTING:
+            raise ValueError(TOO_DEEP)
         children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
         pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return document
 
 
 def read_bytes(path: Path, missing: str) -> bytes:

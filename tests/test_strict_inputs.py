@@ -121,3 +121,15 @@ def test_a_captions_table_is_read_as_strictly(tmp_path: Path) -> None:
     message = refused("dataset", tmp_path / "src", tmp_path / "out", "--captions", captions, "--instance", "punk")
     assert f'{captions} line 2: an odd number of " quotes' in message
     assert not (tmp_path / "out").exists()
+
+
+# ── collection.toml nested past reason ───────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("depth", [600, 100_000])  # past what json.dumps and jsonschema recurse through; past tomllib
+def test_a_config_nested_past_reason_is_one_line(config_path: Path, depth: int) -> None:
+    edit(config_path, "[collection]\n", "[collection]\nzz = " + "[" * depth + "]" * depth + "\n")
+    message = refused("traits", "check", "--config", config_path)
+    assert message.endswith(
+        "collection.toml: values nested deeper than 64 levels, which no setting is; fix the file and run again"
+    )
