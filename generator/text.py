@@ -60,7 +60,7 @@ def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[st
     """
     text = read_text(path, missing)
     rows: list[tuple[int, list[str]]] = []
-    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+    for number, line in enumerate(editor_lines(text), start=1):
         if not line.strip():
             continue
         if len(line) > MAX_CSV_LINE or line.count('"') % 2:
@@ -79,6 +79,12 @@ def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[st
             )
         rows.append((number, cells))
     return rows
+
+
+def editor_lines(text: str) -> list[str]:
+    """The lines an editor shows and numbers: split at ``\n``, ``\r\n`` or ``\r`` only. ``str.splitlines`` also splits
+    at form feeds, ``\x1c``–``\x1e``, NEL and U+2028, which would put every later line number off by one."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _unbalanced(line: str) -> str:

@@ -133,3 +133,11 @@ def test_a_config_nested_past_reason_is_one_line(config_path: Path, depth: int) 
     assert message.endswith(
         "collection.toml: values nested deeper than 64 levels, which no setting is; fix the file and run again"
     )
+
+
+def test_a_palette_line_is_numbered_as_an_editor_numbers_it(config_path: Path) -> None:
+    """A form feed or U+2028 inside a line is no line break to an editor, so it must not shift the number named."""
+    palette = config_path.parent / "palette.hex"
+    lines = palette.read_text().splitlines()
+    palette.write_text("\n".join(["; colours\f of the starter layers", *lines[:3], "zz\u2028zz", *lines[3:]]) + "\n")
+    assert "palette.hex line 5: 'zz\\u2028zz' is not a colour" in refused("traits", "check", "--config", config_path)
