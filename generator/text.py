@@ -1,4 +1,6 @@
-"""Reading the text files a creator edits (trait tables, ``collection.toml``, palettes): one decoder, one set of answers.
+"""Reading the text files a creator edits (trait tables, ``collection.toml``, palettes, JSON): one decoder, one set of
+answers, and parsers that are strict where the standard library is lenient (:func:`read_csv`) or recurses without a
+bound (:func:`parse_json`, :func:`check_nesting`).
 
 Creators save these files from Excel, Notepad, TextEdit or LibreOffice, which write UTF-8 with
 or without a byte-order mark, UTF-16 with a mark ("Unicode text" in Excel and old Notepad), or
@@ -55,7 +57,7 @@ def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[st
     spans lines: a prompt fragment, value or file name is one line), quotes must balance on their line, a cell holds
     at most ``max_cell`` characters, and the separator is a comma. Semicolons and tabs are refused rather than
     guessed: the tables are the collection's rarity config and are read by other tools too (spreadsheets, git diffs,
-    ``traits import``), so one spelling of them is worth more than sparing a re-save; and a guess from the header
+    other NFT generators), so one spelling of them is worth more than sparing a re-save; and a guess from the header
     would have to trust a line that may itself be the mistake. Each refusal names the file and the line.
     """
     text = read_text(path, missing)
