@@ -60,10 +60,10 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
     require_collection_folder(folder)
     config = as_made(config, folder)
     tables = load_traits(config)
+    art = read_handmade(source, config.pixels.size, "--image")  # before the lock: a bad file never holds the folder
     with folder_lock(folder, "the replacement"):
         history = read_history(folder / MANIFEST)
         _check_token(folder, config, history, token_id)
-        art = read_handmade(source, config.pixels.size, "--image")
         digest = art.sha256
         owner = history.digests.get(digest)
         if owner is not None and owner != token_id:
