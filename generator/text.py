@@ -71,8 +71,7 @@ def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[st
             cells = next(csv.reader([line], strict=True))
         except csv.Error as error:
             raise UserError(f"{path} line {number}: {error}; {QUOTING}") from None
-        if not rows:
-            _refuse_other_separators(path, number, line, cells)
+        _refuse_other_separators(path, number, line, cells)
         longest = max(range(len(cells)), key=lambda i: len(cells[i]))
         if len(cells[longest]) > max_cell:
             raise UserError(
@@ -96,7 +95,7 @@ def _unbalanced(line: str) -> str:
 
 
 def _refuse_other_separators(path: Path, number: int, line: str, cells: list[str]) -> None:
-    """A header with no comma but a semicolon or tab: the table was saved with another separator."""
+    """A line with no comma but a semicolon or tab (the header, or a row pasted from elsewhere): another separator."""
     if len(cells) > 1:
         return
     for separator, name in ((";", "semicolons"), ("\t", "tabs")):

@@ -71,6 +71,11 @@ def test_a_table_separated_by_semicolons_or_tabs_is_refused_with_the_fix(config_
     assert f"eyes.csv line 1: the columns are separated by {name}; punkgen's tables are comma-separated" in message
 
 
+def test_one_row_separated_by_semicolons_is_named_as_such(config_path: Path) -> None:
+    message = eyes_refused(config_path, "Green,12,green eyes", "Green;12;green eyes")
+    assert "eyes.csv line 4: the columns are separated by semicolons; punkgen's tables are comma-separated" in message
+
+
 # ── weights ───────────────────────────────────────────────────────────────────────────────────────
 
 
