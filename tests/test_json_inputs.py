@@ -38,6 +38,13 @@ def test_a_workflow_nested_past_reason_is_one_line(config_path: Path, tmp_path: 
     assert "not an API-format workflow (its JSON is nested deeper than 64 levels); save it with Save (API Format)" in line
 
 
+@pytest.mark.parametrize("inputs", [5, "text", ["6", 0], None])
+def test_a_node_whose_inputs_are_not_an_object_is_one_line(config_path: Path, tmp_path: Path, inputs: object) -> None:
+    graph = sd15_workflow()
+    graph["5"]["inputs"] = inputs
+    assert "not an API-format graph of nodes with inputs" in workflow_refused(config_path, tmp_path, graph)
+
+
 # ── one text node, or one seed holder, for two jobs ──────────────────────────────────────────────
 
 
