@@ -7,7 +7,8 @@ which is reduced; opaque, as every token is. Pixel art, so nothing is recovered.
 Flipping each byte of a 24×24 master in turn and decoding it gave ``OSError`` (truncated, a
 broken or unrecognised zlib stream), ``UnidentifiedImageError`` (an ``OSError``: a damaged
 header) and, once, ``SyntaxError`` ("broken PNG file"), which ``except OSError`` misses.
-``ValueError`` and ``DecompressionBombError`` (a header claiming a huge image) complete the set.
+``ValueError`` and ``DecompressionBombError`` (a header claiming a huge image) complete the set, and ``TypeError``:
+flipping bytes of a TIFF gave "Missing dimensions" when its frames were counted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PIL.PngImagePlugin import PngInfo
 from generator.errors import UserError
 from generator.files import IMAGE_LIMIT, open_limited, read_limited
 
-IMAGE_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+IMAGE_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, TypeError, Image.DecompressionBombError)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # then IHDR: length, type, width, height, and byte 24 the bit depth
 EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA")  # convert("RGBA") keeps every one of their colours
 WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # how Pillow opens a 16-bit greyscale PNG or TIFF

@@ -157,3 +157,14 @@ def test_a_fifo_among_the_renders_is_named_at_once(config_path: Path, tmp_path: 
     assert result.returncode == 2, result.stderr
     assert f"{renders / '1.png'}: is a named pipe (FIFO), not a regular file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_damaged_tiff_whose_frames_cannot_be_counted_is_one_line(collection: Path, config_path: Path, tmp_path: Path) -> None:
+    """Three bytes of a CMYK TIFF changed (found by flipping bytes): counting its frames raised TypeError."""
+    pixels = np.random.default_rng(0).integers(0, 255, (24, 24, 3), dtype=np.uint8)
+    Image.fromarray(pixels).convert("CMYK").save(tmp_path / "fix.tif")
+    data = bytearray((tmp_path / "fix.tif").read_bytes())
+    for offset, value in ((8, 0o132), (1078, 0o342), (2264, 0o351)):
+        data[offset] = value
+    (tmp_path / "fix.tif").write_bytes(bytes(data))
+    assert f"{tmp_path / 'fix.tif'}: not a readable image" in replace_refused(collection, config_path, tmp_path / "fix.tif")
