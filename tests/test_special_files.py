@@ -102,6 +102,7 @@ def test_token_files_replaced_by_a_fifo_or_dev_zero_are_damaged_not_read(collect
     result = punkgen("verify", collection, "--config", config_path)
     assert result.returncode == 4, result.stderr
     assert "metadata/6.json: not a regular file" in result.stdout + result.stderr
+    assert "images/5.png: not a file punkgen writes (a pipe, a device, or far too large)" in result.stdout + result.stderr
     resumed = punkgen(*collection_args(config_path, collection, 8))
     assert resumed.returncode == 0, resumed.stderr
     assert folder_bytes(collection) == before
