@@ -120,7 +120,6 @@ _SPECIAL_KINDS = (
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISDIR, "a folder"),
 )
 
 
@@ -129,7 +128,7 @@ def read_limited(path: Path, limit: int, missing: str) -> bytes:
     when it does not exist. Every refusal (absent, a folder, a pipe or device, too large, unreadable) is one line."""
     with open_limited(path, limit, missing) as stream:
         data = stream.read(limit + 1)
-    check_regular(path, None, limit, len(data))  # a file that grew after the stat is still bounded
+    _refuse_oversized(path, len(data), limit)  # a file that grew after the stat is still bounded
     return data
 
 
@@ -142,7 +141,7 @@ def open_limited(path: Path, limit: int, missing: str) -> Iterator[BinaryIO]:
     """
     path = Path(path)
     try:
-        check_regular(path, os.stat(path), limit)
+        _refuse_irregular(path, os.stat(path), limit)
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         stream = open(descriptor, "rb")  # noqa: SIM115 (closed below, after the caller's block)
     except FileNotFoundError:
@@ -152,7 +151,7 @@ def open_limited(path: Path, limit: int, missing: str) -> Iterator[BinaryIO]:
     except OSError as error:
         raise UserError(f"{path}: cannot be read ({error.strerror or error}); check the file and run again") from None
     with stream:
-        check_regular(path, os.fstat(descriptor), limit)
+        _refuse_irregular(path, os.fstat(descriptor), limit)
         yield stream
 
 
@@ -164,18 +163,20 @@ def special_kind(mode: int) -> str | None:
     return next((name for test, name in _SPECIAL_KINDS if test(mode)), "a special file")
 
 
-def check_regular(path: Path, status: os.stat_result | None, limit: int, size: int | None = None) -> None:
-    """Refuse anything but a regular file of at most ``limit`` bytes, in one line that says what it is instead."""
-    if status is not None:
-        kind = special_kind(status.st_mode)
-        if kind == "a folder":
-            raise UserError(f"{path}: is a folder, not a file; point to the file itself or rename the folder")
-        if kind is not None:
-            target = os.path.realpath(path)
-            shown = f"{path} (→ {target})" if target != os.path.abspath(path) else str(path)
-            raise UserError(f"{shown}: is {kind}, not a regular file; point to a saved file")
-        size = status.st_size
-    if size is not None and size > limit:
+def _refuse_irregular(path: Path, status: os.stat_result, limit: int) -> None:
+    """Anything but a regular file of at most ``limit`` bytes, refused in one line that says what it is instead."""
+    kind = special_kind(status.st_mode)
+    if kind == "a folder":
+        raise UserError(f"{path}: is a folder, not a file; point to the file itself or rename the folder")
+    if kind is not None:
+        target = os.path.realpath(path)
+        shown = f"{path} (→ {target})" if target != os.path.abspath(path) else str(path)  # /dev/zero behind a link
+        raise UserError(f"{shown}: is {kind}, not a regular file; point to a saved file")
+    _refuse_oversized(path, status.st_size, limit)
+
+
+def _refuse_oversized(path: Path, size: int, limit: int) -> None:
+    if size > limit:
         raise UserError(
             f"{path}: {_size(size)} is more than punkgen reads from one such file ({_size(limit)}); point to the right file"
         )

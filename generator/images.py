@@ -7,13 +7,16 @@ which is reduced; opaque, as every token is. Pixel art, so nothing is recovered.
 Flipping each byte of a 24×24 master in turn and decoding it gave ``OSError`` (truncated, a
 broken or unrecognised zlib stream), ``UnidentifiedImageError`` (an ``OSError``: a damaged
 header) and, once, ``SyntaxError`` ("broken PNG file"), which ``except OSError`` misses.
-``ValueError`` and ``DecompressionBombError`` (a header claiming a huge image) complete the set.
+``ValueError`` and ``DecompressionBombError`` (a header claiming a huge image) complete the set, and ``TypeError``:
+flipping bytes of a TIFF gave "Missing dimensions" when its frames were counted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +25,9 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from generator.errors import UserError
-from generator.files import IMAGE_LIMIT, read_limited
+from generator.files import IMAGE_LIMIT, open_limited, read_limited
 
-IMAGE_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+IMAGE_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, TypeError, Image.DecompressionBombError)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # then IHDR: length, type, width, height, and byte 24 the bit depth
 EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA")  # convert("RGBA") keeps every one of their colours
 WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # how Pillow opens a 16-bit greyscale PNG or TIFF
@@ -81,6 +84,15 @@ class Handmade:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.png).hexdigest()
+
+
+@contextmanager
+def open_user_image(path: Path, missing: str, limit: int = IMAGE_LIMIT) -> Iterator[Image.Image]:
+    """``Image.open`` of a regular file of at most ``limit`` bytes (:func:`generator.files.open_limited`): a FIFO among
+    a creator's images never blocks, a link to /dev/zero is never read, each refused in one line; ``missing`` is the fix
+    for a file that is not there. Pillow's own errors (:data:`IMAGE_ERRORS`) are the caller's, who knows the fix."""
+    with open_limited(path, limit, missing) as stream, Image.open(stream) as image:
+        yield image
 
 
 def read_handmade(path: Path, size: int, what: str) -> Handmade:

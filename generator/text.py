@@ -1,4 +1,6 @@
-"""Reading the text files a creator edits (trait tables, ``collection.toml``, palettes): one decoder, one set of answers.
+"""Reading the text files a creator edits (trait tables, ``collection.toml``, palettes, JSON): one decoder, one set of
+answers, and parsers that are strict where the standard library is lenient (:func:`read_csv`) or recurses without a
+bound (:func:`parse_json`, :func:`check_nesting`).
 
 Creators save these files from Excel, Notepad, TextEdit or LibreOffice, which write UTF-8 with
 or without a byte-order mark, UTF-16 with a mark ("Unicode text" in Excel and old Notepad), or
@@ -31,7 +33,8 @@ WIDE_BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
-MAX_JSON_DEPTH = 64  # levels: an API workflow is 4 deep, token metadata 3, a manifest line 3
+MAX_NESTING = 64  # levels: an API workflow is 4 deep, token metadata 3, a manifest line 3, collection.toml 3
+TOO_DEEP = f"nested deeper than {MAX_NESTING} levels"
 MAX_CSV_LINE = 16_384  # characters: many cells' worth, yet far below csv's 131,072-character field limit
 QUOTING = 'quote a cell that holds a comma as "…", and write a quote inside it as ""'
 SAVE_AS_UTF8 = "save it as UTF-8 (Excel: Save As → CSV UTF-8; Notepad or TextEdit: encoding UTF-8)"
@@ -54,12 +57,12 @@ def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[st
     spans lines: a prompt fragment, value or file name is one line), quotes must balance on their line, a cell holds
     at most ``max_cell`` characters, and the separator is a comma. Semicolons and tabs are refused rather than
     guessed: the tables are the collection's rarity config and are read by other tools too (spreadsheets, git diffs,
-    ``traits import``), so one spelling of them is worth more than sparing a re-save; and a guess from the header
+    other NFT generators), so one spelling of them is worth more than sparing a re-save; and a guess from the header
     would have to trust a line that may itself be the mistake. Each refusal names the file and the line.
     """
     text = read_text(path, missing)
     rows: list[tuple[int, list[str]]] = []
-    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+    for number, line in enumerate(editor_lines(text), start=1):
         if not line.strip():
             continue
         if len(line) > MAX_CSV_LINE or line.count('"') % 2:
@@ -68,8 +71,7 @@ def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[st
             cells = next(csv.reader([line], strict=True))
         except csv.Error as error:
             raise UserError(f"{path} line {number}: {error}; {QUOTING}") from None
-        if not rows:
-            _refuse_other_separators(path, number, line, cells)
+        _refuse_other_separators(path, number, line, cells)
         longest = max(range(len(cells)), key=lambda i: len(cells[i]))
         if len(cells[longest]) > max_cell:
             raise UserError(
@@ -80,6 +82,12 @@ def read_csv(path: Path, missing: str, max_cell: int) -> list[tuple[int, list[st
     return rows
 
 
+def editor_lines(text: str) -> list[str]:
+    """The lines an editor shows and numbers: split at ``\n``, ``\r\n`` or ``\r`` only. ``str.splitlines`` also splits
+    at form feeds, ``\x1c``–``\x1e``, NEL and U+2028, which would put every later line number off by one."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def _unbalanced(line: str) -> str:
     if len(line) > MAX_CSV_LINE:
         return f"{len(line):,} characters on one line, more than a table row may have ({MAX_CSV_LINE:,}); split or shorten it"
@@ -87,7 +95,7 @@ def _unbalanced(line: str) -> str:
 
 
 def _refuse_other_separators(path: Path, number: int, line: str, cells: list[str]) -> None:
-    """A header with no comma but a semicolon or tab: the table was saved with another separator."""
+    """A line with no comma but a semicolon or tab (the header, or a row pasted from elsewhere): another separator."""
     if len(cells) > 1:
         return
     for separator, name in ((";", "semicolons"), ("\t", "tabs")):
@@ -99,7 +107,7 @@ def _refuse_other_separators(path: Path, number: int, line: str, cells: list[str
 
 
 def parse_json(data: str | bytes) -> Any:
-    """A JSON document nested at most :data:`MAX_JSON_DEPTH` deep; anything else is a ``ValueError`` with its reason.
+    """A JSON document nested at most :data:`MAX_NESTING` deep; anything else is a ``ValueError`` with its reason.
 
     Python's JSON reader recurses once per level, so a few kilobytes of ``[[[[…`` raised ``RecursionError``, which no
     reader's ``except ValueError`` caught (a traceback); a document just shallow enough to load then broke
@@ -109,15 +117,21 @@ def parse_json(data: str | bytes) -> Any:
     try:
         document = json.loads(data)
     except RecursionError:
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise ValueError(TOO_DEEP) from None
+    check_nesting(document)
+    return document
+
+
+def check_nesting(document: Any) -> None:
+    """A ``ValueError`` where parsed JSON or TOML nests lists and tables deeper than :data:`MAX_NESTING` (counted
+    without recursion, so the check itself cannot overflow the stack)."""
     pending = [(document, 1)]
     while pending:
         value, depth = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if depth > MAX_NESTING:
+            raise ValueError(TOO_DEEP)
         children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
         pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return document
 
 
 def read_bytes(path: Path, missing: str) -> bytes:

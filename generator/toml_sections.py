@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, get_type_hints
 from generator.errors import UserError
 from generator.schemas import best_error, schema_document, schema_text, tagged
 from generator.schemas.proven import check_once
-from generator.text import read_text
+from generator.text import TOO_DEEP, check_nesting, read_text
 
 if TYPE_CHECKING:
     import jsonschema
@@ -120,9 +120,13 @@ def read_toml(path: Path, missing: str) -> dict[str, Any]:
     """
     text = read_text(Path(path), missing)
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+        check_nesting(data)  # jsonschema and json.dumps recurse too
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: TOML syntax error: {error}; fix the syntax and run again") from None
+    except (RecursionError, ValueError):  # tomllib recurses once per level of arrays
+        raise UserError(f"{path}: values {TOO_DEEP}, which no setting is; fix the file and run again") from None
+    return data
 
 
 def check(data: dict[str, Any], package: str, schema: str, path: Path) -> None:

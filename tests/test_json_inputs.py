@@ -38,6 +38,13 @@ def test_a_workflow_nested_past_reason_is_one_line(config_path: Path, tmp_path: 
     assert "not an API-format workflow (its JSON is nested deeper than 64 levels); save it with Save (API Format)" in line
 
 
+@pytest.mark.parametrize("inputs", [5, "text", ["6", 0], None])
+def test_a_node_whose_inputs_are_not_an_object_is_one_line(config_path: Path, tmp_path: Path, inputs: object) -> None:
+    graph = sd15_workflow()
+    graph["5"]["inputs"] = inputs
+    assert "not an API-format graph of nodes with inputs" in workflow_refused(config_path, tmp_path, graph)
+
+
 # ── one text node, or one seed holder, for two jobs ──────────────────────────────────────────────
 
 
@@ -98,6 +105,19 @@ def test_a_render_whose_embedded_graph_is_nested_past_reason_is_matched_by_its_n
     assert result.exit_code == 5, result.output  # waiting for the others
     records = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
     assert [(record["token_id"], record["render_file"]) for record in records] == [(1, "1-0_00001_.png")]
+
+
+def test_a_render_whose_infotext_seed_is_absurdly_long_is_matched_by_its_name(config_path: Path, tmp_path: Path) -> None:
+    """Python refuses to read an integer of over 4,300 digits (a ValueError once uncaught): no seed, so its name."""
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    info = PngInfo()
+    info.add_text("parameters", "punk\nNegative prompt: blurry\nSteps: 30, Sampler: Euler a, Seed: " + "7" * 5000)
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(renders / "1-0.png", pnginfo=info)
+    result = run_cli(*import_args(config_path, tmp_path / "out", renders))
+    assert result.exit_code == 5, result.output
+    records = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert [(record["token_id"], record["render_file"]) for record in records] == [(1, "1-0.png")]
 
 
 @pytest.mark.parametrize("command", ["verify", "export"])

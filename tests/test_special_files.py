@@ -102,8 +102,44 @@ def test_token_files_replaced_by_a_fifo_or_dev_zero_are_damaged_not_read(collect
     result = punkgen("verify", collection, "--config", config_path)
     assert result.returncode == 4, result.stderr
     assert "metadata/6.json: a named pipe (FIFO), not a regular file" in result.stdout + result.stderr
+    assert "images/5.png: a character device, not a regular file" in result.stdout + result.stderr
     resumed = punkgen(*collection_args(config_path, collection, 8))
     assert resumed.returncode == 0, resumed.stderr
     assert folder_bytes(collection) == before
     assert not (collection / "images" / "5.png").is_symlink()
     assert np.asarray(Image.open(collection / "images" / "5.png")).shape[:2] == (24, 24)
+
+
+def test_a_fifo_among_the_training_originals_is_refused_at_once(tmp_path: Path) -> None:
+    from test_dataset import write_originals
+
+    write_originals(tmp_path / "src", 2)
+    os.mkfifo(tmp_path / "src" / "3.png")
+    line = one_line(punkgen("dataset", tmp_path / "src", tmp_path / "out", "--instance", "punk"))
+    assert f"{tmp_path / 'src' / '3.png'}: is a named pipe (FIFO), not a regular file" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_replacement_image_is_checked_before_the_folder_lock(collection: Path, config_path: Path, tmp_path: Path) -> None:
+    """With the folder held by another process, a FIFO as --image is still named (not "the folder is in use"): the image
+    is read before the lock is taken, so a bad file can never hold the folder."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(collection)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        fifo = tmp_path / "fix.png"
+        os.mkfifo(fifo)
+        line = one_line(punkgen("replace", collection, 3, "--image", fifo, "--config", config_path))
+        assert f"{fifo}: is a named pipe (FIFO), not a regular file" in line
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD_THE_LOCK = """
+import sys, time
+from pathlib import Path
+from generator.run.lock import folder_lock
+with folder_lock(Path(sys.argv[1]), "a test"):
+    print("held", flush=True)
+    time.sleep(60)
+"""

@@ -71,6 +71,11 @@ def test_a_table_separated_by_semicolons_or_tabs_is_refused_with_the_fix(config_
     assert f"eyes.csv line 1: the columns are separated by {name}; punkgen's tables are comma-separated" in message
 
 
+def test_one_row_separated_by_semicolons_is_named_as_such(config_path: Path) -> None:
+    message = eyes_refused(config_path, "Green,12,green eyes", "Green;12;green eyes")
+    assert "eyes.csv line 4: the columns are separated by semicolons; punkgen's tables are comma-separated" in message
+
+
 # ── weights ───────────────────────────────────────────────────────────────────────────────────────
 
 
@@ -121,3 +126,23 @@ def test_a_captions_table_is_read_as_strictly(tmp_path: Path) -> None:
     message = refused("dataset", tmp_path / "src", tmp_path / "out", "--captions", captions, "--instance", "punk")
     assert f'{captions} line 2: an odd number of " quotes' in message
     assert not (tmp_path / "out").exists()
+
+
+# ── collection.toml nested past reason ───────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("depth", [600, 100_000])  # past what json.dumps and jsonschema recurse through; past tomllib
+def test_a_config_nested_past_reason_is_one_line(config_path: Path, depth: int) -> None:
+    edit(config_path, "[collection]\n", "[collection]\nzz = " + "[" * depth + "]" * depth + "\n")
+    message = refused("traits", "check", "--config", config_path)
+    assert message.endswith(
+        "collection.toml: values nested deeper than 64 levels, which no setting is; fix the file and run again"
+    )
+
+
+def test_a_palette_line_is_numbered_as_an_editor_numbers_it(config_path: Path) -> None:
+    """A form feed or U+2028 inside a line is no line break to an editor, so it must not shift the number named."""
+    palette = config_path.parent / "palette.hex"
+    lines = palette.read_text().splitlines()
+    palette.write_text("\n".join(["; colours\f of the starter layers", *lines[:3], "zz\u2028zz", *lines[3:]]) + "\n")
+    assert "palette.hex line 5: 'zz\\u2028zz' is not a colour" in refused("traits", "check", "--config", config_path)

@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from generator.errors import UserError
 from generator.files import is_safe_name, write_atomic
-from generator.images import RENDER_SUFFIXES, encode_png
+from generator.images import RENDER_SUFFIXES, encode_png, open_user_image
 from generator.run.folder import IMAGES, MANIFEST
 from training.captions import SOURCE_INSTANCE, caption_lookup
 
@@ -79,7 +79,7 @@ def flatten(rgba: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
 def load_source_image(path: Path, size: int, max_colors: int, background: tuple[int, int, int]) -> np.ndarray:
     """A source image as (size, size, 3) uint8, or a :class:`UserError` naming the file and the fix."""
     try:
-        with Image.open(path) as image:
+        with open_user_image(path, "check the source folder") as image:  # a FIFO or /dev/zero link: one line, never read
             image.load()
             rgba = np.asarray(image.convert("RGBA"))
     except (UnidentifiedImageError, OSError) as error:
@@ -219,7 +219,7 @@ def read_dataset(folder: Path) -> list[Example]:
 
 def training_pixels(path: Path, resolution: int) -> np.ndarray:
     """A training image as a (3, r, r) float32 array in [-1, 1], the VAE's input; another size is NEAREST-resized."""
-    with Image.open(path) as image:
+    with open_user_image(path, "check the --data folder") as image:
         rgb = image.convert("RGB")
     if rgb.size != (resolution, resolution):
         rgb = rgb.resize((resolution, resolution), Image.Resampling.NEAREST)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from generator.errors import UserError
-from generator.files import write_atomic
+from generator.files import IMAGE_LIMIT, read_limited, write_atomic
 from generator.render.weights import base_candidates, describe_search, find_base_model
 from training import kohya, report
 from training.config import Recipe
@@ -222,7 +222,7 @@ def fingerprint(request: TrainRequest, examples: list[Example]) -> dict[str, Any
     data = hashlib.sha256()
     for example in examples:
         data.update(f"{example.image.name}\0{example.caption}\0{example.repeats}\0".encode())
-        data.update(hashlib.sha256(example.image.read_bytes()).digest())
+        data.update(hashlib.sha256(read_limited(example.image, IMAGE_LIMIT, "check the --data folder")).digest())
     return {**settings, "--base": str(request.base), "--data (images, captions, repeats)": data.hexdigest()[:16]}
 
 

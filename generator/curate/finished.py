@@ -22,7 +22,7 @@ from PIL import Image
 from generator.config import Config
 from generator.errors import UserError
 from generator.files import special_kind
-from generator.images import IMAGE_ERRORS
+from generator.images import IMAGE_ERRORS, open_user_image
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, event_of, read_history
 from generator.schemas import schema_problem
@@ -116,7 +116,7 @@ def read_master(path: Path, side: int | None = None) -> Image.Image:
 def open_image(path: Path, fix: str) -> Iterator[Image.Image]:
     """``Image.open`` whose failures, on opening or inside the block, become one line naming ``path`` and ``fix``."""
     try:
-        with Image.open(path) as image:
+        with open_user_image(path, fix) as image:  # a FIFO or a link to /dev/zero in its place: one line, never read
             yield image
     except IMAGE_ERRORS as error:
         raise UserError(f"{path} is not a readable image ({error}); {fix}") from None

@@ -67,11 +67,11 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
     require_collection_folder(folder)
     config = as_made(config, folder)
     tables = load_traits(config)
+    art = read_handmade(source, config.pixels.size, "--image")  # before the lock: a bad file never holds the folder
     with folder_lock(folder, "the replacement"):
         remove_partials(folder)  # staged by a killed command: never renamed now
         history = read_history(folder / MANIFEST)
         _check_token(folder, config, history, token_id)
-        art = read_handmade(source, config.pixels.size, "--image")
         traits = _changed_traits(tables, history.traits[token_id], changes)
         _check_distinct(config, tables, history, token_id, source, art.sha256, traits, bool(changes))
         combo = combo_of(tables, traits)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from generator.errors import UserError
 from generator.files import write_atomic
-from generator.images import PIXEL_ART_SUFFIXES, unique_rgb
-from generator.text import read_text
+from generator.images import PIXEL_ART_SUFFIXES, open_user_image, unique_rgb
+from generator.text import editor_lines, read_text
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
@@ -70,7 +70,7 @@ class Palette:
 def read_palette(path: Path) -> Palette:
     """A ``.hex`` (one ``rrggbb`` a line) or ``.gpl`` (GIMP) palette; errors name the file and line."""
     missing = "create the palette with `punkgen palette extract` or fix [pixels].palette"
-    lines = read_text(path, missing).splitlines()
+    lines = editor_lines(read_text(path, missing))  # numbered as an editor numbers them
     colors = _parse_gpl(path, lines) if path.suffix.lower() == ".gpl" else _parse_hex(path, lines)
     if not colors:
         raise UserError(f"{path}: the palette holds no colours; add rrggbb lines")
@@ -150,7 +150,7 @@ def _image_files(sources: Iterable[Path]) -> list[Path]:
 
 def _read_small_rgba(path: Path, max_size: int) -> np.ndarray:
     try:
-        with Image.open(path) as image:
+        with open_user_image(path, "pass 24×24 originals or their folder") as image:  # a FIFO never blocks
             if max(image.size) > max_size:
                 raise UserError(f"{path}: {image.width}×{image.height} is not small pixel art; extract from the 24×24 originals")
             return np.asarray(image.convert("RGBA"))

@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 
 from generator.errors import UserError
-from generator.files import PLACE_ERRORS, is_place_error, partial_path, write_atomic
-from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png
+from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, write_atomic
+from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, open_user_image
 from generator.pixels.palette import Palette
 from generator.pixels.recovery import recover
 from generator.progress import Advance, unseen
@@ -140,7 +140,7 @@ def _write_result(path: Path, data: bytes) -> None:
 def _check(path: Path, size: int) -> str | None:
     """Why ``path`` cannot be converted (read from its header only), or None."""
     try:
-        with Image.open(path) as image:
+        with open_user_image(path, "check the path", RENDER_LIMIT) as image:  # a FIFO or device: one line, never read
             width, height = image.size
     except IMAGE_ERRORS:
         return f"{path}: not a readable image"
@@ -153,7 +153,7 @@ def _convert_chunk(paths: list[Path], target: Path, size: int, palette: Palette 
     problems = []
     for path in paths:
         try:
-            with Image.open(path) as image:
+            with open_user_image(path, "check the path", RENDER_LIMIT) as image:
                 render = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
         except IMAGE_ERRORS as error:  # a header that read fine over a broken body
             problems.append(f"{path}: unreadable ({error})")

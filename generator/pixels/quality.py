@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from generator.config import QualitySettings
 from generator.errors import UserError
-from generator.images import PIXEL_ART_SUFFIXES, pack_rgb
+from generator.images import PIXEL_ART_SUFFIXES, open_user_image, pack_rgb
 from generator.pixels.palette import to_lab
 from generator.pixels.recovery import Grid, Recovery
 
@@ -371,7 +371,7 @@ def load_training_set(folder: Path, size: int) -> TrainingSet:
     names, images = [], []
     for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in PIXEL_ART_SUFFIXES):
         try:
-            with Image.open(path) as image:
+            with open_user_image(path, "remove it from [quality].training_dir") as image:  # a FIFO never blocks
                 pixels = np.asarray(image.convert("RGB"))
         except (UnidentifiedImageError, OSError):
             raise UserError(f"{path}: not a readable image; remove it from [quality].training_dir") from None

@@ -4,8 +4,9 @@ They count towards N: the plan draws N − K trait sets for the other ids. A 1/1
 ``token_id`` takes that id (two on one id, or an id outside the collection, is an error); the
 others take positions drawn from the collection seed among the free ids, so they spread over the
 range and the same config always puts them in the same places. Their metadata is built from
-their free-text attributes (in the order written) and checked against the token schema like
-any token's; rarity treats them like any token, and a value nobody else has ranks them first.
+their free-text attributes (in the order written, trait names spelled as the tables' and ``None``
+left out: :func:`canonical_attributes`) and checked against the token schema like any token's;
+rarity treats them like any token, and a value nobody else has ranks them first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from generator.config import Config, OneOfOne
 from generator.errors import UserError
 from generator.images import Handmade, read_handmade
+from generator.plan.traits import NONE_VALUE, trait_type
 from generator.schemas import validate
 
 
@@ -25,6 +27,7 @@ class PlacedOneOfOne:
     token_id: int
     spec: OneOfOne
     art: Handmade
+    attributes: tuple[tuple[str, str], ...]  # (trait_type, value) as published: see canonical_attributes
 
 
 def place_one_of_ones(config: Config) -> dict[int, PlacedOneOfOne]:
@@ -61,7 +64,7 @@ def place_one_of_ones(config: Config) -> dict[int, PlacedOneOfOne]:
                 "every token must differ"
             )
         shown_by[art.sha256] = number
-        placed[token_id] = PlacedOneOfOne(token_id, spec, art)
+        placed[token_id] = PlacedOneOfOne(token_id, spec, art, canonical_attributes(config, spec, number))
     return dict(sorted(placed.items()))
 
 
@@ -75,6 +78,37 @@ def one_of_one_metadata(config: Config, one: PlacedOneOfOne) -> dict[str, Any]:
     }
     if c.external_url:
         document["external_url"] = c.external_url
-    document["attributes"] = [{"trait_type": key, "value": value} for key, value in one.spec.attributes.items()]
+    document["attributes"] = [{"trait_type": key, "value": value} for key, value in one.attributes]
     validate(document, "token.schema.json")
     return document
+
+
+def canonical_attributes(config: Config, spec: OneOfOne, number: int) -> tuple[tuple[str, str], ...]:
+    """A 1/1's attributes as the collection's tokens spell them, in the order written.
+
+    Marketplaces and rarity tools count every distinct ``trait_type`` as a column, so ``hat`` or ``Hat `` beside the
+    tables' ``Hat`` would be a column of its own holding one token; and a generated token leaves a ``None`` value out,
+    so a 1/1's ``"None"`` would be the only one counted. So a name that matches a trait (its attribute name or table
+    key) up to case and spaces takes the trait's spelling, other names and every value lose surrounding spaces, a
+    ``None`` value (any case) is left out, and two names for one trait are refused, naming both.
+    """
+    known = {_loose(name): trait_type(config, key) for key in config.traits.order for name in (key, trait_type(config, key))}
+    written: dict[str, tuple[str, str]] = {}  # loose name → (the key as written, the trait_type it became)
+    attributes = []
+    for key, value in spec.attributes.items():
+        name = known.get(_loose(key), " ".join(key.split()))
+        if _loose(name) in written:
+            first, trait = written[_loose(name)]
+            raise UserError(
+                f"{config.path}: [[one_of_one]] #{number} attributes {first!r} and {key!r} both name the trait {trait!r}; "
+                "keep one of them"
+            )
+        written[_loose(name)] = (key, name)
+        if value.strip().casefold() != NONE_VALUE.casefold():
+            attributes.append((name, value.strip()))
+    return tuple(attributes)
+
+
+def _loose(name: str) -> str:
+    """``Hat``, ``hat `` and ``HAT`` alike; ``eye_color`` and ``Eye Color`` too."""
+    return " ".join(name.replace("_", " ").split()).casefold()

@@ -74,9 +74,14 @@ def combo_of(tables: list[TraitTable], traits: dict[str, str]) -> Combo | None:
 def load_traits(config: Config) -> list[TraitTable]:
     """Every table named in ``[traits].order``, in that order, with the rules checked against them."""
     _check_tables_match_order(config)
-    tables = [_read_table(config.folder / f"{key}.csv", key, config.traits.names.get(key)) for key in config.traits.order]
+    tables = [_read_table(config.folder / f"{key}.csv", key, trait_type(config, key)) for key in config.traits.order]
     check_rules(config.rules, tables, config.path)
     return tables
+
+
+def trait_type(config: Config, key: str) -> str:
+    """A trait's metadata attribute name: ``[traits].names`` or the table's name in title case (``eye_color`` → ``Eye Color``)."""
+    return config.traits.names.get(key) or key.replace("_", " ").title()
 
 
 def _check_tables_match_order(config: Config) -> None:
@@ -93,7 +98,7 @@ def _check_tables_match_order(config: Config) -> None:
         )
 
 
-def _read_table(path: Path, key: str, trait_type: str | None) -> TraitTable:
+def _read_table(path: Path, key: str, attribute: str) -> TraitTable:
     rows = read_csv(path, f"create the table or remove '{key}' from [traits].order", MAX_CELL)
     header_line, header_cells = rows[0] if rows else (1, [])
     header = _parse_header(path, header_line, header_cells)
@@ -114,7 +119,7 @@ def _read_table(path: Path, key: str, trait_type: str | None) -> TraitTable:
         raise UserError(f"{path}: every weight is 0; give at least one value a weight above 0")
     _refuse_case_twins(path, [(lines[v.name], v.name) for v in values], "values", "rename one or merge the rows")
     _refuse_case_twins(path, [(lines[v.name], v.layer) for v in values], "layers", "rename one")
-    return TraitTable(key=key, trait_type=trait_type or key.replace("_", " ").title(), path=path, values=tuple(values))
+    return TraitTable(key=key, trait_type=attribute, path=path, values=tuple(values))
 
 
 def _parse_header(path: Path, line: int, cells: list[str]) -> list[str]:

@@ -23,7 +23,7 @@ from generator.render import RenderJob
 # punkgen's schedulers as the web UI names its samplers (PLMS is its PNDM)
 SAMPLER_NAMES = {"dpmpp_2m_karras": "DPM++ 2M Karras", "euler_a": "Euler a", "ddim": "DDIM", "pndm": "PLMS"}
 NEGATIVE = "Negative prompt:"
-_SEED = re.compile(r"(?:^|,\s*)Seed:\s*(\d+)(?:,|$)")
+_SEED = re.compile(r"(?:^|,\s*)Seed:\s*(\d{1,20})(?:,|$)")  # a UI's seeds are 64-bit; 5,000 digits broke int()
 EXIF_IFD, USER_COMMENT = 0x8769, 0x9286
 _COMMENT_CODES = {b"UNICODE\0": "utf-16-be", b"ASCII\0\0\0": "ascii"}  # piexif's, as the web UI writes them
 _SETTINGS_LINE = re.compile(r"^\s*(?:[\w ]+:\s*[^,]*,\s*){2,}")  # "Steps: 30, Sampler: …, …": three pairs at least

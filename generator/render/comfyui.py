@@ -69,7 +69,9 @@ def load_workflow(path: Path) -> tuple[Graph, Shape]:
 
 def shape_of(graph: Any) -> Shape:
     """The nodes a job changes; a :class:`WorkflowError` where there is not exactly one sampler or a text is lost."""
-    if not isinstance(graph, dict) or not all(isinstance(node, dict) and "inputs" in node for node in graph.values()):
+    if not isinstance(graph, dict) or not all(
+        isinstance(node, dict) and isinstance(node.get("inputs"), dict) for node in graph.values()
+    ):
         raise WorkflowError("not an API-format graph of nodes with inputs")
     samplers = sorted((node_id for node_id, node in graph.items() if _is_sampler(node["inputs"])), key=_id_order)
     if len(samplers) != 1:

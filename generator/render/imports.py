@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,8 @@ from PIL import Image
 
 from generator.config import Config
 from generator.errors import UserError
-from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES
+from generator.files import RENDER_LIMIT, open_limited
+from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, rgba_pixels
 from generator.plan.traits import TraitTable
 from generator.render import Found, RenderJob
 from generator.render.a1111 import EXIF_IFD, USER_COMMENT, Infotext, prompt_line, read_infotext, user_comment
@@ -39,6 +42,7 @@ from generator.render.comfyui import Graph, Shape, fill, load_workflow, read_pro
 
 _NAMED = re.compile(r"(\d+)-(\d+)(?:\D.*)?|(\d+)")  # <id>-<attempt>[anything not a digit…] | <id>
 WRONG_PROMPT = "wrong_prompt"
+MOVE_IT = "move it out of the renders folder"
 
 
 @dataclass(frozen=True)
@@ -114,17 +118,21 @@ class ImportRenderer:
     def _load(self, file: RenderFile, mismatch: str = "") -> Found | None:
         """The file's RGB pixels; None (the job waits) where it can't be decoded, e.g. still being written."""
         try:
-            with Image.open(file.path) as image:
-                pixels = np.asarray(image.convert("RGB"))
+            with _open_render(file.path) as (image, data):
+                pixels = rgba_pixels(file.path, image, data, exact=False)[..., :3]
         except IMAGE_ERRORS:
             return None
-        return Found(pixels, file.path.relative_to(self.folder).as_posix(), mismatch)
+        return Found(np.ascontiguousarray(pixels), file.path.relative_to(self.folder).as_posix(), mismatch)
 
 
 def index_renders(folder: Path) -> Index:
     """Every render file under ``folder`` by the seed its text claims, or else by its name; read in path order."""
     index = Index({}, {})
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in RENDER_SUFFIXES and p.is_file()) if folder.is_dir() else []
+    # Not only regular files: a FIFO or a link to a device named like a render is refused, naming it, not skipped
+    # (the job would wait for it without a word).
+    paths = (
+        sorted(p for p in folder.rglob("*") if p.suffix.lower() in RENDER_SUFFIXES and not p.is_dir()) if folder.is_dir() else []
+    )
     for path in paths:
         claim = _claim(path)
         if claim is not None and claim.seed is not None:
@@ -137,7 +145,7 @@ def index_renders(folder: Path) -> Index:
 def _claim(path: Path) -> Infotext | None:
     """What the UI wrote into the file (read from the header: no pixels decoded)."""
     try:
-        with Image.open(path) as image:
+        with _open_render(path) as (image, _):
             info: dict[str, Any] = dict(image.info)
             comment = None if "parameters" in info else user_comment(image.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT))
     except IMAGE_ERRORS:
@@ -147,6 +155,22 @@ def _claim(path: Path) -> Infotext | None:
     if isinstance(info.get("prompt"), str):
         return read_prompt_chunk(info["prompt"])
     return read_infotext(comment) if comment else None
+
+
+@contextmanager
+def _open_render(path: Path) -> Iterator[tuple[Image.Image, bytes]]:
+    """A render file, opened, with its first bytes (the PNG header tells the bit depth), once it proved a regular file
+    of bounded size. A header claiming more pixels than Pillow decodes (a decompression bomb) is an error naming the
+    file: as a damaged file it would wait forever for a render that was already there."""
+    with open_limited(path, RENDER_LIMIT, MOVE_IT) as stream, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        head = stream.read(64)
+        stream.seek(0)
+        try:
+            with Image.open(stream) as image:
+                yield image, head
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise UserError(f"{path}: {error}; it is no render of this collection, {MOVE_IT}") from None
 
 
 def _named(stem: str) -> tuple[int, int] | None:

@@ -21,7 +21,8 @@ from PIL import Image
 
 from generator.config import Config
 from generator.errors import UserError
-from generator.images import IMAGE_ERRORS, unique_rgb
+from generator.files import IMAGE_LIMIT, read_limited
+from generator.images import IMAGE_ERRORS, rgba_pixels, unique_rgb
 from generator.plan.traits import Combo, TraitTable
 
 
@@ -114,7 +115,7 @@ def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | N
         if not path.is_file():
             colors.append(None)
             continue
-        pixels = _decode_layer(path, path.read_bytes(), config.pixels.size, must_be_opaque=False)[..., :3].reshape(-1, 3)
+        pixels = _decode_layer(path, _read_layer(path, table), config.pixels.size, must_be_opaque=False)[..., :3].reshape(-1, 3)
         values, counts = unique_rgb(pixels)
         colors.append(values[counts.argmax()])
     return tuple(colors)
@@ -125,18 +126,17 @@ def layer_path(config: Config, table: TraitTable, index: int) -> Path:
 
 
 def _read_layer(path: Path, table: TraitTable) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists():
         raise UserError(
             f"{path}: missing layer for {table.key} value '{path.stem}' ({table.path}); draw it, or set the value's weight to 0"
-        ) from None
+        )
+    return read_limited(path, IMAGE_LIMIT, "draw it")  # a FIFO or a link to /dev/zero: one line, never read
 
 
 def _decode_layer(path: Path, data: bytes, size: int, must_be_opaque: bool) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-            pixels = np.asarray(image.convert("RGBA"))
+            pixels = rgba_pixels(path, image, data, exact=True)  # a layer's colours are the token's: 16 bits refused
     except IMAGE_ERRORS:
         raise UserError(f"{path}: not a readable PNG; export the layer as a {size}×{size} RGBA PNG") from None
     if pixels.shape[:2] != (size, size):

@@ -15,6 +15,7 @@ resumed run renders anything new, every finished token is checked against it:
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,7 @@ from generator.run.folder import image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, REPLACE, History, event_of
 
 MISSING, ALTERED = "missing", "altered"
+STRANGE = "not a file punkgen writes (a pipe, a device, or far too large)"  # re-created like a missing one
 START_AGAIN = "restore it from a backup, or start the collection again with --force"
 
 
@@ -74,10 +76,11 @@ def repair_finished(run: Renders, history: History) -> tuple[int, ...]:
 
 
 def image_state(path: Path, sha256: str) -> str | None:
-    """``missing``, ``altered`` (its sha256 is not the recorded one), or None when the file is the recorded one."""
+    """``missing``, ``altered`` (its sha256 is not the recorded one), :data:`STRANGE`, or None when the file is the
+    recorded one."""
     data = _read(path)
     if data is None:
-        return MISSING
+        return STRANGE if os.path.lexists(path) else MISSING
     return None if hashlib.sha256(data).hexdigest() == sha256 else ALTERED
 
 
