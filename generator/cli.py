@@ -12,7 +12,7 @@ from generator import __version__
 from generator.command import LazyGroup, UserMistake
 from generator.config import DEFAULT_CONFIG_PATH, Config, PixelsSettings, choices, load_config
 from generator.errors import ExitStatus, plural
-from generator.publish.documents import FORMATS
+from generator.publish.formats import DEFAULT, REGISTRY, format_names
 from generator.render.sprites import SpriteRenderer
 from generator.run.summary import Summary
 
@@ -285,6 +285,18 @@ def palette_extract(sources, output) -> None:
 # Their libraries are imported inside the commands, so `punkgen collection` never loads them.
 
 
+class _Registered(click.Choice):
+    """``--format``'s choices, read from the export format registry when the flag is parsed, so a format registered
+    after this module was imported is offered too."""
+
+    def __init__(self) -> None:
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return format_names()
+
+
 @main.command("export")
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option(
@@ -300,10 +312,10 @@ def palette_extract(sources, output) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
-    default=FORMATS[0],
+    type=_Registered(),
+    default=DEFAULT,
     show_default=True,
-    help="erc721: images/, metadata/, collection.json; metaplex: Candy Machine's assets/0.png, 0.json …",
+    help="; ".join(f"{name}: {target.summary}" for name, target in REGISTRY.items()),
 )
 @click.option(
     "--car",

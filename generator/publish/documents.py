@@ -1,6 +1,6 @@
-"""The collection-level documents export publishes: ERC-7572 contract metadata (``collection.json``) and Metaplex
-token metadata for Candy Machine, each checked against its schema before it is written. A token's own ERC-721
-document follows from its plan entry and lives in :mod:`generator.plan.metadata`."""
+"""ERC-7572 contract metadata (``collection.json``), checked against its schema before it is written. A token's own
+ERC-721 document follows from its plan entry and lives in :mod:`generator.plan.metadata`; each export format's own
+documents live in its module (:mod:`generator.publish.formats`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from generator.config import Config
 from generator.errors import UserError
 from generator.schemas import validate
 
-FORMATS = ("erc721", "metaplex")  # export layouts: OpenSea-style ERC-721 folders, or Candy Machine's assets/
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$")  # as contract.schema.json
 
@@ -43,15 +42,4 @@ def contract_metadata(config: Config, base_uri: str) -> dict[str, Any]:
     if all(royalty):
         document.update(seller_fee_basis_points=k.seller_fee_basis_points, fee_recipient=k.fee_recipient)
     validate(document, "contract.schema.json")
-    return document
-
-
-def metaplex_metadata(config: Config, draft: dict[str, Any], uri: str) -> dict[str, Any]:
-    """Metaplex Token Metadata JSON from an ERC-721 draft: same name (``#<id>`` kept), description and attributes."""
-    document: dict[str, Any] = {"name": draft["name"], "symbol": config.collection.symbol, "description": draft["description"]}
-    document["image"] = uri
-    if "external_url" in draft:
-        document["external_url"] = draft["external_url"]
-    document["attributes"] = draft["attributes"]
-    document["properties"] = {"files": [{"uri": uri, "type": "image/png"}], "category": "image"}
     return document

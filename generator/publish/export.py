@@ -9,26 +9,18 @@ while staging: a damaged one stops the export there, before anything visible cha
 system refuses (a read-only disk, a full one) is one line naming the path, like any user mistake.
 The 24×24 masters in ``images/`` and the drafts in ``metadata/`` are only ever read.
 
-Layouts (``--format``):
-
-- ``erc721``: ``images/<id>.png`` (NEAREST upscales), ``images/collection.png`` (the contact
-  sheet), ``metadata/<id>`` (``tokenURI = baseURI + tokenId``, so no extension unless asked),
-  ``collection.json`` (ERC-7572 / OpenSea ``contractURI``);
-- ``metaplex``: Candy Machine's ``assets/0.png``, ``assets/0.json`` … in token order plus
-  ``assets/collection.png`` / ``collection.json``, and ``mapping.csv`` from file number to token id.
-  ``image`` and ``properties.files[0].uri`` are the same URI on purpose: ``sugar upload`` replaces
-  both with its upload link (it rewrites a file URI equal to ``image``), so the base URI only
-  matters to creators who host the files themselves.
-
-Both add ``provenance.txt`` (the BAYC method over the published images) and ``rarity.csv``
-(OpenRarity ranks, see :mod:`generator.publish.rarity`); ``DIR/index.html`` is the gallery.
+Where the token files go and what their documents hold is the format's (``--format``, one object per target:
+:mod:`generator.publish.formats`, ``erc721`` by default); the flow here is the same for every one. Every format
+gets the contact sheet as ``collection.png`` beside its token images, ``provenance.txt`` (the BAYC method over the
+published images) and ``rarity.csv`` (OpenRarity ranks, see :mod:`generator.publish.rarity`); ``DIR/index.html``
+is the gallery.
 
 Options that change the flow, each in its own module:
 
 - ``car`` (:mod:`generator.publish.ipfs`): images are written first and packed into ``images.car``;
-  the metadata is then written here, linked to that CID, with ``collection.json`` inside
+  the metadata is then written here, linked to that CID, with the collection documents inside
   ``metadata/``, and packed into ``metadata.car``;
-- ``placeholder`` (:mod:`generator.publish.hidden`): ``hidden/`` and, for Metaplex, ``hiddenSettings.json``;
+- ``placeholder`` (:mod:`generator.publish.hidden`): ``hidden/`` and the format's files that point at it;
 - ``starting_index`` (:mod:`generator.publish.reveal`): tokens publish the item the reveal gives
   them; the provenance hash stays over the generated order (:mod:`generator.publish.provenance`).
 """
@@ -52,11 +44,11 @@ from generator.files import write_atomic
 from generator.plan.traits import load_traits
 from generator.progress import Advance, unseen
 from generator.publish.car import Packed
-from generator.publish.documents import FORMATS, contract_metadata, metaplex_metadata
+from generator.publish.formats import DEFAULT, export_format
+from generator.publish.formats.base import Documents, ExportFormat
 from generator.publish.gallery import Curation, gallery_html
-from generator.publish.hidden import HIDDEN, HIDDEN_SETTINGS, Placeholder, hidden_document, hidden_settings, write_hidden
+from generator.publish.hidden import HIDDEN, Placeholder, write_hidden
 from generator.publish.ipfs import (
-    CONTRACT_DOCUMENT,
     IMAGES,
     METADATA,
     ContractValues,
@@ -65,7 +57,6 @@ from generator.publish.ipfs import (
     hidden_uri,
     images_base,
     pack,
-    token_uri_rule,
 )
 from generator.publish.provenance import committed_digests, provenance_hash, provenance_text
 from generator.publish.rarity import TokenRarity, rank_tokens, rarity_csv
@@ -76,9 +67,7 @@ from generator.publish.uri import PLACEHOLDER, check_base_uri
 from generator.run.folder import EXPORT, GALLERY, MANIFEST, SHEET, within
 from generator.run.lock import folder_lock
 from generator.run.manifest import History, read_history
-from generator.schemas import validate
 
-METAPLEX_NAME_BYTES, METAPLEX_SYMBOL_BYTES = 32, 10  # Token Metadata program limits
 DEFAULT_BASE_URI = MetadataSettings.base_uri  # ipfs://REPLACE_WITH_CID/: what --car links are checked with first
 
 
@@ -103,7 +92,7 @@ def export_collection(
     config: Config,
     base_uri: str | None = None,
     json_extension: bool = False,
-    fmt: str = "erc721",
+    fmt: str = DEFAULT,
     car: bool = False,
     placeholder: Path | None = None,
     starting_index: int | None = None,
@@ -111,14 +100,15 @@ def export_collection(
 ) -> ExportSummary:
     """Write ``folder/export/`` and ``folder/index.html``; ``base_uri`` (a flag) beats ``[metadata].base_uri``.
 
-    ``car``: pack images/ and metadata/ (and hidden/) into CAR files and link by their CIDs (see
+    ``fmt``: a registered format's name (:mod:`generator.publish.formats`); ``car``: pack images/ and metadata/ (and hidden/) into CAR files and link by their CIDs (see
     :mod:`generator.publish.ipfs`); ``placeholder``: the pre-reveal image (:mod:`generator.publish.hidden`);
     ``starting_index``: publish the revealed mapping (:mod:`generator.publish.reveal`); ``progress``: tokens published.
     """
     started = time.perf_counter()
-    if fmt not in FORMATS:
-        raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    check_car_options(car, base_uri, fmt)
+    target = export_format(fmt)
+    check_car_options(car, base_uri)
+    given = {"--car": car, "--placeholder": placeholder is not None, "--starting-index": starting_index is not None}
+    target.check_options({**given, "--json-extension": json_extension})
     uri = DEFAULT_BASE_URI if car else _base_uri(base_uri, config)  # with --car, the CIDs decide every link
     if placeholder is not None and within(placeholder, folder / EXPORT):
         raise UserError(
@@ -128,7 +118,7 @@ def export_collection(
     hidden = Placeholder(placeholder) if placeholder is not None else None
     require_collection_folder(folder)
     with folder_lock(folder, "the export") as lock:  # a collection run or another export would race this one
-        work = _checked(folder, config, uri, fmt, starting_index, hidden)
+        work = _checked(folder, config, uri, target, starting_index, hidden)
         theirs = check_replaceable(folder)
         with writing(folder / EXPORT):
             staged = _stage(folder, config, work, lock, car, json_extension, theirs, progress)
@@ -143,15 +133,15 @@ def export_collection(
     return ExportSummary(
         folder=folder / EXPORT,
         gallery=folder / GALLERY,
-        format=fmt,
+        format=target.name,
         tokens=len(work.collection.tokens),
         scale=config.export.scale,
         pixels=work.side * config.export.scale,
         provenance=staged.committed,
         base_uri=staged.uri,
-        notice=notice if PLACEHOLDER in staged.uri and fmt == "erc721" else "",  # Sugar rewrites Metaplex URIs on upload
+        notice=notice if PLACEHOLDER in staged.uri and target.links_minted else "",
         seconds=time.perf_counter() - started,
-        contract=(*staged.contract.lines(), *token_uri_rule(json_extension, fmt)),
+        contract=(*staged.contract.lines(), *target.contract_lines(json_extension)),
         starting_index=starting_index,
     )
 
@@ -163,13 +153,13 @@ class _Work:
     collection: CollectionFolder  # in the order it is published (revealed, with a starting index)
     history: History
     reveal: Reveal | None
-    documents: dict[str, dict[str, Any]]
+    documents: Documents
     hidden: Placeholder | None
     hidden_document: dict[str, Any] | None
     ranks: list[TokenRarity]
     side: int  # of a master
     uri: str
-    fmt: str
+    target: ExportFormat
 
 
 @dataclass(frozen=True)
@@ -180,17 +170,19 @@ class _Staged:
     contract: Any  # the values to copy into the contract
 
 
-def _checked(folder: Path, config: Config, uri: str, fmt: str, starting_index: int | None, hidden: Placeholder | None) -> _Work:
+def _checked(
+    folder: Path, config: Config, uri: str, target: ExportFormat, starting_index: int | None, hidden: Placeholder | None
+) -> _Work:
     generated = load_collection(folder, config)
     history = _check_against_manifest(folder, config)
     reveal = None
     if starting_index is not None:
         reveal = check_starting_index(starting_index, len(generated.tokens), config.collection.first_token_id)
     collection = revealed(generated, reveal, config) if reveal else generated
-    documents = _documents(config, collection, uri, fmt)  # checked now; with --car rebuilt on the images' CID
-    hidden_doc = hidden_document(config, hidden, fmt) if hidden else None
+    documents = target.collection_documents(config, collection, uri)  # checked now; with --car rebuilt on the images' CID
+    hidden_doc = target.hidden_document(config, hidden) if hidden else None
     ranks = rank_tokens(collection.attributes)
-    return _Work(collection, history, reveal, documents, hidden, hidden_doc, ranks, master_side(collection), uri, fmt)
+    return _Work(collection, history, reveal, documents, hidden, hidden_doc, ranks, master_side(collection), uri, target)
 
 
 def _stage(
@@ -207,24 +199,22 @@ def _stage(
     ``export/``) carried over: a refused or killed export leaves the last one."""
     staging = fresh_staging(folder)
     try:
-        collection, uri = work.collection, work.uri
-        jobs = token_jobs(staging, collection, config, uri, work.fmt, json_extension)
+        collection, uri, target = work.collection, work.uri, work.target
+        jobs = token_jobs(staging, collection, config, uri, target, json_extension)
         digests = publish_all(jobs, config.export.scale, work.side, lock, with_metadata=not car, progress=progress)
         shutil.copyfile(folder / SHEET, jobs[0].image.parent / "collection.png")
         if car:
-            images, metadata = _pack_linked(staging, jobs, config)
+            images, metadata = _pack_linked(staging, jobs, config, work)
             uri = images_base(images)
         else:
             images = metadata = None
-            for name, document in work.documents.items():
-                (staging / name).write_bytes(_pretty(document))
-        if work.fmt == "metaplex":
-            mapping = [f"{n},{t.token_id},{t.document['name']}" for n, t in enumerate(collection.tokens)]
-            (staging / "mapping.csv").write_text("\n".join(["file,token_id,name", *mapping]) + "\n", encoding="utf-8")
+            _write_documents(staging, work.documents)
+        for name, data in target.extra_files(collection).items():
+            (staging / name).write_bytes(data)
         files = [job.image.relative_to(staging).as_posix() for job in jobs]
         committed = provenance_hash(committed_digests(digests, work.reveal))
-        contract = _hidden(staging, config, work.hidden, work.hidden_document, work.fmt, car, committed, images, metadata)
-        provenance = provenance_text(config, collection, files, digests, work.fmt, work.side, work.reveal)
+        contract = _hidden(staging, config, work, car, committed, images, metadata)
+        provenance = provenance_text(config, collection, files, digests, target.name, work.side, work.reveal)
         (staging / "provenance.txt").write_text(provenance, encoding="utf-8")
         (staging / "rarity.csv").write_bytes(rarity_csv(work.ranks, collection.attributes))
         swap_into_place(staging, folder / EXPORT, theirs)
@@ -239,42 +229,35 @@ def _gallery_inputs(config: Config, work: _Work) -> tuple:
     return c.name, c.description, attributes, work.ranks, items
 
 
-def _documents(config: Config, collection: CollectionFolder, uri: str, fmt: str) -> dict[str, dict[str, Any]]:
-    if fmt == "metaplex":
-        return _metaplex_documents(config, collection, uri)
-    return {"collection.json": contract_metadata(config, uri)}
+def _write_documents(folder: Path, documents: Documents) -> None:
+    for name, document in documents.items():
+        (folder / name).write_bytes(_pretty(document))
 
 
-def _pack_linked(staging: Path, jobs: Sequence[Job], config: Config) -> tuple[Packed, Packed]:
-    """``--car``: images packed first, their CID linked into every token and ``metadata/collection.json``, then
-    ``metadata/`` packed (see :mod:`generator.publish.ipfs`)."""
+def _pack_linked(staging: Path, jobs: Sequence[Job], config: Config, work: _Work) -> tuple[Packed, Packed]:
+    """``--car``: images packed first, their CID linked into every token and the collection documents (written inside
+    ``metadata/``), then ``metadata/`` packed (see :mod:`generator.publish.ipfs`)."""
     images = pack(staging, IMAGES)
     uri = images_base(images)
-    write_linked_metadata(jobs, uri)
-    (staging / METADATA / CONTRACT_DOCUMENT).write_bytes(_pretty(contract_metadata(config, uri)))
+    tokens, target = work.collection.tokens, work.target
+    linked = [target.token_document(config, t.document, f"{uri}{job.image.name}") for t, job in zip(tokens, jobs, strict=True)]
+    write_linked_metadata(jobs, linked)
+    _write_documents(staging / METADATA, target.collection_documents(config, work.collection, uri))
     return images, pack(staging, METADATA)
 
 
 def _hidden(
-    staging: Path,
-    config: Config,
-    placeholder: Placeholder | None,
-    document: dict[str, Any] | None,
-    fmt: str,
-    car: bool,
-    provenance: str,
-    images: Packed | None,
-    metadata: Packed | None,
+    staging: Path, config: Config, work: _Work, car: bool, provenance: str, images: Packed | None, metadata: Packed | None
 ) -> ContractValues:
-    """``hidden/`` (and ``hidden.car``, Metaplex's ``hiddenSettings.json``) when there is a placeholder; the contract
-    values either way."""
+    """``hidden/`` (and ``hidden.car``, and the format's files that point at it) when there is a placeholder; the
+    contract values either way."""
+    placeholder, document = work.hidden, work.hidden_document
     if placeholder is None or document is None:
         return contract_values(images, metadata, "", "")
     folder = write_hidden(staging, document, placeholder, _pretty(document))
     packed = pack(staging, HIDDEN) if car else None
     uri = hidden_uri(folder, packed)
-    if fmt == "metaplex":  # Candy Machine's hiddenSettings, beside assets/
-        (staging / HIDDEN_SETTINGS).write_bytes(_pretty(hidden_settings(config, uri, provenance)))
+    _write_documents(staging, work.target.hidden_extras(config, uri, provenance))
     return contract_values(images, metadata, uri, uri.split("/")[2])
 
 
@@ -303,30 +286,6 @@ def _base_uri(flag: str | None, config: Config) -> str:
 
 def _configured_uri(config: Config) -> str:
     return check_base_uri(config.metadata.base_uri, f"{config.path}: [metadata].base_uri")
-
-
-# ── documents ──────────────────────────────────────────────────────────────────────────────────
-
-
-def _metaplex_documents(config: Config, collection: CollectionFolder, uri: str) -> dict[str, dict[str, Any]]:
-    """Candy Machine's collection NFT; token names and the symbol are checked against the on-chain limits first."""
-    c = config.collection
-    longest = max((token.document["name"] for token in collection.tokens), key=lambda name: len(name.encode()))
-    if len(longest.encode()) > METAPLEX_NAME_BYTES:
-        raise UserError(
-            f"{config.path}: [collection].name makes token names like {longest!r} ({len(longest.encode())} bytes); "
-            f"Metaplex allows {METAPLEX_NAME_BYTES}: shorten the name"
-        )
-    if len(c.symbol.encode()) > METAPLEX_SYMBOL_BYTES:
-        raise UserError(
-            f"{config.path}: [collection].symbol {c.symbol!r} is over Metaplex's {METAPLEX_SYMBOL_BYTES} bytes; shorten it"
-        )
-    draft = {"name": c.name, "description": c.description, "attributes": []}
-    if c.external_url:
-        draft["external_url"] = c.external_url
-    document = metaplex_metadata(config, draft, config.contract.image or f"{uri}collection.png")
-    validate(document, "metaplex.schema.json")
-    return {"assets/collection.json": document}
 
 
 def _pretty(document: dict[str, Any]) -> bytes:

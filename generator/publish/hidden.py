@@ -7,9 +7,8 @@ Its ``image`` is ``ipfs://<the placeholder file's own CID>``: computed here, it 
 wherever ``hidden/`` is uploaded to IPFS (a folder holds its files' blocks), and it points at
 neither ``images/`` nor ``metadata/``, which need not be public before the reveal.
 
-For ``--format metaplex``, ``export/hiddenSettings.json`` is the Candy Machine ``hiddenSettings``
-object (``name``, ``uri``, ``hash``): ``hash`` is the first 32 hex digits of the provenance hash,
-the 32 characters Sugar stores on-chain, so the commitment is visible before the reveal.
+``hidden.json``'s shape, and any file beside ``hidden/`` that points at it (Candy Machine's
+``hiddenSettings.json``), are the export format's (:mod:`generator.publish.formats`).
 """
 
 from __future__ import annotations
@@ -19,18 +18,13 @@ from typing import Any
 
 from PIL import Image
 
-from generator.config import Config
 from generator.curate.finished import MISSING, not_a_file
 from generator.errors import UserError
 from generator.images import IMAGE_ERRORS
 from generator.publish.unixfs import cid_text, file_blocks
-from generator.schemas import validate
 
 HIDDEN = "hidden"  # export/hidden/
 HIDDEN_DOCUMENT = "hidden.json"
-HIDDEN_SETTINGS = "hiddenSettings.json"  # beside assets/, metaplex only
-METAPLEX_HASH_CHARS = 32  # Candy Machine's hiddenSettings.hash is [u8; 32]
-METAPLEX_NAME_BYTES = 32  # Token Metadata's name limit
 _FORMATS = {
     "PNG": ("png", "image/png"),
     "GIF": ("gif", "image/gif"),
@@ -72,40 +66,9 @@ def _read_image(path: Path) -> tuple[bytes, str, str]:
     return path.read_bytes(), *_FORMATS[kind]
 
 
-def hidden_name(config: Config, limit: int | None = None) -> str:
-    """``[export].unrevealed_name``, else ``<collection> — unrevealed``; the collection's name alone where that is over
-    ``limit`` bytes (Metaplex's 32)."""
-    name = config.export.unrevealed_name or f"{config.collection.name} — unrevealed"
-    return name if limit is None or len(name.encode()) <= limit else config.collection.name
-
-
-def hidden_document(config: Config, placeholder: Placeholder, fmt: str) -> dict[str, Any]:
-    """The document every token returns before the reveal; Metaplex's shape (schema-checked) for ``metaplex``."""
-    c = config.collection
-    if fmt == "metaplex":
-        document = {
-            "name": hidden_name(config, METAPLEX_NAME_BYTES),
-            "symbol": c.symbol,
-            "description": c.description,
-            "image": placeholder.uri,
-            "attributes": [],
-            "properties": {"files": [{"uri": placeholder.uri, "type": placeholder.mime}], "category": "image"},
-        }
-        validate(document, "metaplex.schema.json")
-        return document
-    return {"name": hidden_name(config), "description": c.description, "image": placeholder.uri}
-
-
 def write_hidden(staging: Path, document: dict[str, Any], placeholder: Placeholder, encoded: bytes) -> Path:
     folder = staging / HIDDEN
     folder.mkdir()
     (folder / placeholder.file).write_bytes(placeholder.data)
     (folder / HIDDEN_DOCUMENT).write_bytes(encoded)
     return folder
-
-
-def hidden_settings(config: Config, uri: str, provenance: str) -> dict[str, Any]:
-    """Candy Machine ``hiddenSettings``: Sugar numbers the names itself (``$ID+1$`` counts from 1, ``$ID$`` from 0)."""
-    first = config.collection.first_token_id
-    number = {0: " #$ID$", 1: " #$ID+1$"}.get(first, "")
-    return {"name": f"{config.collection.name}{number}", "uri": uri, "hash": provenance[:METAPLEX_HASH_CHARS]}

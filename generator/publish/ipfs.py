@@ -27,11 +27,11 @@ from generator.publish.hidden import HIDDEN, HIDDEN_DOCUMENT
 
 IMAGES, METADATA = "images", "metadata"
 CONTRACT_DOCUMENT = "collection.json"
-CAR_FORMATS = ("erc721",)  # Sugar uploads Metaplex assets itself and rewrites their links
 
 
-def check_car_options(car: bool, base_uri: str | None, fmt: str) -> None:
-    """``--car`` decides every link itself: a base URI beside it, or a layout Sugar uploads, is a mistake."""
+def check_car_options(car: bool, base_uri: str | None) -> None:
+    """``--car`` decides every link itself: a base URI beside it is a mistake (a format it does not apply to refuses it
+    itself: :attr:`generator.publish.formats.base.ExportFormat.refusals`)."""
     if not car:
         return
     if base_uri is not None and base_uri.startswith("ipfs://"):
@@ -43,8 +43,6 @@ def check_car_options(car: bool, base_uri: str | None, fmt: str) -> None:
         raise UserError(
             f"--car with --base-uri {base_uri!r}: the CAR files are for IPFS, the base URI for other hosting; choose one"
         )
-    if fmt not in CAR_FORMATS:
-        raise UserError(f"--car with --format {fmt}: `sugar upload` uploads the assets and writes their links; drop --car")
 
 
 def pack(staging: Path, name: str) -> Packed:
@@ -72,18 +70,6 @@ class ContractValues:
         if self.hidden_uri:
             lines.append(f"unrevealed URI (every token before the reveal) = {self.hidden_uri}")
         return lines
-
-
-def token_uri_rule(json_extension: bool, fmt: str) -> list[str]:
-    """With ``--json-extension`` the metadata files are ``<id>.json``, but an ERC-721 contract's ``tokenURI`` is
-    ``baseURI + tokenId`` (OpenZeppelin's default): the printed base URI alone would point every token at a file
-    that does not exist, so say what the contract must add. Metaplex is left out: Sugar writes its links."""
-    if not json_extension or fmt not in CAR_FORMATS:
-        return []
-    return [
-        'tokenURI = baseURI + tokenId + ".json": the metadata files end in .json (--json-extension), so the '
-        "contract's tokenURI must append \".json\" (OpenZeppelin's ERC721 returns baseURI + tokenId alone)"
-    ]
 
 
 def hidden_uri(hidden: Path, packed: Packed | None) -> str:

@@ -30,7 +30,7 @@ def provenance_text(
     collection: CollectionFolder,
     files: Sequence[str],
     digests: Sequence[str],
-    fmt: str,
+    format_name: str,
     side: int,
     reveal: Reveal | None = None,
 ) -> str:
@@ -42,7 +42,7 @@ def provenance_text(
         "",
         f"provenance hash: {provenance_hash(committed)}",
         f"tokens: {len(digests)}",
-        f"format: {fmt}",
+        f"format: {format_name}",
         f"scale: {scale}",
         f"images: {side * scale}×{side * scale} px PNG, exact NEAREST {scale}× upscales of the {side}×{side} masters",
         "method: the SHA-256 of every image file exactly as published, as lowercase hex, concatenated in token",

@@ -4,6 +4,7 @@ processes for large collections (a plain function of picklable jobs, so the pool
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,8 @@ from generator.errors import UserError
 from generator.images import encode_png, pack_rgb
 from generator.plan.metadata import encode
 from generator.progress import Advance, unseen
-from generator.publish.documents import metaplex_metadata
-from generator.schemas import validate
+from generator.publish.formats.base import ExportFormat
+from generator.schemas import PACKAGE, validate
 from generator.workers import executor_for, results_in_order
 
 CHUNK = 250  # tokens per worker task: ~0.2 s of work, small enough to keep two cores evenly busy
@@ -33,40 +34,23 @@ class Job:
     image: Path
     metadata: Path
     document: dict[str, Any]
-    schema: str | None  # None: an ERC-721 draft, already checked on load, with a checked base URI (~0.13 ms a token saved)
+    schema: str | None  # the format's token schema (None: the format's documents need no check as they are written)
+    schema_package: str = PACKAGE
 
 
 def token_jobs(
-    staging: Path, collection: CollectionFolder, config: Config, uri: str, fmt: str, json_extension: bool
+    staging: Path, collection: CollectionFolder, config: Config, uri: str, target: ExportFormat, json_extension: bool
 ) -> list[Job]:
-    tokens = collection.tokens
-    if fmt == "metaplex":  # files 0…N-1 side by side, as Candy Machine reads them
-        assets = staging / "assets"
-        assets.mkdir()
-        return [
-            Job(
-                t.master,
-                assets / f"{n}.png",
-                assets / f"{n}.json",
-                metaplex_metadata(config, t.document, f"{uri}{n}.png"),
-                "metaplex.schema.json",
-            )
-            for n, t in enumerate(tokens)
-        ]
-    images, metadata = staging / "images", staging / "metadata"
-    images.mkdir()
-    metadata.mkdir()
-    suffix = ".json" if json_extension else ""
-    return [
-        Job(
-            t.master,
-            images / f"{t.token_id}.png",
-            metadata / f"{t.token_id}{suffix}",
-            {**t.document, "image": f"{uri}{t.token_id}.png"},
-            None,
-        )
-        for t in tokens
-    ]
+    """Each token's files where ``target`` puts them, its document linked to ``uri`` + its image's file name."""
+    jobs, folders = [], set()
+    for position, token in enumerate(collection.tokens):
+        image, metadata = target.token_files(position, token.token_id, json_extension)
+        folders.update((posixpath.dirname(image), posixpath.dirname(metadata)))
+        document = target.token_document(config, token.document, f"{uri}{posixpath.basename(image)}")
+        jobs.append(Job(token.master, staging / image, staging / metadata, document, target.token_schema, target.schema_package))
+    for folder in sorted(folders):
+        (staging / folder).mkdir(parents=True, exist_ok=True)
+    return jobs
 
 
 def upscale(image: Image.Image, scale: int) -> Image.Image:
@@ -106,14 +90,14 @@ def publish(jobs: Sequence[Job], scale: int, side: int | None = None, with_metad
 
 def _write_metadata(job: Job, document: dict[str, Any]) -> None:
     if job.schema:
-        validate(document, job.schema)
+        validate(document, job.schema, job.schema_package)
     job.metadata.write_bytes(encode(document))
 
 
-def write_linked_metadata(jobs: Sequence[Job], images_uri: str) -> None:
-    """ERC-721 documents linked to the images' folder once its CID is known (~30 µs a token, in this process)."""
-    for job in jobs:
-        _write_metadata(job, {**job.document, "image": f"{images_uri}{job.image.name}"})
+def write_linked_metadata(jobs: Sequence[Job], documents: Sequence[dict[str, Any]]) -> None:
+    """Each job's document as re-linked to the images' folder once its CID is known (~30 µs a token, in this process)."""
+    for job, document in zip(jobs, documents, strict=True):
+        _write_metadata(job, document)
 
 
 def publish_all(

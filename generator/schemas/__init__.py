@@ -1,7 +1,8 @@
 """The JSON schemas of every document punkgen reads or writes, and the one way a document is checked against one.
 
 ``config.schema.json`` (collection.toml), ``token.schema.json`` (ERC-721 metadata),
-``contract.schema.json`` (ERC-7572) and ``metaplex.schema.json`` live beside this file;
+``contract.schema.json`` (ERC-7572) and ``metaplex.schema.json`` (each export format names its own: see
+:mod:`generator.publish.formats`) live beside this file;
 ``training/recipe.schema.json`` is the training recipe's. Each validator is compiled once, and a document punkgen
 builds or reads back is checked in full once per shape (see :func:`schema_problem`).
 """
@@ -48,7 +49,7 @@ def best_error(document: Any, schema: str, package: str = PACKAGE) -> jsonschema
     return jsonschema.exceptions.best_match(validator(schema, package).iter_errors(document))
 
 
-def schema_problem(document: Any, schema: str) -> str | None:
+def schema_problem(document: Any, schema: str, package: str = PACKAGE) -> str | None:
     """The most telling way ``document`` breaks ``schema``, with where (``attributes[2].value: …``), or None.
 
     jsonschema takes ~0.16 ms for a token's document (0.5 ms on a slow day), more than writing the token, and
@@ -59,27 +60,29 @@ def schema_problem(document: Any, schema: str) -> str | None:
     most 2^T shapes, ~10 in practice) and the rest cost a walk over their values (~5 µs). A shape's pass is kept
     across runs too (:mod:`generator.schemas.proven`): the next run of the collection never imports jsonschema for its
     tokens. A failing shape is checked every time, so each broken document gets its own message.
+
+    ``package``: where ``schema`` lives; an export format may keep its schema beside its own module.
     """
     try:
-        key = shape(schema, document) if judged_by_shape(schema) else None
+        key = shape(schema, document, package) if judged_by_shape(schema, package) else None
     except RecursionError:  # a hand edit nested a thousand deep: jsonschema stops at its first level
         key = None
     if key is None:
-        return _full_problem(document, schema)
-    if key in _valid_shapes[schema]:
+        return _full_problem(document, schema, package)
+    if key in _valid_shapes[package, schema]:
         return None
     try:
-        check_once(schema_text(schema), repr(key), lambda: _raise_if_broken(document, schema))
+        check_once(schema_text(schema, package), repr(key), lambda: _raise_if_broken(document, schema, package))
     except _Broken as broken:
         return broken.problem
-    _valid_shapes[schema].add(key)
+    _valid_shapes[package, schema].add(key)
     return None
 
 
-def validate(document: dict[str, Any], schema: str) -> None:
+def validate(document: dict[str, Any], schema: str, package: str = PACKAGE) -> None:
     """Raise if a document punkgen built breaks its schema: a bug in punkgen, since every user value was checked before
     (checked once per shape: see :func:`schema_problem`)."""
-    problem = schema_problem(document, schema)
+    problem = schema_problem(document, schema, package)
     if problem is not None:
         raise ValueError(f"{document.get('name')!r} breaks {schema}: {problem}")
 
@@ -92,15 +95,15 @@ class _Broken(Exception):
         self.problem = problem
 
 
-def _raise_if_broken(document: Any, schema: str) -> None:
-    problem = _full_problem(document, schema)
+def _raise_if_broken(document: Any, schema: str, package: str) -> None:
+    problem = _full_problem(document, schema, package)
     if problem is not None:
         raise _Broken(problem)
 
 
-def _full_problem(document: Any, schema: str) -> str | None:
+def _full_problem(document: Any, schema: str, package: str) -> str | None:
     try:
-        error = best_error(document, schema)
+        error = best_error(document, schema, package)
     except RecursionError:  # jsonschema's message quotes the value whole
         return "nested too deeply to be checked"
     if error is None:
@@ -118,13 +121,13 @@ STRUCTURE = {"type", "required", "properties", "additionalProperties", "items", 
 NUMBERS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
 STRING_CONTENT = {"enum", "const", "pattern", "format"}
 SHAPE_KEYWORDS = ANNOTATIONS | STRUCTURE | NUMBERS | STRING_CONTENT | {"minLength", "maxLength"}
-_valid_shapes: dict[str, set[Hashable]] = defaultdict(set)
+_valid_shapes: dict[tuple[str, str], set[Hashable]] = defaultdict(set)  # by (package, schema)
 
 
 @cache
-def judged_by_shape(schema: str) -> bool:
+def judged_by_shape(schema: str, package: str = PACKAGE) -> bool:
     """Whether ``schema`` uses only :data:`SHAPE_KEYWORDS`, all the way down."""
-    return _shape_only(schema_document(schema))
+    return _shape_only(schema_document(schema, package))
 
 
 def _shape_only(schema: Any) -> bool:
@@ -136,11 +139,11 @@ def _shape_only(schema: Any) -> bool:
     return all(_shape_only(subschema) for subschema in subschemas)
 
 
-def shape(schema: str, value: Any) -> Hashable:
+def shape(schema: str, value: Any, package: str = PACKAGE) -> Hashable:
     """What ``schema`` (judged by shape: :func:`judged_by_shape`) can see of ``value``, as nested tuples: two values
     of one shape get one verdict. The token schema sees of a string only whether it is empty, so a collection's
     10,000 documents have ~10 shapes; Metaplex's also sees a name's length (at most 32) and its enums' values."""
-    return _seen(schema_document(schema), value)
+    return _seen(schema_document(schema, package), value)
 
 
 def _seen(schema: Any, value: Any) -> Hashable:
