@@ -240,7 +240,7 @@ def _pack_linked(staging: Path, jobs: Sequence[Job], config: Config, work: _Work
     images = pack(staging, IMAGES)
     uri = images_base(images)
     tokens, target = work.collection.tokens, work.target
-    linked = [target.token_document(config, t.document, f"{uri}{job.image.name}") for t, job in zip(tokens, jobs, strict=True)]
+    linked = [target.token_document(config, t, f"{uri}{job.image.name}") for t, job in zip(tokens, jobs, strict=True)]
     write_linked_metadata(jobs, linked)
     _write_documents(staging / METADATA, target.collection_documents(config, work.collection, uri))
     return images, pack(staging, METADATA)

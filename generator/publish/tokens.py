@@ -46,7 +46,7 @@ def token_jobs(
     for position, token in enumerate(collection.tokens):
         image, metadata = target.token_files(position, token.token_id, json_extension)
         folders.update((posixpath.dirname(image), posixpath.dirname(metadata)))
-        document = target.token_document(config, token.document, f"{uri}{posixpath.basename(image)}")
+        document = target.token_document(config, token, f"{uri}{posixpath.basename(image)}")
         jobs.append(Job(token.master, staging / image, staging / metadata, document, target.token_schema, target.schema_package))
     for folder in sorted(folders):
         (staging / folder).mkdir(parents=True, exist_ok=True)

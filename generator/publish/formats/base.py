@@ -19,7 +19,7 @@ from generator.schemas import PACKAGE
 
 if TYPE_CHECKING:
     from generator.config import Config
-    from generator.curate.finished import CollectionFolder
+    from generator.curate.finished import CollectionFolder, Token
     from generator.publish.hidden import Placeholder
 
 Documents = dict[str, dict[str, Any]]  # a path inside export/ → the JSON document written there
@@ -47,8 +47,8 @@ class ExportFormat(ABC):
         """Where the token at ``position`` (0-based, in published order) puts its image and its document."""
 
     @abstractmethod
-    def token_document(self, config: Config, draft: dict[str, Any], image_uri: str) -> dict[str, Any]:
-        """The published document of the token whose ERC-721 draft (``metadata/<id>.json``) is ``draft``."""
+    def token_document(self, config: Config, token: Token, image_uri: str) -> dict[str, Any]:
+        """The published document of ``token`` (its ERC-721 draft ``metadata/<id>.json`` is ``token.document``)."""
 
     @abstractmethod
     def hidden_document(self, config: Config, placeholder: Placeholder) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from generator.publish.formats.base import Documents, ExportFormat, hidden_name
 
 if TYPE_CHECKING:
     from generator.config import Config
-    from generator.curate.finished import CollectionFolder
+    from generator.curate.finished import CollectionFolder, Token
     from generator.publish.hidden import Placeholder
 
 TOKEN_URI_RULE = (
@@ -33,8 +33,8 @@ class ERC721(ExportFormat):
     def token_files(self, position: int, token_id: int, json_extension: bool) -> tuple[str, str]:
         return f"images/{token_id}.png", f"metadata/{token_id}{'.json' if json_extension else ''}"
 
-    def token_document(self, config: Config, draft: dict[str, Any], image_uri: str) -> dict[str, Any]:
-        return {**draft, "image": image_uri}
+    def token_document(self, config: Config, token: Token, image_uri: str) -> dict[str, Any]:
+        return {**token.document, "image": image_uri}
 
     def hidden_document(self, config: Config, placeholder: Placeholder) -> dict[str, Any]:
         return {"name": hidden_name(config), "description": config.collection.description, "image": placeholder.uri}

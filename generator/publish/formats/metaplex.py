@@ -19,7 +19,7 @@ from generator.schemas import validate
 
 if TYPE_CHECKING:
     from generator.config import Config
-    from generator.curate.finished import CollectionFolder
+    from generator.curate.finished import CollectionFolder, Token
     from generator.publish.hidden import Placeholder
 
 SCHEMA = "metaplex.schema.json"
@@ -38,8 +38,8 @@ class Metaplex(ExportFormat):
         """Files 0…N-1 side by side, as Candy Machine reads them (always ``.json``)."""
         return f"assets/{position}.png", f"assets/{position}.json"
 
-    def token_document(self, config: Config, draft: dict[str, Any], image_uri: str) -> dict[str, Any]:
-        return metaplex_metadata(config, draft, image_uri)
+    def token_document(self, config: Config, token: Token, image_uri: str) -> dict[str, Any]:
+        return metaplex_metadata(config, token.document, image_uri)
 
     def hidden_document(self, config: Config, placeholder: Placeholder) -> dict[str, Any]:
         c = config.collection
