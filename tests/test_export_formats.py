@@ -131,3 +131,16 @@ def test_no_format_name_is_compared_outside_the_formats_package() -> None:
     ]
     assert offenders == []
     assert spelled.search('if fmt == "metaplex":') and spelled.search("kind in ('erc721',)"), "the pattern finds them"
+
+
+def test_every_format_that_takes_car_writes_the_folders_car_packs() -> None:
+    """``--car`` packs images/ and metadata/ (generator.publish.ipfs): a format that does not refuse it must put its
+    token files there, or its CARs would be empty."""
+    from generator.publish.ipfs import IMAGES, METADATA
+
+    takes_car = [target for target in formats.REGISTRY.values() if "--car" not in target.refusals]
+    assert takes_car, "erc721 takes --car"
+    for target in takes_car:
+        for extension in (False, True):
+            image, metadata = target.token_files(0, 7, extension)
+            assert (Path(image).parent.as_posix(), Path(metadata).parent.as_posix()) == (IMAGES, METADATA), target.name

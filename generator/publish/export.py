@@ -100,15 +100,22 @@ def export_collection(
 ) -> ExportSummary:
     """Write ``folder/export/`` and ``folder/index.html``; ``base_uri`` (a flag) beats ``[metadata].base_uri``.
 
-    ``fmt``: a registered format's name (:mod:`generator.publish.formats`); ``car``: pack images/ and metadata/ (and hidden/) into CAR files and link by their CIDs (see
+    ``fmt``: a registered format's name (:mod:`generator.publish.formats`), which refuses the options that do not
+    apply to it; ``car``: pack images/ and metadata/ (and hidden/) into CAR files and link by their CIDs (see
     :mod:`generator.publish.ipfs`); ``placeholder``: the pre-reveal image (:mod:`generator.publish.hidden`);
     ``starting_index``: publish the revealed mapping (:mod:`generator.publish.reveal`); ``progress``: tokens published.
     """
     started = time.perf_counter()
     target = export_format(fmt)
     check_car_options(car, base_uri)
-    given = {"--car": car, "--placeholder": placeholder is not None, "--starting-index": starting_index is not None}
-    target.check_options({**given, "--json-extension": json_extension})
+    target.check_options(
+        {
+            "--car": car,
+            "--placeholder": placeholder is not None,
+            "--starting-index": starting_index is not None,
+            "--json-extension": json_extension,
+        }
+    )
     uri = DEFAULT_BASE_URI if car else _base_uri(base_uri, config)  # with --car, the CIDs decide every link
     if placeholder is not None and within(placeholder, folder / EXPORT):
         raise UserError(
