@@ -4,7 +4,6 @@ processes for large collections (a plain function of picklable jobs, so the pool
 from __future__ import annotations
 
 import hashlib
-import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +44,9 @@ def token_jobs(
     jobs, folders = [], set()
     for position, token in enumerate(collection.tokens):
         image, metadata = target.token_files(position, token.token_id, json_extension)
-        folders.update((posixpath.dirname(image), posixpath.dirname(metadata)))
-        document = target.token_document(config, token, f"{uri}{posixpath.basename(image)}")
+        images, _, name = image.rpartition("/")
+        folders |= {images, metadata.rpartition("/")[0]}
+        document = target.token_document(config, token, f"{uri}{name}")
         jobs.append(Job(token.master, staging / image, staging / metadata, document, target.token_schema, target.schema_package))
     for folder in sorted(folders):
         (staging / folder).mkdir(parents=True, exist_ok=True)
