@@ -143,3 +143,13 @@ with folder_lock(Path(sys.argv[1]), "a test"):
     print("held", flush=True)
     time.sleep(60)
 """
+
+
+def test_a_fifo_as_a_lora_file_is_refused_at_once(tmp_path: Path) -> None:
+    lora = tmp_path / "punks.safetensors"
+    os.mkfifo(lora)
+    probe = "import sys; from pathlib import Path; from training import kohya; kohya.read(Path(sys.argv[1]))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(lora)], cwd=REPO, capture_output=True, text=True, timeout=HANG, stdin=subprocess.DEVNULL
+    )
+    assert f"UserError: {lora}: is a named pipe (FIFO), not a regular file" in result.stderr
