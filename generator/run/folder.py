@@ -19,9 +19,11 @@ from typing import Any
 from generator.config import Config
 from generator.errors import UserError, plural
 from generator.files import (
+    LOG_LIMIT,
     PARTIAL_SUFFIX,
     TEXT_LIMIT,
     is_place_error,
+    open_limited,
     os_error_message,
     read_if_regular,
     slugify,
@@ -200,10 +202,11 @@ def _only_export_files(export: Path) -> bool:
 
 
 def _marked(path: Path, mark: bytes) -> bool:
+    """Whether punkgen wrote ``path`` (its mark in the first 4 KiB); a FIFO or device there is not, and is never read."""
     try:
-        with path.open("rb") as stream:
+        with open_limited(path, LOG_LIMIT, "") as stream:
             return mark in stream.read(4096)
-    except OSError:
+    except (UserError, OSError):
         return False
 
 
