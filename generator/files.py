@@ -114,12 +114,14 @@ TEXT_LIMIT = 16 * MiB  # tables, collection.toml, palettes, workflows, JSON: a 1
 IMAGE_LIMIT = 64 * MiB  # hand-made art, layers, masters: a 24×24 token upscaled 100× is a few KiB as PNG
 LOG_LIMIT = 4 * 2**30  # the manifest, which punkgen appends to: a million tokens' lines are ~1 GiB
 RENDER_LIMIT = 256 * MiB  # a UI's render: an uncompressed 16-bit 4096² PNG is 128 MiB
+MODEL_LIMIT = 16 * 2**30  # a LoRA or checkpoint read whole: an SD 1.5 rank-128 LoRA is ~150 MiB, a full SDXL 7 GiB
 
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
 )
 
 

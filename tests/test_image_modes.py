@@ -159,6 +159,7 @@ def test_a_fifo_among_the_renders_is_named_at_once(config_path: Path, tmp_path: 
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's notes on the damaged tags
 def test_a_damaged_tiff_whose_frames_cannot_be_counted_is_one_line(collection: Path, config_path: Path, tmp_path: Path) -> None:
     """Three bytes of a CMYK TIFF changed (found by flipping bytes): counting its frames raised TypeError."""
     pixels = np.random.default_rng(0).integers(0, 255, (24, 24, 3), dtype=np.uint8)
