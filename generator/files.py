@@ -105,6 +105,18 @@ def os_error_message(error: OSError, path: Path | str, fix: str) -> str:
     return f"{where}: {PLACE_ERRORS.get(error.errno, error.strerror or str(error))}; {fix}"
 
 
+@contextmanager
+def place_errors_said(path: Path, fix: str) -> Iterator[None]:
+    """A full disk, a read-only mount or a refused permission met inside the block, said in one line naming the path
+    and ``fix`` (a :class:`UserError`); any other ``OSError`` is a bug and propagates as one."""
+    try:
+        yield
+    except OSError as error:
+        if not is_place_error(error):
+            raise
+        raise UserError(os_error_message(error, path, fix)) from None
+
+
 # ── reading what the user hands over ─────────────────────────────────────────────────────────────
 # Every file punkgen reads is a regular file of bounded size, checked before a byte is read: a symlink to /dev/zero
 # would fill the memory, and a FIFO would block the reader forever (while holding the folder lock). Each kind of file
