@@ -74,6 +74,13 @@ def collection_args(config_path: Path, out: Path, n: int = 20, *extra: object) -
     return ["collection", "-n", n, "--config", config_path, "--out", out, "--quiet", "--backend", "sprites", *extra]
 
 
+def made_collection(config_path: Path, out: Path, n: int) -> Path:
+    """A finished sprite collection of ``n`` tokens in ``out``: what curation, verify and export tests start from."""
+    result = run_cli(*collection_args(config_path, out, n))
+    assert result.exit_code == 0, result.output
+    return out
+
+
 def folder_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` by relative path: two runs are identical when these are equal."""
     return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import collection_args, folder_bytes, refused, run_cli
+from conftest import collection_args, folder_bytes, made_collection, refused, run_cli
 
 from generator.publish.car import folder_cid
 
@@ -21,9 +21,7 @@ URI, OTHER = "https://cdn.example.com/punks/", "ar://bNbA3TEQVL60xlgCcqdz4ZPHFZ7
 
 @pytest.fixture
 def collection(config_path: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    assert run_cli(*collection_args(config_path, out, 5)).exit_code == 0
-    return out
+    return made_collection(config_path, tmp_path / "out", 5)
 
 
 def export(out: Path, config_path: Path, *flags: str) -> str:

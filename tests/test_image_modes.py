@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, collection_args, folder_bytes, refused, run_cli
+from conftest import REPO, collection_args, folder_bytes, made_collection, refused, run_cli
 from PIL import Image
 from test_import_backend import import_args
 
@@ -41,9 +41,7 @@ def token_art(seed: int = 3) -> np.ndarray:
 
 @pytest.fixture
 def collection(config_path: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    assert run_cli(*collection_args(config_path, out, 8)).exit_code == 0
-    return out
+    return made_collection(config_path, tmp_path / "out", 8)
 
 
 def replace_refused(collection: Path, config_path: Path, image: Path) -> str:

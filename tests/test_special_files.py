@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, collection_args, folder_bytes, refused, run_cli
+from conftest import REPO, collection_args, folder_bytes, made_collection, refused, run_cli
 from PIL import Image
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
@@ -36,9 +36,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture
 def collection(config_path: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    assert run_cli(*collection_args(config_path, out, 8)).exit_code == 0
-    return out
+    return made_collection(config_path, tmp_path / "out", 8)
 
 
 def test_a_fifo_as_the_replacement_image_is_refused_at_once(collection: Path, config_path: Path, tmp_path: Path) -> None:
