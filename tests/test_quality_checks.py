@@ -156,3 +156,15 @@ def test_every_row_says_what_tunes_it_and_why() -> None:
         assert all(limit in settings if isinstance(limit, str) else isinstance(limit, int | float) for limit in limits)
         assert check.chosen_by and check.renders and check.renders <= {DRAWN, RECOVERED}, check.code
         assert check.needs in (None, "claim", "training"), check.code
+
+
+@pytest.mark.slow
+def test_every_verdict_is_the_one_given_before_the_checks_were_a_table(monkeypatch) -> None:
+    """Recorded by tests/fixtures/record_quality_verdicts.py from the checks as they were (main at 1f6bdc1): the
+    bench's renders of every failure class with and without layer art, and the drawn cases of test_quality.py."""
+    fixtures = Path(__file__).parent / "fixtures"
+    monkeypatch.syspath_prepend(str(fixtures))
+    from record_quality_verdicts import verdicts
+
+    recorded = json.loads((fixtures / "quality_verdicts.json").read_text())
+    assert dict(verdicts()) == recorded
