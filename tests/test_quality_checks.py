@@ -17,7 +17,7 @@ from test_quality import PALETTE, SETTINGS, claim_for, shipped_token
 
 from generator.config import QualitySettings, load_config
 from generator.pixels import checks
-from generator.pixels.checks import DRAWN, EVERY, RECOVERED, Check, UnmeasuredCheck
+from generator.pixels.checks import DRAWN, EVERY, RECOVERED, RECOVERED_ONLY, Check, UnmeasuredCheck
 from generator.pixels.drawn import judge_drawn
 from generator.pixels.measures import Sample
 from generator.pixels.quality import assess
@@ -123,7 +123,7 @@ def test_a_check_unmeasured_on_recovered_renders_or_with_a_claim_raises_where_it
     art, _ = shipped_token()
     render = upscale(art, 512)
     recovery = recover(render, 24, PALETTE, expected_background=art[0, 0])
-    add_row(monkeypatch, Check("toy_recovered", "unknown", "at_least", 1, "{value:g}", "a toy", renders=frozenset({RECOVERED})))
+    add_row(monkeypatch, Check("toy_recovered", "unknown", "at_least", 1, "{value:g}", "a toy", renders=RECOVERED_ONLY))
     with pytest.raises(UnmeasuredCheck, match="unknown .* recovered render"):
         assess(render, recovery, SETTINGS)
     assert assess(art, recover(art, 24, PALETTE), SETTINGS).accepted  # drawn at token size: not its render
@@ -137,9 +137,7 @@ def test_a_check_unmeasured_on_recovered_renders_or_with_a_claim_raises_where_it
 
 
 def test_a_row_limited_to_recovered_renders_never_judges_drawn_ones(monkeypatch) -> None:
-    add_row(
-        monkeypatch, Check("toy_any", "colors", "at_most", 1, "{value:.0f} > {limit}", "a toy", renders=frozenset({RECOVERED}))
-    )
+    add_row(monkeypatch, Check("toy_any", "colors", "at_most", 1, "{value:.0f} > {limit}", "a toy", renders=RECOVERED_ONLY))
     art, _ = shipped_token()
     assert judge_drawn(art[None], [art[0, 0]], SETTINGS, None, [None])[0].accepted
     render = upscale(art, 512)

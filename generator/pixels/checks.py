@@ -31,6 +31,7 @@ from generator.pixels.measures import Reading, Sample, training_distance, trait_
 DRAWN = "drawn"  # art drawn at token size, judged as drawn
 RECOVERED = "recovered"  # a render of any size, through grid recovery
 EVERY = frozenset({DRAWN, RECOVERED})
+RECOVERED_ONLY = frozenset({RECOVERED})  # portrait heuristics: art drawn at token size is what its creator drew
 
 Limit = float | str  # a number chosen by measurement, or the name of the [quality] setting that holds it
 
@@ -173,7 +174,7 @@ CHECKS: tuple[Check, ...] = (
         0,
         "{value:.3g} > {limit:g} subject cells apart from the figure",
         STRUCTURE_BENCH + "subject cells apart from its largest 8-connected part; good: 0 in every render; clutter: median 6",
-        renders=frozenset({RECOVERED}),
+        renders=RECOVERED_ONLY,
     ),
     Check(
         "floating",
@@ -182,7 +183,7 @@ CHECKS: tuple[Check, ...] = (
         1,
         "{value:.3g} > {limit:g} empty rows under the figure",
         STRUCTURE_BENCH + "empty rows under the subject; good: 0 (the neck stands on the edge); moved up 3–6: ≥ 3",
-        renders=frozenset({RECOVERED}),
+        renders=RECOVERED_ONLY,
     ),
     Check(
         "sideways",
@@ -199,7 +200,7 @@ CHECKS: tuple[Check, ...] = (
         0.2,
         "{value:.3g} > {limit:g} of the subject's cells match no neighbour",
         STRUCTURE_BENCH + "subject cells no neighbour shares a colour with; good: ≤ 0.16; speckled 25 %+: ≥ 0.23",
-        renders=frozenset({RECOVERED}),
+        renders=RECOVERED_ONLY,
     ),
     Check(
         "posterised",
@@ -208,7 +209,7 @@ CHECKS: tuple[Check, ...] = (
         4,
         "{value:.3g} < {limit:g} colours in the subject",
         STRUCTURE_BENCH + "good: ≥ 5 (skin, hair, eyes, mouth); posterised to 2 levels a channel: 3",
-        renders=frozenset({RECOVERED}),
+        renders=RECOVERED_ONLY,
     ),
     Check(
         "trait_{key}",
