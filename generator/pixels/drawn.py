@@ -43,7 +43,7 @@ def judge_drawn(
     background, distance = drawn_backgrounds(tokens, expected)
     columns = {name: values.tolist() for name, values in token_measures(tokens, tokens, background).items()}
     flat = np.zeros(tokens.shape[1:3])
-    tables = {claimed: table_for(settings, True, claimed, training is not None) for claimed in (False, True)}
+    tables = {claimed: table_for(settings, drawn=True, claim=claimed, training=training is not None) for claimed in (False, True)}
     verdicts = []
     for n, claim in enumerate(claims):
         metrics = {name: float(values[n]) for name, values in columns.items()} | AS_DRAWN

@@ -38,6 +38,8 @@ __all__ += ["Verdict", "Table", "assess", "judge", "judged_claim", "table_for", 
 
 @dataclass(frozen=True)
 class Verdict:
+    """Every reason a render fails (none: accepted), and the measures they were read from."""
+
     reasons: tuple[str, ...]
     metrics: dict[str, float]
 
@@ -60,7 +62,9 @@ def assess(
     judged, unlike = judged_claim(claim, settings, recovery.pixels)
     drawn = drawn_at_token_size(render, recovery.pixels)
     sample = Sample(render, recovery.pixels, recovery.background, drawn, recovery, judged, unlike, training)
-    return judge(sample, measure(sample), table_for(settings, drawn, judged is not None, training is not None))
+    return judge(
+        sample, measure(sample), table_for(settings, drawn=drawn, claim=judged is not None, training=training is not None)
+    )
 
 
 def judged_claim(claim: Claim | None, settings: QualitySettings, pixels: np.ndarray) -> tuple[Claim | None, np.ndarray | None]:
@@ -79,11 +83,11 @@ class Table:
     named: frozenset[str]  # the named measures the rows read: each must be in a render's metrics
 
 
-def table_for(settings: QualitySettings, drawn: bool, claim: bool, training: bool) -> Table:
+def table_for(settings: QualitySettings, *, drawn: bool, claim: bool, training: bool) -> Table:
     """The rows of :data:`checks.CHECKS` that judge a render drawn at token size (or recovered), given what the run has
     beside it: the claim its traits are judged against, the training set."""
     kind = DRAWN if drawn else RECOVERED
-    present = {None, *(["claim"] if claim else []), *(["training"] if training else [])}
+    present = {None} | {need for need, there in (("claim", claim), ("training", training)) if there}
     rows = tuple(Row.of(check, settings) for check in checks.CHECKS if kind in check.renders and check.needs in present)
     return Table(kind, rows, frozenset(row.check.measure for row in rows if row.check.taken_by is None))
 
