@@ -30,8 +30,8 @@ import numpy as np
 from failures import FAILURES, good
 
 from generator.config import load_config
-from generator.pixels.palette import Palette, read_palette
 from generator.pixels.measures import Claim
+from generator.pixels.palette import Palette, read_palette
 from generator.pixels.quality import Verdict, assess
 from generator.pixels.recovery import recover
 from generator.plan.plan import plan_collection

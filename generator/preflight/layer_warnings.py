@@ -26,8 +26,8 @@ import numpy as np
 from generator.config import Config
 from generator.errors import plural
 from generator.images import pack_rgb
-from generator.pixels.palette import Palette, to_lab
 from generator.pixels.measures import MIN_TRAIT_PIXELS, TRAIT_TOLERANCE
+from generator.pixels.palette import Palette, to_lab
 from generator.plan.traits import NONE_VALUE, TraitTable
 from generator.render.layers import layer_path
 
