@@ -45,7 +45,8 @@ class Destination:
     palette: Palette | None
     backgrounds: tuple[np.ndarray | None, ...]  # asked-for colour of each value of the first (bottom) trait
     training: TrainingSet | None
-    ui_parameters: bool  # rejected renders keep the A1111 text of their job (every backend but sprites)
+    drawn: bool  # the renderer draws at token size (Renderer.draws_at_token_size): its renders are the tokens
+    ui_parameters: bool  # rejected renders keep the A1111 text of their job (Renderer.made_by_model)
     layers: Layers | None  # draw each token's claim for the trait check; None without layer art, or when
     # the sprite renderer drew the render itself (its tokens show their claims by construction)
 
@@ -59,9 +60,8 @@ class Outcome:
 def finish_batch(destination: Destination, jobs: list[RenderJob], renders: Renders, images_first: bool = True) -> list[Outcome]:
     """``images_first``: in a block of renders drawn at token size, every image is written before every metadata
     document, or the other way round (see :func:`_write_in_turn`); a model's renders write token by token."""
-    size = destination.config.pixels.size
-    if isinstance(renders, np.ndarray) and renders.shape[1:3] == (size, size):
-        return _finish_drawn(destination, jobs, renders, images_first)
+    if destination.drawn:
+        return _finish_drawn(destination, jobs, np.asarray(renders), images_first)
     return [finish_token(destination, job, render) for job, render in zip(jobs, renders, strict=True)]
 
 
