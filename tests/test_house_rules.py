@@ -38,7 +38,9 @@ def outside(modules: dict[str, str], folder: str) -> dict[str, str]:
 def backend_name_tests(modules: dict[str, str], names: list[str]) -> list[str]:
     """``x == "sprites"``, ``"sprites" != x``, ``x in ("sprites", …)``: a caller working out what a backend is."""
     quoted = "|".join(re.escape(name) for name in names)
-    pattern = re.compile(rf"""(==|!=)\s*["']({quoted})["']|["']({quoted})["']\s*(==|!=)|\bin\s*[(\[{{][^)\]}}]*["']({quoted})["']""")
+    pattern = re.compile(
+        rf"""(==|!=)\s*["']({quoted})["']|["']({quoted})["']\s*(==|!=)|\bin\s*[(\[{{][^)\]}}]*["']({quoted})["']"""
+    )
     return [f"{path}:{n}" for path, text in modules.items() for n, line in _lines(text) if pattern.search(line)]
 
 
