@@ -203,7 +203,7 @@ def measure(render: np.ndarray, recovery: Recovery, claim: Claim | None, unlike:
         "background_distance": recovery.background_distance,
     }
     metrics |= background_measures(recovery)
-    if render.shape[:2] != recovery.pixels.shape[:2]:  # art already at token size (sprites) is judged as drawn
+    if not recovery.drawn:  # art its renderer drew at token size is judged as drawn
         metrics |= shape_measures(recovery.pixels, subject)
     if claim is not None and unlike is not None:
         metrics |= claim_measures(claim, unlike, recovery.spread)

@@ -22,7 +22,7 @@ from generator.images import encode_png
 from generator.pixels.drawn import judge_drawn
 from generator.pixels.palette import Palette
 from generator.pixels.quality import Claim, TrainingSet, Verdict, assess
-from generator.pixels.recovery import Recovery, recover
+from generator.pixels.recovery import Recovery, drawn_recovery, recover
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata
 from generator.plan.traits import TraitTable
@@ -216,6 +216,9 @@ def claim(destination: Destination, combo: tuple[int, ...]) -> Claim | None:
 
 
 def postprocess(render: np.ndarray, destination: Destination, job: RenderJob) -> Recovery:
-    """The render → the S×S token, its background painted the colour the token's background trait asks for."""
-    pixels = destination.config.pixels
-    return recover(render, pixels.size, destination.palette, pixels.method, destination.backgrounds[job.combo[0]])
+    """The render → the S×S token, its background painted the colour the token's background trait asks for; art drawn
+    at token size is the token already."""
+    pixels, background = destination.config.pixels, destination.backgrounds[job.combo[0]]
+    if destination.drawn:
+        return drawn_recovery(render, background)
+    return recover(render, pixels.size, destination.palette, pixels.method, background)
