@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator.config import load_config
+from generator.config import choices, load_config
 from generator.curate.reroll import reroll_tokens
 from generator.errors import UserError
 from generator.pixels.recovery import recover
 from generator.plan.traits import combo_of, load_traits
-from generator.render import BACKEND_MODULES
+from generator.render import BACKEND_MODULES, Renderer
 from generator.render.layers import Layers, load_layers
 from generator.run import finish
 from generator.run.collection import run_collection
@@ -101,3 +101,30 @@ def test_the_same_arrays_declared_as_a_models_get_the_model_path(config_path: Pa
     kept = out / "rejected" / f"{summary.failed[0]}-0.png"
     with Image.open(kept) as png:
         assert "Seed: " in png.info["parameters"]
+
+
+def test_every_registered_backend_is_offered_and_every_offered_one_is_registered() -> None:
+    """The config schema's [render].backend list (which --backend offers) and the registry name the same backends:
+    a backend registered but not in the schema could not be chosen, one in the schema but not registered would fail
+    only when chosen."""
+    assert set(choices("render", "backend")) == {"auto", *BACKEND_MODULES}
+
+
+def test_a_backend_declares_only_what_differs_from_a_full_size_model() -> None:
+    """The base holds every declaration's default but render(): a backend without render() cannot be made, and one
+    that declares nothing else is a model that renders full-size pictures itself."""
+
+    class Silent(Renderer):
+        name, identity, batch_size = "silent", "silent", 1
+
+    with pytest.raises(TypeError, match="render"):
+        Silent()
+
+    class Model(Silent):
+        def render(self, jobs):
+            return np.zeros((len(jobs), 512, 512, 3), np.uint8)
+
+    model = Model()
+    declared = (model.deterministic, model.draws_at_token_size, model.made_by_model, model.renders_folder)
+    assert declared == (False, False, True, None)
+    assert (model.requests([]), model.folders_read()) == ({}, ())
