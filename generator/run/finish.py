@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from generator.config import Config
-from generator.files import write_atomic, write_unvouched
+from generator.files import IMAGE_LIMIT, read_if_regular, write_atomic, write_unvouched
 from generator.images import encode_png
 from generator.pixels.drawn import judge_drawn
 from generator.pixels.palette import Palette
@@ -194,7 +194,7 @@ def write_one_of_ones(destination: Destination, one_of_ones: dict[int, PlacedOne
     for token_id, one in one_of_ones.items():
         document = encode(one_of_one_metadata(destination.config, one))
         files = {image_path(folder, token_id): one.art.png, metadata_path(folder, token_id): document}
-        stale = [path for path, data in files.items() if not path.is_file() or path.read_bytes() != data]
+        stale = [path for path, data in files.items() if read_if_regular(path, IMAGE_LIMIT) != data]  # FIFO: stale
         for path in stale:
             write_atomic(path, files[path])
         if token_id in history.accepted:

@@ -19,9 +19,11 @@ from typing import Any
 from generator.config import Config
 from generator.errors import UserError, plural
 from generator.files import (
+    LOG_LIMIT,
     PARTIAL_SUFFIX,
     TEXT_LIMIT,
     is_place_error,
+    open_limited,
     os_error_message,
     read_if_regular,
     slugify,
@@ -276,13 +278,16 @@ def exported_files(export: Path) -> set[str]:
     """The files under ``export/`` an export wrote (paths relative to it): those its record lists, or, in an export
     made before records, the names an export writes where ``provenance.txt`` carries punkgen's mark. Anything else
     there is the creator's: neither ``export`` nor ``--force`` removes it."""
-    try:
-        listed = (export / EXPORT_RECORD).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
+    record = read_if_regular(export / EXPORT_RECORD, TEXT_LIMIT)  # a FIFO there is never read
+    if record is None and not os.path.lexists(export / EXPORT_RECORD):
         if not marked(export / "provenance.txt", EXPORT_MARK):
             return set()
         return {name for name in files_under(export) if EXPORT_FILES.fullmatch(name)}
-    except (OSError, UnicodeDecodeError):  # a record punkgen cannot read vouches for nothing
+    try:
+        listed = record.decode("utf-8").splitlines() if record is not None else None
+    except UnicodeDecodeError:
+        listed = None
+    if listed is None:  # a record punkgen cannot read vouches for nothing
         return set()
     return {name for name in listed if name} | {EXPORT_RECORD}
 
@@ -301,13 +306,12 @@ def remove_export(export: Path) -> None:
 
 
 def marked(path: Path, mark: bytes) -> bool:
-    """Whether ``path``'s first 4 KiB hold ``mark``: a file punkgen wrote and may replace or remove."""
-    if not path.is_file():  # a FIFO would block the read
-        return False
+    """Whether ``path``'s first 4 KiB hold ``mark``: a file punkgen wrote and may replace or remove (a FIFO or a
+    device there is not, and is never read)."""
     try:
-        with path.open("rb") as stream:
+        with open_limited(path, LOG_LIMIT, "") as stream:
             return mark in stream.read(4096)
-    except OSError:
+    except (UserError, OSError):
         return False
 
 
