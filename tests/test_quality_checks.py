@@ -21,7 +21,7 @@ from generator.pixels.checks import DRAWN, EVERY, RECOVERED, RECOVERED_ONLY, Che
 from generator.pixels.drawn import judge_drawn
 from generator.pixels.measures import Sample
 from generator.pixels.quality import assess
-from generator.pixels.recovery import recover
+from generator.pixels.recovery import drawn_recovery, recover
 from generator.render import BACKEND_MODULES
 from generator.run.collection import run_collection
 
@@ -126,7 +126,7 @@ def test_a_check_unmeasured_on_recovered_renders_or_with_a_claim_raises_where_it
     add_row(monkeypatch, Check("toy_recovered", "unknown", "at_least", 1, "{value:g}", "a toy", renders=RECOVERED_ONLY))
     with pytest.raises(UnmeasuredCheck, match="unknown .* recovered render"):
         assess(render, recovery, SETTINGS)
-    assert assess(art, recover(art, 24, PALETTE), SETTINGS).accepted  # drawn at token size: not its render
+    assert assess(art, drawn_recovery(art, None), SETTINGS).accepted  # drawn at token size: not its render
     monkeypatch.setattr(checks, "CHECKS", checks.CHECKS[:-1])
     add_row(monkeypatch, Check("toy_claim", "unknown_claim", "at_least", 1, "{value:g}", "a toy", needs="claim"))
     claim, _ = claim_for((0, 0, 0, 0, 0, 0))

@@ -51,7 +51,7 @@ class Sample:
     render: np.ndarray  # (H, W, 3) as rendered; the token itself where drawn at token size
     pixels: np.ndarray  # (S, S, 3) the token
     background: np.ndarray  # (S, S) the border-connected background cells
-    drawn: bool  # drawn at token size (see drawn_at_token_size), else recovered from a render of any size
+    drawn: bool  # drawn at token size (Renderer.draws_at_token_size), else recovered from a render of any size
     recovery: Recovery | None  # what grid recovery saw; None for art drawn at token size and judged in a block
     claim: Claim | None  # the traits the metadata claims; None without layer art or at [quality].min_trait_match = 0
     unlike: np.ndarray | None  # (S, S) cells farther than TRAIT_TOLERANCE from the claim's colour there
@@ -65,15 +65,6 @@ class Reading:
 
     value: float
     subject: dict[str, str] = field(default_factory=dict)
-
-
-def drawn_at_token_size(render: np.ndarray, pixels: np.ndarray) -> bool:
-    """Whether this render was drawn at token size (judged as drawn) rather than recovered from a larger render.
-
-    The one place the verdict guesses it from the array's shape: where the renderer declares how it
-    draws, this answer should come from that declaration instead.
-    """
-    return render.shape[:2] == pixels.shape[:2]
 
 
 def measure(sample: Sample) -> dict[str, float]:

@@ -23,7 +23,6 @@ from generator.pixels.measures import (
     Claim,
     Reading,
     Sample,
-    drawn_at_token_size,
     measure,
     unlike_claim,
 )
@@ -60,7 +59,7 @@ def assess(
     ``min_trait_match = 0`` turns off every check against the claim: the traits' and the background cells'.
     """
     judged, unlike = judged_claim(claim, settings, recovery.pixels)
-    drawn = drawn_at_token_size(render, recovery.pixels)
+    drawn = recovery.drawn  # the renderer's declaration, carried by its recovery (see recovery.drawn_recovery)
     sample = Sample(render, recovery.pixels, recovery.background, drawn, recovery, judged, unlike, training)
     return judge(
         sample, measure(sample), table_for(settings, drawn=drawn, claim=judged is not None, training=training is not None)

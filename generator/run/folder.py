@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,19 +140,20 @@ def require_run(folder: Path, run: dict[str, Any]) -> None:
         )
 
 
-def refuse_overlaps(out: Path, config: Config, renders: Path | None) -> None:
+def refuse_overlaps(out: Path, config: Config, renderer_reads: Sequence[tuple[str, Path]] = ()) -> None:
     """Refuse, before anything is written, a collection folder that overlaps a place the run reads (issue 27).
 
     Every folder or file the user names is resolved (through links) and checked against ``out``
     both ways. ``out`` inside (or equal to) a folder read whole (the renders, the training
     originals, the layer art) would feed its own files back as input; an input inside ``out``
     would sit among the files punkgen writes (``images/5.png`` over a render of that name) and
-    that ``--force`` removes. ``out`` may sit inside the config's folder, as in a project folder
+    that ``--force`` removes. ``renderer_reads``: the folders the backend reads whole (import's
+    renders), each with how the user named it. ``out`` may sit inside the config's folder, as in a project folder
     holding ``collection.toml`` and ``output/``: that folder is read by file name, and each file
     read from it is checked here. And a collection folder never holds another.
     """
     out = out.resolve()
-    for label, path, read_whole in _places_read(config, renders):
+    for label, path, read_whole in _places_read(config, renderer_reads):
         path = path.resolve()
         if read_whole and within(out, path):
             raise UserError(
@@ -176,14 +178,13 @@ def within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _places_read(config: Config, renders: Path | None) -> list[tuple[str, Path, bool]]:
+def _places_read(config: Config, renderer_reads: Sequence[tuple[str, Path]]) -> list[tuple[str, Path, bool]]:
     """What a run reads: (how the user named it, where, whether it is read whole, every file in it)."""
     places = [
         ("config's folder (trait tables)", config.folder, False),
         ("layers folder ([traits].layers)", config.layers_folder, True),
+        *((label, path, True) for label, path in renderer_reads),
     ]
-    if renders is not None:
-        places.append(("renders folder (--renders, [render].renders)", renders, True))
     for label, setting, whole in (
         ("[quality].training_dir", config.quality.training_dir, True),
         ("palette ([pixels].palette)", config.pixels.palette, False),
