@@ -16,9 +16,11 @@ from test_pixels import TOKENS, upscale
 
 from generator.config import QualitySettings, load_config
 from generator.pixels.drawn import judge_drawn
+from generator.pixels.measures import Claim
 from generator.pixels.palette import read_palette
-from generator.pixels.quality import Claim, TrainingSet, assess, duplicate_reason, load_training_set
+from generator.pixels.quality import assess, duplicate_reason
 from generator.pixels.recovery import drawn_recovery, recover
+from generator.pixels.training_set import TrainingSet, load_training_set
 from generator.render import BACKEND_MODULES
 from generator.run.collection import run_collection
 
@@ -196,7 +198,7 @@ def test_a_duplicate_render_is_moved_to_rejected(config_path: Path, tmp_path: Pa
 
 
 def claim_for(combo: tuple[int, ...]):
-    from generator.pixels.quality import Claim
+    from generator.pixels.measures import Claim
     from generator.plan.traits import load_traits
     from generator.render.layers import load_layers
 

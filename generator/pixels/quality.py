@@ -18,8 +18,6 @@ from generator.config import QualitySettings
 from generator.pixels import checks
 from generator.pixels.checks import DRAWN, RECOVERED, Check, UnmeasuredCheck
 from generator.pixels.measures import (
-    MIN_TRAIT_PIXELS,
-    TRAIT_TOLERANCE,
     Claim,
     Reading,
     Sample,
@@ -27,12 +25,7 @@ from generator.pixels.measures import (
     unlike_claim,
 )
 from generator.pixels.recovery import Recovery
-from generator.pixels.training_set import TrainingSet, load_training_set
-
-# Claim, TrainingSet, load_training_set and the trait constants are also imported from here (run/, preflight/),
-# as they were before measures, checks and the training set had modules of their own.
-__all__ = ["MIN_TRAIT_PIXELS", "TRAIT_TOLERANCE", "Claim", "TrainingSet", "load_training_set"]
-__all__ += ["Verdict", "Table", "assess", "judge", "judged_claim", "table_for", "duplicate_reason"]
+from generator.pixels.training_set import TrainingSet
 
 
 @dataclass(frozen=True)

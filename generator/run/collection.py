@@ -23,7 +23,7 @@ from generator.config import Config
 from generator.errors import UserError
 from generator.files import is_place_error, os_error_message, remove_partials
 from generator.pixels.palette import read_palette
-from generator.pixels.quality import load_training_set
+from generator.pixels.training_set import load_training_set
 from generator.plan.one_of_ones import PlacedOneOfOne, place_one_of_ones
 from generator.plan.plan import PlannedToken, plan_collection, token_seed
 from generator.plan.prompts import PromptTemplate, prompt_template

@@ -20,9 +20,11 @@ from generator.config import Config
 from generator.files import IMAGE_LIMIT, read_if_regular, write_atomic, write_unvouched
 from generator.images import encode_png
 from generator.pixels.drawn import judge_drawn
+from generator.pixels.measures import Claim
 from generator.pixels.palette import Palette
-from generator.pixels.quality import Claim, TrainingSet, Verdict, assess
+from generator.pixels.quality import Verdict, assess
 from generator.pixels.recovery import Recovery, drawn_recovery, recover
+from generator.pixels.training_set import TrainingSet
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata
 from generator.plan.traits import TraitTable
