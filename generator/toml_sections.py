@@ -155,13 +155,21 @@ def explain(error: jsonschema.ValidationError) -> str:
         return f"unknown key {where}.{unknown}{hint}; known keys in {where}: {', '.join(known)}"
     messages = {
         "required": lambda: f"{where} is missing a required key: {error.message.split(' is a')[0]}; add it",
-        "enum": lambda: f"{where} must be one of {', '.join(map(str, error.validator_value))} (got {value!r})",
+        "enum": lambda: one_of(where, error.validator_value, value),
         "type": lambda: f"{where} must be {KINDS.get(error.validator_value, error.validator_value)} (got {value!r})",
         "minimum": lambda: f"{where} must be ≥ {error.validator_value} (got {value!r})",
         "exclusiveMinimum": lambda: f"{where} must be > {error.validator_value} (got {value!r})",
         "maximum": lambda: f"{where} must be ≤ {error.validator_value} (got {value!r})",
     }
     return messages.get(error.validator, lambda: f"{where}: {error.message}")()
+
+
+def one_of(where: str, allowed: list[Any], value: Any) -> str:
+    """``[pixels].method must be one of mode, nearest (got 'mdoe'; did you mean 'mode'?)``: the schema's refusal of a
+    choice, and a library's (:func:`generator.config.checked_choice`), in the same words."""
+    guess = difflib.get_close_matches(value, [str(a) for a in allowed], n=1) if isinstance(value, str) else []
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return f"{where} must be one of {', '.join(map(str, allowed))} (got {value!r}{hint})"
 
 
 def key_path(parts: Any) -> str:

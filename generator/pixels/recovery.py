@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from generator.config import PixelsSettings, checked_choice
 from generator.images import pack_rgb, unpack_rgb
 from generator.pixels.cast import Cast, Clusters, colour_clusters, estimate_noise, fit_cast
 from generator.pixels.palette import Palette, squared_distances, to_lab
@@ -57,13 +58,15 @@ def recover(
     image: np.ndarray,
     size: int,
     palette: Palette | None,
-    method: str = "mode",
+    method: str = PixelsSettings.method,
     expected_background: np.ndarray | None = None,
 ) -> Recovery:
     """``image`` (H, W, 3) uint8 → :class:`Recovery` at ``size``×``size``; without a palette, colours are only rounded.
 
     An image already ``size``×``size`` (the sprite renderer's) is art as drawn: it is measured, never re-snapped.
+    ``method`` is ``[pixels].method``'s value; any other string is refused, never read as the default.
     """
+    checked_choice("pixels", "method", method)
     if image.shape[:2] == (size, size):
         return _already_on_grid(image, expected_background)
     if method == "nearest":

@@ -113,7 +113,7 @@ def _full_problem(document: Any, schema: str) -> str | None:
 # numbers, booleans and nulls whole, and of a string what its own keywords read: all of it under a content keyword
 # (enum, const, pattern, format), its length under a length bound, else whether it is empty. Annotations judge
 # nothing. A schema using any other keyword ($ref, anyOf, uniqueItems …) is validated document by document.
-ANNOTATIONS = {"$schema", "$id", "title", "description", "$comment"}
+ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "$comment"}
 STRUCTURE = {"type", "required", "properties", "additionalProperties", "items", "minItems", "maxItems"}
 NUMBERS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
 STRING_CONTENT = {"enum", "const", "pattern", "format"}
