@@ -144,6 +144,15 @@ def test_choices_listed_in_the_example_comments_are_the_schemas() -> None:
     assert checked >= 4
 
 
+def test_every_scheduler_choice_has_its_diffusers_class_and_its_a1111_name() -> None:
+    """A choice added to the schema without its mappings would pass the file's check and fail mid-run (KeyError)."""
+    from generator.render.a1111 import SAMPLER_NAMES
+    from generator.render.diffusion import SCHEDULERS
+
+    choices = setting("render.scheduler").rules["enum"]
+    assert list(SCHEDULERS) == choices and list(SAMPLER_NAMES) == choices
+
+
 def test_a_typo_in_a_choice_is_refused_with_the_key_and_a_guess(config_path: Path) -> None:
     text = config_path.read_text(encoding="utf-8")
     config_path.write_text(text.replace('method = "mode"', 'method = "mdoe"'), encoding="utf-8")

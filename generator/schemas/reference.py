@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,7 @@ def sections() -> Iterator[tuple[str, dict[str, Any]]]:
         yield section, rules["items"] if rules.get("type") == "array" else rules
 
 
+@cache
 def settings() -> list[Setting]:
     """Every key of every section, in the schema's order."""
     return [
