@@ -1,7 +1,8 @@
 """``collection.toml`` → one typed, validated, immutable :class:`Config`.
 
 Every setting is declared once, in ``schemas/config.schema.json``: its meaning, bounds or choices, and built-in
-default, from which the flags' help and ``docs/configuration.md`` are generated (:mod:`generator.schemas.reference`).
+default (read as data by :mod:`generator.schemas.declared`), from which the flags' types and help and
+``docs/configuration.md`` are generated (:mod:`generator.schemas.reference`).
 The dataclasses below type those settings; their field defaults are that default again, typed out so a reader (and
 mypy) sees them here, and ``tests/test_config_reference.py`` fails when one differs from the schema's. The precedence
 is command-line flag, then ``collection.toml``, then that default; the CLI applies its flags with
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.schemas import schema_document
-from generator.toml_sections import Sections, load_sections, one_of
+from generator.schemas.declared import CONFIG
+from generator.toml_sections import Sections, load_sections
 
 DEFAULT_CONFIG_PATH = Path("traits/collection.toml")
 
@@ -173,25 +174,13 @@ class Config(Sections):
         return Path(os.path.normpath(self.folder / Path(setting).expanduser())) if setting else None
 
 
-def checked_choice(section: str, key: str, value: str) -> str:
-    """``value``, when the schema allows it for ``[section].key``; a :class:`ValueError` naming the setting otherwise.
-
-    A library reads such a string where it acts on it (the pixel method, the sampling) and calls this first: a value
-    that never met the schema (a library caller's, a typo in a script) is refused, never taken for the default.
-    """
-    allowed = schema_document("config.schema.json")["properties"][section]["properties"][key]["enum"]
-    if value not in allowed:
-        raise ValueError(one_of(f"[{section}].{key}", allowed, value))
-    return value
-
-
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
     """Read, validate and type a collection.toml; every problem becomes a :class:`UserError`."""
     return load_sections(
         Config,
         path,
-        package="generator.schemas",
-        schema="config.schema.json",
+        package=CONFIG.package,
+        schema=CONFIG.schema,
         missing="run from the project folder or pass --config FILE",
         build={
             "rules": lambda raw: tuple(_rule(number, rule) for number, rule in enumerate(raw, start=1)),

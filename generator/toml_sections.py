@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, get_type_hints
 
 from generator.errors import UserError
 from generator.schemas import best_error, schema_document, schema_text, tagged
+from generator.schemas.declared import one_of
 from generator.schemas.proven import check_once
 from generator.text import TOO_DEEP, check_nesting, read_text
 
@@ -162,14 +163,6 @@ def explain(error: jsonschema.ValidationError) -> str:
         "maximum": lambda: f"{where} must be ≤ {error.validator_value} (got {value!r})",
     }
     return messages.get(error.validator, lambda: f"{where}: {error.message}")()
-
-
-def one_of(where: str, allowed: list[Any], value: Any) -> str:
-    """``[pixels].method must be one of mode, nearest (got 'mdoe'; did you mean 'mode'?)``: the schema's refusal of a
-    choice, and a library's (:func:`generator.config.checked_choice`), in the same words."""
-    guess = difflib.get_close_matches(value, [str(a) for a in allowed], n=1) if isinstance(value, str) else []
-    hint = f"; did you mean {guess[0]!r}?" if guess else ""
-    return f"{where} must be one of {', '.join(map(str, allowed))} (got {value!r}{hint})"
 
 
 def key_path(parts: Any) -> str:

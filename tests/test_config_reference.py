@@ -22,7 +22,8 @@ from generator.pixels.recovery import recover
 from generator.plan.plan import expected_shares, plan_collection
 from generator.plan.rules import analyse, compile_rules
 from generator.plan.traits import load_traits
-from generator.schemas.reference import flags_of, reference_page, setting, settings
+from generator.schemas.declared import CONFIG
+from generator.schemas.reference import flags_of, reference_page
 from generator.toml_sections import plain
 
 DOCS = REPO / "docs" / "configuration.md"
@@ -55,7 +56,7 @@ def _element_kind(section) -> type:
 
 
 def test_every_dataclass_default_is_the_schemas_default() -> None:
-    declared = {s.name: (s.default if s.has_default else MISSING) for s in settings()}
+    declared = {s.name: (s.default if s.has_default else MISSING) for s in CONFIG.settings()}
     typed = dataclass_defaults()
     assert sorted(typed) == sorted(declared), "a setting exists in generator/config.py or the schema but not both"
     differing = {
@@ -68,7 +69,7 @@ def test_every_dataclass_default_is_the_schemas_default() -> None:
 
 
 def test_every_setting_says_what_it_means() -> None:
-    assert all(s.description.strip() for s in settings())
+    assert all(s.description.strip() for s in CONFIG.settings())
 
 
 def test_the_committed_reference_is_the_generated_one() -> None:
@@ -85,7 +86,7 @@ def test_the_reference_lists_every_setting_with_its_default_bounds_and_flags() -
     assert ("`scale`", "`20`", "integer ≥ 1, ≤ 64", "`--scale` (export)") in rows
     assert ("`method`", '`"mode"`', "`mode`, `nearest`", "–") in rows
     assert ("`width`", "`512`", "integer ≥ 64, multiple of 8", "`--render-size` (collection, reroll)") in rows
-    assert len(rows) == len(settings())
+    assert len(rows) == len(CONFIG.settings())
 
 
 def test_a_flag_help_names_its_setting_and_the_schemas_default() -> None:
@@ -113,7 +114,7 @@ def test_a_flag_accepts_what_the_file_accepts(args: list[str], expected: str) ->
 
 def test_every_key_of_the_example_is_declared_even_commented_out() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
-    names = {s.name for s in settings()}
+    names = {s.name for s in CONFIG.settings()}
     section, seen = "", set()
     for line in text.splitlines():
         header = re.match(r"^\[\[?(\w+)\]\]?", line)
@@ -139,7 +140,7 @@ def test_choices_listed_in_the_example_comments_are_the_schemas() -> None:
             continue
         section = next(name for name, table in data.items() if isinstance(table, dict) and match.group(1) in table)
         listed = [part.strip().split(":")[0].split()[0] for part in match.group(2).split("|")]
-        assert listed == setting(f"{section}.{match.group(1)}").rules["enum"], line
+        assert listed == CONFIG.setting(f"{section}.{match.group(1)}").rules["enum"], line
         checked += 1
     assert checked >= 4
 
@@ -149,7 +150,7 @@ def test_every_scheduler_choice_has_its_diffusers_class_and_its_a1111_name() -> 
     from generator.render.a1111 import SAMPLER_NAMES
     from generator.render.diffusion import SCHEDULERS
 
-    choices = setting("render.scheduler").rules["enum"]
+    choices = CONFIG.setting("render.scheduler").rules["enum"]
     assert list(SCHEDULERS) == choices and list(SAMPLER_NAMES) == choices
 
 
@@ -184,3 +185,25 @@ def test_an_unknown_sampling_mode_is_refused_where_it_is_read(config_path: Path)
     with pytest.raises(ValueError, match=r"\[traits\]\.sampling"):
         expected_shares(tables, rules, 10, "random", analyse(tables, rules))
     assert len(plan_collection(tables, rules, 10, 42, config.traits.sampling, 1)) == 10
+
+
+def test_a_training_flag_accepts_what_the_recipe_accepts(tmp_path: Path) -> None:
+    """The recipe flags typed their own bounds: --max-steps refused 0 (the recipe's "the epochs decide")."""
+    base = ["train", "--base", "b", "--data", tmp_path / "missing", "--out", tmp_path / "out", "--print-kohya"]
+    assert refused(*base, "--max-steps", "0").endswith("folder not found; build one with `punkgen dataset SRC DST`")
+    assert "Invalid value for '--resolution': 4 is not in the range x>=8" in refused(*base, "--resolution", "4")
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        # the flag refused a resolution under 8 and a negative seed; the file took them (numpy then refused the seed mid-run)
+        ("[dataset]\nresolution = 4\n", "[dataset].resolution must be ≥ 8 (got 4)"),
+        ("[training]\nseed = -1\n", "[training].seed must be ≥ 0 (got -1)"),
+    ],
+)
+def test_a_recipe_refuses_what_its_flag_refuses(tmp_path: Path, table: str, expected: str) -> None:
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(table, encoding="utf-8")
+    line = refused("train", "--base", "b", "--data", tmp_path, "--out", tmp_path / "out", "--config", recipe, "--print-kohya")
+    assert line.endswith(expected)

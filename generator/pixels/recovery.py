@@ -27,10 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from generator.config import PixelsSettings, checked_choice
+from generator.config import PixelsSettings
 from generator.images import pack_rgb, unpack_rgb
 from generator.pixels.cast import Cast, Clusters, colour_clusters, estimate_noise, fit_cast
 from generator.pixels.palette import Palette, squared_distances, to_lab
+from generator.schemas.declared import CONFIG
 
 INTERIOR_MARGIN = 0.2  # of a cell, each side: 21.33 px cells keep their central ~13 px
 OFFSET_STEP = 0.125  # px, grid offset search resolution
@@ -66,7 +67,7 @@ def recover(
     An image already ``size``×``size`` (the sprite renderer's) is art as drawn: it is measured, never re-snapped.
     ``method`` is ``[pixels].method``'s value; any other string is refused, never read as the default.
     """
-    checked_choice("pixels", "method", method)
+    CONFIG.checked_choice("pixels", "method", method)
     if image.shape[:2] == (size, size):
         return _already_on_grid(image, expected_background)
     if method == "nearest":

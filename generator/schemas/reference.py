@@ -1,121 +1,29 @@
-"""Every setting of ``collection.toml`` declared once, in ``config.schema.json``, and read from there by all who tell it.
+"""Every setting of ``collection.toml``, declared once in ``config.schema.json`` (:mod:`generator.schemas.declared`),
+told from there: on the command line and in ``docs/configuration.md``.
 
-The schema is what refuses a bad file, so its bounds and choices are the ones that hold; each setting there also
-carries its ``description`` and ``default``. From that one declaration come: the command-line flags that set a
-setting (:func:`flag_option`: their type, bounds and help), the pixelate flags that share a setting's meaning
-(:func:`standalone_option`), and the settings tables of ``docs/configuration.md`` (:func:`reference_page`, written by
-``make docs``). ``tests/test_config_reference.py`` checks that the dataclass defaults in :mod:`generator.config`
-equal the schema's, that the example ``traits/collection.toml`` holds only declared keys, and that the committed page
-is the generated one. Nothing here imports jsonschema: the flags are built on every ``punkgen`` start.
+A flag that overrides a setting takes its click type (bounds or choices) and its help from the setting's declaration
+(:func:`flag_option`; a pixelate flag that means what a setting means: :func:`standalone_option`), so a flag accepts
+what the file accepts and says the default the library uses. The settings tables of ``docs/configuration.md`` are
+generated from the schema and those helps (:func:`reference_page`, ``make docs``); ``tests/test_config_reference.py``
+checks the committed page is the generated one, and that the dataclass defaults and the example
+``traits/collection.toml`` agree with the schema. No jsonschema here: the flags are built on every ``punkgen`` start.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import click
 
-from generator.schemas import schema_document
+from generator.schemas.declared import CONFIG, Declared, Setting
 
-SCHEMA = "config.schema.json"
 BEGIN = "<!-- settings: generated from generator/schemas/config.schema.json by `make docs`; edit the schema, not this table -->"
 END = "<!-- end of generated settings -->"
-KINDS = {"integer": "integer", "number": "number", "string": "text", "boolean": "`true` or `false`", "object": "table"}
 # What a flag's help says after its text: the settings it overrides and their built-in defaults (read back by flags_of).
 OVERRIDES = re.compile(r"\[(\w+)\]\.(\w+), else ")
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One key of one section, as the schema declares it."""
-
-    section: str
-    key: str
-    rules: dict[str, Any]  # the key's JSON schema
-    required: bool
-
-    @property
-    def name(self) -> str:
-        return f"[{self.section}].{self.key}"
-
-    @property
-    def description(self) -> str:
-        return self.rules["description"]
-
-    @property
-    def has_default(self) -> bool:
-        return "default" in self.rules
-
-    @property
-    def default(self) -> Any:
-        return self.rules["default"]
-
-    def default_text(self) -> str:
-        """The default as it is written in TOML (``"auto"``, ``7.5``, ``true``, ``[]``)."""
-        if self.required:
-            return "(required)"
-        return toml_value(self.default) if self.has_default else "none"
-
-    def allowed_text(self) -> str:
-        """What the schema accepts, in words: the choices, or the kind and its bounds."""
-        return allowed(self.rules)
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "{}" if not value else "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
-    return json.dumps(value, ensure_ascii=False)
-
-
-def allowed(rules: dict[str, Any]) -> str:
-    if "enum" in rules:
-        return ", ".join(f"`{choice}`" for choice in rules["enum"])
-    if rules.get("type") == "array":
-        return f"list of {allowed(rules.get('items', {}))}"
-    words = [KINDS.get(rules.get("type", ""), "table of trait → value(s)")]
-    for keyword, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<")):
-        if keyword in rules:
-            words.append(f"{sign} {rules[keyword]}")
-    if "multipleOf" in rules:
-        words.append(f"multiple of {rules['multipleOf']}")
-    if rules.get("minLength", 0) > 0:
-        words.insert(0, "non-empty")
-    if "pattern" in rules and rules.get("minLength", 0) == 0:
-        words.append(f"matching `{rules['pattern']}`")
-    return " ".join(words[:1]) + (" " + ", ".join(words[1:]) if len(words) > 1 else "")
-
-
-def sections() -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each top-level table (or array of tables) and the schema of one of its entries."""
-    for section, rules in schema_document(SCHEMA)["properties"].items():
-        yield section, rules["items"] if rules.get("type") == "array" else rules
-
-
-@cache
-def settings() -> list[Setting]:
-    """Every key of every section, in the schema's order."""
-    return [
-        Setting(section, key, rules, key in table.get("required", ()))
-        for section, table in sections()
-        for key, rules in table["properties"].items()
-    ]
-
-
-def setting(dotted: str) -> Setting:
-    """``"render.steps"`` → its :class:`Setting`."""
-    section, key = dotted.split(".")
-    for candidate in settings():
-        if (candidate.section, candidate.key) == (section, key):
-            return candidate
-    raise KeyError(f"{dotted}: no such setting in {SCHEMA}")
 
 
 # ── command-line flags ───────────────────────────────────────────────────────────────────────────
@@ -124,26 +32,28 @@ def setting(dotted: str) -> Setting:
 def flag_option(*keys: str, note: str = "", lead: str = "") -> dict[str, Any]:
     """``type`` and ``help`` of a flag that overrides ``keys`` (all of one kind: ``--render-size`` sets two): the
     schema's bounds or choices, and :func:`flag_help`."""
-    return {"type": flag_type(setting(keys[0])), "help": flag_help(*keys, note=note, lead=lead)}
+    return {"type": flag_type(CONFIG.setting(keys[0])), "help": flag_help(*keys, note=note, lead=lead)}
 
 
 def flag_help(*keys: str, note: str = "", lead: str = "") -> str:
     """The help of a flag that overrides ``keys``: the first one's description (or ``lead``, where the flag says it
     its own way), ``note``, then where the value comes from when the flag is not given:
     ``[default: [render].steps, else 30]``."""
-    overrides = "; ".join(f"{setting(key).name}, else {setting(key).default_text()}" for key in keys)
-    return f"{_sentence(lead or setting(keys[0]).description)}{note}  [default: {overrides}]"
+    settings = [CONFIG.setting(key) for key in keys]
+    overrides = "; ".join(f"{chosen.name}, else {chosen.default_text()}" for chosen in settings)
+    return f"{_sentence(lead or settings[0].description)}{note}  [default: {overrides}]"
 
 
 def standalone_option(key: str) -> dict[str, Any]:
     """A flag of a command that reads no config (``pixelate``) but means what setting ``key`` means: its type, help
     and the setting's built-in default."""
-    chosen = setting(key)
+    chosen = CONFIG.setting(key)
     return {"type": flag_type(chosen), "help": _sentence(chosen.description), "default": chosen.default, "show_default": True}
 
 
 def flag_type(chosen: Setting) -> click.ParamType:
-    """The click type that accepts what the schema accepts, so a flag cannot carry a value the file could not."""
+    """The click type that accepts what the schema accepts, so a flag cannot carry a value the file could not (any
+    :class:`Declared` schema's: the training flags take theirs from the recipe's)."""
     rules = chosen.rules
     if "enum" in rules:
         return click.Choice(rules["enum"])
@@ -212,15 +122,14 @@ def _sentence(text: str) -> str:
 # ── docs/configuration.md ────────────────────────────────────────────────────────────────────────
 
 
-def reference_tables(flags: dict[str, list[str]]) -> str:
+def reference_tables(flags: dict[str, list[str]], declared: Declared = CONFIG) -> str:
     """One table per section: key, default, what is allowed, the flags that override it, and its meaning."""
-    schema = schema_document(SCHEMA)["properties"]
     parts: list[str] = []
-    for section in schema:
-        heading = f"[[{section}]]" if schema[section].get("type") == "array" else f"[{section}]"
-        parts += [f"### `{heading}`", "", schema[section]["description"], ""]
+    for section, table in declared.tables().items():
+        heading = f"[[{section}]]" if table.get("type") == "array" else f"[{section}]"
+        parts += [f"### `{heading}`", "", table["description"], ""]
         parts += ["| key | default | allowed | flag | meaning |", "|---|---|---|---|---|"]
-        for item in (s for s in settings() if s.section == section):
+        for item in (s for s in declared.settings() if s.section == section):
             flag = "<br>".join(flags.get(item.name, ())) or "–"
             cells = [f"`{item.key}`", _code(item.default_text()), item.allowed_text(), flag, item.description]
             parts.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
