@@ -281,7 +281,9 @@ def palette_extract(sources, output) -> None:
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option(
     "--base-uri",
-    help=flag_help("metadata.base_uri", note=": where export/images/ will be served, ipfs://<CID>/, ar://<id>/ or https://…/"),
+    help=flag_help(
+        "metadata.base_uri", note=": where export/images/ will be served, ipfs://<CID>/, ar://<id>/ or https://…/ (ends with /)"
+    ),
 )
 @click.option("--scale", **flag_option("export.scale"))
 @click.option(
