@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator.config import choices, load_config
+from generator.config import load_config
 from generator.curate.reroll import reroll_tokens
 from generator.errors import UserError
 from generator.pixels.recovery import recover
@@ -25,6 +25,7 @@ from generator.render.layers import Layers, load_layers
 from generator.run import finish
 from generator.run.collection import run_collection
 from generator.run.manifest import read_history
+from generator.schemas.declared import CONFIG
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def test_every_registered_backend_is_offered_and_every_offered_one_is_registered
     """The config schema's [render].backend list (which --backend offers) and the registry name the same backends:
     a backend registered but not in the schema could not be chosen, one in the schema but not registered would fail
     only when chosen."""
-    assert set(choices("render", "backend")) == {"auto", *BACKEND_MODULES}
+    assert set(CONFIG.setting("render.backend").rules["enum"]) == {"auto", *BACKEND_MODULES}
 
 
 def test_a_backend_declares_only_what_differs_from_a_full_size_model() -> None:

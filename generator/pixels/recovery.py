@@ -27,9 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from generator.config import PixelsSettings
 from generator.images import pack_rgb, unpack_rgb
 from generator.pixels.cast import Cast, Clusters, colour_clusters, estimate_noise, fit_cast
 from generator.pixels.palette import Palette, squared_distances, to_lab
+from generator.schemas.declared import CONFIG
 
 INTERIOR_MARGIN = 0.2  # of a cell, each side: 21.33 px cells keep their central ~13 px
 OFFSET_STEP = 0.125  # px, grid offset search resolution
@@ -58,14 +60,16 @@ def recover(
     image: np.ndarray,
     size: int,
     palette: Palette | None,
-    method: str = "mode",
+    method: str = PixelsSettings.method,
     expected_background: np.ndarray | None = None,
 ) -> Recovery:
     """``image`` (H, W, 3) uint8 → :class:`Recovery` at ``size``×``size``; without a palette, colours are only rounded.
 
     A render at ``size``×``size`` is still snapped (a grid of pitch 1): a model may draw at token size, off the
     palette. Art its renderer declares drawn at token size is not recovered at all: see :func:`drawn_recovery`.
+    ``method`` is ``[pixels].method``'s value; any other string is refused, never read as the default.
     """
+    CONFIG.checked_choice("pixels", "method", method)
     if method == "nearest":
         return _recover_nearest(image, size, palette, expected_background)
     grid = find_grid(image, size)
