@@ -17,7 +17,7 @@ FORCE ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.punkgen-installed
 
-.PHONY: setup collection test bench check clean
+.PHONY: setup collection test bench check clean docs
 
 setup: $(STAMP)
 
@@ -48,6 +48,10 @@ bench: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check generator training tests bench
 	$(BIN)/ruff format --check generator training tests bench
+
+# docs/configuration.md's settings tables, from generator/schemas/config.schema.json and the flags' help
+docs: $(STAMP)
+	$(BIN)/python -c 'from generator.cli import main; from generator.schemas.reference import write_reference; write_reference("docs/configuration.md", main)'
 
 clean:
 	rm -rf $(VENV) output .pytest_cache

@@ -34,8 +34,9 @@ sys.path.insert(0, str(REPO / "tests"))
 from degrade import Degradation, degrade  # noqa: E402
 
 from generator.config import load_config  # noqa: E402
+from generator.pixels.measures import Claim  # noqa: E402
 from generator.pixels.palette import read_palette  # noqa: E402
-from generator.pixels.quality import Claim, assess  # noqa: E402
+from generator.pixels.quality import assess  # noqa: E402
 from generator.pixels.recovery import recover  # noqa: E402
 from generator.plan.plan import plan_collection  # noqa: E402
 from generator.plan.rules import compile_rules  # noqa: E402

@@ -30,8 +30,9 @@ import numpy as np
 from failures import FAILURES, good
 
 from generator.config import load_config
+from generator.pixels.measures import Claim
 from generator.pixels.palette import Palette, read_palette
-from generator.pixels.quality import Claim, Verdict, assess
+from generator.pixels.quality import Verdict, assess
 from generator.pixels.recovery import recover
 from generator.plan.plan import plan_collection
 from generator.plan.rules import compile_rules
@@ -174,7 +175,7 @@ def print_reasons(results: dict[str, dict[str, list[Verdict | None]]]) -> None:
             for verdict in verdicts:
                 for code in {"duplicate"} if verdict is None else {r.split(":")[0] for r in verdict.reasons}:
                     counts[code] += 1
-            print(f"  {kind:<12} " + ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda x: -x[1])))
+            print(f"  {kind:<12} " + ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))))
 
 
 def print_measures(results: dict[str, dict[str, list[Verdict | None]]]) -> None:

@@ -10,11 +10,11 @@ import click
 
 from generator import __version__
 from generator.command import LazyGroup, UserMistake
-from generator.config import DEFAULT_CONFIG_PATH, Config, PixelsSettings, choices, load_config
+from generator.config import DEFAULT_CONFIG_PATH, Config, load_config
 from generator.errors import ExitStatus, plural
 from generator.publish.formats import DEFAULT, REGISTRY, format_names
-from generator.render.sprites import SpriteRenderer
 from generator.run.summary import Summary
+from generator.schemas.reference import flag_help, flag_option, standalone_option
 
 
 def _from_here(path: str | None) -> str | None:
@@ -53,35 +53,33 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
     """The flags that describe a run (the config, N, seed and how tokens render): ``collection`` takes them, and so
     do the commands that change tokens of its folder, which must describe it the same way."""
     options = [
-        click.option("-n", "--size", type=click.IntRange(min=1), help="Number of tokens  [default: [collection].size]"),
-        click.option("--seed", type=click.IntRange(min=0), help="Collection seed  [default: [collection].seed]"),
+        click.option("-n", "--size", **flag_option("collection.size")),
+        click.option("--seed", **flag_option("collection.seed")),
         config_option,
-        click.option("--backend", type=click.Choice(choices("render", "backend")), help="Renderer  [default: [render].backend]"),
+        click.option("--backend", **flag_option("render.backend")),
+        click.option("--model", help=flag_help("model.base", note="; a path is from the working folder")),
         click.option(
-            "--model", help="Base model: diffusers folder, .safetensors file, or cached hub id  [default: [model].base]"
+            "--lora", help=flag_help("model.lora", lead="the LoRA .safetensors file (from the working folder), or 'none'")
         ),
-        click.option("--lora", help="LoRA .safetensors file, or 'none'  [default: [model].lora]"),
-        click.option("--lora-scale", type=float, help="LoRA strength  [default: [model].lora_scale]"),
-        click.option("--steps", type=click.IntRange(min=1), help="Denoising steps  [default: [render].steps]"),
-        click.option(
-            "--render-size", type=click.IntRange(min=64), help="Render width and height in pixels  [default: [render].width]"
-        ),
-        click.option(
-            "--batch-size",
-            type=click.IntRange(min=1),
-            help=f"Prompts per diffusion batch; sprites composite {SpriteRenderer.batch_size} at a time  [default: [render].batch_size]",
-        ),
+        click.option("--lora-scale", **flag_option("model.lora_scale")),
+        click.option("--steps", **flag_option("render.steps")),
+        click.option("--render-size", **flag_option("render.width", "render.height", lead="render width and height in pixels")),
+        click.option("--batch-size", **flag_option("render.batch_size")),
         click.option(
             "--renders",
             type=click.Path(path_type=Path, file_okay=False),
-            help="import: the folder AUTOMATIC1111 or ComfyUI saves renders in  [default: [render].renders]",
+            help=flag_help(
+                "render.renders", lead="import: the folder AUTOMATIC1111 or ComfyUI saves renders in (from the working folder)"
+            ),
         ),
-        click.option("--device", type=click.Choice(choices("render", "device")), help="[default: [render].device]"),
+        click.option("--device", **flag_option("render.device")),
+        click.option("--allow-download", is_flag=True, default=None, help=flag_help("model.allow_download")),
         click.option(
-            "--allow-download", is_flag=True, default=None, help="Let diffusers fetch a hub id that is not in the local cache."
-        ),
-        click.option(
-            "--no-filter", is_flag=True, help="Accept every render (skip the quality filter), e.g. for untrained test models."
+            "--no-filter",
+            is_flag=True,
+            help=flag_help(
+                "quality.enabled", lead="accept every render: turns the quality filter off (e.g. for untrained test models)"
+            ),
         ),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     ]
@@ -232,20 +230,14 @@ def traits_check(config_path) -> None:
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path, file_okay=False))
 @click.argument("target", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--size", type=click.IntRange(min=4), default=PixelsSettings.size, show_default=True, help="Output grid in pixels.")
+@click.option("--size", **standalone_option("pixels.size"))
 @click.option(
     "--palette",
     "palette_path",
     type=click.Path(path_type=Path, dir_okay=False),
     help=".hex or .gpl; without one, colours are only rounded.",
 )
-@click.option(
-    "--method",
-    type=click.Choice(choices("pixels", "method")),
-    default=PixelsSettings.method,
-    show_default=True,
-    help="mode: grid recovery; nearest: the original recipe.",
-)
+@click.option("--method", **standalone_option("pixels.method"))
 @click.option("--keep-going", is_flag=True, help="Convert the good files when some are bad (still exits 2).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def pixelate(source, target, size, palette_path, method, keep_going, quiet) -> None:
@@ -301,11 +293,11 @@ class _Registered(click.Choice):
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option(
     "--base-uri",
-    help="Where export/images/ will be served: ipfs://<CID>/, ar://<id>/ or https://…/ (ends with /)  [default: [metadata].base_uri]",
+    help=flag_help(
+        "metadata.base_uri", note=": where export/images/ will be served, ipfs://<CID>/, ar://<id>/ or https://…/ (ends with /)"
+    ),
 )
-@click.option(
-    "--scale", type=click.IntRange(1, 64), help="Integer NEAREST upscale of the published images  [default: [export].scale]"
-)
+@click.option("--scale", **flag_option("export.scale"))
 @click.option(
     "--json-extension", is_flag=True, help="Write metadata/<id>.json instead of metadata/<id> (metaplex always uses .json)."
 )

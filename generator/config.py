@@ -1,8 +1,12 @@
 """``collection.toml`` → one typed, validated, immutable :class:`Config`.
 
-Every setting has exactly one built-in default: the field default of its dataclass below. The
-precedence is command-line flag, then ``collection.toml``, then that default; the CLI applies its
-flags with :meth:`Config.override`, so the library never re-reads options from anywhere else.
+Every setting is declared once, in ``schemas/config.schema.json``: its meaning, bounds or choices, and built-in
+default (read as data by :mod:`generator.schemas.declared`), from which the flags' types and help and
+``docs/configuration.md`` are generated (:mod:`generator.schemas.reference`).
+The dataclasses below type those settings; their field defaults are that default again, typed out so a reader (and
+mypy) sees them here, and ``tests/test_config_reference.py`` fails when one differs from the schema's. The precedence
+is command-line flag, then ``collection.toml``, then that default; the CLI applies its flags with
+:meth:`Config.override`, so the library never re-reads options from anywhere else.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.schemas import schema_document
+from generator.schemas.declared import CONFIG
 from generator.toml_sections import Sections, load_sections
 
 DEFAULT_CONFIG_PATH = Path("traits/collection.toml")
@@ -32,9 +36,9 @@ class CollectionSettings:
 @dataclass(frozen=True)
 class TraitSettings:
     order: tuple[str, ...]
-    sampling: str = "weighted"  # weighted: independent draws | exact: counts follow the weights
-    names: dict[str, str] = field(default_factory=dict)  # trait key → metadata trait_type
-    layers: str = "layers"  # sprite layer folder, relative to the config file's folder
+    sampling: str = "weighted"
+    names: dict[str, str] = field(default_factory=dict)
+    layers: str = "layers"
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,10 @@ class Rule:
 class OneOfOne:
     """A hand-made legendary: its own image and free-text attributes instead of a trait set from the tables."""
 
-    image: str  # relative to the config's folder: S×S, or an exact NEAREST upscale of it
-    attributes: dict[str, str]  # trait_type → value, in the order written
-    name: str = ""  # the token's name; empty: "<collection> #<id>" like every token
-    token_id: int | None = None  # None: a seeded position among the collection's ids
+    image: str
+    attributes: dict[str, str]
+    name: str = ""
+    token_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,36 +69,36 @@ class PromptSettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    base: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # diffusers folder, .safetensors file, or cached hub id
-    lora: str = "../models/bespoke_punks_sd15_512-000002.safetensors"  # relative to the config folder; "" for none
+    base: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    lora: str = "../models/bespoke_punks_sd15_512-000002.safetensors"
     lora_scale: float = 1.0
-    config: str = ""  # for a single-file base: a diffusers folder or cached hub id holding its component configs
-    fuse_lora: bool = True  # fold the LoRA into the weights once: no per-step LoRA cost
-    allow_download: bool = False  # never touch the network unless asked
+    config: str = ""
+    fuse_lora: bool = True
+    allow_download: bool = False
 
 
 @dataclass(frozen=True)
 class RenderSettings:
-    backend: str = "auto"  # auto | sprites | diffusion | hybrid | import
-    batch_size: int = 8  # prompts per diffusion batch; token blocks of this size always render together
+    backend: str = "auto"
+    batch_size: int = 8
     width: int = 512
     height: int = 512
     steps: int = 30
     guidance_scale: float = 7.5
-    scheduler: str = "dpmpp_2m_karras"  # dpmpp_2m_karras | euler_a | ddim | pndm
-    device: str = "auto"  # auto: cuda > mps > cpu
-    dtype: str = "auto"  # auto: float16 on cuda/mps, float32 on cpu
-    threads: int = 0  # CPU threads for torch; 0 leaves torch's default (fix it for bit-exact CPU renders)
-    strength: float = 0.5  # hybrid: how far img2img may move from the sprite sketch (it runs strength × steps steps)
-    renders: str = ""  # import: the folder where AUTOMATIC1111 or ComfyUI saves renders (relative to the config folder)
-    workflow: str = ""  # import: a ComfyUI workflow in API format, filled in per job under to-render/comfyui/
+    scheduler: str = "dpmpp_2m_karras"
+    device: str = "auto"
+    dtype: str = "auto"
+    threads: int = 0
+    strength: float = 0.5
+    renders: str = ""
+    workflow: str = ""
 
 
 @dataclass(frozen=True)
 class PixelsSettings:
-    size: int = 24  # the output grid
-    method: str = "mode"  # mode: grid recovery + palette snap | nearest: the original NEAREST downscale
-    palette: str = "palette.hex"  # relative to the config folder; "" snaps to nothing
+    size: int = 24
+    method: str = "mode"
+    palette: str = "palette.hex"
 
 
 @dataclass(frozen=True)
@@ -105,17 +109,15 @@ class QualitySettings:
     max_attempts: int = 4
     min_colors: int = 3
     max_colors: int = 40
-    min_grid_fidelity: float = 0.85  # share of cells whose interior is one flat colour close to the one written
-    min_background_uniformity: float = (
-        0.6  # share of top, left and right edge cells in the one background region (big hair: 0.76)
-    )
-    max_background_distance: float = 10.0  # ΔE76 between the observed and the asked-for background
-    min_coverage: float = 0.15  # share of cells that are not background
+    min_grid_fidelity: float = 0.85
+    min_background_uniformity: float = 0.6
+    max_background_distance: float = 10.0
+    min_coverage: float = 0.15
     max_coverage: float = 0.8
-    max_off_centre: float = 0.2  # subject centroid's distance from the centre, as a share of the width
-    min_trait_match: float = 0.5  # share of a trait's own pixels that must show its colours (0 turns the check off)
-    min_training_distance: int = 24  # pixels that must differ from every training image
-    training_dir: str = ""  # the 24×24 originals the LoRA learnt from, relative to the config folder
+    max_off_centre: float = 0.2
+    min_trait_match: float = 0.5
+    min_training_distance: int = 24
+    training_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,19 +130,19 @@ class MetadataSettings:
 class ContractSettings:
     """Contract-level metadata (ERC-7572 / OpenSea ``contractURI``) beyond [collection]'s name and description."""
 
-    image: str = ""  # empty: the export publishes the contact sheet as collection.png
+    image: str = ""
     banner_image: str = ""
     featured_image: str = ""
-    external_link: str = ""  # empty: [collection].external_url
+    external_link: str = ""
     collaborators: tuple[str, ...] = ()
-    seller_fee_basis_points: int = 0  # royalties are written only when this and fee_recipient are set
+    seller_fee_basis_points: int = 0
     fee_recipient: str = ""
 
 
 @dataclass(frozen=True)
 class ExportSettings:
-    scale: int = 20  # NEAREST upscale of the published images: 24 px → 480 px
-    unrevealed_name: str = ""  # the placeholder's name before a reveal; empty: "<collection> — unrevealed"
+    scale: int = 20
+    unrevealed_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,18 +174,13 @@ class Config(Sections):
         return Path(os.path.normpath(self.folder / Path(setting).expanduser())) if setting else None
 
 
-def choices(section: str, key: str) -> tuple[str, ...]:
-    """The values the schema allows for one setting: command-line flags offer exactly these, never a re-typed list."""
-    return tuple(schema_document("config.schema.json")["properties"][section]["properties"][key]["enum"])
-
-
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
     """Read, validate and type a collection.toml; every problem becomes a :class:`UserError`."""
     return load_sections(
         Config,
         path,
-        package="generator.schemas",
-        schema="config.schema.json",
+        package=CONFIG.package,
+        schema=CONFIG.schema,
         missing="run from the project folder or pass --config FILE",
         build={
             "rules": lambda raw: tuple(_rule(number, rule) for number, rule in enumerate(raw, start=1)),

@@ -105,6 +105,18 @@ def os_error_message(error: OSError, path: Path | str, fix: str) -> str:
     return f"{where}: {PLACE_ERRORS.get(error.errno, error.strerror or str(error))}; {fix}"
 
 
+@contextmanager
+def place_errors_said(path: Path, fix: str) -> Iterator[None]:
+    """A full disk, a read-only mount or a refused permission met inside the block, said in one line naming the path
+    and ``fix`` (a :class:`UserError`); any other ``OSError`` is a bug and propagates as one."""
+    try:
+        yield
+    except OSError as error:
+        if not is_place_error(error):
+            raise
+        raise UserError(os_error_message(error, path, fix)) from None
+
+
 # ── reading what the user hands over ─────────────────────────────────────────────────────────────
 # Every file punkgen reads is a regular file of bounded size, checked before a byte is read: a symlink to /dev/zero
 # would fill the memory, and a FIFO would block the reader forever (while holding the folder lock). Each kind of file
@@ -114,12 +126,14 @@ TEXT_LIMIT = 16 * MiB  # tables, collection.toml, palettes, workflows, JSON: a 1
 IMAGE_LIMIT = 64 * MiB  # hand-made art, layers, masters: a 24×24 token upscaled 100× is a few KiB as PNG
 LOG_LIMIT = 4 * 2**30  # the manifest, which punkgen appends to: a million tokens' lines are ~1 GiB
 RENDER_LIMIT = 256 * MiB  # a UI's render: an uncompressed 16-bit 4096² PNG is 128 MiB
+MODEL_LIMIT = 16 * 2**30  # a LoRA or checkpoint read whole: an SD 1.5 rank-128 LoRA is ~150 MiB, a full SDXL 7 GiB
 
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
 )
 
 

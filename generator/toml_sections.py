@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, get_type_hints
 
 from generator.errors import UserError
 from generator.schemas import best_error, schema_document, schema_text, tagged
+from generator.schemas.declared import one_of
 from generator.schemas.proven import check_once
 from generator.text import TOO_DEEP, check_nesting, read_text
 
@@ -155,7 +156,7 @@ def explain(error: jsonschema.ValidationError) -> str:
         return f"unknown key {where}.{unknown}{hint}; known keys in {where}: {', '.join(known)}"
     messages = {
         "required": lambda: f"{where} is missing a required key: {error.message.split(' is a')[0]}; add it",
-        "enum": lambda: f"{where} must be one of {', '.join(map(str, error.validator_value))} (got {value!r})",
+        "enum": lambda: one_of(where, error.validator_value, value),
         "type": lambda: f"{where} must be {KINDS.get(error.validator_value, error.validator_value)} (got {value!r})",
         "minimum": lambda: f"{where} must be ≥ {error.validator_value} (got {value!r})",
         "exclusiveMinimum": lambda: f"{where} must be > {error.validator_value} (got {value!r})",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import builtins
+import io
 import os
 import shutil
 import subprocess
@@ -72,6 +74,13 @@ def collection_args(config_path: Path, out: Path, n: int = 20, *extra: object) -
     return ["collection", "-n", n, "--config", config_path, "--out", out, "--quiet", "--backend", "sprites", *extra]
 
 
+def made_collection(config_path: Path, out: Path, n: int) -> Path:
+    """A finished sprite collection of ``n`` tokens in ``out``: what curation, verify and export tests start from."""
+    result = run_cli(*collection_args(config_path, out, n))
+    assert result.exit_code == 0, result.output
+    return out
+
+
 def folder_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` by relative path: two runs are identical when these are equal."""
     return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
@@ -81,6 +90,32 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1))
+
+
+def refuse_writes_under(folder: Path, code: int, monkeypatch: pytest.MonkeyPatch, after: int = 0) -> None:
+    """Make the OS refuse (``code``) every file or folder creation under ``folder`` after the first ``after``:
+    a read-only mount or a full disk, which root cannot be shown with chmod."""
+    made = [0]
+    real_open, real_mkdir = io.open, os.mkdir
+
+    def guard(path: object) -> None:
+        if Path(os.fsdecode(path)).is_relative_to(folder):
+            made[0] += 1
+            if made[0] > after:
+                raise OSError(code, os.strerror(code), os.fsdecode(path))
+
+    def fake_open(file, mode="r", *args, **kwargs):  # noqa: ANN001, ANN202 - open()'s own signature
+        if isinstance(file, str | bytes | os.PathLike) and set(mode) & set("wxa+"):
+            guard(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    def fake_mkdir(path, *args, **kwargs):  # noqa: ANN001, ANN202
+        guard(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", fake_open)
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
 
 
 from tiny_sd import tiny_sd_dir  # noqa: E402, F401  (session fixture: a tiny SD 1.5-shaped diffusers folder)

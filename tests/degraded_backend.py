@@ -19,7 +19,7 @@ from failures import FAILURES, good
 
 from generator.config import Config, load_config
 from generator.plan.traits import TraitTable, load_traits
-from generator.render import RenderJob
+from generator.render import Renderer, RenderJob
 from generator.render.layers import Layers, load_layers
 
 SHIPPED = Path(__file__).resolve().parents[1] / "traits" / "collection.toml"
@@ -27,7 +27,9 @@ SIZE = 512  # render side in pixels
 SPOIL: dict[tuple[int, int], str] = {}  # (token id, attempt) → a failure class of bench/failures.py, or "swap"
 
 
-class DegradedRenderer:
+class DegradedRenderer(Renderer):
+    name = "degraded"
+
     def __init__(self, layers: Layers, tables: list[TraitTable]):
         self.layers = layers
         self.tables = tables

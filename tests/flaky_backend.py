@@ -12,14 +12,18 @@ import numpy as np
 
 from generator.config import Config
 from generator.plan.traits import TraitTable
-from generator.render import RenderJob
+from generator.render import Renderer, RenderJob
 from generator.render.sprites import create as create_sprites
 
 BLANK: set[tuple[int, int]] = set()  # (token id, attempt) rendered all black
 NOISE: set[tuple[int, int]] = set()  # (token id, attempt) rendered as 512×512 noise, then downscaled by the pixel step
 
 
-class FlakyRenderer:
+class FlakyRenderer(Renderer):
+    name = "flaky"
+    draws_at_token_size = True  # the sprites' 24×24 arrays, blank or noise included
+    # made_by_model stays True: its renders may not show their traits, so each is checked against its claim
+
     def __init__(self, config: Config, tables: list[TraitTable]):
         self.sprites = create_sprites(config, tables)
         self.identity = "flaky:" + self.sprites.identity

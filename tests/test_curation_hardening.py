@@ -4,6 +4,7 @@ completion is a manifest line (never file times), fresh traits are fresh or refu
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import collection_args, folder_bytes, refused, run_cli
+from conftest import collection_args, folder_bytes, refuse_writes_under, refused, run_cli
 from crash_points import killed_at
 from PIL import Image
 
@@ -213,3 +214,24 @@ def test_curation_sweeps_the_staged_files_of_killed_commands(out: Path, config_p
     (out / "metadata" / ".7.json.99999.partial").write_bytes(b"{")
     reroll(out, config_path, 2)
     assert not list(out.rglob(".*.partial"))
+
+
+@pytest.mark.parametrize(
+    ("code", "after", "words"),
+    [(errno.EROFS, 0, "the file system is read-only"), (errno.ENOSPC, 1, "no space left on the device")],
+)
+def test_a_replace_the_disk_refuses_is_one_line_and_the_same_command_finishes_it(
+    out: Path, config_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, after: int, words: str
+) -> None:
+    """A read-only mount before anything is written, a full disk after the demoted render is kept: one line each,
+    and the same command then ends where an uninterrupted replacement does."""
+    fix = fix_of(out, 3, tmp_path, (250, 0, 0))
+    twin = tmp_path / "twin"
+    shutil.copytree(out, twin)
+    replace(twin, 3, fix, config_path)
+    refuse_writes_under(out, code, monkeypatch, after)
+    line = refused("replace", out, 3, "--image", fix, "--config", config_path)
+    assert words in line and "run the same command again" in line, line
+    monkeypatch.undo()
+    replace(out, 3, fix, config_path)
+    assert folder_bytes(out) == folder_bytes(twin)

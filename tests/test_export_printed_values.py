@@ -7,16 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import collection_args, run_cli
+from conftest import made_collection, run_cli
 
 RULE = 'tokenURI = baseURI + tokenId + ".json"'
 
 
 @pytest.fixture
 def collection(config_path: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    assert run_cli(*collection_args(config_path, out, 5)).exit_code == 0
-    return out
+    return made_collection(config_path, tmp_path / "out", 5)
 
 
 def exported(out: Path, config_path: Path, *flags: str) -> list[str]:

@@ -3,15 +3,13 @@ Each is one line and exit 2, and the previous export stays as it was."""
 
 from __future__ import annotations
 
-import builtins
 import errno
-import io
 import json
 import os
 from pathlib import Path
 
 import pytest
-from conftest import edit, folder_bytes, run_cli
+from conftest import edit, folder_bytes, refuse_writes_under, run_cli
 from PIL import Image
 from test_export import CIDV0, URI, N, export, make_collection, refused
 
@@ -194,32 +192,6 @@ def test_a_file_where_export_or_the_gallery_goes_is_kept(collection: Path, confi
     line = refused(collection, config_path, "--base-uri", f"ipfs://{CIDV0}/")
     assert f"{collection / 'index.html'} is not the gallery file an export wrote" in line
     assert folder_bytes(collection / "export") == {k[len("export/") :]: v for k, v in before.items() if k.startswith("export/")}
-
-
-def refuse_writes_under(folder: Path, code: int, monkeypatch: pytest.MonkeyPatch, after: int = 0) -> None:
-    """Make the OS refuse (``code``) every file or folder creation under ``folder`` after the first ``after``:
-    a read-only mount or a full disk, which root cannot be shown with chmod."""
-    made = [0]
-    real_open, real_mkdir = io.open, os.mkdir
-
-    def guard(path: object) -> None:
-        if Path(os.fsdecode(path)).is_relative_to(folder):
-            made[0] += 1
-            if made[0] > after:
-                raise OSError(code, os.strerror(code), os.fsdecode(path))
-
-    def fake_open(file, mode="r", *args, **kwargs):  # noqa: ANN001, ANN202 - open()'s own signature
-        if isinstance(file, str | bytes | os.PathLike) and set(mode) & set("wxa+"):
-            guard(file)
-        return real_open(file, mode, *args, **kwargs)
-
-    def fake_mkdir(path, *args, **kwargs):  # noqa: ANN001, ANN202
-        guard(path)
-        return real_mkdir(path, *args, **kwargs)
-
-    monkeypatch.setattr(io, "open", fake_open)
-    monkeypatch.setattr(builtins, "open", fake_open)
-    monkeypatch.setattr(os, "mkdir", fake_mkdir)
 
 
 @pytest.mark.parametrize(

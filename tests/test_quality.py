@@ -16,9 +16,11 @@ from test_pixels import TOKENS, upscale
 
 from generator.config import QualitySettings, load_config
 from generator.pixels.drawn import judge_drawn
+from generator.pixels.measures import Claim
 from generator.pixels.palette import read_palette
-from generator.pixels.quality import Claim, TrainingSet, assess, duplicate_reason, load_training_set
-from generator.pixels.recovery import recover
+from generator.pixels.quality import assess, duplicate_reason
+from generator.pixels.recovery import drawn_recovery, recover
+from generator.pixels.training_set import TrainingSet, load_training_set
 from generator.render import BACKEND_MODULES
 from generator.run.collection import run_collection
 
@@ -27,7 +29,9 @@ SETTINGS = QualitySettings()
 
 
 def verdict(render: np.ndarray, expected: np.ndarray | None = None, training=None):
-    recovery = recover(render, 24, PALETTE, expected_background=expected)
+    """A 24×24 image here stands for art drawn at token size (the sprites'), anything larger for a model's render."""
+    drawn = render.shape[:2] == (24, 24)
+    recovery = drawn_recovery(render, expected) if drawn else recover(render, 24, PALETTE, expected_background=expected)
     return assess(render, recovery, SETTINGS, training)
 
 
@@ -194,7 +198,7 @@ def test_a_duplicate_render_is_moved_to_rejected(config_path: Path, tmp_path: Pa
 
 
 def claim_for(combo: tuple[int, ...]):
-    from generator.pixels.quality import Claim
+    from generator.pixels.measures import Claim
     from generator.plan.traits import load_traits
     from generator.render.layers import load_layers
 
@@ -331,9 +335,7 @@ def test_a_block_of_drawn_tokens_gets_the_verdicts_each_token_gets_alone(trait_m
     training = TrainingSet(("a.png", "b.png"), np.stack([TOKENS[0], TOKENS[1]]))
     tokens = np.stack([token for token, _, _ in cases])
     block = judge_drawn(tokens, [asked for _, asked, _ in cases], settings, training, [claim for _, _, claim in cases])
-    alone = [
-        assess(t, recover(t, 24, PALETTE, expected_background=asked), settings, training, claim) for t, asked, claim in cases
-    ]
+    alone = [assess(t, drawn_recovery(t, asked), settings, training, claim) for t, asked, claim in cases]
     assert [v.reasons for v in block] == [v.reasons for v in alone]
     assert [v.metrics for v in block] == [v.metrics for v in alone]
     reasons = {reason.split(":")[0] for verdict in alone for reason in verdict.reasons}

@@ -13,7 +13,7 @@ from test_pixels import PALETTE, TOKENS
 from generator.pixels import recovery
 from generator.pixels.cast import Cast, colour_clusters, fit_cast
 from generator.pixels.palette import Palette, to_lab
-from generator.pixels.recovery import recover
+from generator.pixels.recovery import drawn_recovery, recover
 
 
 def border_region(token: np.ndarray) -> np.ndarray:
@@ -27,20 +27,30 @@ def border_region(token: np.ndarray) -> np.ndarray:
 
 
 def test_a_sprite_token_is_taken_as_drawn_without_any_pixel_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sprite renderer's S×S tokens: no grid search, no cell statistics, no cast; the art, its background measured."""
+    """Art its renderer declares drawn at token size (the sprites'): no grid search, no cell statistics, no cast; the
+    art, its background measured."""
     for step in ("find_grid", "cell_statistics", "fit_cast", "snap"):
         monkeypatch.setattr(recovery, step, lambda *args, name=step: pytest.fail(f"{name} ran on a sprite token"))
     for token in TOKENS:
-        for palette in (PALETTE, None):
-            result = recover(token, 24, palette, expected_background=token[0, 0])
-            assert np.array_equal(result.pixels, token)
-            assert np.array_equal(result.background, border_region(token)) and result.background.sum() > 150
-            assert result.background_distance == 0.0 and not result.spread.any() and result.grid.pitch == (1.0, 1.0)
+        result = drawn_recovery(token, token[0, 0])
+        assert np.array_equal(result.pixels, token) and result.drawn
+        assert np.array_equal(result.background, border_region(token)) and result.background.sum() > 150
+        assert result.background_distance == 0.0 and not result.spread.any() and result.grid.pitch == (1.0, 1.0)
+
+
+def test_a_render_at_token_size_is_snapped_to_the_palette() -> None:
+    """The size alone says nothing: a model that renders S×S pictures draws off the palette, and is snapped (pitch 1)."""
+    rng = np.random.default_rng(5)
+    for token in TOKENS[:4]:
+        noisy = np.clip(token.astype(int) + rng.integers(-3, 4, token.shape), 0, 255).astype(np.uint8)
+        assert not np.array_equal(noisy, token)
+        result = recover(noisy, 24, PALETTE, expected_background=token[0, 0])
+        assert np.array_equal(result.pixels, token) and not result.drawn and result.grid.pitch == (1.0, 1.0)
 
 
 def test_a_sprite_token_on_the_wrong_background_is_measured() -> None:
     token, asked = TOKENS[0], np.array([255, 0, 255], dtype=np.uint8)
-    result = recover(token, 24, PALETTE, expected_background=asked)
+    result = drawn_recovery(token, asked)
     assert np.array_equal(result.pixels, token), "never repainted: the art is as drawn"
     assert result.background_distance == pytest.approx(np.linalg.norm(to_lab(token[0, 0]) - to_lab(asked)))
 

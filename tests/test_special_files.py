@@ -6,13 +6,14 @@ where a regression would hang."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, collection_args, folder_bytes, refused, run_cli
+from conftest import REPO, collection_args, folder_bytes, made_collection, refused, run_cli
 from PIL import Image
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
@@ -35,9 +36,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture
 def collection(config_path: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    assert run_cli(*collection_args(config_path, out, 8)).exit_code == 0
-    return out
+    return made_collection(config_path, tmp_path / "out", 8)
 
 
 def test_a_fifo_as_the_replacement_image_is_refused_at_once(collection: Path, config_path: Path, tmp_path: Path) -> None:
@@ -143,3 +142,36 @@ with folder_lock(Path(sys.argv[1]), "a test"):
     print("held", flush=True)
     time.sleep(60)
 """
+
+
+def test_a_fifo_as_a_lora_file_is_refused_at_once(tmp_path: Path) -> None:
+    lora = tmp_path / "punks.safetensors"
+    os.mkfifo(lora)
+    probe = "import sys; from pathlib import Path; from training import kohya; kohya.read(Path(sys.argv[1]))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(lora)], cwd=REPO, capture_output=True, text=True, timeout=HANG, stdin=subprocess.DEVNULL
+    )
+    assert f"UserError: {lora}: is a named pipe (FIFO), not a regular file" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_fifo_in_place_of_the_gallery_or_a_one_of_one_file_never_blocks_a_run(config_path: Path, tmp_path: Path) -> None:
+    """``--force`` reads index.html for punkgen's mark, a resume compares each 1/1's files: a FIFO in their place is not
+    punkgen's, so it is never opened for a blocking read (the 1/1's is re-created, the gallery's kept as foreign)."""
+    config_path.write_text(config_path.read_text() + '\n[[one_of_one]]\nimage = "king.png"\nattributes = { Type = "King" }\n')
+    pixels = np.full((24, 24, 3), (30, 30, 40), dtype=np.uint8)
+    pixels[4:20, 6:18] = (230, 180, 40)
+    Image.fromarray(pixels).save(config_path.parent / "king.png")
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config_path, out, 8)).exit_code == 0
+    one = next(int(p.stem) for p in (out / "metadata").glob("*.json") if "King" in p.read_text())
+    before = (out / "metadata" / f"{one}.json").read_bytes()
+    (out / "metadata" / f"{one}.json").unlink()
+    os.mkfifo(out / "metadata" / f"{one}.json")
+    resumed = punkgen(*collection_args(config_path, out, 8))
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "metadata" / f"{one}.json").read_bytes() == before
+    os.mkfifo(out / "index.html")  # where export writes the gallery
+    forced = punkgen(*collection_args(config_path, out, 8, "--force"))
+    assert forced.returncode == 0, forced.stderr
+    assert stat.S_ISFIFO(os.stat(out / "index.html").st_mode), "not punkgen's, so --force leaves it"

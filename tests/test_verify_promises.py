@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, collection_args, edit, folder_bytes, refused, run_cli
+from conftest import REPO, edit, folder_bytes, made_collection, refused, run_cli
 from test_interruptions import start_run, wait_for_lines
 
 from generator.errors import ExitStatus
@@ -23,9 +23,7 @@ PHISHING = "https://claim-your-punk.example/"
 
 @pytest.fixture
 def collection(config_path: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    assert run_cli(*collection_args(config_path, out, 6)).exit_code == 0
-    return out
+    return made_collection(config_path, tmp_path / "out", 6)
 
 
 def verified(out: Path, config_path: Path) -> tuple[int, list[str]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from generator.errors import UserError
 from generator.run.manifest import read_history
-from generator.text import read_csv
+from generator.text import read_csv, read_text
 
 MAX_CAPTION = 2_000  # characters: kohya's CLIP reads 75 tokens of it (225 with --max_token_length)
 SOURCE_TXT, SOURCE_CSV, SOURCE_MANIFEST, SOURCE_INSTANCE = "txt", "csv", "manifest", "instance"
@@ -36,7 +36,7 @@ def caption_lookup(
     def lookup(image: Path) -> tuple[str, str]:
         beside = image.with_suffix(".txt")
         if beside.is_file():
-            text = one_line(beside.read_text(encoding="utf-8-sig"))
+            text = one_line(read_text(beside, "write the caption as one line of UTF-8 text"))  # bounded, strict UTF-8
             if text:
                 return text, SOURCE_TXT
         for key in (image.name, image.stem):

@@ -17,9 +17,15 @@ import click
 from generator.command import CommandGroup
 from generator.config import DEFAULT_CONFIG_PATH
 from generator.errors import UserError
-from training.config import DEFAULT_RECIPE_PATH, Recipe, check_recipe, load_recipe
+from generator.schemas.reference import flag_type
+from training.config import DEFAULT_RECIPE_PATH, RECIPE, Recipe, check_recipe, load_recipe
 
 STAND_IN_NOTICE = "note: CryptoPunks art is a stand-in to try the pipeline; it is not yours to mint or sell. Train on your own originals for a collection."
+
+
+def recipe_type(key: str) -> click.ParamType:
+    """A flag's type from the recipe schema's bounds for ``key``: a flag accepts what the file accepts."""
+    return flag_type(RECIPE.setting(key))
 
 
 def recipe_default(section: str, key: str) -> str:
@@ -40,10 +46,12 @@ recipe_option = click.option(
 @click.command("dataset")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="[SRC] DST")
 @click.option(
-    "--resolution", type=click.IntRange(min=8), help=f"Training image size in px  {recipe_default('dataset', 'resolution')}"
+    "--resolution",
+    type=recipe_type("dataset.resolution"),
+    help=f"Training image size in px  {recipe_default('dataset', 'resolution')}",
 )
 @click.option(
-    "--repeats", type=click.IntRange(min=1), help=f"Repeats per image per epoch  {recipe_default('dataset', 'repeats')}"
+    "--repeats", type=recipe_type("dataset.repeats"), help=f"Repeats per image per epoch  {recipe_default('dataset', 'repeats')}"
 )
 @click.option(
     "--instance",
@@ -76,7 +84,7 @@ recipe_option = click.option(
 )
 @click.option(
     "--max-colors",
-    type=click.IntRange(min=1),
+    type=recipe_type("dataset.max_colors"),
     help=f"Refuse a source with more colours  {recipe_default('dataset', 'max_colors')}",
 )
 @click.option("--background", default="#ffffff", show_default=True, help="Colour under transparent pixels of the sources.")
@@ -137,24 +145,30 @@ def dataset(
 @recipe_option
 @click.option(
     "--resolution",
-    type=click.IntRange(min=8),
+    type=recipe_type("dataset.resolution"),
     help=f"Training image size in px; other sizes are NEAREST-resized  {recipe_default('dataset', 'resolution')}",
 )
-@click.option("--epochs", type=click.IntRange(min=1), help=f"Epochs  {recipe_default('training', 'epochs')}")
-@click.option("--max-steps", type=click.IntRange(min=1), help="Stop after N optimizer steps  [default: the epochs decide]")
+@click.option("--epochs", type=recipe_type("training.epochs"), help=f"Epochs  {recipe_default('training', 'epochs')}")
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), help=f"Images per step per process  {recipe_default('training', 'batch_size')}"
+    "--max-steps",
+    type=recipe_type("training.max_steps"),
+    help=f"Stop after N optimizer steps; 0: the epochs decide  {recipe_default('training', 'max_steps')}",
 )
-@click.option("--rank", type=click.IntRange(min=1), help=f"LoRA rank  {recipe_default('network', 'dim')}")
+@click.option(
+    "--batch-size",
+    type=recipe_type("training.batch_size"),
+    help=f"Images per step per process  {recipe_default('training', 'batch_size')}",
+)
+@click.option("--rank", type=recipe_type("network.dim"), help=f"LoRA rank  {recipe_default('network', 'dim')}")
 @click.option(
     "--alpha",
-    type=click.FloatRange(min=0, min_open=True),
+    type=recipe_type("network.alpha"),
     help=f"LoRA alpha; the update is scaled by alpha/rank  {recipe_default('network', 'alpha')}",
 )
 @click.option("--name", help=f"Checkpoint name  {recipe_default('output', 'name')}")
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=recipe_type("training.seed"),
     help=f"Seed of the LoRA init, data order, noise and timesteps  {recipe_default('training', 'seed')}",
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out from its last finished epoch.")

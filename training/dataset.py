@@ -24,6 +24,7 @@ from generator.errors import UserError
 from generator.files import is_safe_name, write_atomic
 from generator.images import RENDER_SUFFIXES, encode_png, open_user_image
 from generator.run.folder import IMAGES, MANIFEST
+from generator.text import read_text
 from training.captions import SOURCE_INSTANCE, caption_lookup
 
 SOURCE_SUFFIXES = (".png",)
@@ -207,7 +208,7 @@ def read_dataset(folder: Path) -> list[Example]:
         repeats, name = int(match.group(1)), match.group(2)
         for image in sorted(path for path in subset.iterdir() if path.suffix.lower() in RENDER_SUFFIXES):
             caption_file = image.with_suffix(".txt")
-            lines = caption_file.read_text(encoding="utf-8-sig").splitlines() if caption_file.is_file() else []
+            lines = read_text(caption_file, "write the caption as one line").splitlines() if caption_file.is_file() else []
             caption = lines[0].strip() if lines else ""
             examples.append(Example(image=image, caption=caption or name, repeats=repeats))
     if not examples:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UserError
-from generator.files import write_atomic
+from generator.files import MODEL_LIMIT, read_limited, write_atomic
 from training.config import Recipe
 
 UNET_PREFIX = "lora_unet"
@@ -262,12 +262,10 @@ def read(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
 
     if path.suffix != ".safetensors":
         raise UserError(f"{path}: only .safetensors LoRA files are read (a .ckpt/.pt could run code when loaded)")
+    data = read_limited(path, MODEL_LIMIT, "pass the LoRA's .safetensors file")  # a FIFO or device: one line
     try:
-        data = path.read_bytes()
         state = load(data)
         header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
-    except FileNotFoundError:
-        raise UserError(f"{path}: LoRA file not found") from None
     except (SafetensorError, ValueError) as error:
         raise UserError(f"{path}: not a valid .safetensors file ({error})") from None
     for key in state:

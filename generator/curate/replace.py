@@ -25,7 +25,7 @@ import numpy as np
 from generator.config import Config
 from generator.curate.finished import as_made, require_collection_folder
 from generator.errors import UserError
-from generator.files import remove_partials, write_atomic
+from generator.files import place_errors_said, remove_partials, write_atomic
 from generator.images import read_handmade
 from generator.pixels.palette import read_palette
 from generator.plan.metadata import encode, token_metadata
@@ -68,7 +68,8 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
     config = as_made(config, folder)
     tables = load_traits(config)
     art = read_handmade(source, config.pixels.size, "--image")  # before the lock: a bad file never holds the folder
-    with folder_lock(folder, "the replacement"):
+    fix = "fix that, then run the same command again: it finishes the replacement"
+    with folder_lock(folder, "the replacement"), place_errors_said(folder, fix):
         remove_partials(folder)  # staged by a killed command: never renamed now
         history = read_history(folder / MANIFEST)
         _check_token(folder, config, history, token_id)

@@ -100,7 +100,7 @@ def _check_request(run: Run, token_ids: Sequence[int], fresh_traits: bool) -> fr
         raise UserError(f"token {unknown[0]} is not in this collection (ids {first}–{last}); pass ids of its tokens")
     if run.renderer.deterministic and not fresh_traits:
         raise UserError(
-            f"the {run.backend} backend draws a token from its traits alone, so a reroll would repeat it; "
+            f"the {run.renderer.name} backend draws a token from its traits alone, so a reroll would repeat it; "
             "pass --traits to draw new traits, or use punkgen replace"
         )
     if fresh_traits and run.destination.config.traits.sampling == "exact":

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from generator.config import PixelsSettings
 from generator.images import pack_rgb, unpack_rgb
 from generator.pixels.cast import Cast, Clusters, colour_clusters, estimate_noise, fit_cast
 from generator.pixels.palette import Palette, squared_distances, to_lab
+from generator.schemas.declared import CONFIG
 
 INTERIOR_MARGIN = 0.2  # of a cell, each side: 21.33 px cells keep their central ~13 px
 OFFSET_STEP = 0.125  # px, grid offset search resolution
@@ -51,21 +53,23 @@ class Recovery:
     background: np.ndarray  # (S, S) bool: border-connected background cells
     background_distance: float  # ΔE76 from the observed background to the one asked for (else to the one written)
     grid: Grid
+    drawn: bool = False  # art its renderer drew at token size (see drawn_recovery): measured as it is, never snapped
 
 
 def recover(
     image: np.ndarray,
     size: int,
     palette: Palette | None,
-    method: str = "mode",
+    method: str = PixelsSettings.method,
     expected_background: np.ndarray | None = None,
 ) -> Recovery:
     """``image`` (H, W, 3) uint8 → :class:`Recovery` at ``size``×``size``; without a palette, colours are only rounded.
 
-    An image already ``size``×``size`` (the sprite renderer's) is art as drawn: it is measured, never re-snapped.
+    A render at ``size``×``size`` is still snapped (a grid of pitch 1): a model may draw at token size, off the
+    palette. Art its renderer declares drawn at token size is not recovered at all: see :func:`drawn_recovery`.
+    ``method`` is ``[pixels].method``'s value; any other string is refused, never read as the default.
     """
-    if image.shape[:2] == (size, size):
-        return _already_on_grid(image, expected_background)
+    CONFIG.checked_choice("pixels", "method", method)
     if method == "nearest":
         return _recover_nearest(image, size, palette, expected_background)
     grid = find_grid(image, size)
@@ -88,12 +92,13 @@ def _own_colors(values: np.ndarray) -> tuple[Palette, np.ndarray]:
     return Palette(unpack_rgb(codes)), index.reshape(rounded.shape[:-1])
 
 
-def _already_on_grid(image: np.ndarray, expected: np.ndarray | None) -> Recovery:
-    """Exact pixels, measured as :func:`drawn_backgrounds` reads a block of them."""
+def drawn_recovery(image: np.ndarray, expected: np.ndarray | None) -> Recovery:
+    """Art drawn at token size (``Renderer.draws_at_token_size``): its exact pixels, measured as
+    :func:`drawn_backgrounds` reads a block of them."""
     background, distance = drawn_backgrounds(image[None], [expected])
     zeros = np.zeros(image.shape[:2])
     return Recovery(
-        image, image.astype(np.float64), zeros, zeros, background[0], float(distance[0]), Grid((1.0, 1.0), (0.0, 0.0))
+        image, image.astype(np.float64), zeros, zeros, background[0], float(distance[0]), Grid((1.0, 1.0), (0.0, 0.0)), True
     )
 
 

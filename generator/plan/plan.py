@@ -31,6 +31,7 @@ import numpy as np
 from generator.errors import UserError
 from generator.plan.rules import CompiledRule, Support, analyse, enumerate_valid, is_valid, refuse_impossible_values
 from generator.plan.traits import Combo, TraitTable
+from generator.schemas.declared import CONFIG
 
 REJECTION_DRAWS_PER_TOKEN = 1000  # far above the ~1.1 draws/token of the default tables at N=10,000
 REPAIR_SWAPS_PER_ROW = 500
@@ -74,7 +75,9 @@ def plan_collection(
 ) -> list[PlannedToken]:
     """Check that ``size`` distinct valid sets exist and fit in memory, then draw them; refuses before anything renders.
 
-    They take the ids from ``first_token_id`` on, in draw order, passing over ``skip`` (the 1/1s' ids)."""
+    They take the ids from ``first_token_id`` on, in draw order, passing over ``skip`` (the 1/1s' ids). ``mode`` is
+    ``[traits].sampling``'s value; any other string is refused, never read as ``weighted``."""
+    CONFIG.checked_choice("traits", "sampling", mode)
     support = analyse(tables, rules)
     refuse_impossible_values(tables, rules, support)
     capacity = support.capacity
@@ -313,6 +316,7 @@ def expected_shares(
       only the duplicates a plan skips, which matter when the likeliest set would be drawn
       more than about once (size × its probability ≳ 0.1).
     """
+    CONFIG.checked_choice("traits", "sampling", mode)
     if mode == "exact":
         return [[count / size for count in exact_counts([v.weight for v in t.values], size)] for t in tables]
     if math.prod(len(table.enabled_indices) for table in tables) > DISTINCT_SETS_LIMIT:

@@ -1,7 +1,8 @@
 """Trait tables: one ``<trait>.csv`` per trait beside ``collection.toml``; editing them is the rarity config.
 
 Columns ``value,weight,prompt`` and an optional ``layer`` (the sprite file name, default
-``<value>.png``), named in any case. Weights are relative; 0 disables a value. A value called
+``<value>.png``), named in any case, read strictly (:func:`generator.text.read_csv`: one row a
+line, balanced quotes, commas). Weights are relative, 0 or 0.000001–1,000,000,000; 0 disables a value. A value called
 ``None`` is left out of the token's metadata. A value is any printable text when its row names
 a ``layer`` file (``Café``, ``"Cap, Red"``); without one the value is the file name, so it must
 be a safe one. Values that differ only in case are refused: marketplaces merge them.

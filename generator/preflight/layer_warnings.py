@@ -10,7 +10,7 @@ Each check reads one layer alone, so a warning holds for every token that wears 
   those checks on every token;
 - a layer with more colours than ``[quality].max_colors`` fails the colour count;
 - colours missing from the ``[pixels].palette``: diffusion renders are snapped to the palette,
-  so these come out as other colours (beyond :data:`generator.quality.TRAIT_TOLERANCE` the
+  so these come out as other colours (beyond :data:`generator.pixels.measures.TRAIT_TOLERANCE` the
   trait check rejects the token), and sprite tokens keep them, off the collection's palette.
 
 Only opaque pixels are compared with the palette: a half-transparent pixel's colour depends on
@@ -26,8 +26,8 @@ import numpy as np
 from generator.config import Config
 from generator.errors import plural
 from generator.images import pack_rgb
+from generator.pixels.measures import MIN_TRAIT_PIXELS, TRAIT_TOLERANCE
 from generator.pixels.palette import Palette, to_lab
-from generator.pixels.quality import MIN_TRAIT_PIXELS, TRAIT_TOLERANCE
 from generator.plan.traits import NONE_VALUE, TraitTable
 from generator.render.layers import layer_path
 

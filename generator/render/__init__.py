@@ -8,14 +8,20 @@ buffer (a list of images cost ~0.4 s per 10,000 sprite tokens in conversions and
 AUTOMATIC1111 or ComfyUI made (``a1111``, ``comfyui``): one :class:`Found` per job, of any size,
 or None where the job's render is not there yet. Backend modules are imported
 only when chosen, so the sprite path never imports torch.
+
+Every backend subclasses :class:`Renderer` and declares what it is there: whether it draws at
+token size, whether a model made its pictures, whether it waits for renders made elsewhere.
+Callers read those declarations, never a backend's name or class, so a new backend takes one
+module and one line in :data:`BACKEND_MODULES` (see ``docs/contributing.md``).
 """
 
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
 
 import numpy as np
 
@@ -54,12 +60,39 @@ class Found:
 Renders = np.ndarray | Sequence[Found | None]  # one (batch, h, w, 3) array, or per job what was found
 
 
-class Renderer(Protocol):
+class Renderer(ABC):
+    """What every backend is, with the defaults of a model that renders full-size pictures itself.
+
+    A backend overrides what differs: the run, repair, reroll and the pixel steps read these
+    declarations, so a new backend changes nothing outside its own module.
+    """
+
+    name: str  # the backend's name in messages ("12 renders with sprites")
     identity: str  # what besides the config decides the pixels (e.g. a hash of the layers), for resume checks
     batch_size: int  # jobs per render() call
-    deterministic: bool  # every attempt at a token gives the same pixels, so a rejected token is failed at once
+    deterministic = False  # every attempt at a token gives the same pixels, so a rejected token is failed at once
+    # Its renders are the tokens' exact pixels (S×S, palette-true): no grid recovery or snapping, judged as drawn
+    # art, a block at a time; its small arrays also let worker processes be forked (see workers.start_method).
+    draws_at_token_size = False
+    # A model made the picture, so it may show other traits than asked: each token is checked against the traits'
+    # layers, and a rejected render keeps AUTOMATIC1111's `parameters` text, to redo it in a UI.
+    made_by_model = True
+    renders_folder: Path | None = None  # where it finds renders made elsewhere (import); None: it makes its own
 
+    @abstractmethod
     def render(self, jobs: Sequence[RenderJob]) -> Renders: ...
+
+    def requests(self, jobs: Sequence[RenderJob]) -> dict[str, bytes]:
+        """``to-render/``'s files (name → bytes) for jobs whose render is not there yet; none for a backend that
+        makes its own."""
+        return {}
+
+    def folders_read(self) -> tuple[tuple[str, Path], ...]:
+        """The folders it reads whole, each with how the user named it: the collection folder must not overlap one
+        (its own files would be read back as renders)."""
+        if self.renders_folder is None:
+            return ()
+        return (("renders folder (--renders, [render].renders)", self.renders_folder),)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import numpy as np
 from generator.config import Config, ModelSettings
 from generator.errors import UserError
 from generator.plan.traits import TraitTable
-from generator.render import RenderJob
+from generator.render import Renderer, RenderJob
 from generator.render.weights import base_candidates, describe_search, find_base_model
 
 ADAPTER = "punkgen"
@@ -47,14 +47,15 @@ SCHEDULERS = {  # name → (diffusers class, config overrides)
 }
 
 
-class DiffusionRenderer:
+class DiffusionRenderer(Renderer):
+    name = "diffusion"
+
     def __init__(self, pipe: Any, config: Config, device: str, dtype: Any, identity: str):
         self.pipe = pipe  # a StableDiffusionPipeline, LoRA attached (and fused)
         self.settings = config.render
         self.device = device
         self.dtype = dtype
         self.batch_size = config.render.batch_size
-        self.deterministic = False  # each attempt has its own seed
         self.identity = identity
 
     def render(self, jobs: Sequence[RenderJob]) -> np.ndarray:

@@ -19,14 +19,16 @@ from PIL import Image
 from generator.config import Config
 from generator.errors import UserError
 from generator.plan.traits import TraitTable
-from generator.render import RenderJob
+from generator.render import Renderer, RenderJob
 from generator.render.diffusion import DiffusionRenderer
 from generator.render.diffusion import create as create_diffusion
 from generator.render.sprites import SpriteRenderer
 from generator.render.sprites import create as create_sprites
 
 
-class HybridRenderer:
+class HybridRenderer(Renderer):
+    name = "hybrid"
+
     def __init__(self, sprites: SpriteRenderer, diffusion: DiffusionRenderer, strength: float):
         from diffusers import StableDiffusionImg2ImgPipeline
 
@@ -36,7 +38,6 @@ class HybridRenderer:
         self.img2img.set_progress_bar_config(disable=True)
         self.strength = strength
         self.batch_size = diffusion.batch_size
-        self.deterministic = False  # each attempt has its own seed
         self.identity = f"hybrid:strength={strength}:{sprites.identity}:{diffusion.identity}"
 
     def render(self, jobs: Sequence[RenderJob]) -> np.ndarray:

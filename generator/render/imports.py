@@ -36,7 +36,7 @@ from generator.errors import UserError
 from generator.files import RENDER_LIMIT, open_limited
 from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, rgba_pixels
 from generator.plan.traits import TraitTable
-from generator.render import Found, RenderJob
+from generator.render import Found, Renderer, RenderJob
 from generator.render.a1111 import EXIF_IFD, USER_COMMENT, Infotext, prompt_line, read_infotext, user_comment
 from generator.render.comfyui import Graph, Shape, fill, load_workflow, read_prompt_chunk
 
@@ -57,7 +57,8 @@ class Index:
     by_name: dict[tuple[int, int], list[RenderFile]]
 
 
-class ImportRenderer:
+class ImportRenderer(Renderer):
+    name = "import"
     identity = "import"  # the pixels come from files; the manifest records each accepted one's sha256
     deterministic = False  # a rejected job's next attempt has a new seed, so a new render
 
@@ -65,6 +66,10 @@ class ImportRenderer:
         self.config, self.folder, self.workflow = config, folder, workflow
         self.batch_size = config.render.batch_size
         self._index: Index | None = None
+
+    @property
+    def renders_folder(self) -> Path:  # it waits for the renders a UI saves there
+        return self.folder
 
     def render(self, jobs: Sequence[RenderJob]) -> list[Found | None]:
         if self._index is None:

@@ -12,15 +12,18 @@ import numpy as np
 
 from generator.config import Config
 from generator.plan.traits import TraitTable
-from generator.render import RenderJob
+from generator.render import Renderer, RenderJob
 from generator.render.layers import Layers, load_layers
 
 
-class SpriteRenderer:
+class SpriteRenderer(Renderer):
+    name = "sprites"
     # numpy's per-call overhead dominates small batches: 10,000 tokens composited 8 at a time took
     # 0.35 s, 256 at a time 0.05 s. Sprites need no GPU memory, so [render].batch_size does not apply.
     batch_size = 256
     deterministic = True  # the pixels follow from the traits alone: another attempt repeats the first
+    draws_at_token_size = True  # composited from the layers at [pixels].size
+    made_by_model = False  # it draws each trait's own layer: its tokens show what they claim by construction
 
     def __init__(self, layers: Layers):
         self.layers = layers

@@ -17,12 +17,14 @@ import numpy as np
 from PIL import Image
 
 from generator.config import Config
-from generator.files import write_atomic, write_unvouched
+from generator.files import IMAGE_LIMIT, read_if_regular, write_atomic, write_unvouched
 from generator.images import encode_png
 from generator.pixels.drawn import judge_drawn
+from generator.pixels.measures import Claim
 from generator.pixels.palette import Palette
-from generator.pixels.quality import Claim, TrainingSet, Verdict, assess
-from generator.pixels.recovery import Recovery, recover
+from generator.pixels.quality import Verdict, assess
+from generator.pixels.recovery import Recovery, drawn_recovery, recover
+from generator.pixels.training_set import TrainingSet
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata
 from generator.plan.traits import TraitTable
@@ -45,7 +47,8 @@ class Destination:
     palette: Palette | None
     backgrounds: tuple[np.ndarray | None, ...]  # asked-for colour of each value of the first (bottom) trait
     training: TrainingSet | None
-    ui_parameters: bool  # rejected renders keep the A1111 text of their job (every backend but sprites)
+    drawn: bool  # the renderer draws at token size (Renderer.draws_at_token_size): its renders are the tokens
+    ui_parameters: bool  # rejected renders keep the A1111 text of their job (Renderer.made_by_model)
     layers: Layers | None  # draw each token's claim for the trait check; None without layer art, or when
     # the sprite renderer drew the render itself (its tokens show their claims by construction)
 
@@ -59,9 +62,8 @@ class Outcome:
 def finish_batch(destination: Destination, jobs: list[RenderJob], renders: Renders, images_first: bool = True) -> list[Outcome]:
     """``images_first``: in a block of renders drawn at token size, every image is written before every metadata
     document, or the other way round (see :func:`_write_in_turn`); a model's renders write token by token."""
-    size = destination.config.pixels.size
-    if isinstance(renders, np.ndarray) and renders.shape[1:3] == (size, size):
-        return _finish_drawn(destination, jobs, renders, images_first)
+    if destination.drawn:
+        return _finish_drawn(destination, jobs, np.asarray(renders), images_first)
     return [finish_token(destination, job, render) for job, render in zip(jobs, renders, strict=True)]
 
 
@@ -194,7 +196,7 @@ def write_one_of_ones(destination: Destination, one_of_ones: dict[int, PlacedOne
     for token_id, one in one_of_ones.items():
         document = encode(one_of_one_metadata(destination.config, one))
         files = {image_path(folder, token_id): one.art.png, metadata_path(folder, token_id): document}
-        stale = [path for path, data in files.items() if not path.is_file() or path.read_bytes() != data]
+        stale = [path for path, data in files.items() if read_if_regular(path, IMAGE_LIMIT) != data]  # FIFO: stale
         for path in stale:
             write_atomic(path, files[path])
         if token_id in history.accepted:
@@ -216,6 +218,9 @@ def claim(destination: Destination, combo: tuple[int, ...]) -> Claim | None:
 
 
 def postprocess(render: np.ndarray, destination: Destination, job: RenderJob) -> Recovery:
-    """The render → the S×S token, its background painted the colour the token's background trait asks for."""
-    pixels = destination.config.pixels
-    return recover(render, pixels.size, destination.palette, pixels.method, destination.backgrounds[job.combo[0]])
+    """The render → the S×S token, its background painted the colour the token's background trait asks for; art drawn
+    at token size is the token already."""
+    pixels, background = destination.config.pixels, destination.backgrounds[job.combo[0]]
+    if destination.drawn:
+        return drawn_recovery(render, background)
+    return recover(render, pixels.size, destination.palette, pixels.method, background)

@@ -12,15 +12,18 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from generator.config import Config
 from generator.errors import UserError, plural
 from generator.files import (
+    LOG_LIMIT,
     PARTIAL_SUFFIX,
     TEXT_LIMIT,
     is_place_error,
+    open_limited,
     os_error_message,
     read_if_regular,
     slugify,
@@ -137,19 +140,20 @@ def require_run(folder: Path, run: dict[str, Any]) -> None:
         )
 
 
-def refuse_overlaps(out: Path, config: Config, renders: Path | None) -> None:
+def refuse_overlaps(out: Path, config: Config, renderer_reads: Sequence[tuple[str, Path]] = ()) -> None:
     """Refuse, before anything is written, a collection folder that overlaps a place the run reads (issue 27).
 
     Every folder or file the user names is resolved (through links) and checked against ``out``
     both ways. ``out`` inside (or equal to) a folder read whole (the renders, the training
     originals, the layer art) would feed its own files back as input; an input inside ``out``
     would sit among the files punkgen writes (``images/5.png`` over a render of that name) and
-    that ``--force`` removes. ``out`` may sit inside the config's folder, as in a project folder
+    that ``--force`` removes. ``renderer_reads``: the folders the backend reads whole (import's
+    renders), each with how the user named it. ``out`` may sit inside the config's folder, as in a project folder
     holding ``collection.toml`` and ``output/``: that folder is read by file name, and each file
     read from it is checked here. And a collection folder never holds another.
     """
     out = out.resolve()
-    for label, path, read_whole in _places_read(config, renders):
+    for label, path, read_whole in _places_read(config, renderer_reads):
         path = path.resolve()
         if read_whole and within(out, path):
             raise UserError(
@@ -174,14 +178,13 @@ def within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _places_read(config: Config, renders: Path | None) -> list[tuple[str, Path, bool]]:
+def _places_read(config: Config, renderer_reads: Sequence[tuple[str, Path]]) -> list[tuple[str, Path, bool]]:
     """What a run reads: (how the user named it, where, whether it is read whole, every file in it)."""
     places = [
         ("config's folder (trait tables)", config.folder, False),
         ("layers folder ([traits].layers)", config.layers_folder, True),
+        *((label, path, True) for label, path in renderer_reads),
     ]
-    if renders is not None:
-        places.append(("renders folder (--renders, [render].renders)", renders, True))
     for label, setting, whole in (
         ("[quality].training_dir", config.quality.training_dir, True),
         ("palette ([pixels].palette)", config.pixels.palette, False),
@@ -275,13 +278,16 @@ def exported_files(export: Path) -> set[str]:
     """The files under ``export/`` an export wrote (paths relative to it): those its record lists, or, in an export
     made before records, the names an export writes where ``provenance.txt`` carries punkgen's mark. Anything else
     there is the creator's: neither ``export`` nor ``--force`` removes it."""
-    try:
-        listed = (export / EXPORT_RECORD).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
+    record = read_if_regular(export / EXPORT_RECORD, TEXT_LIMIT)  # a FIFO there is never read
+    if record is None and not os.path.lexists(export / EXPORT_RECORD):
         if not marked(export / "provenance.txt", EXPORT_MARK):
             return set()
         return {name for name in files_under(export) if EXPORT_FILES.fullmatch(name)}
-    except (OSError, UnicodeDecodeError):  # a record punkgen cannot read vouches for nothing
+    try:
+        listed = record.decode("utf-8").splitlines() if record is not None else None
+    except UnicodeDecodeError:
+        listed = None
+    if listed is None:  # a record punkgen cannot read vouches for nothing
         return set()
     return {name for name in listed if name} | {EXPORT_RECORD}
 
@@ -300,13 +306,12 @@ def remove_export(export: Path) -> None:
 
 
 def marked(path: Path, mark: bytes) -> bool:
-    """Whether ``path``'s first 4 KiB hold ``mark``: a file punkgen wrote and may replace or remove."""
-    if not path.is_file():  # a FIFO would block the read
-        return False
+    """Whether ``path``'s first 4 KiB hold ``mark``: a file punkgen wrote and may replace or remove (a FIFO or a
+    device there is not, and is never read)."""
     try:
-        with path.open("rb") as stream:
+        with open_limited(path, LOG_LIMIT, "") as stream:
             return mark in stream.read(4096)
-    except OSError:
+    except (UserError, OSError):
         return False
 
 

@@ -1,7 +1,8 @@
 """Several processes, one collection: what ``accelerate launch -m generator collection …`` runs on several GPUs.
 
 Every process plans the same collection and takes every world-th block of each round, writing
-its tokens' files and its own manifest shard. When a round ends, the main process merges the
+its tokens' files and its own manifest shard (one process alone is a one-member team: its shard
+is the manifest itself). When a round ends, the main process merges the
 shards into ``manifest.jsonl`` in the order one process would have written them, making the
 duplicate check there, and every process reloads the merged manifest before the next round.
 So the result equals a single-process run's, file for file.
@@ -13,6 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from generator.run.folder import MANIFEST
 
 Item = TypeVar("Item")
 
@@ -35,8 +38,10 @@ class Team:
         """This process's blocks: round-robin, so a round's work stays even however many blocks are left."""
         return blocks[self.rank :: self.world]
 
-    def shard(self, folder: Path) -> Path:
-        return folder / f"manifest.rank-{self.rank}.jsonl"
+    def journal(self, folder: Path) -> Path:
+        """Where this process appends its manifest lines: each member of a team its own shard, merged in order when a
+        round ends; one process alone writes them in that order already, straight into the manifest."""
+        return folder / MANIFEST if self.world == 1 else folder / f"manifest.rank-{self.rank}.jsonl"
 
 
 def join_team() -> Team:

@@ -4,7 +4,9 @@
 ``contract.schema.json`` (ERC-7572) and ``metaplex.schema.json`` (each export format names its own: see
 :mod:`generator.publish.formats`) live beside this file;
 ``training/recipe.schema.json`` is the training recipe's. Each validator is compiled once, and a document punkgen
-builds or reads back is checked in full once per shape (see :func:`schema_problem`).
+builds or reads back is checked in full once per shape (see :func:`schema_problem`). A settings schema is also the one
+declaration of its settings' meanings and defaults: :mod:`generator.schemas.declared` reads it as data, and
+:mod:`generator.schemas.reference` makes the flags and ``docs/configuration.md`` from it.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def _full_problem(document: Any, schema: str, package: str) -> str | None:
 # numbers, booleans and nulls whole, and of a string what its own keywords read: all of it under a content keyword
 # (enum, const, pattern, format), its length under a length bound, else whether it is empty. Annotations judge
 # nothing. A schema using any other keyword ($ref, anyOf, uniqueItems …) is validated document by document.
-ANNOTATIONS = {"$schema", "$id", "title", "description", "$comment"}
+ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "$comment"}
 STRUCTURE = {"type", "required", "properties", "additionalProperties", "items", "minItems", "maxItems"}
 NUMBERS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
 STRING_CONTENT = {"enum", "const", "pattern", "format"}

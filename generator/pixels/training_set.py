@@ -1,0 +1,46 @@
+"""The originals a LoRA learnt from, read once per run for the near-copy check (``[quality].training_dir``).
+
+A file loader among the measures would drag user-facing errors into the verdict; here it is the
+one place that reads that folder and names the file and the fix when it cannot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import UnidentifiedImageError
+
+from generator.errors import UserError
+from generator.images import PIXEL_ART_SUFFIXES, open_user_image
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """The originals a LoRA learnt from, as one (n, S, S, 3) array, for the near-copy guard."""
+
+    names: tuple[str, ...]
+    pixels: np.ndarray
+
+
+def load_training_set(folder: Path, size: int) -> TrainingSet:
+    """Every image in ``folder`` (RGB, transparent pixels over black), each ``size``×``size``; errors name the file."""
+    if not folder.is_dir():
+        raise UserError(f'{folder}: [quality].training_dir is not a folder; point it at the 24×24 originals or set it to ""')
+    names, images = [], []
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in PIXEL_ART_SUFFIXES):
+        try:
+            with open_user_image(path, "remove it from [quality].training_dir") as image:  # a FIFO never blocks
+                pixels = np.asarray(image.convert("RGB"))
+        except (UnidentifiedImageError, OSError):
+            raise UserError(f"{path}: not a readable image; remove it from [quality].training_dir") from None
+        if pixels.shape[:2] != (size, size):
+            raise UserError(
+                f"{path}: {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} originals in [quality].training_dir"
+            )
+        names.append(str(path.relative_to(folder)))
+        images.append(pixels)
+    if not images:
+        raise UserError(f"{folder}: no images in [quality].training_dir")
+    return TrainingSet(tuple(names), np.stack(images))
