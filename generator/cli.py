@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from generator import __version__
-from generator.command import LazyGroup, UserMistake
+from generator.command import LazyGroup, UserMistake, say
 from generator.config import DEFAULT_CONFIG_PATH, Config, load_config
 from generator.errors import ExitStatus, plural
 from generator.publish.formats import DEFAULT, REGISTRY, format_names
@@ -119,7 +119,7 @@ def report_run(summary: Summary) -> None:
     """The run's report (one, from the main process of a multi-process run), then the exit status it earns."""
     if summary.main:
         for line in summary.report():
-            click.echo(line)
+            say(line)
     if summary.waiting:
         raise SystemExit(ExitStatus.WAITING)
     if summary.failed:
@@ -127,7 +127,7 @@ def report_run(summary: Summary) -> None:
 
 
 def notice(line: str) -> None:
-    click.echo(line, err=True)
+    say(line, err=True)
 
 
 @main.command()
@@ -189,7 +189,7 @@ def replace_command(folder, token_id, source, changes, config_path) -> None:
         pairs[trait.strip()] = value.strip()
     result = replace_token(load_config(config_path), folder, token_id, source, pairs)
     for line in result.report():
-        click.echo(line, err=line.startswith("warning:"))
+        say(line, err=line.startswith("warning:"))
 
 
 @main.command()
@@ -201,7 +201,7 @@ def verify(folder, config_path) -> None:
 
     result = verify_folder(folder, load_config(config_path))
     for problem in result.problems:
-        click.echo(problem)
+        say(problem)
     click.echo(result.summary())
     if result.problems:
         raise SystemExit(ExitStatus.FOLDER_DIFFERS)
@@ -222,9 +222,9 @@ def traits_check(config_path) -> None:
 
     report = check_traits(load_config(config_path))
     for line in report_lines(report):
-        click.echo(line)
+        say(line)
     for line in warning_lines(report):
-        click.echo(line, err=True)
+        say(line, err=True)
 
 
 @main.command()
@@ -252,7 +252,7 @@ def pixelate(source, target, size, palette_path, method, keep_going, quiet) -> N
     click.echo(f"{summary.converted} images → {target} ({size}×{size}, {method})")
     if summary.problems:
         for problem in summary.problems:
-            click.echo(f"skipped {problem}", err=True)
+            say(f"skipped {problem}", err=True)
         raise UserMistake(f"{len(summary.problems)} file(s) could not be converted (listed above)")
 
 
@@ -345,7 +345,7 @@ def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, start
             progress=advance,
         )
     if summary.notice:
-        click.echo(summary.notice, err=True)
+        say(summary.notice, err=True)
     click.echo(
         f"{plural(summary.tokens, 'token')} exported to {summary.folder} ({summary.format}, {summary.pixels}×{summary.pixels} px = "
         f"{summary.scale}× the masters, images at {summary.base_uri}) in {summary.seconds:.1f} s"
@@ -354,7 +354,7 @@ def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, start
     if summary.starting_index is not None:
         click.echo(f"revealed with starting index {summary.starting_index} (the rule is in provenance.txt)")
     for line in summary.contract:
-        click.echo(line)
+        say(line)
     click.echo(f"gallery: {summary.gallery}")
 
 

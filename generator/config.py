@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.errors import Arg
 from generator.schemas.declared import CONFIG
 from generator.toml_sections import Sections, load_sections
 
@@ -181,7 +182,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
         path,
         package=CONFIG.package,
         schema=CONFIG.schema,
-        missing="run from the project folder or pass --config FILE",
+        missing=f"run from the project folder or pass {Arg.CONFIG} FILE",
         build={
             "rules": lambda raw: tuple(_rule(number, rule) for number, rule in enumerate(raw, start=1)),
             "one_of_one": lambda raw: tuple(OneOfOne(**entry) for entry in raw),

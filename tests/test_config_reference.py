@@ -198,8 +198,8 @@ def test_a_training_flag_accepts_what_the_recipe_accepts(tmp_path: Path) -> None
     ("table", "expected"),
     [
         # the flag refused a resolution under 8 and a negative seed; the file took them (numpy then refused the seed mid-run)
-        ("[dataset]\nresolution = 4\n", "[dataset].resolution must be ≥ 8 (got 4)"),
-        ("[training]\nseed = -1\n", "[training].seed must be ≥ 0 (got -1)"),
+        ("[dataset]\nresolution = 4\n", "[dataset].resolution (--resolution) must be ≥ 8 (got 4)"),
+        ("[training]\nseed = -1\n", "[training].seed (--seed) must be ≥ 0 (got -1)"),
     ],
 )
 def test_a_recipe_refuses_what_its_flag_refuses(tmp_path: Path, table: str, expected: str) -> None:

@@ -191,7 +191,10 @@ def test_fresh_traits_from_an_exhausted_space_are_refused(config_path: Path, tmp
 
 def test_reroll_needs_no_size_or_seed_and_refuses_ones_that_disagree(out: Path, config_path: Path) -> None:
     before = folder_bytes(out)
-    for flags, expected in ((("-n", N + 1), f"-n {N + 1} disagrees with"), (("--seed", 7), "--seed 7 disagrees with")):
+    for flags, expected in (
+        (("-n", N + 1), f"[collection].size (--size) = {N + 1} disagrees with"),
+        (("--seed", 7), "[collection].seed (--seed) = 7 disagrees with"),
+    ):
         line = refused("reroll", out, 2, "--config", config_path, *SPRITES, "--traits", *flags)
         assert expected in line and "run.json" in line and "leave" in line
     assert folder_bytes(out) == before

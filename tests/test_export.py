@@ -168,19 +168,19 @@ def test_a_bad_base_uri_changes_nothing(collection: Path, config_path: Path, uri
     """Each rule's own message is tested in test_base_uri_rules.py; here: whichever rule, nothing changes."""
     export(collection, config_path, "--base-uri", URI)
     before = folder_bytes(collection)
-    assert refused(collection, config_path, "--base-uri", uri).startswith(f"Error: --base-uri {uri!r}: ")
+    assert refused(collection, config_path, "--base-uri", uri).startswith(f"Error: [metadata].base_uri (--base-uri) {uri!r}: ")
     assert folder_bytes(collection) == before
 
 
 def test_the_configured_base_uri_is_the_default(collection: Path, config_path: Path) -> None:
     result = run_cli("export", collection, "--config", config_path)
     assert result.exit_code == 0, result.output
-    assert "placeholder ipfs://REPLACE_WITH_CID/" in result.output and "--base-uri ipfs://<its CID>/" in result.output
+    assert "placeholder ipfs://REPLACE_WITH_CID/" in result.output and "[metadata].base_uri (--base-uri) = ipfs://<its CID>/" in result.output
     edit(config_path, 'base_uri = "ipfs://REPLACE_WITH_CID/"', 'base_uri = "ar://tx123/"')
     export(collection, config_path)
     assert json.loads((collection / "export" / "metadata" / "3").read_text())["image"] == "ar://tx123/3.png"
     edit(config_path, 'base_uri = "ar://tx123/"', 'base_uri = "http://insecure/"')
-    assert "collection.toml: [metadata].base_uri 'http://insecure/'" in refused(collection, config_path)
+    assert "collection.toml: [metadata].base_uri (--base-uri) 'http://insecure/'" in refused(collection, config_path)
 
 
 @pytest.mark.parametrize(
@@ -226,14 +226,14 @@ def test_an_unfinished_base_uri_names_the_rule_and_changes_nothing(
     export(collection, config_path, "--base-uri", URI)
     before = folder_bytes(collection)
     line = refused(collection, config_path, "--base-uri", uri)
-    assert line.startswith(f"Error: --base-uri {uri!r}: ") and rule in line, line
+    assert line.startswith(f"Error: [metadata].base_uri (--base-uri) {uri!r}: ") and rule in line, line
     assert folder_bytes(collection) == before
 
 
 def test_an_unfinished_configured_base_uri_names_the_key(collection: Path, config_path: Path) -> None:
     edit(config_path, 'base_uri = "ipfs://REPLACE_WITH_CID/"', f'base_uri = "ipfs://ipfs/{CIDV1}/"')
     line = refused(collection, config_path)
-    assert f"collection.toml: [metadata].base_uri 'ipfs://ipfs/{CIDV1}/': 'ipfs' is not a CID" in line
+    assert f"collection.toml: [metadata].base_uri (--base-uri) 'ipfs://ipfs/{CIDV1}/': 'ipfs' is not a CID" in line
     assert not (collection / "export").exists() and not (collection / "index.html").exists()
 
 
@@ -367,7 +367,7 @@ def test_the_reference_tool_unpacks_the_exported_cars_to_the_exported_files(
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        (["--base-uri", URI], f"--car with --base-uri {URI!r}: --car computes the images' CID itself"),
+        (["--base-uri", URI], f"--car with [metadata].base_uri (--base-uri) = {URI!r}: --car computes the images' CID itself"),
         (["--base-uri", "https://cdn.example.com/punks/"], "the CAR files are for IPFS, the base URI for other hosting"),
         (["--format", "metaplex"], "--car with --format metaplex: `sugar upload` uploads the assets"),
     ],

@@ -16,7 +16,7 @@ from test_export import URI, N, export, make_collection, refused
 from toy_format import CAR_REFUSAL, Toy
 
 from generator.config import load_config
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.publish import formats
 from generator.publish.export import export_collection
 from generator.schemas import validate
@@ -138,7 +138,7 @@ def test_every_format_that_takes_car_writes_the_folders_car_packs() -> None:
     token files there, or its CARs would be empty."""
     from generator.publish.ipfs import IMAGES, METADATA
 
-    takes_car = [target for target in formats.REGISTRY.values() if "--car" not in target.refusals]
+    takes_car = [target for target in formats.REGISTRY.values() if Arg.CAR not in target.refusals]
     assert takes_car, "erc721 takes --car"
     for target in takes_car:
         for extension in (False, True):

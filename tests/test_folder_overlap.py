@@ -30,7 +30,7 @@ def test_renders_inside_the_collection_folder_are_refused_before_a_token_is_writ
     before = folder_bytes(out)
     line = refused(*import_args(config_path, out, out / "images"))
     assert line == (
-        f"Error: the renders folder (--renders, [render].renders) {out / 'images'} is inside the collection folder {out}, "
+        f"Error: the renders folder [render].renders (--renders) {out / 'images'} is inside the collection folder {out}, "
         "among the files punkgen writes there (and --force removes); move it out of that folder, or choose another --out"
     )
     assert folder_bytes(out) == before and render.stat().st_size > 1000, "the render is as the UI saved it"
@@ -50,7 +50,7 @@ def test_renders_overlapping_through_links_or_equal_are_refused(config_path: Pat
         (tmp_path / "link").symlink_to(tmp_path / "ui")
         renders, out = tmp_path / "ui", tmp_path / "link" / "I"
     line = refused(*import_args(config_path, out, renders))
-    assert "renders folder (--renders, [render].renders)" in line and str(out.resolve()) in line
+    assert "renders folder [render].renders (--renders)" in line and str(out.resolve()) in line
     assert not (out / MANIFEST).exists() and not (out / "run.json").exists()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from generator.config import Config
 from generator.curate.finished import CollectionFolder, Token
+from generator.errors import Arg
 from generator.publish.formats.base import Documents, ExportFormat, hidden_name
 from generator.publish.hidden import Placeholder
 
@@ -22,7 +23,7 @@ class Toy(ExportFormat):
     summary = "toy/<id>.png and toy/<id>.json, one flat document a token"
     token_schema = "toy_token.schema.json"
     schema_package = "fixtures"  # tests/fixtures/, on the path the tests run with
-    refusals = {"--car": CAR_REFUSAL}
+    refusals = {Arg.CAR: CAR_REFUSAL}
 
     def token_files(self, position: int, token_id: int, json_extension: bool) -> tuple[str, str]:
         return f"toy/{token_id}.png", f"toy/{token_id}.json"

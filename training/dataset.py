@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import is_safe_name, write_atomic
 from generator.images import RENDER_SUFFIXES, encode_png, open_user_image
 from generator.run.folder import IMAGES, MANIFEST
@@ -62,7 +62,7 @@ class Example:
     repeats: int
 
 
-def parse_hex_colour(text: str, flag: str = "--background") -> tuple[int, int, int]:
+def parse_hex_colour(text: str, flag: str = Arg.BACKGROUND) -> tuple[int, int, int]:
     match = re.fullmatch(r"#?([0-9a-fA-F]{6})", text.strip())
     if not match:
         raise UserError(f"{flag} {text!r} is not a colour; write it as #rrggbb, e.g. #638596")
@@ -95,7 +95,7 @@ def load_source_image(path: Path, size: int, max_colors: int, background: tuple[
     if colours > max_colors:
         raise UserError(
             f"{path}: {colours} colours, more than {max_colors} for {size}×{size} pixel art (blurred, resampled or a photo?); "
-            "fix the image or raise --max-colors"
+            f"fix the image or raise {Arg.MAX_COLORS}"
         )
     return flatten(rgba, background)
 
@@ -140,7 +140,7 @@ def collect_sources(
 
 def subset_folder(dst: Path, repeats: int, instance: str) -> Path:
     if not is_safe_name(instance):
-        raise UserError(f"--instance {instance!r} cannot name a folder; use letters, digits and spaces, e.g. 'bespoke punk'")
+        raise UserError(f"{Arg.INSTANCE} {instance!r} cannot name a folder; use letters, digits and spaces, e.g. 'bespoke punk'")
     return dst / f"{repeats}_{instance}"
 
 
@@ -179,7 +179,7 @@ def _check_destination(dst: Path, force: bool) -> None:
     others = [path for path in dst.iterdir() if path not in ours]
     if not force or others:
         what = f"{others[0].name} (not written by punkgen dataset)" if others else "a dataset"
-        fix = "empty it or pass another DST" if others else "pass --force to replace it or another DST"
+        fix = "empty it or pass another DST" if others else f"pass {Arg.FORCE} to replace it or another DST"
         raise UserError(f"{dst}: already holds {what}; {fix}")
     for folder in ours:
         for path in folder.iterdir():
@@ -195,10 +195,10 @@ def read_dataset(folder: Path) -> list[Example]:
     A missing or empty ``.txt`` makes ``<name>`` the caption, as in sd-scripts.
     """
     if not folder.is_dir():
-        raise UserError(f"--data {folder}: folder not found; build one with `punkgen dataset SRC DST`")
+        raise UserError(f"{Arg.DATA} {folder}: folder not found; build one with `punkgen dataset SRC DST`")
     if SUBSET_FOLDER.match(folder.name) and not any(SUBSET_FOLDER.match(p.name) for p in folder.iterdir() if p.is_dir()):
         raise UserError(
-            f"--data {folder}: this is a subset folder; pass its parent {folder.parent} (the folder that holds {folder.name}/)"
+            f"{Arg.DATA} {folder}: this is a subset folder; pass its parent {folder.parent} (the folder that holds {folder.name}/)"
         )
     examples = []
     for subset in sorted(path for path in folder.iterdir() if path.is_dir()):
@@ -212,15 +212,15 @@ def read_dataset(folder: Path) -> list[Example]:
             caption = lines[0].strip() if lines else ""
             examples.append(Example(image=image, caption=caption or name, repeats=repeats))
     if not examples:
-        raise UserError(f"--data {folder}: no <repeats>_<name>/ folder with images; build one with `punkgen dataset SRC DST`")
+        raise UserError(f"{Arg.DATA} {folder}: no <repeats>_<name>/ folder with images; build one with `punkgen dataset SRC DST`")
     if any(example.repeats == 0 for example in examples):
-        raise UserError(f"--data {folder}: a folder named 0_… repeats its images 0 times; rename it to 10_… or remove it")
+        raise UserError(f"{Arg.DATA} {folder}: a folder named 0_… repeats its images 0 times; rename it to 10_… or remove it")
     return examples
 
 
 def training_pixels(path: Path, resolution: int) -> np.ndarray:
     """A training image as a (3, r, r) float32 array in [-1, 1], the VAE's input; another size is NEAREST-resized."""
-    with open_user_image(path, "check the --data folder") as image:
+    with open_user_image(path, f"check the {Arg.DATA} folder") as image:
         rgb = image.convert("RGB")
     if rgb.size != (resolution, resolution):
         rgb = rgb.resize((resolution, resolution), Image.Resampling.NEAREST)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import write_atomic
 
 STATE_FILE = "resume-state.safetensors"
@@ -71,14 +71,18 @@ def read_progress(out: Path) -> tuple[Progress, dict[str, Any], dict[str, str]]:
 
     path = out / STATE_FILE
     if not path.is_file():
-        raise UserError(f"--resume: {path} not found; a run saves it after each epoch, so start this one without --resume")
+        raise UserError(
+            f"{Arg.RESUME}: {path} not found; a run saves it after each epoch, so start this one without {Arg.RESUME}"
+        )
     with safe_open(str(path), framework="pt") as handle:
         meta = handle.metadata() or {}
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open has no __iter__
     try:
         progress = Progress(int(meta["epoch"]), int(meta["step"]), json.loads(meta["fingerprint"]), json.loads(meta["finished"]))
     except (KeyError, ValueError):
-        raise UserError(f"--resume: {path} is not a punkgen resume state; start without --resume (and with --force)") from None
+        raise UserError(
+            f"{Arg.RESUME}: {path} is not a punkgen resume state; start without {Arg.RESUME} (and with {Arg.FORCE})"
+        ) from None
     return progress, tensors, meta
 
 
@@ -87,8 +91,8 @@ def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], out: Path)
     for key in sorted(set(saved) | set(current)):
         if saved.get(key) != current.get(key):
             raise UserError(
-                f"--resume: {key} is {current.get(key)!r} now but was {saved.get(key)!r} in the run in {out}; "
-                "resume with the same settings, or train into a new --out"
+                f"{Arg.RESUME}: {key} is {current.get(key)!r} now but was {saved.get(key)!r} in the run in {out}; "
+                f"resume with the same settings, or train into a new {Arg.OUT}"
             )
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import IMAGE_LIMIT, read_limited, write_atomic
 from generator.render.weights import base_candidates, describe_search, find_base_model
 from training import kohya, report
@@ -177,7 +177,7 @@ def check_inputs(request: TrainRequest) -> Inputs:
         progress = resumed[0]
         check_fingerprint(progress.fingerprint, prints, out)
         if progress.finished:
-            raise UserError(f"--resume: the run in {out} already finished ({progress.step} steps); nothing to resume")
+            raise UserError(f"{Arg.RESUME}: the run in {out} already finished ({progress.step} steps); nothing to resume")
     return Inputs(examples, base, prints, resumed)
 
 
@@ -187,12 +187,12 @@ def resolve_base(base: str) -> Path:
     here = Path()
     if base_candidates(base, here)[0].is_file():
         raise UserError(
-            f"--base {base}: a single-file checkpoint; training needs a diffusers folder (model_index.json + unet/, text_encoder/, …)"
+            f"{Arg.BASE} {base}: a single-file checkpoint; training needs a diffusers folder (model_index.json + unet/, text_encoder/, …)"
         )
     found = find_base_model(base, here)
     if found is None:
         raise UserError(
-            f"--base {base}: no diffusers model folder (model_index.json) found (looked in {describe_search(base, here)}); "
+            f"{Arg.BASE} {base}: no diffusers model folder (model_index.json) found (looked in {describe_search(base, here)}); "
             "download it once where there is internet, or pass a local folder"
         )
     return found
@@ -204,7 +204,7 @@ def check_output(out: Path, name: str, resume: bool, force: bool) -> None:
     earlier = sorted(p for p in out.glob("*.safetensors") if ours.match(p.name)) + [p for p in (out / STATE_FILE,) if p.exists()]
     if earlier and not resume and not force:
         raise UserError(
-            f"--out {out}: holds an earlier run ({earlier[0].name}); pass --resume to continue it or --force to start over"
+            f"{Arg.OUT} {out}: holds an earlier run ({earlier[0].name}); pass {Arg.RESUME} to continue it or {Arg.FORCE} to start over"
         )
     if force and not resume:
         for path in [*earlier, *out.glob("samples-*.png"), out / LOSS_CSV, out / LOSS_PNG, out / RUN_JSON]:
@@ -222,8 +222,8 @@ def fingerprint(request: TrainRequest, examples: list[Example]) -> dict[str, Any
     data = hashlib.sha256()
     for example in examples:
         data.update(f"{example.image.name}\0{example.caption}\0{example.repeats}\0".encode())
-        data.update(hashlib.sha256(read_limited(example.image, IMAGE_LIMIT, "check the --data folder")).digest())
-    return {**settings, "--base": str(request.base), "--data (images, captions, repeats)": data.hexdigest()[:16]}
+        data.update(hashlib.sha256(read_limited(example.image, IMAGE_LIMIT, f"check the {Arg.DATA} folder")).digest())
+    return {**settings, Arg.BASE: str(request.base), f"{Arg.DATA} (images, captions, repeats)": data.hexdigest()[:16]}
 
 
 # ── 5. where the loop starts, and the run's record ─────────────────────────────────────────────

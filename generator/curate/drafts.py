@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import Config
+from generator.errors import Arg
 from generator.plan.metadata import encode
 from generator.schemas import schema_problem
 
@@ -100,7 +101,7 @@ def draft_problems(config: Config, drafts: list[Draft]) -> Iterator[tuple[int | 
 def _changed_setting(config: Config, setting: str, now: object, then: object, drafts: Path) -> str:
     return (
         f"{config.path}: {setting} is {_short(now)}, but the tokens in {drafts} were written with {_short(then)}: the "
-        "setting changed after the run (or most token files were edited); put it back, or remake the collection with --force"
+        f"setting changed after the run (or most token files were edited); put it back, or remake the collection with {Arg.FORCE}"
     )
 
 

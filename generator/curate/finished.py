@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image
 
 from generator.config import Config
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import special_kind
 from generator.images import IMAGE_ERRORS, open_user_image
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
@@ -28,7 +28,7 @@ from generator.run.manifest import ONE_OF_ONE, event_of, read_history
 from generator.schemas import schema_problem
 from generator.text import parse_json, read_bytes
 
-RESTORE = "restore it from a backup, or regenerate the collection with --force"
+RESTORE = f"restore it from a backup, or regenerate the collection with {Arg.FORCE}"
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
     ):
         raise UserError(
             f"{folder} was generated from another collection.toml than {config.path} (its traits or name differ); "
-            "pass --config with the file that made it"
+            f"pass {Arg.CONFIG} with the file that made it"
         )
     return Token(token_id, record["traits"], document, master)
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from generator.config import Config
 from generator.curate.finished import as_made, require_collection_folder
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import place_errors_said, remove_partials, write_atomic
 from generator.images import read_handmade
 from generator.pixels.palette import read_palette
@@ -67,7 +67,7 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
     require_collection_folder(folder)
     config = as_made(config, folder)
     tables = load_traits(config)
-    art = read_handmade(source, config.pixels.size, "--image")  # before the lock: a bad file never holds the folder
+    art = read_handmade(source, config.pixels.size, Arg.IMAGE)  # before the lock: a bad file never holds the folder
     fix = "fix that, then run the same command again: it finishes the replacement"
     with folder_lock(folder, "the replacement"), place_errors_said(folder, fix):
         remove_partials(folder)  # staged by a killed command: never renamed now
@@ -119,12 +119,12 @@ def _check_distinct(
         raise UserError(f"{source} shows the same pixels as token {owner}; every token must differ")
     twin = next((t for t, other in history.traits.items() if other == traits and t != token_id), None)
     if twin is not None:
-        raise UserError(f"--set would give token {token_id} the traits of token {twin}; every token's traits must differ")
+        raise UserError(f"{Arg.CHANGES} would give token {token_id} the traits of token {twin}; every token's traits must differ")
     combo = combo_of(tables, traits)
     broken = next((rule for rule in compile_rules(config.rules, tables) if rule.violated_by(combo)), None) if changed else None
     if broken is not None:
         raise UserError(
-            f"--set would give token {token_id} traits that [[rules]] #{broken.number} of {config.path} forbids; "
+            f"{Arg.CHANGES} would give token {token_id} traits that [[rules]] #{broken.number} of {config.path} forbids; "
             "choose values the rules allow"
         )
 
@@ -150,9 +150,9 @@ def _changed_traits(tables: list[TraitTable], traits: dict[str, str], changes: d
     for trait, value in changes.items():
         table = next((t for t in tables if trait.lower() in (t.key.lower(), t.trait_type.lower())), None)
         if table is None:
-            raise UserError(f"--set {trait}={value}: no trait '{trait}'; traits: {', '.join(t.key for t in tables)}")
+            raise UserError(f"{Arg.CHANGES} {trait}={value}: no trait '{trait}'; traits: {', '.join(t.key for t in tables)}")
         if table.index_of(value) is None:
-            raise UserError(f"--set {trait}={value}: '{value}' is not a value of {table.path}; check its spelling there")
+            raise UserError(f"{Arg.CHANGES} {trait}={value}: '{value}' is not a value of {table.path}; check its spelling there")
         changed[table.key] = value
     return changed
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from generator.config import Config
 from generator.curate.finished import as_made, require_collection_folder
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.plan.plan import draw_weighted
 from generator.plan.rules import compile_rules, count_valid
 from generator.run.collection import Run, as_curated, plan_run
@@ -81,10 +81,13 @@ def _as_made_agreeing(config: Config, folder: Path, size: int | None, seed: int 
     """The config with the folder's own N and seed (as ``verify``, ``export`` and ``replace`` read them); a flag that
     says otherwise is refused rather than silently ignored."""
     made = as_made(config, folder)
-    for flag, given, recorded in (("-n", size, made.collection.size), ("--seed", seed, made.collection.seed)):
+    for flag, given, recorded in (
+        ("[collection].size", size, made.collection.size),
+        ("[collection].seed", seed, made.collection.seed),
+    ):
         if given is not None and given != recorded:
             raise UserError(
-                f"{flag} {given} disagrees with {folder / RUN_FILE}, which made the folder with {recorded}; "
+                f"{flag} = {given} disagrees with {folder / RUN_FILE}, which made the folder with {recorded}; "
                 f"leave {flag} out (reroll reads it from there)"
             )
     return made
@@ -101,12 +104,12 @@ def _check_request(run: Run, token_ids: Sequence[int], fresh_traits: bool) -> fr
     if run.renderer.deterministic and not fresh_traits:
         raise UserError(
             f"the {run.renderer.name} backend draws a token from its traits alone, so a reroll would repeat it; "
-            "pass --traits to draw new traits, or use punkgen replace"
+            f"pass {Arg.FRESH_TRAITS} to draw new traits, or use punkgen replace"
         )
     if fresh_traits and run.destination.config.traits.sampling == "exact":
         raise UserError(
             f'{run.destination.config.path}: [traits].sampling = "exact" fixes every value\'s count, and new traits '
-            "would break them; reroll without --traits"
+            f"would break them; reroll without {Arg.FRESH_TRAITS}"
         )
     if run.team.world > 1:
         raise UserError("reroll runs in one process; start it without accelerate launch or torchrun")
@@ -174,7 +177,7 @@ class _TraitDraw:
     def fresh(self, token_id: int) -> dict[str, str]:
         if len(self.taken) >= self.capacity:
             raise UserError(
-                f"--traits: all {self.capacity} trait sets the tables and [[rules]] allow are taken by tokens of "
+                f"{Arg.FRESH_TRAITS}: all {self.capacity} trait sets the tables and [[rules]] allow are taken by tokens of "
                 f"{self.folder}, so token {token_id} cannot get new ones; add values to the trait tables or lower N "
                 "(a new collection), or fix the token with punkgen replace"
             )

@@ -22,7 +22,7 @@ from PIL import Image
 from generator.config import Config
 from generator.curate.drafts import REWRITE, Draft, draft_problems
 from generator.curate.finished import MISSING, as_made, not_a_file, planned_size, require_collection_folder
-from generator.errors import UserError, plural
+from generator.errors import Arg, UserError, plural
 from generator.files import TEXT_LIMIT, open_limited
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import token_metadata
@@ -156,12 +156,12 @@ def _draft(
     if event_of(record) == ONE_OF_ONE:
         one = one_of_ones.get(token_id)
         if one is None:
-            why = f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the --config that made it"
+            why = f"token {token_id} is a 1/1, but {config.path} has no [[one_of_one]] at that id; pass the {Arg.CONFIG} that made it"
             return Draft(token_id, path, None, why, None)
         return Draft(token_id, path, *_read(path), lambda made: one_of_one_metadata(made, one))
     combo = combo_of(tables, record["traits"])
     if combo is None:
-        why = f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the --config that made it"
+        why = f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the {Arg.CONFIG} that made it"
         return Draft(token_id, path, None, why, None)
     return Draft(token_id, path, *_read(path), lambda made: token_metadata(made, tables, token_id, combo, validated=False))
 

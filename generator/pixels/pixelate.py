@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, write_atomic
 from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, open_user_image
 from generator.pixels.palette import Palette
@@ -55,7 +55,7 @@ def pixelate_folder(
     checks = {path: _check(path, size) for path in files}  # each header read once: 300 reads cost 50 ms before any work
     problems = [problem for problem in checks.values() if problem]
     if problems and not keep_going:
-        raise UserError(f"{problems[0]}; fix or remove it, or pass --keep-going to convert the others")
+        raise UserError(f"{problems[0]}; fix or remove it, or pass {Arg.KEEP_GOING} to convert the others")
     good = [path for path, problem in checks.items() if problem is None]
     _make_target(target)
     progress(0, len(good))

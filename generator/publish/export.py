@@ -39,7 +39,7 @@ from typing import Any
 from generator.config import Config, MetadataSettings
 from generator.curate.finished import CollectionFolder, as_made, load_collection, require_collection_folder
 from generator.curate.verify import token_problems
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import write_atomic
 from generator.plan.traits import load_traits
 from generator.progress import Advance, unseen
@@ -110,16 +110,16 @@ def export_collection(
     check_car_options(car, base_uri)
     target.check_options(
         {
-            "--car": car,
-            "--placeholder": placeholder is not None,
-            "--starting-index": starting_index is not None,
-            "--json-extension": json_extension,
+            Arg.CAR: car,
+            Arg.PLACEHOLDER: placeholder is not None,
+            Arg.STARTING_INDEX: starting_index is not None,
+            Arg.JSON_EXTENSION: json_extension,
         }
     )
     uri = DEFAULT_BASE_URI if car else _base_uri(base_uri, config)  # with --car, the CIDs decide every link
     if placeholder is not None and within(placeholder, folder / EXPORT):
         raise UserError(
-            f"--placeholder {placeholder} is inside {folder / EXPORT}, which each export rebuilds; "
+            f"{Arg.PLACEHOLDER} {placeholder} is inside {folder / EXPORT}, which each export rebuilds; "
             "keep the image outside it (e.g. beside collection.toml) and pass that path"
         )
     hidden = Placeholder(placeholder) if placeholder is not None else None
@@ -135,7 +135,7 @@ def export_collection(
     published = folder / EXPORT / staged.files[0].split("/")[0]
     notice = (
         f"the base URI is still the placeholder {staged.uri}: upload {published}/, then export again with "
-        "--base-uri ipfs://<its CID>/ (or export with --car to know every CID now)"
+        f"[metadata].base_uri = ipfs://<its CID>/ (or export with {Arg.CAR} to know every CID now)"
     )
     return ExportSummary(
         folder=folder / EXPORT,
@@ -288,7 +288,7 @@ def _curation(folder: Path, config: Config, history: History) -> Curation:
 
 
 def _base_uri(flag: str | None, config: Config) -> str:
-    return check_base_uri(flag, "--base-uri") if flag is not None else _configured_uri(config)
+    return check_base_uri(flag, "[metadata].base_uri") if flag is not None else _configured_uri(config)
 
 
 def _configured_uri(config: Config) -> str:

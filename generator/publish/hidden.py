@@ -19,7 +19,7 @@ from typing import Any
 from PIL import Image
 
 from generator.curate.finished import MISSING, not_a_file
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.images import IMAGE_ERRORS
 from generator.publish.unixfs import cid_text, file_blocks
 
@@ -52,17 +52,17 @@ class Placeholder:
 def _read_image(path: Path) -> tuple[bytes, str, str]:
     fix = "pass a PNG, GIF, JPEG or WebP image"
     if (problem := not_a_file(path)) == MISSING:
-        raise UserError(f"--placeholder {path}: no such file; {fix}")
+        raise UserError(f"{Arg.PLACEHOLDER} {path}: no such file; {fix}")
     if problem:  # a FIFO would block the read
-        raise UserError(f"--placeholder {path} is {problem}; {fix}")
+        raise UserError(f"{Arg.PLACEHOLDER} {path} is {problem}; {fix}")
     try:
         with Image.open(path) as image:
             image.load()
             kind = image.format
     except IMAGE_ERRORS as error:
-        raise UserError(f"--placeholder {path} is not a readable image ({error}); {fix}") from None
+        raise UserError(f"{Arg.PLACEHOLDER} {path} is not a readable image ({error}); {fix}") from None
     if kind not in _FORMATS:
-        raise UserError(f"--placeholder {path} is a {kind} image; marketplaces show PNG, GIF, JPEG and WebP: {fix}")
+        raise UserError(f"{Arg.PLACEHOLDER} {path} is a {kind} image; marketplaces show PNG, GIF, JPEG and WebP: {fix}")
     return path.read_bytes(), *_FORMATS[kind]
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.publish.car import Packed, folder_cid, pack_folder
 from generator.publish.hidden import HIDDEN, HIDDEN_DOCUMENT
 
@@ -36,12 +36,12 @@ def check_car_options(car: bool, base_uri: str | None) -> None:
         return
     if base_uri is not None and base_uri.startswith("ipfs://"):
         raise UserError(
-            f"--car with --base-uri {base_uri!r}: --car computes the images' CID itself and links every token to it; "
-            "drop --base-uri (keep it, without --car, for https:// or ar:// hosting)"
+            f"{Arg.CAR} with [metadata].base_uri = {base_uri!r}: {Arg.CAR} computes the images' CID itself and links every token to it; "
+            f"drop [metadata].base_uri (keep it, without {Arg.CAR}, for https:// or ar:// hosting)"
         )
     if base_uri is not None:
         raise UserError(
-            f"--car with --base-uri {base_uri!r}: the CAR files are for IPFS, the base URI for other hosting; choose one"
+            f"{Arg.CAR} with [metadata].base_uri = {base_uri!r}: the CAR files are for IPFS, the base URI for other hosting; choose one"
         )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from generator.config import Config
 from generator.curate.finished import CollectionFolder, Token
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Reveal:
 def check_starting_index(starting_index: int, size: int, first: int) -> Reveal:
     if not 0 <= starting_index < size:
         raise UserError(
-            f"--starting-index {starting_index}: the starting index is drawn modulo the collection size, "
+            f"{Arg.STARTING_INDEX} {starting_index}: the starting index is drawn modulo the collection size, "
             f"so it must be 0 to {size - 1} for {size} tokens"
         )
     return Reveal(starting_index, first, size)

@@ -92,7 +92,7 @@ class Renderer(ABC):
         (its own files would be read back as renders)."""
         if self.renders_folder is None:
             return ()
-        return (("renders folder (--renders, [render].renders)", self.renders_folder),)
+        return (("renders folder [render].renders", self.renders_folder),)
 
 
 @dataclass(frozen=True)
@@ -120,5 +120,5 @@ def choose_backend(config: Config) -> BackendChoice:
 def create_renderer(name: str, config: Config, tables: list[TraitTable]) -> Renderer:
     module_name = BACKEND_MODULES.get(name)
     if module_name is None:
-        raise UserError(f"backend '{name}' is not available in this version of punkgen; use --backend sprites")
+        raise UserError(f"backend '{name}' is not available in this version of punkgen; set [render].backend to sprites")
     return importlib.import_module(module_name).create(config, tables)

@@ -101,9 +101,9 @@ def pick_device(device: str, dtype: str) -> tuple[str, Any]:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
     elif device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA GPU is visible to torch; use --device auto or cpu")
+        raise UserError("[render].device = 'cuda': no CUDA GPU is visible to torch; set it to auto or cpu")
     elif device == "mps" and not torch.backends.mps.is_available():
-        raise UserError("--device mps: Apple's Metal backend is not available; use --device auto or cpu")
+        raise UserError("[render].device = 'mps': Apple's Metal backend is not available; set it to auto or cpu")
     if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per process under accelerate launch / torchrun
         device = f"cuda:{os.environ['LOCAL_RANK']}"
     if dtype == "auto":
@@ -124,8 +124,8 @@ def locate_base(config: Config) -> tuple[str, str]:
         return "hub", spec
     looked = describe_search(spec, config.folder)
     raise UserError(
-        f"base model '{spec}' not found (looked in {looked}); point [model].base or --model at a diffusers folder or a "
-        ".safetensors checkpoint, or pass --allow-download to fetch the hub id"
+        f"base model '{spec}' not found (looked in {looked}); point [model].base at a diffusers folder or a "
+        ".safetensors checkpoint, or set [model].allow_download to fetch the hub id"
     )
 
 
@@ -174,7 +174,9 @@ def attach_lora(pipe: Any, path: Path, scale: float, fuse: bool) -> None:
     """Load a kohya or diffusers LoRA, prove every module in it attached, then fuse it at ``scale``."""
     _safetensors_only(path, "[model].lora")
     if not path.is_file():
-        raise UserError(f"{path}: LoRA not found; put the .safetensors file there, pass --lora PATH, or --lora none")
+        raise UserError(
+            f"{path}: LoRA not found; put the .safetensors file there, or point [model].lora at it ('' or none: no LoRA)"
+        )
     expected = lora_modules(path)
     try:
         pipe.load_lora_weights(str(path), adapter_name=ADAPTER)

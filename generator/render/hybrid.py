@@ -55,6 +55,6 @@ def create(config: Config, tables: list[TraitTable]) -> HybridRenderer:
     if int(r.strength * r.steps) < 1:
         raise UserError(
             f"{config.path}: [render].strength {r.strength:g} × steps {r.steps} leaves the hybrid backend no denoising step; "
-            f"use at least {math.ceil(1 / r.strength)} steps (--steps) or a higher strength"
+            f"use at least {math.ceil(1 / r.strength)} steps ([render].steps) or a higher strength"
         )
     return HybridRenderer(create_sprites(config, tables), create_diffusion(config, tables), r.strength)

@@ -197,7 +197,7 @@ def _same_texts(claim: Infotext | None, job: RenderJob) -> bool:
 def create(config: Config, tables: list[TraitTable]) -> ImportRenderer:
     if not config.render.renders:
         raise UserError(
-            f'{config.path}: [render].backend = "import" needs a renders folder: pass --renders DIR '
+            f'{config.path}: [render].backend = "import" needs a renders folder: set [render].renders '
             "or set [render].renders to where AUTOMATIC1111 or ComfyUI saves its images"
         )
     folder = config.resolve(config.render.renders)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import Config
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import is_place_error, os_error_message, remove_partials
 from generator.pixels.palette import read_palette
 from generator.pixels.training_set import load_training_set
@@ -121,7 +121,7 @@ class Run:
         """The folder locked for the whole block (by the main process), and a full disk or a read-only mount on the
         way said in one line."""
         folder = self.destination.folder
-        with folder_lock(folder, "--out") if self.team.is_main else nullcontext(None) as lock:
+        with folder_lock(folder, Arg.OUT) if self.team.is_main else nullcontext(None) as lock:
             try:
                 if self.team.is_main and folder.is_dir():
                     remove_partials(folder)  # staged by a killed run (or its orphaned workers): never renamed now

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import Config
-from generator.errors import UserError, plural
+from generator.errors import Arg, UserError, plural
 from generator.files import (
     LOG_LIMIT,
     PARTIAL_SUFFIX,
@@ -107,15 +107,15 @@ def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
     existing = _read_run(folder, force)
     if existing is None and (foreign := _foreign_entries(folder)):
         raise UserError(
-            f"{folder} holds files punkgen did not write ({', '.join(foreign)}) and no {RUN_FILE}; choose another --out "
-            "(--force only replaces an earlier punkgen run)"
+            f"{folder} holds files punkgen did not write ({', '.join(foreign)}) and no {RUN_FILE}; choose another {Arg.OUT} "
+            f"({Arg.FORCE} only replaces an earlier punkgen run)"
         )
     if existing is not None and force:
         remove_run(folder)
     elif existing is not None and existing != run:
         raise UserError(
             f"{folder} holds a different collection ({_difference(existing, run)}); "
-            "use another --out, or pass --force to replace it"
+            f"use another {Arg.OUT}, or pass {Arg.FORCE} to replace it"
         )
     try:
         write_atomic(folder / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
@@ -124,7 +124,7 @@ def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
     except OSError as error:
         if not is_place_error(error):
             raise
-        raise UserError(os_error_message(error, folder, "choose another --out, or make it writable")) from None
+        raise UserError(os_error_message(error, folder, f"choose another {Arg.OUT}, or make it writable")) from None
 
 
 def require_run(folder: Path, run: dict[str, Any]) -> None:
@@ -136,7 +136,7 @@ def require_run(folder: Path, run: dict[str, Any]) -> None:
     if existing != run:
         raise UserError(
             f"{folder} was made by another run ({_difference(existing, run)}); "
-            "pass the --config and the render flags (--backend, --model, --steps …) that made it"
+            f"pass the {Arg.CONFIG} and the render settings ([render].backend, [model].base, [render].steps …) that made it"
         )
 
 
@@ -157,18 +157,18 @@ def refuse_overlaps(out: Path, config: Config, renderer_reads: Sequence[tuple[st
         path = path.resolve()
         if read_whole and within(out, path):
             raise UserError(
-                f"{out} is inside the {label} {path}, so its own files would be read back as input; choose an --out outside it"
+                f"{out} is inside the {label} {path}, so its own files would be read back as input; choose an {Arg.OUT} outside it"
             )
         if within(path, out):
             raise UserError(
                 f"the {label} {path} is inside the collection folder {out}, among the files punkgen writes there "
-                "(and --force removes); move it out of that folder, or choose another --out"
+                f"(and {Arg.FORCE} removes); move it out of that folder, or choose another {Arg.OUT}"
             )
     holder = next((p for p in out.parents if (p / RUN_FILE).is_file() and (p / MANIFEST).is_file()), None)
     if holder is not None:
         raise UserError(
-            f"{out} is inside the collection folder {holder}, whose export, verify and --force treat it as their own; "
-            "choose an --out outside it"
+            f"{out} is inside the collection folder {holder}, whose export, verify and {Arg.FORCE} treat it as their own; "
+            f"choose an {Arg.OUT} outside it"
         )
 
 
@@ -349,4 +349,4 @@ def _read_run(folder: Path, force: bool) -> dict[str, Any] | None:
         run = None
     if isinstance(run, dict) or force:
         return run if isinstance(run, dict) else {}
-    raise UserError(f"{folder / RUN_FILE} is corrupt; pass --force to start this folder again")
+    raise UserError(f"{folder / RUN_FILE} is corrupt; pass {Arg.FORCE} to start this folder again")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import LOG_LIMIT, read_limited
 from generator.text import parse_json
 
@@ -216,7 +216,7 @@ def read_records(path: Path, repair: bool = True) -> list[dict[str, Any]]:
 
 
 def _parse(path: Path, number: int, line: bytes) -> dict[str, Any]:
-    fix = "restore the file from a backup, or start the collection again with --force"
+    fix = f"restore the file from a backup, or start the collection again with {Arg.FORCE}"
     try:
         record = parse_json(line.decode("utf-8"))
     except UnicodeDecodeError:

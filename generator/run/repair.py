@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import IMAGE_LIMIT, read_if_regular, write_atomic
 from generator.plan.plan import PlannedToken
 from generator.render import Renderer, RenderJob
@@ -30,7 +30,7 @@ from generator.run.manifest import ONE_OF_ONE, REPLACE, History, event_of
 
 MISSING, ALTERED = "missing", "altered"
 STRANGE = "not a file punkgen writes (a pipe, a device, or far too large)"  # re-created like a missing one
-START_AGAIN = "restore it from a backup, or start the collection again with --force"
+START_AGAIN = f"restore it from a backup, or start the collection again with {Arg.FORCE}"
 
 
 class Renders(Protocol):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import plural
+from generator.errors import Arg, plural
 from generator.run.folder import REJECTS, TO_RENDER
 
 
@@ -57,10 +57,10 @@ class Summary:
         if self.failed:
             why = (
                 f"{self.backend} renders the same pixels on every attempt, so another run changes nothing: fix the "
-                "layers, then start again with --force (or reroll them with --traits)"
+                f"layers, then start again with {Arg.FORCE} (or reroll them with {Arg.FRESH_TRAITS})"
                 if self.deterministic
                 else "[quality].max_attempts is spent: look at rejected/, then reroll them (punkgen reroll), or fix the "
-                "cause and start again with --force"
+                f"cause and start again with {Arg.FORCE}"
             )
             lines.append(
                 f"incomplete: {plural(len(self.failed), 'token')} failed after {plural(self.attempts, 'attempt')} "

@@ -22,8 +22,10 @@ from generator.schemas.declared import CONFIG, Declared, Setting
 
 BEGIN = "<!-- settings: generated from generator/schemas/config.schema.json by `make docs`; edit the schema, not this table -->"
 END = "<!-- end of generated settings -->"
-# What a flag's help says after its text: the settings it overrides and their built-in defaults (read back by flags_of).
+# What a flag's help says after its text: the settings it overrides and their built-in defaults (read back by flags_of
+# and overridden_settings). A training flag's help says ``[training].epochs = 10`` (training/cli.py's recipe_default).
 OVERRIDES = re.compile(r"\[(\w+)\]\.(\w+), else ")
+RECIPE_OVERRIDES = re.compile(r"\[(\w+)\]\.(\w+) = ")
 
 
 # ── command-line flags ───────────────────────────────────────────────────────────────────────────
@@ -97,10 +99,16 @@ def flags_of(group: click.Group) -> dict[str, list[str]]:
     found: dict[str, dict[str, list[str]]] = {}
     for path, command in _commands(group):
         for param in command.params:
-            for section, key in OVERRIDES.findall(getattr(param, "help", None) or ""):
-                flag = " / ".join(param.opts)
-                found.setdefault(f"[{section}].{key}", {}).setdefault(flag, []).append(path)
+            for name in overridden_settings(param):
+                found.setdefault(name, {}).setdefault(" / ".join(param.opts), []).append(path)
     return {name: [f"`{flag}` ({', '.join(paths)})" for flag, paths in flags.items()] for name, flags in found.items()}
+
+
+def overridden_settings(param: click.Parameter) -> list[str]:
+    """``["[render].steps"]``: the settings a flag overrides, read from its help (how the CLI names a setting's flag
+    in a library message, :func:`generator.command.in_flags`)."""
+    text = getattr(param, "help", None) or ""
+    return [f"[{section}].{key}" for pattern in (OVERRIDES, RECIPE_OVERRIDES) for section, key in pattern.findall(text)]
 
 
 def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:

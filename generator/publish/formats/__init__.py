@@ -8,7 +8,7 @@ and :func:`register` an instance here. ``punkgen export --format`` offers every 
 
 from __future__ import annotations
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.publish.formats.base import ExportFormat
 from generator.publish.formats.erc721 import ERC721
 from generator.publish.formats.metaplex import Metaplex
@@ -31,7 +31,7 @@ def format_names() -> tuple[str, ...]:
 
 def export_format(name: str) -> ExportFormat:
     if name not in REGISTRY:
-        raise UserError(f"--format {name!r}: choose one of {', '.join(REGISTRY)}")
+        raise UserError(f"{Arg.FORMAT} {name!r}: choose one of {', '.join(REGISTRY)}")
     return REGISTRY[name]
 
 

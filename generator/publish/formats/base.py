@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.schemas import PACKAGE
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class ExportFormat(ABC):
     summary: ClassVar[str]  # what it writes, for --format's help
     token_schema: ClassVar[str | None] = None  # each token document is checked against it as it is written
     schema_package: ClassVar[str] = PACKAGE  # where token_schema lives
-    refusals: ClassVar[Mapping[str, str]] = {}  # an export flag that does not apply → why, and what to do instead
+    refusals: ClassVar[Mapping[Arg, str]] = {}  # an export option that does not apply → why, and what to do instead
     links_minted: ClassVar[bool] = True  # False: an upload tool rewrites the links, so a placeholder base URI is fine
 
     @abstractmethod
@@ -72,11 +72,11 @@ class ExportFormat(ABC):
         """What the creator must set in the contract beyond the printed URIs."""
         return []
 
-    def check_options(self, given: Mapping[str, bool]) -> None:
-        """Refuse the first flag in ``given`` (flag → whether it was passed) that does not apply to this format."""
+    def check_options(self, given: Mapping[Arg, bool]) -> None:
+        """Refuse the first option in ``given`` (option → whether it was passed) that does not apply to this format."""
         for flag, passed in given.items():
             if passed and flag in self.refusals:
-                raise UserError(f"{flag} with --format {self.name}: {self.refusals[flag]}")
+                raise UserError(f"{flag} with {Arg.FORMAT} {self.name}: {self.refusals[flag]}")
 
 
 def hidden_name(config: Config, limit: int | None = None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from generator.errors import Arg
 from generator.publish.documents import contract_metadata
 from generator.publish.formats.base import Documents, ExportFormat, hidden_name
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from generator.publish.hidden import Placeholder
 
 TOKEN_URI_RULE = (
-    'tokenURI = baseURI + tokenId + ".json": the metadata files end in .json (--json-extension), so the '
+    f'tokenURI = baseURI + tokenId + ".json": the metadata files end in .json ({Arg.JSON_EXTENSION}), so the '
     "contract's tokenURI must append \".json\" (OpenZeppelin's ERC721 returns baseURI + tokenId alone)"
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.publish.formats.base import Documents, ExportFormat, hidden_name
 from generator.schemas import validate
 
@@ -31,7 +31,7 @@ class Metaplex(ExportFormat):
     name = "metaplex"
     summary = "Candy Machine's assets/0.png, 0.json …"
     token_schema = SCHEMA
-    refusals = {"--car": "`sugar upload` uploads the assets and writes their links; drop --car"}
+    refusals = {Arg.CAR: f"`sugar upload` uploads the assets and writes their links; drop {Arg.CAR}"}
     links_minted = False  # Sugar rewrites every link on upload
 
     def token_files(self, position: int, token_id: int, json_extension: bool) -> tuple[str, str]:
