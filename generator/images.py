@@ -96,7 +96,7 @@ def open_user_image(path: Path, missing: str, limit: int = IMAGE_LIMIT) -> Itera
 
 
 def read_handmade(path: Path, size: int, what: str) -> Handmade:
-    """``path`` as an S×S token; ``what`` names the setting or flag it came from, for the one-line errors."""
+    """``path`` as an S×S token; ``what`` names the setting or :class:`~generator.errors.Arg` it came from, for the one-line errors."""
     data = read_limited(path, IMAGE_LIMIT, f"check {what}")
     pixels, scale = _reduced(path, data, size)
     return Handmade(path, pixels, scale, hashlib.sha256(data).hexdigest(), encode_png(Image.fromarray(pixels)))

@@ -31,6 +31,8 @@ OTHER_PROGRAMS = {
 NOT_MESSAGES = {
     ("generator/pixels/checks.py", "--seed"): "names the flags of bench/quality.py, which chose the thresholds",
     ("generator/publish/export.py", "--seed"): "the reroll command line the gallery shows the creator to copy",
+    ("training/train_lora.py", "--base"): "a key of the saved resume state: renamed, every earlier run's resume is refused",
+    ("training/train_lora.py", "--data"): "a key of the saved resume state: renamed, every earlier run's resume is refused",
 }
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 

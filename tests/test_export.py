@@ -175,7 +175,10 @@ def test_a_bad_base_uri_changes_nothing(collection: Path, config_path: Path, uri
 def test_the_configured_base_uri_is_the_default(collection: Path, config_path: Path) -> None:
     result = run_cli("export", collection, "--config", config_path)
     assert result.exit_code == 0, result.output
-    assert "placeholder ipfs://REPLACE_WITH_CID/" in result.output and "[metadata].base_uri (--base-uri) = ipfs://<its CID>/" in result.output
+    assert (
+        "placeholder ipfs://REPLACE_WITH_CID/" in result.output
+        and "[metadata].base_uri (--base-uri) = ipfs://<its CID>/" in result.output
+    )
     edit(config_path, 'base_uri = "ipfs://REPLACE_WITH_CID/"', 'base_uri = "ar://tx123/"')
     export(collection, config_path)
     assert json.loads((collection / "export" / "metadata" / "3").read_text())["image"] == "ar://tx123/3.png"

@@ -218,7 +218,7 @@ def test_a_collection_inside_the_renders_folder_is_refused(config_path: Path, tm
 
 def test_import_without_a_renders_folder_is_refused(config_path: Path, tmp_path: Path) -> None:
     args = import_args(config_path, tmp_path / "out", None)
-    assert "--renders DIR" in refused(*args)
+    assert "needs a renders folder: set [render].renders (--renders) to the folder AUTOMATIC1111" in refused(*args)
 
 
 TRICKY = [

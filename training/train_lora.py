@@ -223,7 +223,8 @@ def fingerprint(request: TrainRequest, examples: list[Example]) -> dict[str, Any
     for example in examples:
         data.update(f"{example.image.name}\0{example.caption}\0{example.repeats}\0".encode())
         data.update(hashlib.sha256(read_limited(example.image, IMAGE_LIMIT, f"check the {Arg.DATA} folder")).digest())
-    return {**settings, Arg.BASE: str(request.base), f"{Arg.DATA} (images, captions, repeats)": data.hexdigest()[:16]}
+    # The keys are stored in every resume state (state.py), so they keep the names runs were saved with.
+    return {**settings, "--base": str(request.base), "--data (images, captions, repeats)": data.hexdigest()[:16]}
 
 
 # ── 5. where the loop starts, and the run's record ─────────────────────────────────────────────

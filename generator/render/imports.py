@@ -198,7 +198,7 @@ def create(config: Config, tables: list[TraitTable]) -> ImportRenderer:
     if not config.render.renders:
         raise UserError(
             f'{config.path}: [render].backend = "import" needs a renders folder: set [render].renders '
-            "or set [render].renders to where AUTOMATIC1111 or ComfyUI saves its images"
+            "to the folder AUTOMATIC1111 or ComfyUI saves its images in"
         )
     folder = config.resolve(config.render.renders)
     if folder.exists() and not folder.is_dir():
