@@ -11,7 +11,7 @@ import gc
 import importlib
 import re
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -83,7 +83,7 @@ class CommandGroup(click.Group):
             try:
                 return super().invoke(ctx)
             except UserError as error:
-                raise UserMistake(in_flags(str(error), self._invoked(ctx))) from None
+                raise UserMistake(in_flags(str(error), self._invoked(ctx), _all_commands(ctx.find_root().command))) from None
             except click.UsageError as error:  # a flag or argument click itself refused: one line too, not the usage text
                 where = error.ctx.command_path if error.ctx else ctx.command_path
                 raise UserMistake(f"{where}: {error.format_message().rstrip('.')}; see {where} --help") from None
@@ -91,21 +91,14 @@ class CommandGroup(click.Group):
                 if ctx.parent is None:
                     self.working = False  # inside the block: a Ctrl-C before this line still interrupts
 
-    def _invoked(self, ctx: click.Context) -> list[click.Command]:
-        running = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
-        return _commands_around(running, ctx)
+    def _invoked(self, ctx: click.Context) -> click.Command | None:
+        return self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
 
 
 def say(line: str, err: bool = False) -> None:
     """Print a line the library wrote (a report, a notice) as the command line speaks: :func:`in_flags`."""
     ctx = click.get_current_context()
-    click.echo(in_flags(line, _commands_around(ctx.command, ctx)), err=err)
-
-
-def _commands_around(running: click.Command | None, ctx: click.Context) -> list[click.Command]:
-    """The command that is running, then every command of the whole group: where a message's names are looked up,
-    the running command's own flags first (a refusal in ``reroll`` that says ``<force>`` means ``collection``'s)."""
-    return [*([running] if running else []), *_all_commands(ctx.find_root().command)]
+    click.echo(in_flags(line, ctx.command, _all_commands(ctx.find_root().command)), err=err)
 
 
 def _all_commands(command: click.Command) -> Iterator[click.Command]:
@@ -114,22 +107,21 @@ def _all_commands(command: click.Command) -> Iterator[click.Command]:
         yield from _all_commands(child)
 
 
-def in_flags(message: str, commands: Sequence[click.Command]) -> str:
-    """A library message as the command line says it: each setting it names gets the flag that overrides it
-    (``[render].device (--device)``), each :class:`Arg` becomes its flag (``--placeholder``). The flags come from the
-    commands' own declarations (a setting's flag from the help :func:`~generator.schemas.reference.flag_help`
-    wrote), so there is no second table; a name no command declares is left as the library said it."""
+def in_flags(message: str, running: click.Command | None, group: Iterable[click.Command]) -> str:
+    """A library message as the command line says it: each setting it names gets the flag of the ``running`` command
+    that overrides it (``[render].device (--device)``; a setting this command has no flag for stays as it is), each
+    :class:`Arg` becomes its flag (``--placeholder``), the running command's or else the first of the ``group``'s
+    (a reroll refusal's ``<force>`` is ``collection``'s). The flags come from the commands' own declarations (a
+    setting's from the help :func:`~generator.schemas.reference.flag_help` wrote), so there is no second table."""
     from generator.schemas.reference import overridden_settings  # only when a mistake is printed
 
-    setting_flags: dict[str, str] = {}
+    running_params = running.params if running else []
+    setting_flags = {name: _long_flag(param) for param in running_params for name in overridden_settings(param)}
     argument_flags: dict[str, str] = {}
-    for command in commands:
-        for param in command.params:
-            flag = _long_flag(param)
-            for name in overridden_settings(param):
-                setting_flags.setdefault(name, flag)
-            for name in {param.name, flag.lstrip("-").replace("-", "_")}:
-                argument_flags.setdefault(f"<{name}>", flag)
+    for param in [*running_params, *(param for command in group for param in command.params)]:
+        flag = _long_flag(param)
+        for name in (param.name, flag.lstrip("-").replace("-", "_")):
+            argument_flags.setdefault(f"<{name}>", flag)
     for setting, flag in setting_flags.items():  # the first mention; [model].lora is not [model].lora_scale
         message = re.sub(rf"{re.escape(setting)}(?!\w)", rf"\g<0> ({flag})", message, count=1)
     for argument in Arg:

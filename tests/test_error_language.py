@@ -109,16 +109,21 @@ def check(out):
 
 def test_every_arg_has_a_flag_the_cli_maps_it_to() -> None:
     commands = list(_commands(main))
-    unmapped = [argument for argument in Arg if in_flags(str(argument), commands) == argument]
+    unmapped = [argument for argument in Arg if in_flags(str(argument), None, commands) == argument]
     assert not unmapped, f"no punkgen flag for {unmapped}"
-    assert in_flags(f"{Arg.FRESH_TRAITS} and {Arg.CONFIG}", commands) == "--traits and --config"
+    assert in_flags(f"{Arg.FRESH_TRAITS} and {Arg.CONFIG}", None, commands) == "--traits and --config"
 
 
-def test_a_setting_gets_its_flag_once_and_a_longer_key_is_not_mistaken_for_it() -> None:
-    commands = list(_commands(main))
-    line = in_flags("[model].lora_scale is 2, but [model].lora is none; set [model].lora first", commands)
+def test_a_setting_gets_the_running_commands_flag_once_and_a_longer_key_is_not_mistaken_for_it() -> None:
+    collection = main.commands["collection"]
+    line = in_flags("[model].lora_scale is 2, but [model].lora is none; set [model].lora first", collection, [])
     assert line == "[model].lora_scale (--lora-scale) is 2, but [model].lora (--lora) is none; set [model].lora first"
-    assert in_flags("[traits].sampling = 'exact'", commands) == "[traits].sampling = 'exact'", "no flag: left as said"
+    assert in_flags("[traits].sampling = 'exact'", collection, []) == "[traits].sampling = 'exact'", "no flag: as said"
+    export = main.commands["export"]
+    assert in_flags("[render].steps must be ≥ 1", export, _commands(main)) == "[render].steps must be ≥ 1", (
+        "export has no --steps: a flag of another command is not offered for a setting"
+    )
+    assert in_flags("[export].scale must be ≥ 1", export, []) == "[export].scale (--scale) must be ≥ 1"
 
 
 # ── the CLI still names the flag the user typed ─────────────────────────────────────────────────

@@ -206,7 +206,7 @@ def test_resume_continues_the_step_count(
         8,
         "--resume",
     )
-    assert changed.exit_code == 2 and "[network].dim is 8 now but was 4" in changed.output
+    assert changed.exit_code == 2 and "[network].dim (--rank) is 8 now but was 4" in changed.output
 
     result = run_cli(
         "train", "--base", tiny_sd_dir, "--data", data_dir, "--out", out, "--config", tiny_recipe, *RUN_FLAGS, "--resume"
