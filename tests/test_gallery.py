@@ -256,10 +256,10 @@ def test_selected_cards_give_the_reroll_command_and_cards_tell_their_story(
 ) -> None:
     out = tmp_path / "curated"
     assert run_cli(*collection_args(config_path, out, N)).exit_code == 0
-    assert run_cli("reroll", out, 2, "-n", N, "--config", config_path, "--backend", "sprites", "--traits").exit_code == 0
+    assert run_cli("reroll", out, 2, "--config", config_path, "--backend", "sprites", "--traits").exit_code == 0
     monkeypatch.chdir(tmp_path)
     assert run_cli("export", "curated", "--config", config_path, "--base-uri", CID_URI).exit_code == 0
     dom = probe(out, tmp_path, CURATE)
-    assert f'data-command="punkgen reroll curated 3 5 -n {N} --seed 42"' in dom
+    assert f'data-command="punkgen reroll curated 3 5 --config {config_path}"' in dom
     assert 'data-bar="flex"' in dom and 'data-selected="2"' in dom
     assert 'data-note="2 renders · rerolled"' in dom

@@ -218,3 +218,15 @@ def test_python_m_training_runs_without_importing_torch(tmp_path: Path) -> None:
     )
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stdout + done.stderr
     assert str((tmp_path / "data" / "10_bespoke punk").resolve()) in (tmp_path / "out" / "kohya_dataset.toml").read_text()
+
+
+def test_save_precision_maps_to_sd_scripts_or_is_refused_never_a_fallback() -> None:
+    """A recipe object that never met the schema (a script's) with a precision sd-scripts has no name for is refused
+    naming the setting, instead of quietly training in fp16."""
+    recipe = load_recipe()
+    command = kohya.kohya_command(recipe, "base", Path("out"), Path("data.toml"))
+    assert "--save_precision=fp16" in command
+    fp32 = recipe.override("output", save_precision="fp32")
+    assert "--save_precision=float" in kohya.kohya_command(fp32, "base", Path("out"), Path("data.toml"))
+    with pytest.raises(ValueError, match=r"\[output\]\.save_precision"):
+        kohya.kohya_command(recipe.override("output", save_precision="bf16"), "base", Path("out"), Path("data.toml"))

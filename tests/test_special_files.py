@@ -6,6 +6,7 @@ where a regression would hang."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -175,3 +176,26 @@ def test_a_fifo_in_place_of_the_gallery_or_a_one_of_one_file_never_blocks_a_run(
     forced = punkgen(*collection_args(config_path, out, 8, "--force"))
     assert forced.returncode == 0, forced.stderr
     assert stat.S_ISFIFO(os.stat(out / "index.html").st_mode), "not punkgen's, so --force leaves it"
+
+
+@pytest.mark.slow
+def test_a_fifo_among_the_tokens_never_blocks_a_replacement(collection: Path, config_path: Path, tmp_path: Path) -> None:
+    """replace redraws the contact sheet from every token's image: another token's image replaced by a FIFO is named
+    in one line (never read), and once the run re-creates it, the same replace finishes."""
+    fix = tmp_path / "fix.png"
+    shutil.copy(collection / "images" / "4.png", fix)
+    Image.fromarray(np.asarray(Image.open(fix).convert("RGB"))[:, ::-1]).save(fix)  # token 4, mirrored: new pixels
+    (collection / "images" / "5.png").unlink()
+    os.mkfifo(collection / "images" / "5.png")
+    line = one_line(punkgen("replace", collection, 3, "--image", fix, "--config", config_path))
+    assert f"{collection / 'images' / '5.png'}: is a named pipe (FIFO), not a regular file" in line
+    assert punkgen(*collection_args(config_path, collection, 8)).returncode == 0
+    assert punkgen("replace", collection, 3, "--image", fix, "--config", config_path).returncode == 0
+    assert punkgen("verify", collection, "--config", config_path).returncode == 0
+
+
+def test_a_link_to_dev_zero_as_the_placeholder_is_refused(collection: Path, config_path: Path, tmp_path: Path) -> None:
+    placeholder = tmp_path / "unrevealed.png"
+    placeholder.symlink_to("/dev/zero")
+    line = one_line(punkgen("export", collection, "--config", config_path, "--car", "--placeholder", placeholder))
+    assert str(placeholder) in line and "not a regular file" in line

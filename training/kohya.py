@@ -31,13 +31,14 @@ from typing import Any
 
 from generator.errors import UserError
 from generator.files import MODEL_LIMIT, read_limited, write_atomic
-from training.config import Recipe
+from training.config import RECIPE, Recipe
 
 UNET_PREFIX = "lora_unet"
 TEXT_ENCODER_PREFIX = "lora_te"
 UNET_BLOCKS = ("Transformer2DModel",)
 TEXT_ENCODER_BLOCKS = ("CLIPAttention", "CLIPSdpaAttention", "CLIPFlashAttention2", "CLIPMLP")
 SUFFIXES = (".lora_down.weight", ".lora_up.weight", ".alpha")
+SD_SCRIPTS_PRECISION = {"fp16": "fp16", "fp32": "float"}  # [output].save_precision → sd-scripts' --save_precision
 
 
 def target_modules(model: Any, blocks: tuple[str, ...]) -> list[str]:
@@ -317,7 +318,7 @@ def kohya_command(recipe: Recipe, base: str, out: Path, dataset_toml: Path) -> s
         ("output_dir", str(out)),
         ("output_name", recipe.output.name),
         ("save_model_as", "safetensors"),
-        ("save_precision", "float" if recipe.output.save_precision == "fp32" else "fp16"),
+        ("save_precision", SD_SCRIPTS_PRECISION[RECIPE.checked_choice("output", "save_precision", recipe.output.save_precision)]),
         ("save_every_n_epochs", recipe.output.save_every_n_epochs),
         ("max_train_epochs", t.epochs),
         *([("max_train_steps", t.max_steps)] if t.max_steps else []),

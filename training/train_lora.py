@@ -37,7 +37,7 @@ from generator.errors import Arg, UserError
 from generator.files import IMAGE_LIMIT, read_limited, write_atomic
 from generator.render.weights import base_candidates, describe_search, find_base_model
 from training import kohya, report
-from training.config import Recipe
+from training.config import RECIPE, Recipe
 from training.dataset import Example, read_dataset
 from training.draws import epoch_batches, step_seed
 from training.state import STATE_FILE, Progress, check_fingerprint, read_progress, restore, save_state
@@ -328,7 +328,8 @@ def save_checkpoint(path: Path, setup: Setup, recipe: Recipe, meta: dict[str, st
     """The trained adapters as a kohya file, in ``[output].save_precision``."""
     import torch
 
-    dtype = torch.float16 if recipe.output.save_precision == "fp16" else torch.float32
+    precision = RECIPE.checked_choice("output", "save_precision", recipe.output.save_precision)  # never a fallback
+    dtype = {"fp16": torch.float16, "fp32": torch.float32}[precision]
     saved = setup.networks.saved
     kohya.save(path, kohya.to_kohya(saved["unet"], saved["text_encoder"], recipe.network.alpha, dtype), meta)
 

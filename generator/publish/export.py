@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import Config, MetadataSettings
-from generator.curate.finished import CollectionFolder, as_made, load_collection, require_collection_folder
+from generator.curate.finished import CollectionFolder, load_collection, require_collection_folder
 from generator.curate.verify import token_problems
 from generator.errors import Arg, UserError
 from generator.files import write_atomic
@@ -282,9 +282,9 @@ def _check_against_manifest(folder: Path, config: Config) -> History:
 
 
 def _curation(folder: Path, config: Config, history: History) -> Curation:
-    """The gallery's curation help: each token's story, and how to reroll the ones a creator picks there."""
-    made = as_made(config, folder).collection
-    return Curation(history.notes(), (f"punkgen reroll {shlex.quote(str(folder))}", f"-n {made.size} --seed {made.seed}"))
+    """The gallery's curation help: each token's story, and how to reroll the ones a creator picks there (reroll reads
+    N and the seed from run.json; the config that made the folder is named, since it need not be the default one)."""
+    return Curation(history.notes(), (f"punkgen reroll {shlex.quote(str(folder))}", f"--config {shlex.quote(str(config.path))}"))
 
 
 def _base_uri(flag: str | None, config: Config) -> str:

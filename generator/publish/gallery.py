@@ -26,7 +26,9 @@ class Curation:
     """What the page needs to help curate: each token's story, and the start of the reroll command for a selection."""
 
     notes: Notes
-    reroll: tuple[str, str]  # ("punkgen reroll output/bespoke-punks", "-n 100 --seed 42"): the chosen ids go between
+    reroll: tuple[
+        str, str
+    ]  # ("punkgen reroll output/bespoke-punks", "--config traits/collection.toml"): the chosen ids go between
 
 
 def gallery_html(

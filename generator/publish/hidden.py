@@ -13,6 +13,7 @@ neither ``images/`` nor ``metadata/``, which need not be public before the revea
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from PIL import Image
 
 from generator.curate.finished import MISSING, not_a_file
 from generator.errors import Arg, UserError
+from generator.files import IMAGE_LIMIT, read_limited
 from generator.images import IMAGE_ERRORS
 from generator.publish.unixfs import cid_text, file_blocks
 
@@ -55,15 +57,16 @@ def _read_image(path: Path) -> tuple[bytes, str, str]:
         raise UserError(f"{Arg.PLACEHOLDER} {path}: no such file; {fix}")
     if problem:  # a FIFO would block the read
         raise UserError(f"{Arg.PLACEHOLDER} {path} is {problem}; {fix}")
+    data = read_limited(path, IMAGE_LIMIT, fix)  # bounded: the bytes decoded are the bytes published
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             image.load()
             kind = image.format
     except IMAGE_ERRORS as error:
         raise UserError(f"{Arg.PLACEHOLDER} {path} is not a readable image ({error}); {fix}") from None
     if kind not in _FORMATS:
         raise UserError(f"{Arg.PLACEHOLDER} {path} is a {kind} image; marketplaces show PNG, GIF, JPEG and WebP: {fix}")
-    return path.read_bytes(), *_FORMATS[kind]
+    return data, *_FORMATS[kind]
 
 
 def write_hidden(staging: Path, document: dict[str, Any], placeholder: Placeholder, encoded: bytes) -> Path:

@@ -30,6 +30,7 @@ import numpy as np
 
 from generator.config import Config, ModelSettings
 from generator.errors import UserError
+from generator.files import MODEL_LIMIT, open_limited
 from generator.plan.traits import TraitTable
 from generator.render import Renderer, RenderJob
 from generator.render.weights import base_candidates, describe_search, find_base_model
@@ -235,12 +236,18 @@ def _safetensors_only(path: Path, setting: str) -> Path:
     return path
 
 
+def _file_digest(path: Path) -> str:
+    """sha256 of a weights file, read in chunks from a checked regular file: a LoRA may be hundreds of MB."""
+    with open_limited(path, MODEL_LIMIT, "check [model].lora") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
 def _identity(config: Config, base: tuple[str, str], lora: Path | None, device: str, dtype: Any) -> str:
     """What decides the pixels beyond the settings: the LoRA's bytes, the base, device, dtype, block size, versions."""
     import diffusers
     import torch
 
-    lora_digest = hashlib.sha256(lora.read_bytes()).hexdigest()[:16] if lora is not None else "none"
+    lora_digest = _file_digest(lora)[:16] if lora is not None else "none"
     kind, where = base
     return (
         f"diffusion:{kind}:{where}:seeds=u32:lora={lora_digest}:{device}:{dtype}:batch={config.render.batch_size}:"

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from generator.errors import UserError
 from generator.files import write_atomic
-from generator.images import encode_png, pack_rgb
+from generator.images import IMAGE_ERRORS, encode_png, open_user_image, pack_rgb
 from generator.run.folder import REJECTS, SHEET, image_path, metadata_path
 from generator.run.manifest import REJECTED, History, rejects_csv
 
@@ -77,6 +78,11 @@ def _tile(folder: Path, token_id: int, tiles: dict[int, np.ndarray], history: Hi
     if token_id not in history.accepted:
         return None
     if token_id not in tiles:
-        with Image.open(image_path(folder, token_id)) as image:
-            tiles[token_id] = np.asarray(image.convert("RGB"))
+        path = image_path(folder, token_id)
+        fix = "restore it from a backup, or run the same `punkgen collection` command again to re-create it"
+        try:
+            with open_user_image(path, fix) as image:  # a FIFO or a link to /dev/zero there is never read
+                tiles[token_id] = np.asarray(image.convert("RGB"))
+        except IMAGE_ERRORS:
+            raise UserError(f"{path}: not a readable image; {fix}") from None
     return tiles[token_id]
