@@ -81,14 +81,14 @@ def _as_made_agreeing(config: Config, folder: Path, size: int | None, seed: int 
     """The config with the folder's own N and seed (as ``verify``, ``export`` and ``replace`` read them); a flag that
     says otherwise is refused rather than silently ignored."""
     made = as_made(config, folder)
-    for flag, given, recorded in (
+    for setting, given, recorded in (
         ("[collection].size", size, made.collection.size),
         ("[collection].seed", seed, made.collection.seed),
     ):
         if given is not None and given != recorded:
             raise UserError(
-                f"{flag} = {given} disagrees with {folder / RUN_FILE}, which made the folder with {recorded}; "
-                f"leave {flag} out (reroll reads it from there)"
+                f"{setting} = {given} disagrees with {folder / RUN_FILE}, which made the folder with {recorded}; "
+                "leave it out (reroll reads it from there)"
             )
     return made
 
