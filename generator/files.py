@@ -128,6 +128,7 @@ LOG_LIMIT = 4 * 2**30  # the manifest, which punkgen appends to: a million token
 RENDER_LIMIT = 256 * MiB  # a UI's render: an uncompressed 16-bit 4096² PNG is 128 MiB
 MODEL_LIMIT = 16 * 2**30  # a LoRA or checkpoint read whole: an SD 1.5 rank-128 LoRA is ~150 MiB, a full SDXL 7 GiB
 
+MISSING = "missing"  # what not_a_file (and resume's image_state) says of a file that is not there
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISCHR, "a character device"),
@@ -175,6 +176,20 @@ def special_kind(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
     return next((name for test, name in _SPECIAL_KINDS if test(mode)), "a special file")
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as one of the folder's files (``missing``, or what it is instead of a regular file),
+    or None. Asked before every read: reading a FIFO blocks for ever, and calling one "missing" sends the creator
+    looking for a file that is right there."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return MISSING
+    except OSError as error:
+        return f"unreadable ({error.strerror or error})"
+    kind = special_kind(mode)
+    return None if kind is None else f"{kind}, not a regular file"
 
 
 def _refuse_irregular(path: Path, status: os.stat_result, limit: int) -> None:

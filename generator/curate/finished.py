@@ -21,7 +21,7 @@ from PIL import Image
 
 from generator.config import Config
 from generator.errors import Arg, UserError
-from generator.files import special_kind
+from generator.files import MISSING, not_a_file
 from generator.images import IMAGE_ERRORS, open_user_image
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, event_of, read_history
@@ -84,23 +84,6 @@ def require_collection_folder(folder: Path) -> None:
             raise UserError(f"{folder} is not a collection folder (no {MANIFEST} or {RUN_FILE}); {hint}")
         if problem:
             raise UserError(f"{folder / record} is {problem}; {RESTORE}")
-
-
-MISSING = "missing"
-
-
-def not_a_file(path: Path) -> str | None:
-    """Why ``path`` cannot be read as one of the folder's files (``missing``, or what it is instead of a regular file),
-    or None. Asked before every read: reading a FIFO blocks for ever, and calling one "missing" sends the creator
-    looking for a file that is right there."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return MISSING
-    except OSError as error:
-        return f"unreadable ({error.strerror or error})"
-    kind = special_kind(mode)
-    return None if kind is None else f"{kind}, not a regular file"
 
 
 def read_master(path: Path, side: int | None = None) -> Image.Image:

@@ -21,9 +21,9 @@ from PIL import Image
 
 from generator.config import Config
 from generator.curate.drafts import REWRITE, Draft, draft_problems
-from generator.curate.finished import MISSING, as_made, not_a_file, planned_size, require_collection_folder
+from generator.curate.finished import as_made, planned_size, require_collection_folder
 from generator.errors import Arg, UserError, plural
-from generator.files import TEXT_LIMIT, open_limited
+from generator.files import MISSING, TEXT_LIMIT, not_a_file, open_limited
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones

@@ -19,9 +19,8 @@ from typing import Any
 
 from PIL import Image
 
-from generator.curate.finished import MISSING, not_a_file
 from generator.errors import Arg, UserError
-from generator.files import IMAGE_LIMIT, read_limited
+from generator.files import IMAGE_LIMIT, MISSING, not_a_file, read_limited
 from generator.images import IMAGE_ERRORS
 from generator.publish.unixfs import cid_text, file_blocks
 

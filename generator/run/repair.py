@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Protocol
 
 from generator.errors import Arg, UserError
-from generator.files import IMAGE_LIMIT, read_if_regular, write_atomic
+from generator.files import IMAGE_LIMIT, MISSING, read_if_regular, write_atomic
 from generator.plan.plan import PlannedToken
 from generator.render import Renderer, RenderJob
 from generator.run.finish import Destination, expected_metadata, restore_token
 from generator.run.folder import image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, REPLACE, History, event_of
 
-MISSING, ALTERED = "missing", "altered"
+ALTERED = "altered"
 STRANGE = "not a file punkgen writes (a pipe, a device, or far too large)"  # re-created like a missing one
 START_AGAIN = f"restore it from a backup, or start the collection again with {Arg.FORCE}"
 
