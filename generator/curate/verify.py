@@ -23,7 +23,7 @@ from generator.config import Config
 from generator.curate.drafts import REWRITE, Draft, draft_problems
 from generator.curate.finished import as_made, planned_size, require_collection_folder
 from generator.errors import Arg, UserError, plural
-from generator.files import MISSING, TEXT_LIMIT, not_a_file, open_limited
+from generator.files import MISSING, TEXT_LIMIT, not_a_file, read_limited
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones
@@ -171,8 +171,7 @@ def _read(path: Path) -> tuple[bytes | None, str | None]:
     if kind := not_a_file(path):
         return None, f"{kind}; {REWRITE}"
     try:
-        with open_limited(path, TEXT_LIMIT, REWRITE) as stream:  # bounded: a link to /dev/zero never fills the memory
-            return stream.read(), None
+        return read_limited(path, TEXT_LIMIT, REWRITE), None  # bounded, even if it grows: /dev/zero never fills the memory
     except UserError as error:
         return None, str(error).removeprefix(f"{path}: ")
 
