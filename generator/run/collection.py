@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import Config
-from generator.errors import Arg, UserError
-from generator.files import is_place_error, os_error_message, remove_partials
+from generator.errors import Arg
+from generator.files import place_errors_said, remove_partials
 from generator.pixels.palette import read_palette
 from generator.pixels.training_set import load_training_set
 from generator.plan.one_of_ones import PlacedOneOfOne, place_one_of_ones
@@ -121,15 +121,13 @@ class Run:
         """The folder locked for the whole block (by the main process), and a full disk or a read-only mount on the
         way said in one line."""
         folder = self.destination.folder
-        with folder_lock(folder, Arg.OUT) if self.team.is_main else nullcontext(None) as lock:
-            try:
-                if self.team.is_main and folder.is_dir():
-                    remove_partials(folder)  # staged by a killed run (or its orphaned workers): never renamed now
-                yield lock
-            except OSError as error:
-                if not is_place_error(error):
-                    raise
-                raise UserError(os_error_message(error, folder, "fix that, then run the same command again to go on")) from None
+        with (
+            folder_lock(folder, Arg.OUT) if self.team.is_main else nullcontext(None) as lock,
+            place_errors_said(folder, "fix that, then run the same command again to go on"),
+        ):
+            if self.team.is_main and folder.is_dir():
+                remove_partials(folder)  # staged by a killed run (or its orphaned workers): never renamed now
+            yield lock
 
     def job(self, token: PlannedToken, attempt: int) -> RenderJob:
         config = self.destination.config

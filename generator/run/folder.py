@@ -22,9 +22,8 @@ from generator.files import (
     LOG_LIMIT,
     PARTIAL_SUFFIX,
     TEXT_LIMIT,
-    is_place_error,
     open_limited,
-    os_error_message,
+    place_errors_said,
     read_if_regular,
     slugify,
     write_atomic,
@@ -117,14 +116,10 @@ def prepare_folder(folder: Path, run: dict[str, Any], force: bool) -> None:
             f"{folder} holds a different collection ({_difference(existing, run)}); "
             f"use another {Arg.OUT}, or pass {Arg.FORCE} to replace it"
         )
-    try:
+    with place_errors_said(folder, f"choose another {Arg.OUT}, or make it writable"):
         write_atomic(folder / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
         for sub in ("images", "metadata"):
             (folder / sub).mkdir(exist_ok=True)
-    except OSError as error:
-        if not is_place_error(error):
-            raise
-        raise UserError(os_error_message(error, folder, f"choose another {Arg.OUT}, or make it writable")) from None
 
 
 def require_run(folder: Path, run: dict[str, Any]) -> None:
