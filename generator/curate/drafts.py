@@ -19,7 +19,6 @@ drafts must still share one base, so a single hand-edited link is reported.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from generator.config import Config
 from generator.errors import Arg
 from generator.plan.metadata import encode
 from generator.schemas import schema_problem
+from generator.text import parse_json
 
 REWRITE = "run the same `punkgen collection` command again to rewrite it"
 NO_VOTE = object()  # a draft that cannot say what a setting was (unreadable, or a 1/1 with its own name)
@@ -120,8 +120,8 @@ def _documents(config: Config, drafts: list[Draft]) -> tuple[dict[int, dict[str,
             written.add(draft.token_id)
             continue
         try:
-            document = json.loads(draft.data)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            document = parse_json(draft.data)
+        except ValueError:  # not UTF-8, not JSON, or nested past what any punkgen file is
             document = None
         documents[draft.token_id] = document if isinstance(document, dict) else None
     return documents, written
@@ -141,8 +141,8 @@ def _agreed(setting: Setting, documents: dict[int, dict[str, Any] | None], confi
 def _changes(data: bytes | None, expected: dict[str, Any]) -> str:
     """How a draft differs from the document it should be, in a few words: what a creator needs to find the edit."""
     try:
-        document = json.loads(data or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        document = parse_json(data or b"")
+    except ValueError:
         return "not JSON"
     problem = schema_problem(document, "token.schema.json")
     if problem:
