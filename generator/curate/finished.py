@@ -29,6 +29,7 @@ from generator.schemas import schema_problem
 from generator.text import parse_json, read_bytes
 
 RESTORE = f"restore it from a backup, or regenerate the collection with {Arg.FORCE}"
+REDRAW = "run the same `punkgen collection` command again to redraw it"  # the contact sheet: a run redraws it
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ def load_collection(folder: Path, config: Config) -> CollectionFolder:
             "`punkgen collection` command again to finish an interrupted run (tokens out of quality attempts are in rejects.csv)"
         )
     if problem := not_a_file(folder / SHEET):
-        raise UserError(f"{folder / SHEET} is {problem}; run the same `punkgen collection` command again to redraw it")
-    with open_image(folder / SHEET, "run the same `punkgen collection` command again to redraw it") as sheet:
+        raise UserError(f"{folder / SHEET} is {problem}; {REDRAW}")
+    with open_image(folder / SHEET, REDRAW) as sheet:
         sheet.load()
     return CollectionFolder(folder, [_token(folder, records[token_id], config) for token_id in sorted(records)])
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from generator.config import Config
 from generator.curate.drafts import REWRITE, Draft, draft_problems
-from generator.curate.finished import as_made, planned_size, require_collection_folder
+from generator.curate.finished import REDRAW, as_made, planned_size, require_collection_folder
 from generator.errors import Arg, UserError, plural
 from generator.files import MISSING, TEXT_LIMIT, not_a_file, read_limited
 from generator.images import IMAGE_ERRORS
@@ -86,7 +86,7 @@ def _verification(folder: Path, config: Config) -> Verification:
     ids = range(first, first + planned)
     problems = [*token_problems(folder, config, tables, history), *_stray_files(folder, history, ids)]
     if sheet := not_a_file(folder / SHEET):
-        problems.append(f"{folder / SHEET}: {sheet}; run the same `punkgen collection` command again to redraw it")
+        problems.append(f"{folder / SHEET}: {sheet}; {REDRAW}")
     unfinished = tuple(t for t in ids if t not in history.accepted)
     waiting = (folder / TO_RENDER).is_dir()
     return Verification(folder, planned, len(history.accepted), tuple(problems), unfinished, waiting)
