@@ -112,7 +112,7 @@ def _reduced(path: Path, data: bytes, size: int) -> tuple[np.ndarray, int]:
                     f"{path}: {width}×{height} is neither {size}×{size} nor an exact upscale of it "
                     f"(k·{size} square, k up to {MAX_HANDMADE_SCALE})"
                 )
-            rgba = rgba_pixels(path, image, data, exact=True)
+            rgba = rgba_pixels(path, image, exact=data)
     except IMAGE_ERRORS:
         raise UserError(f"{path}: not a readable image; export it as a PNG") from None
     blocks = rgba.reshape(size, scale, size, scale, 4)
@@ -126,7 +126,7 @@ def _reduced(path: Path, data: bytes, size: int) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(pixels[..., :3]), scale
 
 
-def rgba_pixels(path: Path, image: Image.Image, data: bytes, exact: bool) -> np.ndarray:
+def rgba_pixels(path: Path, image: Image.Image, exact: bytes | None = None) -> np.ndarray:
     """``image``'s (H, W, 4) uint8 pixels, or a one-line refusal of what 8-bit RGBA cannot stand for.
 
     ``convert("RGBA")`` would turn a 16-bit greyscale image black and white (it clips at 255), pick the first frame of
@@ -134,18 +134,19 @@ def rgba_pixels(path: Path, image: Image.Image, data: bytes, exact: bool) -> np.
     greyscale scaled to 8 bits, and where ``exact`` (hand-made art, whose colours are the token's) only when every
     value is an 8-bit one times 257; 16 bits per channel in colour is refused where ``exact`` (Pillow keeps only the
     high bytes, so an exact mapping cannot be proven); anything else (CMYK, floats, Lab…) is refused.
-    ``data`` is the file's bytes (its PNG header tells the bit depth Pillow does not report).
+    ``exact``: the file's bytes where its colours must be kept exactly (its PNG header tells the bit depth Pillow does
+    not report); None for a render, whose colours the pixel steps estimate anyway.
     """
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
         raise UserError(f"{path}: is animated ({frames} frames); give one still image (export a single frame as PNG)")
     if image.mode in WIDE_GREY_MODES:
-        return _grey16_as_rgba(path, np.asarray(image), exact)
+        return _grey16_as_rgba(path, np.asarray(image), exact is not None)
     if image.mode not in EIGHT_BIT_MODES:
         raise UserError(
             f"{path}: its {image.mode} pixels have no exact 8-bit RGB equivalent; export it as an 8-bit RGB or RGBA PNG"
         )
-    if exact and data.startswith(PNG_SIGNATURE) and data[24:25] == b"\x10":
+    if exact is not None and exact.startswith(PNG_SIGNATURE) and exact[24:25] == b"\x10":
         raise UserError(
             f"{path}: has 16 bits per channel, which a token's 8-bit colours cannot hold exactly; export it with 8 bits per channel"
         )

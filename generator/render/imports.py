@@ -33,8 +33,8 @@ from PIL import Image
 
 from generator.config import Config
 from generator.errors import UserError
-from generator.files import RENDER_LIMIT, open_limited
-from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, rgba_pixels
+from generator.files import RENDER_LIMIT
+from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, open_user_image, rgba_pixels
 from generator.plan.traits import TraitTable
 from generator.render import Found, Renderer, RenderJob
 from generator.render.a1111 import EXIF_IFD, USER_COMMENT, Infotext, prompt_line, read_infotext, user_comment
@@ -123,8 +123,8 @@ class ImportRenderer(Renderer):
     def _load(self, file: RenderFile, mismatch: str = "") -> Found | None:
         """The file's RGB pixels; None (the job waits) where it can't be decoded, e.g. still being written."""
         try:
-            with _open_render(file.path) as (image, data):
-                pixels = rgba_pixels(file.path, image, data, exact=False)[..., :3]
+            with _open_render(file.path) as image:
+                pixels = rgba_pixels(file.path, image)[..., :3]
         except IMAGE_ERRORS:
             return None
         return Found(np.ascontiguousarray(pixels), file.path.relative_to(self.folder).as_posix(), mismatch)
@@ -150,7 +150,7 @@ def index_renders(folder: Path) -> Index:
 def _claim(path: Path) -> Infotext | None:
     """What the UI wrote into the file (read from the header: no pixels decoded)."""
     try:
-        with _open_render(path) as (image, _):
+        with _open_render(path) as image:
             info: dict[str, Any] = dict(image.info)
             comment = None if "parameters" in info else user_comment(image.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT))
     except IMAGE_ERRORS:
@@ -163,17 +163,15 @@ def _claim(path: Path) -> Infotext | None:
 
 
 @contextmanager
-def _open_render(path: Path) -> Iterator[tuple[Image.Image, bytes]]:
-    """A render file, opened, with its first bytes (the PNG header tells the bit depth), once it proved a regular file
-    of bounded size. A header claiming more pixels than Pillow decodes (a decompression bomb) is an error naming the
-    file: as a damaged file it would wait forever for a render that was already there."""
-    with open_limited(path, RENDER_LIMIT, MOVE_IT) as stream, warnings.catch_warnings():
+def _open_render(path: Path) -> Iterator[Image.Image]:
+    """A render file, opened once it proved a regular file of bounded size (:func:`~generator.images.open_user_image`).
+    A header claiming more pixels than Pillow decodes (a decompression bomb) is an error naming the file: as a
+    damaged file it would wait forever for a render that was already there."""
+    with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        head = stream.read(64)
-        stream.seek(0)
         try:
-            with Image.open(stream) as image:
-                yield image, head
+            with open_user_image(path, MOVE_IT, RENDER_LIMIT) as image:
+                yield image
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise UserError(f"{path}: {error}; it is no render of this collection, {MOVE_IT}") from None
 

@@ -136,7 +136,7 @@ def _read_layer(path: Path, table: TraitTable) -> bytes:
 def _decode_layer(path: Path, data: bytes, size: int, must_be_opaque: bool) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-            pixels = rgba_pixels(path, image, data, exact=True)  # a layer's colours are the token's: 16 bits refused
+            pixels = rgba_pixels(path, image, exact=data)  # a layer's colours are the token's: 16 bits refused
     except IMAGE_ERRORS:
         raise UserError(f"{path}: not a readable PNG; export the layer as a {size}×{size} RGBA PNG") from None
     if pixels.shape[:2] != (size, size):
