@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from generator.errors import Arg, UserError
-from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, write_atomic
+from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, place_errors_said, write_atomic
 from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, open_user_image
 from generator.pixels.palette import Palette
 from generator.pixels.recovery import recover
@@ -75,12 +75,8 @@ def pixelate_folder(
 def _render_files(source: Path) -> list[Path]:
     if not source.is_dir():
         raise UserError(f"{source}: not a folder; pass the folder that holds the renders")
-    try:
+    with place_errors_said(source, "make the folder readable"):
         files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in RENDER_SUFFIXES)
-    except OSError as error:
-        if not is_place_error(error):
-            raise
-        raise UserError(f"{source}: {PLACE_ERRORS[error.errno]}; make the folder readable") from None
     if not files:
         raise UserError(f"{source}: no renders ({', '.join(RENDER_SUFFIXES)}) in this folder")
     return files
