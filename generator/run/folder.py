@@ -19,6 +19,7 @@ from typing import Any
 from generator.config import Config
 from generator.errors import Arg, UserError, plural
 from generator.files import (
+    IMAGE_LIMIT,
     LOG_LIMIT,
     PARTIAL_SUFFIX,
     TEXT_LIMIT,
@@ -222,9 +223,10 @@ def keep_demoted(folder: Path, token_id: int, label: str | None) -> str | None:
         return None
     image, kept = image_path(folder, token_id), rejected_path(folder, token_id, label)
     if not kept.exists():
-        if not image.exists():
+        data = read_if_regular(image, IMAGE_LIMIT)  # missing, or a FIFO or device in its place: nothing to keep
+        if data is None:
             return None
-        write_atomic(kept, image.read_bytes())
+        write_atomic(kept, data)
     return kept.relative_to(folder).as_posix()
 
 
