@@ -13,6 +13,7 @@ import re
 import signal
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, NoReturn
 
 import click
@@ -113,20 +114,32 @@ def in_flags(message: str, running: click.Command | None, group: Iterable[click.
     :class:`Arg` becomes its flag (``--placeholder``), the running command's or else the first of the ``group``'s
     (a reroll refusal's ``<force>`` is ``collection``'s). The flags come from the commands' own declarations (a
     setting's from the help :func:`~generator.schemas.reference.flag_help` wrote), so there is no second table."""
-    from generator.schemas.reference import overridden_settings  # only when a mistake is printed
+    settings, arguments = _flags_of(running, tuple(group))
+    for setting, flagged in settings:  # the first mention; [model].lora is not [model].lora_scale
+        message = setting.sub(flagged, message, count=1)
+    for argument in Arg:
+        message = message.replace(argument, arguments.get(argument, argument))
+    return message
+
+
+@cache
+def _flags_of(
+    running: click.Command | None, group: tuple[click.Command, ...]
+) -> tuple[tuple[tuple[re.Pattern[str], str], ...], dict[str, str]]:
+    """What :func:`in_flags` rewrites, read from the commands' parameters once per command rather than per line (a
+    ``verify`` of a damaged folder prints a line per file): each setting's pattern with its flagged spelling, and each
+    argument's flag."""
+    from generator.schemas.reference import overridden_settings  # only when a line is printed
 
     running_params = running.params if running else []
-    setting_flags = {name: _long_flag(param) for param in running_params for name in overridden_settings(param)}
-    argument_flags: dict[str, str] = {}
+    flags = {name: _long_flag(param) for param in running_params for name in overridden_settings(param)}
+    settings = tuple((re.compile(rf"{re.escape(name)}(?!\w)"), rf"\g<0> ({flag})") for name, flag in flags.items())
+    arguments: dict[str, str] = {}
     for param in [*running_params, *(param for command in group for param in command.params)]:
         flag = _long_flag(param)
         for name in (param.name, flag.lstrip("-").replace("-", "_")):
-            argument_flags.setdefault(f"<{name}>", flag)
-    for setting, flag in setting_flags.items():  # the first mention; [model].lora is not [model].lora_scale
-        message = re.sub(rf"{re.escape(setting)}(?!\w)", rf"\g<0> ({flag})", message, count=1)
-    for argument in Arg:
-        message = message.replace(argument, argument_flags.get(argument, argument))
-    return message
+            arguments.setdefault(f"<{name}>", flag)
+    return settings, arguments
 
 
 def _long_flag(param: click.Parameter) -> str:
