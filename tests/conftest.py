@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import builtins
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -79,6 +80,11 @@ def made_collection(config_path: Path, out: Path, n: int) -> Path:
     result = run_cli(*collection_args(config_path, out, n))
     assert result.exit_code == 0, result.output
     return out
+
+
+def manifest_records(out: Path) -> list[dict]:
+    """Every line of ``out``'s manifest, parsed: what a test reads back to check what a command recorded."""
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:

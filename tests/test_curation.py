@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, collection_args, edit, folder_bytes, run_cli
+from conftest import REPO, collection_args, edit, folder_bytes, manifest_records, run_cli
 from PIL import Image
 from test_diffusion import diffusion_config, lora_file  # noqa: F401  (fixtures: the tiny model, its LoRA, a config)
 from test_interruptions import manifest_lines, wait_for_lines
@@ -24,13 +24,9 @@ from generator.plan.traits import combo_of, load_traits
 DIFFUSION = ("--backend", "diffusion", "--no-filter")
 
 
-def lines(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-
-
 def records(out: Path) -> list[dict]:
     """The manifest's token lines (a curation request's closing ``done`` line is no token's)."""
-    return [line for line in lines(out) if line.get("event") != "done"]
+    return [line for line in manifest_records(out) if line.get("event") != "done"]
 
 
 def changed(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
@@ -68,7 +64,7 @@ def test_a_reroll_changes_exactly_its_tokens_and_repeats_in_a_copy(diffusion_con
         (None, 5, 1),
     ]
     assert all(r["traits"] == traits[r["token_id"]] for r in new)
-    assert lines(out)[-1] == {"event": "done", "request": 1}, "the reroll's completion is recorded after its reports"
+    assert manifest_records(out)[-1] == {"event": "done", "request": 1}, "the reroll's completion is recorded after its reports"
     assert run_cli(*reroll[:1], tmp_path / "copy", *reroll[2:]).exit_code == 0
     assert folder_bytes(tmp_path / "copy") == after, "the same reroll of a copy gives the same bytes"
     assert run_cli("verify", out, "--config", diffusion_config).exit_code == 0

@@ -12,16 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import collection_args, folder_bytes, refuse_writes_under, refused, run_cli
+from conftest import collection_args, folder_bytes, manifest_records, refuse_writes_under, refused, run_cli
 from crash_points import killed_at
 from PIL import Image
 
 N = 8
 SPRITES = ("--backend", "sprites", "--quiet")
-
-
-def lines(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
 
 
 def fix_of(out: Path, token_id: int, tmp_path: Path, colour: tuple[int, int, int]) -> Path:
@@ -68,7 +64,7 @@ def test_replace_then_reroll_keeps_the_render_and_the_replacement(out: Path, con
     reroll(out, config_path, 4)
     assert (out / "rejected" / "4-0.png").read_bytes() == render, "the original render survives the reroll"
     assert (out / "rejected" / "4-replacement-1.png").read_bytes() == replacement
-    assert [line.get("kept") for line in lines(out) if line.get("event") in ("replace", "reroll")] == [
+    assert [line.get("kept") for line in manifest_records(out) if line.get("event") in ("replace", "reroll")] == [
         "rejected/4-0.png",
         "rejected/4-replacement-1.png",
     ], "each curation line says where the image it demoted went"
@@ -113,7 +109,7 @@ def test_a_finished_reroll_stays_finished_whatever_the_file_times(
     out: Path, config_path: Path, tmp_path: Path, meddle: str
 ) -> None:
     reroll(out, config_path, 2, 5)
-    count = len(lines(out))
+    count = len(manifest_records(out))
     if meddle == "delete the sheet":
         (out / "contact_sheet.png").unlink()
     else:
@@ -121,7 +117,7 @@ def test_a_finished_reroll_stays_finished_whatever_the_file_times(
         os.utime(out / "manifest.jsonl", (later, later))
     output = reroll(out, config_path, 2, 5)
     assert "nothing new" not in output and "(2 renders with sprites" in output, "the same command is a new reroll"
-    assert len(lines(out)) == count + 5 and lines(out)[-1] == {"event": "done", "request": 2}
+    assert len(manifest_records(out)) == count + 5 and manifest_records(out)[-1] == {"event": "done", "request": 2}
     assert (out / "contact_sheet.png").is_file()
 
 
@@ -140,15 +136,15 @@ def test_a_reroll_killed_writing_rejects_csv_is_finished_in_a_copy_without_file_
 
 def test_a_reroll_made_before_done_lines_still_resumes_or_repeats(out: Path, config_path: Path, tmp_path: Path) -> None:
     reroll(out, config_path, 2)
-    legacy = [{k: v for k, v in line.items() if k != "kept"} for line in lines(out) if line.get("event") != "done"]
+    legacy = [{k: v for k, v in line.items() if k != "kept"} for line in manifest_records(out) if line.get("event") != "done"]
     (out / "manifest.jsonl").write_text("".join(json.dumps(line) + "\n" for line in legacy))
     output = reroll(out, config_path, 2)
     assert "(1 render with sprites" in output, "a finished old request: the same command rerolls again"
-    interrupted = [line for line in lines(out) if line.get("event") != "done"][:-1]  # its render's line lost
+    interrupted = [line for line in manifest_records(out) if line.get("event") != "done"][:-1]  # its render's line lost
     legacy = [{k: v for k, v in line.items() if k != "kept"} for line in interrupted]
     (out / "manifest.jsonl").write_text("".join(json.dumps(line) + "\n" for line in legacy))
     output = reroll(out, config_path, 2)
-    assert "(1 render with sprites" in output and lines(out)[-2]["attempt"] == 2, "an unfinished old request: finished"
+    assert "(1 render with sprites" in output and manifest_records(out)[-2]["attempt"] == 2, "an unfinished old request: finished"
 
 
 # ── 3. fresh traits are fresh, or refused ──────────────────────────────────────────────────────
@@ -168,10 +164,10 @@ def test_fresh_traits_always_differ_from_the_tokens_own(config_path: Path, tmp_p
     out = tmp_path / "out"
     assert run_cli(*collection_args(config_path, out, 3)).exit_code == 0
     for ids in ((2,), (2,), (1, 3)):
-        before = {line["token_id"]: line["traits"] for line in lines(out) if "token_id" in line}
+        before = {line["token_id"]: line["traits"] for line in manifest_records(out) if "token_id" in line}
         output = reroll(out, config_path, *ids)
         assert f"({len(ids)} render" in output
-        now = {line["token_id"]: line["traits"] for line in lines(out) if "token_id" in line}
+        now = {line["token_id"]: line["traits"] for line in manifest_records(out) if "token_id" in line}
         assert all(now[t] != before[t] for t in ids), "a fresh draw never hands back the token's own traits"
         assert len({json.dumps(traits, sort_keys=True) for traits in now.values()}) == 3
 

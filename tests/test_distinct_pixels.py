@@ -3,18 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-from conftest import collection_args, edit, refused, run_cli
+from conftest import collection_args, edit, manifest_records, refused, run_cli
 from PIL import Image
 
 from generator.errors import ExitStatus
-
-
-def lines(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
 
 
 def no_quality(config_path: Path) -> None:
@@ -31,7 +26,7 @@ def test_a_token_that_repeats_a_one_of_ones_pixels_is_rejected_without_the_filte
     out = tmp_path / "out"
     result = run_cli(*collection_args(config_path, out, 11))
     assert result.exit_code == ExitStatus.TOKENS_FAILED, result.output
-    token_3 = [line for line in lines(out) if line["token_id"] == 3]
+    token_3 = [line for line in manifest_records(out) if line["token_id"] == 3]
     assert [(line["verdict"], line["reasons"]) for line in token_3] == [("rejected", ["duplicate: same pixels as token 11"])]
     assert (out / "images" / "11.png").is_file() and not (out / "images" / "3.png").exists()
     verify = run_cli("verify", out, "--config", config_path)
@@ -49,6 +44,8 @@ def test_generated_twins_are_rejected_without_the_filter(config_path: Path, tmp_
     out = tmp_path / "out"
     result = run_cli(*collection_args(config_path, out, 40))
     assert result.exit_code == ExitStatus.TOKENS_FAILED, result.output
-    accepted = [line["sha256"] for line in lines(out) if line["verdict"] == "accepted"]
+    accepted = [line["sha256"] for line in manifest_records(out) if line["verdict"] == "accepted"]
     assert len(accepted) == len(set(accepted)) < 40
-    assert any(reason.startswith("duplicate: same pixels as token") for line in lines(out) for reason in line["reasons"])
+    assert any(
+        reason.startswith("duplicate: same pixels as token") for line in manifest_records(out) for reason in line["reasons"]
+    )

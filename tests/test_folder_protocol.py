@@ -3,14 +3,13 @@ places. Real processes killed or interrupted at awkward moments are in ``test_in
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import collection_args, edit, folder_bytes, run_cli
+from conftest import collection_args, edit, folder_bytes, manifest_records, run_cli
 from PIL import Image
 
 from generator.config import load_config
@@ -30,10 +29,6 @@ def opaque_layer(config_path: Path, trait: str, value: str) -> None:
     Image.new("RGBA", (24, 24), (200, 40, 40, 255)).save(config_path.parent / "layers" / trait / f"{value}.png")
 
 
-def records(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
-
-
 # ── exit statuses and deterministic backends ───────────────────────────────────────────────────
 
 
@@ -42,9 +37,9 @@ def test_failed_tokens_exit_3_after_one_attempt_and_a_rerun_says_nothing_changes
     out = tmp_path / "out"
     result = run_cli(*collection_args(config_path, out, 40))
     assert result.exit_code == ExitStatus.TOKENS_FAILED == 3
-    failed = sorted({r["token_id"] for r in records(out) if r["verdict"] == "rejected"})
-    assert failed and all(r["attempt"] == 0 for r in records(out)), "sprites repeat their pixels: one attempt only"
-    assert len(records(out)) == 40
+    failed = sorted({r["token_id"] for r in manifest_records(out) if r["verdict"] == "rejected"})
+    assert failed and all(r["attempt"] == 0 for r in manifest_records(out)), "sprites repeat their pixels: one attempt only"
+    assert len(manifest_records(out)) == 40
     assert f"{40 - len(failed)} of 40 tokens" in result.output
     assert f"incomplete: {len(failed)} tokens failed after 1 attempt ({', '.join(map(str, failed[:20]))}" in result.output
     assert f"reasons in {out / 'rejects.csv'}" in result.output

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import REPO, collection_args, folder_bytes, run_cli
-from test_folder_protocol import records
+from conftest import REPO, collection_args, folder_bytes, manifest_records, run_cli
 
 from generator.errors import ExitStatus
 
@@ -60,7 +59,7 @@ def test_a_second_run_or_export_of_a_busy_folder_is_refused_naming_the_first(con
             assert f"{out} is in use by another punkgen process (pid {first.pid}: " in result.output
     finally:
         assert first.wait(timeout=120) == 0, first.stderr.read()
-    assert len(records(out)) == 2500 == len({r["token_id"] for r in records(out)})
+    assert len(manifest_records(out)) == 2500 == len({r["token_id"] for r in manifest_records(out)})
 
 
 @pytest.mark.slow
