@@ -143,7 +143,10 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_a_setting_refusal_names_the_setting_and_its_flag(made: tuple[Path, Path]) -> None:
     out, config = made
     line = refused("reroll", out, 1, "--config", config, "--backend", "sprites", "--traits", "--seed", 7)
-    assert line.startswith("Error: [collection].seed (--seed) = 7 disagrees with ") and "leave it out (reroll reads it from there)" in line
+    assert (
+        line.startswith("Error: [collection].seed (--seed) = 7 disagrees with ")
+        and "leave it out (reroll reads it from there)" in line
+    )
 
 
 def test_an_argument_refusal_names_the_flag(made: tuple[Path, Path], tmp_path: Path) -> None:
