@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from generator.errors import Arg, UserError
-from generator.files import is_safe_name, write_atomic
+from generator.files import is_safe_name, real_path, write_atomic
 from generator.images import RENDER_SUFFIXES, encode_png, open_user_image
 from generator.run.folder import IMAGES, MANIFEST
 from generator.text import read_text
@@ -171,6 +171,7 @@ def write_dataset(
 
 
 def _check_destination(dst: Path, force: bool) -> None:
+    real_path(dst)  # a link that loops back on itself, refused in one line before the mkdir meets it
     if dst.exists() and not dst.is_dir():
         raise UserError(f"{dst}: exists and is not a folder; pass a new folder as DST")
     if not dst.is_dir() or not any(dst.iterdir()):

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from generator.errors import Arg, UserError
-from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, write_atomic
+from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, real_path, write_atomic
 from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, open_user_image
 from generator.pixels.palette import Palette
 from generator.pixels.recovery import recover
@@ -91,10 +91,10 @@ def _check_results(source: Path, target: Path, files: list[Path]) -> None:
     if _same_folder(source, target):
         raise UserError(
             f"{target} is the source folder {source}: the {len(files)} results would overwrite or mix with the renders; "
-            f"choose another TARGET (e.g. {source.resolve().name}-pixels)"
+            f"choose another TARGET (e.g. {real_path(source).name}-pixels)"
         )
-    folder, real_target = source.resolve(), target.resolve()
-    inputs = {folder / path.name: path for path in files} | {path.resolve(): path for path in files}  # entries, link targets
+    folder, real_target = real_path(source), real_path(target)
+    inputs = {folder / path.name: path for path in files} | {real_path(path): path for path in files}  # entries, link targets
     made: dict[str, Path] = {}
     for path in files:
         result = target / f"{path.stem}.png"
@@ -109,7 +109,7 @@ def _check_results(source: Path, target: Path, files: list[Path]) -> None:
 
 def _same_folder(source: Path, target: Path) -> bool:
     """By path after links, or by identity (a bind mount; a case-insensitive disk spelling it ``Renders``)."""
-    return source.resolve() == target.resolve() or (target.is_dir() and os.path.samefile(source, target))
+    return real_path(source) == real_path(target) or (target.is_dir() and os.path.samefile(source, target))
 
 
 def _make_target(target: Path) -> None:

@@ -1,0 +1,90 @@
+"""What a hostile or careless creator found by combining the commands: each case the pass found, and a variant of it.
+
+A pipe or a device where a token's image belongs, met by a reroll (a real process with a timeout: the regression hung);
+a symbolic link that loops back on itself, named wherever a command takes a path (Python 3.11 answered it with a
+``RuntimeError`` traceback)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, made_collection, refused, run_cli
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs, /dev/zero and symbolic links are POSIX")
+
+HANG = 60  # seconds: far beyond a reroll of one sprite token, so a regression fails instead of hanging CI
+
+
+@pytest.fixture
+def collection(config_path: Path, tmp_path: Path) -> Path:
+    return made_collection(config_path, tmp_path / "out", 8)
+
+
+@pytest.fixture
+def loop(tmp_path: Path) -> Path:
+    """``ln -s loop loop``: a link that points at itself."""
+    link = tmp_path / "loop"
+    link.symlink_to(link)
+    return link
+
+
+def _put_in_place_of(path: Path, kind: str) -> None:
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_reroll_with_traits_renders_over_a_pipe_or_device_in_place_of_the_image(
+    collection: Path, config_path: Path, kind: str
+) -> None:
+    image = collection / "images" / "3.png"
+    _put_in_place_of(image, kind)
+    command = [sys.executable, "-m", "generator", "reroll", collection, 3, "--traits", "--config", config_path]
+    done = subprocess.run([*map(str, command), "--backend", "sprites"], cwd=REPO, capture_output=True, text=True, timeout=HANG)
+    assert done.returncode == 0, done.stderr
+    assert image.is_file() and not image.is_symlink() and image.read_bytes().startswith(b"\x89PNG")
+    assert not (collection / "rejected" / "3-1.png").exists(), "a pipe or device is nothing worth keeping"
+    verified = run_cli("verify", collection)
+    assert verified.exit_code == 0, verified.output
+
+
+def test_a_symlink_loop_as_the_collection_folder_is_one_line(config_path: Path, loop: Path) -> None:
+    line = refused("collection", "-n", 3, "--config", config_path, "--out", loop, "--quiet", "--backend", "sprites")
+    assert line == f"Error: {loop}: a symbolic link in this path loops back on itself; remove the link or name a real folder"
+
+
+def test_a_folder_under_a_symlink_loop_as_the_collection_folder_is_one_line(config_path: Path, loop: Path) -> None:
+    out = loop / "out"
+    line = refused("collection", "-n", 3, "--config", config_path, "--out", out, "--quiet", "--backend", "sprites")
+    assert f"{out}: a symbolic link in this path loops back on itself" in line
+
+
+def test_a_symlink_loop_as_the_renders_folder_is_one_line(config_path: Path, loop: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    line = refused("collection", "-n", 3, "--config", config_path, "--out", out, "--backend", "import", "--renders", loop)
+    assert f"{loop}: a symbolic link in this path loops back on itself" in line
+    assert not out.exists()
+
+
+def test_a_symlink_loop_as_the_placeholder_is_one_line(collection: Path, loop: Path) -> None:
+    line = refused("export", collection, "--placeholder", loop)
+    assert f"{loop}: a symbolic link in this path loops back on itself" in line
+    assert not (collection / "export").exists()
+
+
+def test_a_symlink_loop_as_pixelate_target_is_one_line(traits_dir: Path, loop: Path) -> None:
+    line = refused("pixelate", traits_dir / "layers" / "eyes", loop / "pixels")
+    assert f"{loop / 'pixels'}: a symbolic link in this path loops back on itself" in line
+
+
+def test_a_symlink_loop_as_dataset_destination_is_one_line(collection: Path, loop: Path) -> None:
+    line = refused("dataset", collection / "images", loop)
+    assert f"{loop}: a symbolic link in this path loops back on itself" in line
