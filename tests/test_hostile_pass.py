@@ -88,3 +88,30 @@ def test_a_symlink_loop_as_pixelate_target_is_one_line(traits_dir: Path, loop: P
 def test_a_symlink_loop_as_dataset_destination_is_one_line(collection: Path, loop: Path) -> None:
     line = refused("dataset", collection / "images", loop)
     assert f"{loop}: a symbolic link in this path loops back on itself" in line
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://creator:s3cret@cdn.example.com/punks/",  # a user and password
+        "https://s3cret@cdn.example.com/punks/",  # an access key as the user name
+        "https://creator:s3cret@cdn.example.com/punks",  # and a second mistake, whose message repeated the URI
+    ],
+)
+def test_a_base_uri_with_credentials_is_refused_without_printing_them(collection: Path, uri: str) -> None:
+    line = refused("export", collection, "--base-uri", uri)
+    assert "s3cret" not in line
+    assert "'https://…@cdn.example.com/punks" in line and "holds a user name or password" in line
+    assert not (collection / "export").exists()
+
+
+def test_a_refused_base_uri_with_a_query_never_prints_the_query(collection: Path) -> None:
+    line = refused("export", collection, "--base-uri", "https://cdn.example.com/punks/?token=s3cret")
+    assert "s3cret" not in line and "'https://cdn.example.com/punks/?…'" in line
+
+
+def test_an_at_sign_in_the_path_is_no_credential(collection: Path) -> None:
+    result = run_cli("export", collection, "--base-uri", "https://cdn.example.com/@creator/punks/")
+    assert result.exit_code == 0, result.output
+    document = (collection / "export" / "metadata" / "1").read_text()
+    assert '"image": "https://cdn.example.com/@creator/punks/1.png"' in document
