@@ -11,8 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO, made_collection, refused, run_cli
+from PIL import Image
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs, /dev/zero and symbolic links are POSIX")
 
@@ -115,3 +117,69 @@ def test_an_at_sign_in_the_path_is_no_credential(collection: Path) -> None:
     assert result.exit_code == 0, result.output
     document = (collection / "export" / "metadata" / "1").read_text()
     assert '"image": "https://cdn.example.com/@creator/punks/1.png"' in document
+
+
+# ── images Pillow opens in a mode convert() would clip, or as an animation: dataset and pixelate ─────────────────────
+
+
+def _grey16(path: Path, shades: list[int]) -> np.ndarray:
+    """A 24×24 16-bit greyscale PNG whose columns cycle through ``shades`` (8-bit values saved ×257); returns them."""
+    grey = np.array(shades * 24, dtype=np.uint16)[:24]
+    values = np.tile(grey, (24, 1))
+    Image.fromarray(values * 257).save(path)
+    assert Image.open(path).mode.startswith("I")
+    return values.astype(np.uint8)
+
+
+def _animation(path: Path) -> None:
+    frames = [Image.new("RGB", (24, 24), colour) for colour in ("red", "blue")]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+
+
+def test_dataset_keeps_a_16_bit_greyscale_original_s_shades(tmp_path: Path) -> None:
+    source = tmp_path / "originals"
+    source.mkdir()
+    shades = _grey16(source / "punk.png", [40, 90, 160, 220])
+    result = run_cli("dataset", source, tmp_path / "data", "--resolution", 48)
+    assert result.exit_code == 0, result.output
+    made = np.asarray(Image.open(tmp_path / "data" / "10_bespoke punk" / "punk.png").convert("L"))
+    assert (made[::2, ::2] == shades).all(), "convert('RGBA') clipped them to black and white"
+
+
+def test_dataset_refuses_an_animated_original(tmp_path: Path) -> None:
+    source = tmp_path / "originals"
+    source.mkdir()
+    _animation(source / "punk.png")  # an APNG
+    line = refused("dataset", source, tmp_path / "data")
+    assert line == f"Error: {source / 'punk.png'}: is animated (2 frames); give one still image (export a single frame as PNG)"
+    assert not (tmp_path / "data").exists()
+
+
+def test_pixelate_keeps_a_16_bit_greyscale_render_s_shades(tmp_path: Path) -> None:
+    source = tmp_path / "renders"
+    source.mkdir()
+    shades = _grey16(source / "render.png", [40, 90, 160, 220])
+    result = run_cli("pixelate", source, tmp_path / "pixels", "--method", "mode")
+    assert result.exit_code == 0, result.output
+    made = np.asarray(Image.open(tmp_path / "pixels" / "render.png").convert("L"))
+    assert set(np.unique(made)) == set(np.unique(shades))
+
+
+def test_pixelate_names_an_animated_render_instead_of_taking_its_first_frame(tmp_path: Path) -> None:
+    source = tmp_path / "renders"
+    source.mkdir()
+    _animation(source / "render.png")  # an APNG
+    Image.new("RGB", (24, 24), "green").save(source / "still.png")
+    result = run_cli("pixelate", source, tmp_path / "pixels", "--keep-going")
+    assert f"{source / 'render.png'}: is animated (2 frames)" in result.output
+    assert not (tmp_path / "pixels" / "render.png").exists() and (tmp_path / "pixels" / "still.png").is_file()
+
+
+@pytest.mark.parametrize("command", ["dataset", "export"])
+def test_an_unreadable_image_is_named_without_python_s_object_names(collection: Path, tmp_path: Path, command: str) -> None:
+    bad = tmp_path / "art" / "bad.png"
+    bad.parent.mkdir()
+    bad.write_text("not an image")
+    args = ("dataset", bad.parent, tmp_path / "data") if command == "dataset" else ("export", collection, "--placeholder", bad)
+    line = refused(*args)
+    assert "(not an image format punkgen reads)" in line and "object at 0x" not in line and "name=" not in line

@@ -23,7 +23,7 @@ from PIL import Image
 
 from generator.errors import Arg, UserError
 from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, real_path, write_atomic
-from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, open_user_image
+from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, image_problem, open_user_image, read_user_rgba
 from generator.pixels.palette import Palette
 from generator.pixels.recovery import recover
 from generator.progress import Advance, unseen
@@ -152,11 +152,13 @@ def _check(path: Path, size: int) -> str | None:
 def _convert_chunk(paths: list[Path], target: Path, size: int, palette: Palette | None, method: str) -> list[str]:
     problems = []
     for path in paths:
-        try:
-            with open_user_image(path, "check the path", RENDER_LIMIT) as image:
-                render = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        try:  # 16-bit greyscale scaled, not clipped to black and white; an animation refused, not cut to its first frame
+            render = np.ascontiguousarray(read_user_rgba(path, "check the path", RENDER_LIMIT, exact=False)[..., :3])
         except IMAGE_ERRORS as error:  # a header that read fine over a broken body
-            problems.append(f"{path}: unreadable ({error})")
+            problems.append(f"{path}: unreadable ({image_problem(error)})")
+            continue
+        except UserError as error:
+            problems.append(str(error))
             continue
         pixels = recover(render, size, palette, method).pixels
         _write_result(target / f"{path.stem}.png", encode_png(Image.fromarray(pixels)))

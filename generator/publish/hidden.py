@@ -22,7 +22,7 @@ from PIL import Image
 from generator.curate.finished import MISSING, not_a_file
 from generator.errors import Arg, UserError
 from generator.files import IMAGE_LIMIT, read_limited
-from generator.images import IMAGE_ERRORS
+from generator.images import IMAGE_ERRORS, image_problem
 from generator.publish.unixfs import cid_text, file_blocks
 
 HIDDEN = "hidden"  # export/hidden/
@@ -63,7 +63,7 @@ def _read_image(path: Path) -> tuple[bytes, str, str]:
             image.load()
             kind = image.format
     except IMAGE_ERRORS as error:
-        raise UserError(f"{Arg.PLACEHOLDER} {path} is not a readable image ({error}); {fix}") from None
+        raise UserError(f"{Arg.PLACEHOLDER} {path} is not a readable image ({image_problem(error)}); {fix}") from None
     if kind not in _FORMATS:
         raise UserError(f"{Arg.PLACEHOLDER} {path} is a {kind} image; marketplaces show PNG, GIF, JPEG and WebP: {fix}")
     return data, *_FORMATS[kind]
