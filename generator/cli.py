@@ -182,12 +182,12 @@ def replace_command(folder, token_id, source, changes, config_path) -> None:
     """Put a hand-fixed image in place of token ID of FOLDER, recorded in its manifest."""
     from generator.curate.replace import replace_token
 
-    pairs = {}
+    pairs = []
     for change in changes:
         trait, equals, value = change.partition("=")
         if not equals:
             raise UserMistake(f"--set {change!r}: write it as TRAIT=VALUE, e.g. --set Hair=Hoodie")
-        pairs[trait.strip()] = value.strip()
+        pairs.append((trait.strip(), value.strip()))
     result = replace_token(load_config(config_path), folder, token_id, source, pairs)
     for line in result.report():
         say(line, err=line.startswith("warning:"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, made_collection, refused, run_cli
+from conftest import REPO, folder_bytes, made_collection, refused, run_cli
 from PIL import Image
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs, /dev/zero and symbolic links are POSIX")
@@ -183,3 +183,26 @@ def test_an_unreadable_image_is_named_without_python_s_object_names(collection: 
     args = ("dataset", bad.parent, tmp_path / "data") if command == "dataset" else ("export", collection, "--placeholder", bad)
     line = refused(*args)
     assert "(not an image format punkgen reads)" in line and "object at 0x" not in line and "name=" not in line
+
+
+# ── replace --set: two changes of one trait ───────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("eyes=Blue", "eyes=Green"), ("eyes=Blue", "Eyes=Green")]
+)  # by its key twice; by its key, then by its attribute name
+def test_replace_refuses_two_values_for_one_trait(collection: Path, config_path: Path, first: str, second: str) -> None:
+    before = folder_bytes(collection)
+    image = collection / "images" / "3.png"
+    line = refused("replace", collection, 3, "--image", image, "--set", first, "--set", second, "--config", config_path)
+    assert line == f"Error: --set {second}: --set {first} already changes eyes; keep one of them"
+    assert folder_bytes(collection) == before
+
+
+def test_replace_takes_the_same_change_twice(collection: Path, config_path: Path) -> None:
+    image = collection / "images" / "3.png"
+    result = run_cli(
+        "replace", collection, 3, "--image", image, "--set", "eyes=Blue", "--set", "Eyes=Blue", "--config", config_path
+    )
+    assert result.exit_code == 0, result.output
+    assert '{"trait_type": "Eyes", "value": "Blue"}' in (collection / "metadata" / "3.json").read_text()
