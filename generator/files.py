@@ -41,7 +41,7 @@ def real_path(path: Path | str) -> Path:
         resolved = Path(path).expanduser().resolve()
     except RuntimeError:
         resolved = None
-    if resolved is None or any(part.is_symlink() for part in (resolved, *resolved.parents)):
+    if resolved is None or any(os.path.islink(part) for part in (resolved, *resolved.parents)):  # never raises
         raise UserError(f"{path}: a symbolic link in this path loops back on itself; remove the link or name a real folder")
     return resolved
 
