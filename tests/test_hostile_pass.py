@@ -206,3 +206,27 @@ def test_replace_takes_the_same_change_twice(collection: Path, config_path: Path
     )
     assert result.exit_code == 0, result.output
     assert '{"trait_type": "Eyes", "value": "Blue"}' in (collection / "metadata" / "3.json").read_text()
+
+
+# ── export --format metaplex --placeholder: a type its schema does not take ───────────────────────────────────────────
+
+
+@pytest.mark.parametrize(("name", "kind"), [("soon.gif", "image/gif"), ("soon.jpg", "image/jpeg")])
+def test_metaplex_refuses_a_placeholder_that_is_not_a_png(collection: Path, tmp_path: Path, name: str, kind: str) -> None:
+    placeholder = tmp_path / name
+    Image.new("RGB", (24, 24), "purple").save(placeholder)
+    before = folder_bytes(collection)
+    line = refused("export", collection, "--format", "metaplex", "--placeholder", placeholder)
+    assert line == (
+        f"Error: --placeholder {placeholder} is {kind}, and --format metaplex takes a PNG placeholder, "
+        "as its assets are: save it as PNG and pass that"
+    )
+    assert folder_bytes(collection) == before
+
+
+def test_metaplex_takes_a_png_placeholder(collection: Path, tmp_path: Path) -> None:
+    placeholder = tmp_path / "soon.png"
+    Image.new("RGB", (24, 24), "purple").save(placeholder)
+    result = run_cli("export", collection, "--format", "metaplex", "--placeholder", placeholder)
+    assert result.exit_code == 0, result.output
+    assert (collection / "export" / "hidden" / "hidden.png").read_bytes() == placeholder.read_bytes()

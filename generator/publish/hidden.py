@@ -39,6 +39,7 @@ class Placeholder:
     """The placeholder image, read and checked before the export writes anything."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.data, self.extension, self.mime = _read_image(path)
         self.cid = cid_text(file_blocks(self.data)[1].cid)
 
