@@ -230,3 +230,18 @@ def test_metaplex_takes_a_png_placeholder(collection: Path, tmp_path: Path) -> N
     result = run_cli("export", collection, "--format", "metaplex", "--placeholder", placeholder)
     assert result.exit_code == 0, result.output
     assert (collection / "export" / "hidden" / "hidden.png").read_bytes() == placeholder.read_bytes()
+
+
+def test_palette_extract_keeps_a_16_bit_greyscale_original_s_shades(tmp_path: Path) -> None:
+    shades = _grey16(tmp_path / "punk.png", [40, 90, 160, 220])
+    result = run_cli("palette", "extract", tmp_path / "punk.png", "-o", tmp_path / "out.hex")
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "out.hex").read_text().split()
+    assert written == [f"{shade:02x}" * 3 for shade in sorted(set(shades.flatten().tolist()))]
+
+
+def test_palette_extract_refuses_an_animated_original(tmp_path: Path) -> None:
+    _animation(tmp_path / "punk.gif")
+    line = refused("palette", "extract", tmp_path / "punk.gif", "-o", tmp_path / "out.hex")
+    assert line.endswith("punk.gif: is animated (2 frames); give one still image (export a single frame as PNG)")
+    assert not (tmp_path / "out.hex").exists()
