@@ -12,6 +12,7 @@ from generator import __version__
 from generator.command import LazyGroup, UserMistake, say
 from generator.config import DEFAULT_CONFIG_PATH, Config, load_config
 from generator.errors import ExitStatus, plural
+from generator.files import real_path
 from generator.publish.formats import DEFAULT, REGISTRY, format_names
 from generator.run.summary import Summary
 from generator.schemas.reference import flag_help, flag_option, standalone_option
@@ -21,12 +22,12 @@ def _from_here(path: str | None) -> str | None:
     """A path typed on the command line is from the working folder; the config's own paths are from its folder."""
     if path is None or not Path(path).expanduser().exists():
         return path  # a hub id, or a missing path the loader will name
-    return str(Path(path).expanduser().resolve())
+    return str(real_path(path))
 
 
 def _absolute(path: Path | None) -> str | None:
     """A folder typed on the command line, from the working folder even before it exists."""
-    return None if path is None else str(path.expanduser().resolve())
+    return None if path is None else str(real_path(path))
 
 
 def _lora_flag(value: str | None) -> str | None:
@@ -181,12 +182,12 @@ def replace_command(folder, token_id, source, changes, config_path) -> None:
     """Put a hand-fixed image in place of token ID of FOLDER, recorded in its manifest."""
     from generator.curate.replace import replace_token
 
-    pairs = {}
+    pairs = []
     for change in changes:
         trait, equals, value = change.partition("=")
         if not equals:
             raise UserMistake(f"--set {change!r}: write it as TRAIT=VALUE, e.g. --set Hair=Hoodie")
-        pairs[trait.strip()] = value.strip()
+        pairs.append((trait.strip(), value.strip()))
     result = replace_token(load_config(config_path), folder, token_id, source, pairs)
     for line in result.report():
         say(line, err=line.startswith("warning:"))

@@ -31,6 +31,21 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def real_path(path: Path | str) -> Path:
+    """``path`` made absolute through its links, or one line where a link loops back on itself (``ln -s loop loop``).
+
+    Python 3.11 answers such a loop with a ``RuntimeError`` (a traceback) and 3.13 hands the looping link back as if it
+    were resolved, to fail later at a mkdir or an open; so the loop is refused here, where the user's path is named.
+    """
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except RuntimeError:
+        resolved = None
+    if resolved is None or any(os.path.islink(part) for part in (resolved, *resolved.parents)):  # never raises
+        raise UserError(f"{path}: a symbolic link in this path loops back on itself; remove the link or name a real folder")
+    return resolved
+
+
 def partial_path(path: Path) -> Path:
     """Where ``path`` is staged before the rename: hidden and recognisable, so a resumed run can sweep it,
     and private to this process, so a worker of a killed run can never rename another's half-written file."""

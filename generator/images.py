@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
 from generator.errors import UserError
@@ -33,6 +34,9 @@ EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA")  # convert("RGBA") 
 WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # how Pillow opens a 16-bit greyscale PNG or TIFF
 MAX_HANDMADE_SCALE = 128  # a 24×24 token upscaled to 3072×3072: far beyond any export, and checked before decoding
 PIXEL_ART_SUFFIXES = (".png", ".gif", ".bmp", ".webp")  # lossless: 24×24 originals, palettes are read from these
+_PYTHON_OBJECT = re.compile(
+    r"\s*<[^<>]*(?: object at 0x| name=)[^<>]*>"
+)  # <_io.BytesIO object at 0x…>, <_io.BufferedReader name=3>
 RENDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what a UI saves a render as (and kohya trains from)
 
 
@@ -93,6 +97,22 @@ def open_user_image(path: Path, missing: str, limit: int = IMAGE_LIMIT) -> Itera
     for a file that is not there. Pillow's own errors (:data:`IMAGE_ERRORS`) are the caller's, who knows the fix."""
     with open_limited(path, limit, missing) as stream, Image.open(stream) as image:
         yield image
+
+
+def read_user_rgba(path: Path, missing: str, limit: int, exact: bool) -> np.ndarray:
+    """``path``'s (H, W, 4) uint8 pixels as :func:`rgba_pixels` reads them (one frame; 16-bit greyscale scaled, never
+    clipped to black and white), from one bounded read. Pillow's own errors are the caller's, as for :func:`open_user_image`."""
+    data = read_limited(path, limit, missing)
+    with Image.open(io.BytesIO(data)) as image:
+        return rgba_pixels(path, image, exact=data if exact else None)
+
+
+def image_problem(error: Exception) -> str:
+    """What Pillow found wrong, fit for a message: its text names the Python object it read from
+    (``cannot identify image file <_io.BytesIO object at 0x7f…>``), which tells a creator nothing."""
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image format punkgen reads"
+    return _PYTHON_OBJECT.sub("", str(error)).strip() or type(error).__name__
 
 
 def read_handmade(path: Path, size: int, what: str) -> Handmade:

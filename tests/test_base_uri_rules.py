@@ -36,7 +36,8 @@ CIDV1 = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 def test_each_broken_rule_is_named_as_it_is(uri: str, rule: str) -> None:
     with pytest.raises(UserError) as raised:
         check_base_uri(uri, "--base-uri")
-    assert str(raised.value).startswith(f"--base-uri {uri!r}: ") and rule in str(raised.value), raised.value
+    shown = uri.split("?")[0] + ("?…" if "?" in uri else "")  # a query may carry an access token: never repeated
+    assert str(raised.value).startswith(f"--base-uri {shown!r}: ") and rule in str(raised.value), raised.value
     if "?" in uri or "#" in uri:  # the defect: a rule it keeps (the final '/') was the one named
         assert "must end with" not in str(raised.value)
 

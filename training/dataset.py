@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from generator.errors import Arg, UserError
-from generator.files import is_safe_name, write_atomic
-from generator.images import RENDER_SUFFIXES, encode_png, open_user_image
+from generator.files import IMAGE_LIMIT, is_safe_name, real_path, write_atomic
+from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, image_problem, open_user_image, read_user_rgba
 from generator.run.folder import IMAGES, MANIFEST
 from generator.text import read_text
 from training.captions import SOURCE_INSTANCE, caption_lookup
@@ -79,12 +79,12 @@ def flatten(rgba: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
 
 def load_source_image(path: Path, size: int, max_colors: int, background: tuple[int, int, int]) -> np.ndarray:
     """A source image as (size, size, 3) uint8, or a :class:`UserError` naming the file and the fix."""
-    try:
-        with open_user_image(path, "check the source folder") as image:  # a FIFO or /dev/zero link: one line, never read
-            image.load()
-            rgba = np.asarray(image.convert("RGBA"))
-    except (UnidentifiedImageError, OSError) as error:
-        raise UserError(f"{path}: not a readable image ({error}); remove it or replace it with a {size}×{size} PNG") from None
+    try:  # a FIFO or /dev/zero link: one line, never read; 16-bit or animated: read exactly or refused, never clipped
+        rgba = read_user_rgba(path, "check the source folder", IMAGE_LIMIT, exact=True)
+    except IMAGE_ERRORS as error:
+        raise UserError(
+            f"{path}: not a readable image ({image_problem(error)}); remove it or replace it with a {size}×{size} PNG"
+        ) from None
     height, width = rgba.shape[:2]
     if (width, height) != (size, size):
         hint = " (an upscale? pass the original pixel art)" if width > size else ""
@@ -171,6 +171,7 @@ def write_dataset(
 
 
 def _check_destination(dst: Path, force: bool) -> None:
+    real_path(dst)  # a link that loops back on itself, refused in one line before the mkdir meets it
     if dst.exists() and not dst.is_dir():
         raise UserError(f"{dst}: exists and is not a folder; pass a new folder as DST")
     if not dst.is_dir() or not any(dst.iterdir()):

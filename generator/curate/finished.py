@@ -22,7 +22,7 @@ from PIL import Image
 from generator.config import Config
 from generator.errors import Arg, UserError
 from generator.files import MISSING, not_a_file
-from generator.images import IMAGE_ERRORS, open_user_image
+from generator.images import IMAGE_ERRORS, image_problem, open_user_image
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, event_of, read_history
 from generator.schemas import schema_problem
@@ -103,7 +103,7 @@ def open_image(path: Path, fix: str) -> Iterator[Image.Image]:
         with open_user_image(path, fix) as image:  # a FIFO or a link to /dev/zero in its place: one line, never read
             yield image
     except IMAGE_ERRORS as error:
-        raise UserError(f"{path} is not a readable image ({error}); {fix}") from None
+        raise UserError(f"{path} is not a readable image ({image_problem(error)}); {fix}") from None
 
 
 # ── the manifest, run.json and the drafts ──────────────────────────────────────────────────────

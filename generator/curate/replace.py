@@ -17,6 +17,7 @@ finishes it and ends byte-identical to an uninterrupted replacement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ class Replacement:
         return lines
 
 
-def replace_token(config: Config, folder: Path, token_id: int, source: Path, changes: dict[str, str]) -> Replacement:
+def replace_token(config: Config, folder: Path, token_id: int, source: Path, changes: Sequence[tuple[str, str]]) -> Replacement:
     """Check everything, then write the token's image and metadata and record the replacement.
 
     The same replacement again (the token already shows this image with these traits) records nothing new: it finishes
@@ -144,15 +145,23 @@ def _check_token(folder: Path, config: Config, history: History, token_id: int) 
         raise UserError(f"token {token_id} of {folder} was never rendered; finish the run first (the same collection command)")
 
 
-def _changed_traits(tables: list[TraitTable], traits: dict[str, str], changes: dict[str, str]) -> dict[str, str]:
-    """The token's traits with ``changes`` (trait key or attribute name → a value of that table) applied."""
-    changed = dict(traits)
-    for trait, value in changes.items():
+def _changed_traits(tables: list[TraitTable], traits: dict[str, str], changes: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The token's traits with ``changes`` (trait key or attribute name, a value of that table) applied.
+
+    A sequence, not a mapping: two changes of one trait (``Eyes=Blue`` and ``eyes=Green``) are refused, where a
+    mapping would keep whichever came last without a word."""
+    changed, set_by = dict(traits), dict[str, tuple[str, str]]()
+    for trait, value in changes:
         table = next((t for t in tables if trait.lower() in (t.key.lower(), t.trait_type.lower())), None)
         if table is None:
             raise UserError(f"{Arg.CHANGES} {trait}={value}: no trait '{trait}'; traits: {', '.join(t.key for t in tables)}")
         if table.index_of(value) is None:
             raise UserError(f"{Arg.CHANGES} {trait}={value}: '{value}' is not a value of {table.path}; check its spelling there")
+        earlier = set_by.setdefault(table.key, (trait, value))
+        if earlier[1] != value:
+            raise UserError(
+                f"{Arg.CHANGES} {trait}={value}: {Arg.CHANGES} {'='.join(earlier)} already changes {table.key}; keep one of them"
+            )
         changed[table.key] = value
     return changed
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import UnidentifiedImageError
 
 from generator.errors import UserError
-from generator.files import write_atomic
-from generator.images import PIXEL_ART_SUFFIXES, open_user_image, unique_rgb
+from generator.files import IMAGE_LIMIT, write_atomic
+from generator.images import IMAGE_ERRORS, PIXEL_ART_SUFFIXES, open_user_image, read_user_rgba, unique_rgb
 from generator.text import editor_lines, read_text
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -149,10 +148,13 @@ def _image_files(sources: Iterable[Path]) -> list[Path]:
 
 
 def _read_small_rgba(path: Path, max_size: int) -> np.ndarray:
+    """The original's exact colours: its size checked from the header first, then read as every reader of a creator's
+    art reads it (a 16-bit greyscale original is not clipped to black and white, an animation is refused)."""
+    fix = "pass 24×24 originals or their folder"
     try:
-        with open_user_image(path, "pass 24×24 originals or their folder") as image:  # a FIFO never blocks
+        with open_user_image(path, fix) as image:  # a FIFO never blocks
             if max(image.size) > max_size:
                 raise UserError(f"{path}: {image.width}×{image.height} is not small pixel art; extract from the 24×24 originals")
-            return np.asarray(image.convert("RGBA"))
-    except (UnidentifiedImageError, OSError):
+        return read_user_rgba(path, fix, IMAGE_LIMIT, exact=True)
+    except IMAGE_ERRORS:
         raise UserError(f"{path}: not a readable image") from None

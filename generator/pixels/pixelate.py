@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 
 from generator.errors import Arg, UserError
-from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, place_errors_said, write_atomic
-from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, open_user_image
+from generator.files import PLACE_ERRORS, RENDER_LIMIT, is_place_error, partial_path, place_errors_said, real_path, write_atomic
+from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, encode_png, image_problem, open_user_image, read_user_rgba
 from generator.pixels.palette import Palette
 from generator.pixels.recovery import recover
 from generator.progress import Advance, unseen
@@ -87,10 +87,10 @@ def _check_results(source: Path, target: Path, files: list[Path]) -> None:
     if _same_folder(source, target):
         raise UserError(
             f"{target} is the source folder {source}: the {len(files)} results would overwrite or mix with the renders; "
-            f"choose another TARGET (e.g. {source.resolve().name}-pixels)"
+            f"choose another TARGET (e.g. {real_path(source).name}-pixels)"
         )
-    folder, real_target = source.resolve(), target.resolve()
-    inputs = {folder / path.name: path for path in files} | {path.resolve(): path for path in files}  # entries, link targets
+    folder, real_target = real_path(source), real_path(target)
+    inputs = {folder / path.name: path for path in files} | {real_path(path): path for path in files}  # entries, link targets
     made: dict[str, Path] = {}
     for path in files:
         result = target / f"{path.stem}.png"
@@ -105,7 +105,7 @@ def _check_results(source: Path, target: Path, files: list[Path]) -> None:
 
 def _same_folder(source: Path, target: Path) -> bool:
     """By path after links, or by identity (a bind mount; a case-insensitive disk spelling it ``Renders``)."""
-    return source.resolve() == target.resolve() or (target.is_dir() and os.path.samefile(source, target))
+    return real_path(source) == real_path(target) or (target.is_dir() and os.path.samefile(source, target))
 
 
 def _make_target(target: Path) -> None:
@@ -148,11 +148,13 @@ def _check(path: Path, size: int) -> str | None:
 def _convert_chunk(paths: list[Path], target: Path, size: int, palette: Palette | None, method: str) -> list[str]:
     problems = []
     for path in paths:
-        try:
-            with open_user_image(path, "check the path", RENDER_LIMIT) as image:
-                render = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        try:  # 16-bit greyscale scaled, not clipped to black and white; an animation refused, not cut to its first frame
+            render = np.ascontiguousarray(read_user_rgba(path, "check the path", RENDER_LIMIT, exact=False)[..., :3])
         except IMAGE_ERRORS as error:  # a header that read fine over a broken body
-            problems.append(f"{path}: unreadable ({error})")
+            problems.append(f"{path}: unreadable ({image_problem(error)})")
+            continue
+        except UserError as error:
+            problems.append(str(error))
             continue
         pixels = recover(render, size, palette, method).pixels
         _write_result(target / f"{path.stem}.png", encode_png(Image.fromarray(pixels)))

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import UnidentifiedImageError
 
 from generator.errors import UserError
-from generator.images import PIXEL_ART_SUFFIXES, open_user_image
+from generator.files import IMAGE_LIMIT
+from generator.images import IMAGE_ERRORS, PIXEL_ART_SUFFIXES, read_user_rgba
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,9 @@ def load_training_set(folder: Path, size: int) -> TrainingSet:
         raise UserError(f'{folder}: [quality].training_dir is not a folder; point it at the 24×24 originals or set it to ""')
     names, images = [], []
     for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in PIXEL_ART_SUFFIXES):
-        try:
-            with open_user_image(path, "remove it from [quality].training_dir") as image:  # a FIFO never blocks
-                pixels = np.asarray(image.convert("RGB"))
-        except (UnidentifiedImageError, OSError):
+        try:  # a FIFO never blocks; a 16-bit greyscale original is scaled, not clipped to black and white
+            pixels = read_user_rgba(path, "remove it from [quality].training_dir", IMAGE_LIMIT, exact=False)[..., :3]
+        except IMAGE_ERRORS:
             raise UserError(f"{path}: not a readable image; remove it from [quality].training_dir") from None
         if pixels.shape[:2] != (size, size):
             raise UserError(

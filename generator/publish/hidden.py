@@ -21,7 +21,7 @@ from PIL import Image
 
 from generator.errors import Arg, UserError
 from generator.files import IMAGE_LIMIT, MISSING, not_a_file, read_limited
-from generator.images import IMAGE_ERRORS
+from generator.images import IMAGE_ERRORS, image_problem
 from generator.publish.unixfs import cid_text, file_blocks
 
 HIDDEN = "hidden"  # export/hidden/
@@ -38,6 +38,7 @@ class Placeholder:
     """The placeholder image, read and checked before the export writes anything."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.data, self.extension, self.mime = _read_image(path)
         self.cid = cid_text(file_blocks(self.data)[1].cid)
 
@@ -62,7 +63,7 @@ def _read_image(path: Path) -> tuple[bytes, str, str]:
             image.load()
             kind = image.format
     except IMAGE_ERRORS as error:
-        raise UserError(f"{Arg.PLACEHOLDER} {path} is not a readable image ({error}); {fix}") from None
+        raise UserError(f"{Arg.PLACEHOLDER} {path} is not a readable image ({image_problem(error)}); {fix}") from None
     if kind not in _FORMATS:
         raise UserError(f"{Arg.PLACEHOLDER} {path} is a {kind} image; marketplaces show PNG, GIF, JPEG and WebP: {fix}")
     return data, *_FORMATS[kind]

@@ -4,6 +4,8 @@ A token's ``image`` is the base URI with ``<id>.png`` appended verbatim, and a w
 minted on-chain for good, so an unfinished URI must be refused, not published. The rules, each
 with its own message:
 
+- no user name or password (``https://user:pass@host/``): every token's metadata would publish it for good, and no
+  message ever repeats it (nor a query, where access tokens ride);
 - ``ipfs://``, ``ar://`` or ``https://``, something after it, no space, no query (``?``) or
   fragment (``#``): the id is appended after the last character, so it would land inside them;
   and a final ``/``, so the id names a file in that folder;
@@ -35,10 +37,29 @@ _SUBDOMAIN_GATEWAY = re.compile(r"^([^.]+)\.ipfs\.", re.IGNORECASE)  # https://<
 
 def check_base_uri(uri: str, source: str) -> str:
     """``uri`` when it can prefix ``<id>.png``; otherwise a :class:`UserError` that names ``source`` and the rule broken."""
-    problem = _shape_problem(uri) or _characters_problem(uri) or _location_problem(uri)
+    problem = _credentials_problem(uri) or _shape_problem(uri) or _characters_problem(uri) or _location_problem(uri)
     if problem:
-        raise UserError(f"{source} {uri!r}: {problem}")
+        raise UserError(f"{source} {_without_secrets(uri)!r}: {problem}")
     return uri
+
+
+def _credentials_problem(uri: str) -> str | None:
+    if "@" in uri.split("//", 1)[-1].split("/", 1)[0]:  # user info sits between the scheme's // and the first /
+        return (
+            "the base URI holds a user name or password (…@host): every token's metadata would publish it for good; "
+            "serve the images from an address that needs no credentials"
+        )
+    return None
+
+
+def _without_secrets(uri: str) -> str:
+    """``uri`` as a message may show it: a password or user name (``user:…@``) and a query (``?token=…``) left out."""
+    head, slashes, rest = uri.partition("//")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "…@" + authority.rsplit("@", 1)[1]
+    shown = f"{head}{slashes}{authority}{slash}{path}" if slashes else uri
+    return shown.split("?", 1)[0] + ("?…" if "?" in shown else "")
 
 
 def cid_problem(text: str) -> str | None:

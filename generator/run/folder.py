@@ -26,6 +26,7 @@ from generator.files import (
     open_limited,
     place_errors_said,
     read_if_regular,
+    real_path,
     slugify,
     write_atomic,
 )
@@ -148,9 +149,9 @@ def refuse_overlaps(out: Path, config: Config, renderer_reads: Sequence[tuple[st
     holding ``collection.toml`` and ``output/``: that folder is read by file name, and each file
     read from it is checked here. And a collection folder never holds another.
     """
-    out = out.resolve()
+    out = real_path(out)
     for label, path, read_whole in _places_read(config, renderer_reads):
-        path = path.resolve()
+        path = real_path(path)
         if read_whole and within(out, path):
             raise UserError(
                 f"{out} is inside the {label} {path}, so its own files would be read back as input; choose an {Arg.OUT} outside it"
@@ -170,7 +171,7 @@ def refuse_overlaps(out: Path, config: Config, renderer_reads: Sequence[tuple[st
 
 def within(path: Path, folder: Path) -> bool:
     """Whether ``path`` is ``folder`` or inside it, once both are resolved through links."""
-    path, folder = path.resolve(), folder.resolve()
+    path, folder = real_path(path), real_path(folder)
     return path == folder or folder in path.parents
 
 
@@ -223,8 +224,8 @@ def keep_demoted(folder: Path, token_id: int, label: str | None) -> str | None:
         return None
     image, kept = image_path(folder, token_id), rejected_path(folder, token_id, label)
     if not kept.exists():
-        data = read_if_regular(image, IMAGE_LIMIT)  # missing, or a FIFO or device in its place: nothing to keep
-        if data is None:
+        data = read_if_regular(image, IMAGE_LIMIT)
+        if data is None:  # missing, or a pipe or device put in its place: nothing worth keeping, and never a hang
             return None
         write_atomic(kept, data)
     return kept.relative_to(folder).as_posix()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 SCHEMA = "metaplex.schema.json"
 NAME_BYTES, SYMBOL_BYTES = 32, 10  # Token Metadata program limits
 HASH_CHARS = 32  # Candy Machine's hiddenSettings.hash is [u8; 32]
+PLACEHOLDER_TYPE = "image/png"  # metaplex.schema.json: properties.files[].type
 
 
 class Metaplex(ExportFormat):
@@ -42,6 +43,13 @@ class Metaplex(ExportFormat):
         return metaplex_metadata(config, token.document, image_uri)
 
     def hidden_document(self, config: Config, placeholder: Placeholder) -> dict[str, Any]:
+        """Candy Machine's unrevealed token: its file list names one PNG, as every asset's does (the schema's rule), so
+        a GIF, JPEG or WebP placeholder is refused in one line here rather than failing the schema check as a bug."""
+        if placeholder.mime != PLACEHOLDER_TYPE:
+            raise UserError(
+                f"{Arg.PLACEHOLDER} {placeholder.path} is {placeholder.mime}, and {Arg.FORMAT} {self.name} takes a PNG "
+                "placeholder, as its assets are: save it as PNG and pass that"
+            )
         c = config.collection
         document = {
             "name": hidden_name(config, NAME_BYTES),
