@@ -256,7 +256,7 @@ def test_re_export_rewrites_everything_and_never_touches_the_masters(collection:
 def test_metaplex_layout(config_path: Path, tmp_path: Path) -> None:
     edit(config_path, "first_token_id = 1", "first_token_id = 101")
     out = make_collection(config_path, tmp_path / "out")
-    assert "metaplex" in export(out, config_path, "--base-uri", URI, "--format", "metaplex", "--json-extension")
+    assert "metaplex" in export(out, config_path, "--base-uri", URI, "--format", "metaplex")
     assets = out / "export" / "assets"
     names = {p.name for p in assets.iterdir()}
     assert names == {f"{n}.{ext}" for n in range(N) for ext in ("png", "json")} | {"collection.png", "collection.json"}

@@ -144,3 +144,15 @@ def test_every_format_that_takes_car_writes_the_folders_car_packs() -> None:
         for extension in (False, True):
             image, metadata = target.token_files(0, 7, extension)
             assert (Path(image).parent.as_posix(), Path(metadata).parent.as_posix()) == (IMAGES, METADATA), target.name
+
+
+def test_metaplex_refuses_json_extension_it_cannot_honour(collection: Path, config_path: Path) -> None:
+    """Candy Machine's assets are always <n>.json: the flag would silently do nothing, so it is refused."""
+    export(collection, config_path, "--base-uri", URI)
+    before = folder_bytes(collection)
+    line = refused(collection, config_path, "--format", "metaplex", "--json-extension")
+    assert (
+        line
+        == "Error: --json-extension with --format metaplex: Candy Machine's assets are always <n>.json; drop --json-extension"
+    )
+    assert folder_bytes(collection) == before

@@ -40,9 +40,7 @@ def test_https_hosting_with_json_extension_says_it_too(collection: Path, config_
     assert json.loads((collection / "export" / "metadata" / "2.json").read_text())["image"] == "https://cdn.example.com/p/2.png"
 
 
-@pytest.mark.parametrize(
-    "flags", [("--car",), ("--base-uri", "https://cdn.example.com/p/"), ("--format", "metaplex", "--json-extension")]
-)
+@pytest.mark.parametrize("flags", [("--car",), ("--base-uri", "https://cdn.example.com/p/"), ("--format", "metaplex")])
 def test_without_json_files_for_a_contract_no_rule_is_printed(
     collection: Path, config_path: Path, flags: tuple[str, ...]
 ) -> None:

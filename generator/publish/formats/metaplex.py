@@ -32,7 +32,10 @@ class Metaplex(ExportFormat):
     name = "metaplex"
     summary = "Candy Machine's assets/0.png, 0.json …"
     token_schema = SCHEMA
-    refusals = {Arg.CAR: f"`sugar upload` uploads the assets and writes their links; drop {Arg.CAR}"}
+    refusals = {
+        Arg.CAR: f"`sugar upload` uploads the assets and writes their links; drop {Arg.CAR}",
+        Arg.JSON_EXTENSION: f"Candy Machine's assets are always <n>.json; drop {Arg.JSON_EXTENSION}",
+    }
     links_minted = False  # Sugar rewrites every link on upload
 
     def token_files(self, position: int, token_id: int, json_extension: bool) -> tuple[str, str]:
