@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -20,6 +22,17 @@ from generator.errors import ExitStatus
 def start_run(config_path: Path, out: Path, n: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "generator", *map(str, collection_args(config_path, out, n))]
     return subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+@contextmanager
+def busy_run(config_path: Path, out: Path, n: int = 2500) -> Iterator[subprocess.Popen]:
+    """A real `punkgen collection` run holding ``out``, once its first token is written; it must then finish well."""
+    run = start_run(config_path, out, n)
+    try:
+        wait_for_lines(out, 1)
+        yield run
+    finally:
+        assert run.wait(timeout=120) == 0, run.stderr.read() if run.stderr else ""
 
 
 def wait_for(predicate, timeout: float = 60) -> None:
@@ -50,15 +63,11 @@ def manifest_lines(out: Path) -> int:
 @pytest.mark.slow
 def test_a_second_run_or_export_of_a_busy_folder_is_refused_naming_the_first(config_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = start_run(config_path, out, 2500)
-    try:
-        wait_for_lines(out, 1)
+    with busy_run(config_path, out) as first:
         for args in (collection_args(config_path, out, 2500), ["export", out, "--config", config_path]):
             result = run_cli(*args)
             assert result.exit_code == 2
             assert f"{out} is in use by another punkgen process (pid {first.pid}: " in result.output
-    finally:
-        assert first.wait(timeout=120) == 0, first.stderr.read()
     assert len(manifest_records(out)) == 2500 == len({r["token_id"] for r in manifest_records(out)})
 
 

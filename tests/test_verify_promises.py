@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, edit, folder_bytes, made_collection, refused, run_cli
-from test_interruptions import start_run, wait_for_lines
+from test_interruptions import busy_run
 
 from generator.errors import ExitStatus
 
@@ -194,13 +194,9 @@ def test_verify_during_a_run_says_so_in_one_line(collection: Path, config_path: 
 def test_verify_during_a_real_collection_run_is_one_line_then_passes(config_path: Path, tmp_path: Path) -> None:
     """The issue's case: a `punkgen collection` run mid-way, its manifest ahead of nothing, its files still coming."""
     out = tmp_path / "out"
-    run = start_run(config_path, out, 2500)
-    try:
-        wait_for_lines(out, 1)
+    with busy_run(config_path, out) as run:
         line = refused("verify", out, "--config", config_path)
         assert line.startswith(f"Error: {out} is in use by another punkgen process (pid {run.pid}: ") and "collection" in line
-    finally:
-        assert run.wait(timeout=120) == 0, run.stderr.read() if run.stderr else ""
     assert run_cli("verify", out, "--config", config_path).exit_code == 0
 
 
