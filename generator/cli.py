@@ -274,6 +274,29 @@ def palette_extract(sources, output) -> None:
     click.echo(f"{len(found)} colours → {output}")
 
 
+@main.group()
+def quality() -> None:
+    """The quality filter's [quality] thresholds."""
+
+
+@quality.command("calibrate")
+@click.argument("renders", nargs=-1, required=True, type=click.Path(path_type=Path))
+@config_option
+@click.option("--margin", type=click.FloatRange(min=0), help="Share of the good values' range allowed beyond the worst one.")
+@click.option("--write", is_flag=True, help="Put the suggested thresholds into [quality] of the --config file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def quality_calibrate(renders, config_path, margin, write, quiet) -> None:
+    """Suggest [quality] thresholds from RENDERS you call good: image files, folders of them, a finished import collection."""
+    from generator.curate.calibrate import calibrate, report_lines, write_thresholds
+    from generator.progress import progress_bar
+
+    with progress_bar("calibrate", "render", shown=not quiet) as advance:
+        calibration = calibrate(load_config(config_path), renders, margin, advance)
+    written = write_thresholds(config_path, calibration) if write else None
+    for line in report_lines(calibration, written, config_path):
+        click.echo(line)
+
+
 # ── export and rarity: the minting folder, provenance, rarity ranks and the gallery ───────────
 # Their libraries are imported inside the commands, so `punkgen collection` never loads them.
 
