@@ -212,8 +212,8 @@ def report_lines(calibration: Calibration, written: dict[str, float] | None = No
     default fails (marked ✗), the threshold suggested and the rule that chose it; then what ``--write`` wrote."""
     margin = calibration.margin
     lines = [
-        f"{calibration.renders} good renders; suggested = the worst good value plus {margin:.0%} of the good values' "
-        f"range (--margin {margin:g}), rounded outward, never tighter than the default",
+        f"{calibration.renders} good renders; suggested: the default where it accepts them all, else the worst good "
+        f"value plus {margin:.0%} of the good values' range (--margin {margin:g}), rounded outward",
         f"{'[quality] setting':<26} {'check':<22} {'min':>7} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7} "
         f"{'default':>8} {'fails':>8} {'suggested':>10}",
     ]

@@ -4,9 +4,9 @@ The quality verdict (:mod:`generator.pixels.quality`) stops at a family's first 
 at a failing final one; calibration must see every row's value on every render, so
 :func:`measure_limits` takes each row's measure whatever the others say. A row that reads
 several values (one per trait, one per training image) gives its worst, the one that decides
-its verdict. :func:`suggest` turns the values good renders gave into a setting: the worst good
-value plus a stated share of their range, outward to the setting's step and within its bounds,
-and never tighter than the default the bench chose.
+its verdict. :func:`suggest` turns the values good renders gave into a setting: the default
+where it accepts them all, else the worst good value plus a stated share of their range, outward
+to the setting's step and within its bounds.
 """
 
 from __future__ import annotations
@@ -103,22 +103,19 @@ def _worst(limit: Limit, sample: Sample, metrics: dict[str, float]) -> float:
 
 
 def suggest(limit: Limit, values: Sequence[float], margin: float) -> float:
-    """The threshold good renders' ``values`` ask for: the worst plus ``margin`` of their range (max − min) beyond
-    it, rounded outward to the setting's step (a count to a whole number, a number to 3 significant digits), kept
-    within the setting's bounds, and the default where that is looser: calibration widens a limit the creator's
-    renders need wider, and never narrows one below what the bench chose."""
+    """The threshold good renders' ``values`` ask for. Where the default accepts every one of them, the default: the
+    bench chose it, and a looser one would only let more bad renders through. Where it fails some, the worst value
+    plus ``margin`` of their range (max − min) beyond it, rounded outward to the setting's step (a count to a whole
+    number, a number to 3 significant digits) and kept within the setting's bounds."""
     found = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    if not len(found):
+    if not len(found) or not any(limit.fails(value, limit.default) for value in found):
         return limit.default
     span = float(found.max() - found.min())
     rules = limit.declared.rules
+    integer = rules["type"] == "integer"
     if limit.bound == "at_most":
-        wanted = _outward(float(found.max()) + margin * span, up=True, integer=rules["type"] == "integer")
-        wanted = min(wanted, rules.get("maximum", math.inf))
-        return max(wanted, limit.default)
-    wanted = _outward(float(found.min()) - margin * span, up=False, integer=rules["type"] == "integer")
-    wanted = max(wanted, rules.get("minimum", -math.inf))
-    return min(wanted, limit.default)
+        return min(_outward(float(found.max()) + margin * span, up=True, integer=integer), rules.get("maximum", math.inf))
+    return max(_outward(float(found.min()) - margin * span, up=False, integer=integer), rules.get("minimum", -math.inf))
 
 
 def _outward(value: float, *, up: bool, integer: bool) -> float:
