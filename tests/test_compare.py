@@ -102,10 +102,10 @@ def test_one_run_figures_are_the_originals_known_numbers(run: Path, originals: P
 def test_the_sheet_puts_each_token_beside_its_nearest_original(run: Path, originals: Path, config_path: Path) -> None:
     assert run_cli("compare", run, "--originals", originals, "--config", config_path).exit_code == 0
     sheet = np.asarray(Image.open(run / "compare" / "sheet.png").convert("RGB"))
-    # 8 rows of (token | original, then a 7-px label) in two bands of 4, a 7-px header: 104 × 137 px, a 1-px border, 8×
-    assert sheet.shape == (139 * SCALE, 106 * SCALE, 3)
+    # 8 rows (token | original, a 7-px label) in two bands of 4, 12 px apart, a 7-px header: 110 × 137 px, a 1-px border, 8×
+    assert sheet.shape == (139 * SCALE, 112 * SCALE, 3)
     for token_id, band, row, original in [(1, 0, 0, "a.png"), (2, 0, 1, "b.png"), (5, 1, 0, None)]:
-        top, left = 1 + 7 + row * 33, 1 + band * 55
+        top, left = 1 + 7 + row * 33, 1 + band * 61
         tile = sheet[top * SCALE : (top + 24) * SCALE : SCALE, left * SCALE : (left + 24) * SCALE : SCALE]
         assert (tile == pixels(run / "images" / f"{token_id}.png")).all()
         beside = sheet[top * SCALE : (top + 24) * SCALE : SCALE, (left + 25) * SCALE : (left + 49) * SCALE : SCALE]
@@ -130,8 +130,8 @@ def test_checkpoints_get_a_column_each_from_the_same_plan(
     assert second["nearest"][3] == {"token_id": 4, "original": "b.png", "distance": 0}
     assert first["nearest"][:3] == second["nearest"][:3] and first["nearest"][4:] == second["nearest"][4:]
     sheet = np.asarray(Image.open(out / "sheet.png").convert("RGB"))
-    # two runs: a row is 49 + 4 + 49 px; 8 rows in two bands of 4: 210 × 137 px, a 1-px border, 8×
-    assert sheet.shape == (139 * SCALE, 212 * SCALE, 3)
+    # two runs: a row is 49 + 4 + 49 px; 8 rows in two bands of 4: 216 × 137 px, a 1-px border, 8×
+    assert sheet.shape == (139 * SCALE, 218 * SCALE, 3)
     top = 1 + 7 + 3 * 33  # token 4: band 0, row 3
     for left, expected in [(1, pixels(run / "images" / "4.png")), (1 + 53, pixels(originals / "b.png"))]:
         tile = sheet[top * SCALE : (top + 24) * SCALE : SCALE, left * SCALE : (left + 24) * SCALE : SCALE]

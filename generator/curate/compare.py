@@ -41,6 +41,7 @@ from generator.run.sheet import SHEET_ZLIB_LEVEL
 OUT_FOLDER, SHEET_FILE, REPORT_FILE = "compare", "sheet.png", "report.json"
 SHEET_TOKENS = 64  # the sheet shows the first 64 token ids (the figures cover every token): 24-px tiles stay ≥ 2×
 BLOCK_CELLS = 1 << 24  # token × original × pixel comparisons per block: ~16 MB of booleans, whatever the sizes
+SAME_PLAN = f"{Arg.CHECKPOINTS} must be runs of the same plan (the same config, seed and N, e.g. one per LoRA epoch)"
 PUNKGEN_FILES = (IMAGES, METADATA, REJECTED_DIR, EXPORT, TO_RENDER)  # where a collection's own files live
 
 
@@ -222,14 +223,13 @@ def _require_one_plan(runs: Sequence[Run]) -> None:
     for run in runs[1:]:
         if run.token_ids != first.token_ids:
             raise UserError(
-                f"{run.folder} holds tokens {_span(run.token_ids)}, {first.folder} {_span(first.token_ids)}: "
-                f"{Arg.CHECKPOINTS} must be runs of the same plan (the same config, seed and N, e.g. one per LoRA epoch)"
+                f"{run.folder} holds tokens {_span(run.token_ids)}, {first.folder} {_span(first.token_ids)}: {SAME_PLAN}"
             )
         for token_id, traits in first.traits.items():
             if run.traits[token_id] != traits:
+                differing = _differing(traits, run.traits[token_id])
                 raise UserError(
-                    f"{run.folder}: token {token_id} has other traits than in {first.folder} ({_differing(traits, run.traits[token_id])}): "
-                    f"{Arg.CHECKPOINTS} must be runs of the same plan (the same config, seed and N, e.g. one per LoRA epoch)"
+                    f"{run.folder}: token {token_id} has other traits than in {first.folder} ({differing}): {SAME_PLAN}"
                 )
 
 

@@ -38,7 +38,7 @@ GLYPHS = {  # 3×5, rows top to bottom, '#' lit; letters are shown upper case, a
 }  # fmt: skip
 GLYPH_WIDTH, GLYPH_HEIGHT, ADVANCE = 3, 5, 4
 LABEL = GLYPH_HEIGHT + 2  # a line of text with a pixel above and below
-PAIR_GAP, RUN_GAP, ROW_GAP, BAND_GAP = 1, 4, 2, 6  # between a token and its original, runs, rows, bands
+PAIR_GAP, RUN_GAP, ROW_GAP, BAND_GAP = 1, 4, 2, 12  # between a token and its original, runs, rows, bands
 TOKEN_ID, DISTANCE, NAME, NEAR_COPY = (150, 150, 160), (235, 235, 240), (255, 210, 90), (255, 90, 90)
 
 
@@ -95,7 +95,12 @@ def _draw_pair(canvas: np.ndarray, pair: Pair, token_id: int, top: int, left: in
     _write(canvas, str(token_id), top + side + 1, left, TOKEN_ID, side)
     distance = str(pair.distance)
     _write(
-        canvas, distance, top + side + 1, right + side - len(distance) * ADVANCE + 1, NEAR_COPY if pair.near_copy else DISTANCE, side
+        canvas,
+        distance,
+        top + side + 1,
+        right + side - len(distance) * ADVANCE + 1,
+        NEAR_COPY if pair.near_copy else DISTANCE,
+        side,
     )
 
 

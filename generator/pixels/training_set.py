@@ -37,9 +37,7 @@ def load_training_set(folder: Path, size: int, source: str = "[quality].training
         except IMAGE_ERRORS:
             raise UserError(f"{path}: not a readable image; remove it from {source}") from None
         if pixels.shape[:2] != (size, size):
-            raise UserError(
-                f"{path}: {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} originals in {source}"
-            )
+            raise UserError(f"{path}: {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} originals in {source}")
         names.append(str(path.relative_to(folder)))
         images.append(pixels)
     if not images:
