@@ -90,13 +90,16 @@ def test_one_run_figures_are_the_originals_known_numbers(run: Path, originals: P
     assert figures["nearest_distance"] == {"min": 0, "median": distances[3], "p90": distances[7], "max": distances[7]}
     assert figures["near_copies"] == sum(d < 24 for d in distances) >= 2, "tokens 1 and 2 are under 24 pixels"
     original_counts = sorted(len(colours([pixels(p)])) for p in originals.iterdir())
-    assert report["originals"]["colours_per_image"]["max"] == original_counts[-1]
+    low, middle, high = original_counts  # 3 originals: nearest-rank median is the 2nd, p90 the 3rd
+    assert report["originals"]["colours_per_image"] == {"min": low, "median": middle, "p90": high, "max": high}
     assert report["originals"]["images"] == 3 and report["min_training_distance"] == 24
     lines = result.output.splitlines()
-    assert lines[0].startswith(f"originals: 3 images in {originals}, {len(palette)} colours")
-    assert lines[1].split() == ["epoch-1"] and lines[2].split() == ["tokens", str(N)]
-    assert f"{figures['palette_used']} / {len(palette)}" in lines[3]
-    assert lines[7].split()[-1] == str(figures["near_copies"]) and "(< 24 pixels differ)" in lines[7]
+    assert lines[0].split() == ["originals", "epoch-1"] and lines[1].split() == ["images", "3", str(N)]
+    assert lines[2].split()[-4:] == [str(len(palette)), str(figures["palette_used"]), "/", str(len(palette))]
+    spread = figures["colours_per_token"]
+    assert lines[4].split()[-1] == f"{spread['min']}/{spread['median']}/{spread['p90']}/{spread['max']}"
+    assert lines[6].split()[-2:] == ["–", str(figures["near_copies"])] and "(< 24 pixels differ)" in lines[6]
+    assert lines[7] == f"originals: {originals}"
 
 
 def test_the_sheet_puts_each_token_beside_its_nearest_original(run: Path, originals: Path, config_path: Path) -> None:
@@ -124,7 +127,7 @@ def test_checkpoints_get_a_column_each_from_the_same_plan(
     assert not (run / "compare").exists(), "-o puts everything there"
     first, second = json.loads((out / "report.json").read_text())["runs"]
     assert (first["name"], second["name"]) == ("epoch-1", "epoch-2")
-    assert result.output.splitlines()[1].split() == ["epoch-1", "epoch-2"]
+    assert result.output.splitlines()[0].split() == ["originals", "epoch-1", "epoch-2"]
     assert second["palette_used"] == first["palette_used"] + 1, "token 4 brought the originals' magenta"
     assert second["near_copies"] == first["near_copies"] + 1
     assert second["nearest"][3] == {"token_id": 4, "original": "b.png", "distance": 0}

@@ -30,7 +30,7 @@ import numpy as np
 from generator.config import Config
 from generator.curate.compare_sheet import Pair, comparison_sheet
 from generator.curate.finished import load_collection, read_master, require_collection_folder
-from generator.errors import Arg, UserError, plural
+from generator.errors import Arg, UserError
 from generator.files import place_errors_said, real_path, write_atomic
 from generator.images import encode_png, pack_rgb
 from generator.pixels.training_set import TrainingSet, load_training_set
@@ -106,29 +106,31 @@ class Comparison:
     report: Path
 
     def report_lines(self) -> list[str]:
-        """The figures as a table, a column per run, then where the sheet and the report are."""
-        limit = self.min_training_distance
+        """The figures as a table, the originals' column first and then one per run; then where the files are."""
+        limit, runs, none = self.min_training_distance, self.runs, "–"
         rows = [
-            ("", [run.name for run in self.runs]),
-            ("tokens", [f"{run.tokens:,}" for run in self.runs]),
-            ("palette used / originals' colours", [f"{run.palette_used} / {run.palette_total}" for run in self.runs]),
-            ("colours no original has", [str(len(run.new_colours)) for run in self.runs]),
-            ("colours per token min/median/p90/max", [str(run.colours_per_token) for run in self.runs]),
-            ("nearest original min/median/p90/max", [str(run.nearest_distance) for run in self.runs]),
-            (f"near-copies (< {limit} pixels differ)", [str(run.near_copies) for run in self.runs]),
+            ("", ["originals", *(run.name for run in runs)]),
+            ("images", [f"{self.original_count:,}", *(f"{run.tokens:,}" for run in runs)]),
+            (
+                "colours of the originals' palette",
+                [str(self.original_palette), *(f"{r.palette_used} / {r.palette_total}" for r in runs)],
+            ),
+            ("colours no original has", [none, *(str(len(run.new_colours)) for run in runs)]),
+            ("colours per image min/median/p90/max", [str(self.original_colours), *(str(r.colours_per_token) for r in runs)]),
+            ("nearest original min/median/p90/max", [none, *(str(run.nearest_distance) for run in runs)]),
+            (f"near-copies (< {limit} pixels differ)", [none, *(str(run.near_copies) for run in runs)]),
         ]
         label_width = max(len(label) for label, _ in rows)
-        widths = [max(len(values[n]) for _, values in rows) for n in range(len(self.runs))]
+        widths = [max(len(values[n]) for _, values in rows) for n in range(len(rows[0][1]))]
         first, last = self.sheet_tokens[0], self.sheet_tokens[-1]
         return [
-            f"originals: {plural(self.original_count, 'image')} in {self.originals}, {self.original_palette} colours, "
-            f"colours per image min/median/p90/max {self.original_colours}",
             *(
                 f"{label:<{label_width}}  " + "  ".join(f"{value:>{width}}" for value, width in zip(values, widths, strict=True))
                 for label, values in rows
             ),
-            f"sheet: {self.sheet} (tokens {first}–{last}: each beside its nearest original, the pixels that differ "
-            f"under them, red under {limit})",
+            f"originals: {self.originals}",
+            f"sheet: {self.sheet} (tokens {first}–{last}, each beside its nearest original; under them the pixels that "
+            f"differ, red under {limit})",
             f"report: {self.report}",
         ]
 
