@@ -8,6 +8,7 @@ is, ``b.png`` token 2 with 5 pixels painted magenta (a colour no sprite draws), 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import numpy as np
 import pytest
 from conftest import collection_args, made_collection, refused, run_cli
 from PIL import Image
+
+from generator.run.lock import folder_lock
 
 N = 8
 MAGENTA = (255, 0, 255)
@@ -189,6 +192,9 @@ def test_a_folder_that_is_no_finished_collection_is_refused(
     assert line.startswith(f"Error: {plain} is not a collection folder")
     line = refused("compare", run, "--checkpoints", tmp_path / "gone", "--originals", originals, "--config", config_path)
     assert line.startswith(f"Error: {tmp_path / 'gone'}: no such collection folder")
+    with folder_lock(run, "a run"):  # a collection run or an export still writing it
+        line = refused("compare", run, "--originals", originals, "--config", config_path)
+    assert line.startswith(f"Error: {run} is in use by another punkgen process (pid {os.getpid()}")
     manifest = run / "manifest.jsonl"
     manifest.write_text("".join(manifest.read_text().splitlines(keepends=True)[:-1]))  # the last token never finished
     line = refused("compare", run, "--originals", originals, "--config", config_path)

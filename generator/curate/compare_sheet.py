@@ -66,7 +66,7 @@ def comparison_sheet(names: Sequence[str], token_ids: Sequence[int], rows: Seque
     for band in range(bands):
         left = band * (row_width + BAND_GAP)
         for run, name in enumerate(names):
-            _write(canvas, name, 1, left + run * (pair_width + RUN_GAP), NAME, pair_width)
+            _write(canvas, name, 1, left + run * (pair_width + RUN_GAP), NAME, pair_width + RUN_GAP)
     for n, (token_id, pairs) in enumerate(zip(token_ids, rows, strict=True)):
         top = LABEL + (n % per_band) * (row_height + ROW_GAP)
         left = (n // per_band) * (row_width + BAND_GAP)
@@ -105,7 +105,8 @@ def _draw_pair(canvas: np.ndarray, pair: Pair, token_id: int, top: int, left: in
 
 
 def _write(canvas: np.ndarray, text: str, top: int, left: int, colour: tuple[int, int, int], width: int) -> None:
-    """``text`` in the pixel font, cut to the characters that fit in ``width`` pixels."""
+    """``text`` in the pixel font, cut to the characters that fit in ``width`` pixels and on the canvas."""
+    width = min(width, canvas.shape[1] - left)
     for n, char in enumerate(text.upper()[: (width + 1) // ADVANCE]):
         rows = GLYPHS.get(char, GLYPHS["?"]).split("/")
         lit = np.array([[mark == "#" for mark in row] for row in rows])
