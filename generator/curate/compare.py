@@ -78,6 +78,19 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Nearest:
+    """Each token's closest original (its index in the training set) and how many pixels differ from it."""
+
+    index: np.ndarray
+    distance: np.ndarray
+
+    def pair(self, run: Run, training: TrainingSet, n: int, limit: int) -> Pair:
+        """The sheet's cell for the run's ``n``-th token."""
+        distance = int(self.distance[n])
+        return Pair(run.pixels[n], training.pixels[self.index[n]], distance, distance < limit)
+
+
+@dataclass(frozen=True)
 class RunFigures:
     """One run measured against the originals."""
 
@@ -166,15 +179,9 @@ def compare_runs(
     limit = config.quality.min_training_distance
     palette = np.unique(pack_rgb(training.pixels))
     nearest = [_nearest(run.pixels, training) for run in runs]
-    figures = [_figures(run, palette, training, *found, limit) for run, found in zip(runs, nearest, strict=True)]
+    figures = [_figures(run, palette, training, found, limit) for run, found in zip(runs, nearest, strict=True)]
     shown = runs[0].token_ids[:SHEET_TOKENS]
-    rows = [
-        [
-            Pair(run.pixels[n], training.pixels[found[0][n]], int(found[1][n]), bool(found[1][n] < limit))
-            for run, found in zip(runs, nearest, strict=True)
-        ]
-        for n in range(len(shown))
-    ]
+    rows = [[found.pair(run, training, n, limit) for run, found in zip(runs, nearest, strict=True)] for n in range(len(shown))]
     sheet = comparison_sheet([run.name for run in runs], shown, rows)
     comparison = Comparison(
         originals, len(training.names), len(palette), Spread.of(_colour_counts(training.pixels)), limit, figures,
@@ -243,7 +250,7 @@ def _differing(first: dict[str, str], other: dict[str, str]) -> str:
     return ", ".join(f"{key} {other.get(key)!r}, not {value!r}" for key, value in first.items() if other.get(key) != value)
 
 
-def _nearest(pixels: np.ndarray, training: TrainingSet) -> tuple[np.ndarray, np.ndarray]:
+def _nearest(pixels: np.ndarray, training: TrainingSet) -> Nearest:
     """Each token's closest original and how many pixels differ from it: the near-copy guard's measure (a pixel
     differs when any channel does), in blocks of tokens so memory stays bounded for 10,000 tokens × 1,000 originals."""
     tokens = pack_rgb(pixels).reshape(len(pixels), -1)
@@ -254,12 +261,10 @@ def _nearest(pixels: np.ndarray, training: TrainingSet) -> tuple[np.ndarray, np.
         differing = (tokens[start : start + block, None, :] != originals[None]).sum(axis=-1)
         index.append(differing.argmin(axis=1))
         distance.append(differing.min(axis=1))
-    return np.concatenate(index), np.concatenate(distance)
+    return Nearest(np.concatenate(index), np.concatenate(distance))
 
 
-def _figures(
-    run: Run, palette: np.ndarray, training: TrainingSet, nearest: np.ndarray, distance: np.ndarray, limit: int
-) -> RunFigures:
+def _figures(run: Run, palette: np.ndarray, training: TrainingSet, nearest: Nearest, limit: int) -> RunFigures:
     used = np.unique(pack_rgb(run.pixels))
     new = np.setdiff1d(used, palette, assume_unique=True)
     return RunFigures(
@@ -270,11 +275,11 @@ def _figures(
         palette_total=len(palette),
         new_colours=[f"#{int(code):06x}" for code in new],
         colours_per_token=Spread.of(_colour_counts(run.pixels)),
-        nearest_distance=Spread.of(distance),
-        near_copies=int((distance < limit).sum()),
+        nearest_distance=Spread.of(nearest.distance),
+        near_copies=int((nearest.distance < limit).sum()),
         nearest=[
             {"token_id": token_id, "original": training.names[n], "distance": int(d)}
-            for token_id, n, d in zip(run.token_ids, nearest, distance, strict=True)
+            for token_id, n, d in zip(run.token_ids, nearest.index, nearest.distance, strict=True)
         ],
     )
 
