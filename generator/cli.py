@@ -210,6 +210,20 @@ def verify(folder, config_path) -> None:
         raise SystemExit(ExitStatus.TOKENS_FAILED)
 
 
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--originals", required=True, type=click.Path(path_type=Path), help="Folder of the creator's S×S originals.")
+@click.option("--checkpoints", multiple=True, type=click.Path(path_type=Path), help="A run of the same plan; repeatable.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder  [default: FOLDER/compare]")
+@config_option
+def compare(folder, originals, checkpoints, out, config_path) -> None:
+    """Put FOLDER's tokens beside their nearest originals: a sheet, and palette, colour and distance figures per run."""
+    from generator.curate.compare import compare_runs
+
+    for line in compare_runs(load_config(config_path), folder, checkpoints, originals, out).report_lines():
+        say(line)
+
+
 @main.group()
 def traits() -> None:
     """Inspect and validate the trait tables."""
