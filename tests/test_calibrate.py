@@ -187,6 +187,12 @@ def test_a_finished_import_collection_measures_the_checks_against_its_layers(con
     assert unmeasured == ["min_training_distance"]  # no [quality].training_dir; everything else, the claim's too
     matches = next(line for line in result.output.splitlines() if line.startswith("min_trait_match"))
     assert matches.endswith("no render gave a reading to judge: each passes it at any value")  # exact: all shown whole
+    edit(config_path, f'renders = "{renders}"', 'renders = ""')  # a config that no longer says where they are
+    line = refused("quality", "calibrate", tmp_path / "out", "--config", config_path)
+    assert (
+        line
+        == f"Error: {tmp_path / 'out'}: made by the import backend; pass the --config whose [render].renders holds its renders"
+    )
     unlike = next(line for line in result.output.splitlines() if line.startswith("max_unlike_cells"))
     assert unlike.split()[1:7] == ["trait_cells", "0", "0", "0", "0", "0"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from generator.config import Config
-from generator.errors import UserError, plural
+from generator.errors import Arg, UserError, plural
 from generator.files import RENDER_LIMIT, write_atomic
 from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, image_problem, read_user_rgba
 from generator.pixels.measures import Claim
@@ -133,7 +133,7 @@ def collection_renders(config: Config, folder: Path) -> list[Good]:
         )
     renders = config.resolve(config.render.renders)
     if renders is None:
-        raise UserError(f"{folder}: made by the import backend; pass the --config whose [render].renders holds its renders")
+        raise UserError(f"{folder}: made by the import backend; pass the {Arg.CONFIG} whose [render].renders holds its renders")
     return [Good(renders / line["render_file"], line["traits"]) for line in sorted(accepted, key=lambda r: r["token_id"])]
 
 
@@ -213,7 +213,7 @@ def report_lines(calibration: Calibration, written: dict[str, float] | None = No
     margin = calibration.margin
     lines = [
         f"{calibration.renders} good renders; suggested: the default where it accepts them all, else the worst good "
-        f"value plus {margin:.0%} of the good values' range (--margin {margin:g}), rounded outward",
+        f"value plus {margin:.0%} of the good values' range (margin {margin:g}), rounded outward",
         f"{'[quality] setting':<26} {'check':<22} {'min':>7} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7} "
         f"{'default':>8} {'fails':>8} {'suggested':>10}",
     ]
