@@ -24,23 +24,20 @@ from generator.plan.traits import load_traits
 SIDE = 128  # px: recovery works at any size, and 128 keeps 340 renders to seconds
 
 
-def drifted(art: np.ndarray, rng: np.random.Generator, levels: float = 6.0, texture: float = 1.5) -> np.ndarray:
-    """A render as a model may make it, cells and palette intact: noise and a slight tint, a smooth colour drift of up
-    to ``levels`` across the image, and each cell's own few levels (σ ``texture``) of texture. The issue found the
-    drift alone made the defaults reject every good render (blur, JPEG and resampling alone were harmless)."""
+def drifted(art: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A render as a model may make it, cells and palette intact: noise and a slight tint, a smooth colour drift of
+    2–5 levels a channel across the image and texture of σ 1.5 levels inside the cells (bench/degrade.py's). The
+    issue found the drift alone made the defaults reject every good render (blur, JPEG and resampling were harmless)."""
     how = Degradation(
         size=SIDE,
         noise=3.0,
         gain=tuple(float(v) for v in rng.uniform(0.98, 1.02, 3)),
         offset=tuple(float(v) for v in rng.uniform(-4, 4, 3)),
+        drift=tuple(float(v) for v in rng.uniform(2.0, 5.0, 3)),
+        drift_seed=int(rng.integers(2**31)),
+        texture=1.5,
     )
-    render = degrade(art, how, rng).astype(float)
-    y, x = np.mgrid[0:SIDE, 0:SIDE] / SIDE
-    angle = rng.uniform(0, 2 * np.pi)
-    render += (np.cos(angle) * x + np.sin(angle) * y - 0.5)[..., None] * levels * rng.uniform(-1, 1, 3)
-    cells = rng.normal(0, texture, (24, 24)).astype(np.float32)
-    render += np.asarray(Image.fromarray(cells).resize((SIDE, SIDE), Image.Resampling.NEAREST))[..., None]
-    return np.clip(np.rint(render), 0, 255).astype(np.uint8)
+    return degrade(art, how, rng)
 
 
 def planned(config_path: Path, count: int, seed: int) -> list[tuple[int, ...]]:
@@ -91,14 +88,14 @@ def test_calibrating_on_40_good_renders_ends_the_false_rejects_of_300_more(confi
     first = made(combos[:40], rng)
     for number, (render, _) in enumerate(first):
         Image.fromarray(render).save(folder / f"{number:03d}.png")
-    assert share_rejected(first, QualitySettings()) >= 0.9  # 39 of 40 here: the defaults reject most of this kind
+    assert share_rejected(first, QualitySettings()) >= 0.9  # 40 of 40 here: the defaults reject most of this kind
     result = run_cli("quality", "calibrate", folder, "--config", config_path, "--write", "--quiet")
     assert result.exit_code == 0, result.output
     assert f"written to [quality] of {config_path}: " in result.output
     calibrated = load_config(config_path).quality
-    assert calibrated == replace(QualitySettings(), max_background_variation=4.4)  # only what the defaults failed
+    assert calibrated == replace(QualitySettings(), max_background_variation=5.05)  # only what the defaults failed
     more = made(combos[40:], rng)
-    assert share_rejected(more, QualitySettings()) >= 0.9  # 296 of 300
+    assert share_rejected(more, QualitySettings()) >= 0.9  # 300 of 300
     assert share_rejected(more, calibrated) <= 0.01  # 0 of 300
     assert share_rejected(made(combos[:20], rng, moved_sideways), calibrated) == 1.0
     assert share_rejected(made(combos[20:40], rng, cluttered), calibrated) == 1.0
@@ -137,13 +134,13 @@ def test_write_keeps_the_files_comments_and_other_keys_and_deleting_the_keys_und
     assert result.output.splitlines()[-1] == f"1 setting written to [quality] of {config_path}: max_background_variation"
     after = config_path.read_text()
     added = [line for line in after.splitlines() if line not in before.splitlines()]
-    assert added == ["max_background_variation = 3.52"]  # the worst of 5 (3.14) + 25 % of their range (1.65–3.14)
+    assert added == ["max_background_variation = 3.66"]  # the worst of 5 (3.39) + 25 % of their range (2.34–3.39)
     assert [line for line in before.splitlines() if line not in after.splitlines()] == []  # comments and keys kept
-    edit(config_path, "max_background_variation = 3.52\n", "")  # undo: delete the key
+    edit(config_path, "max_background_variation = 3.66\n", "")  # undo: delete the key
     assert config_path.read_text() == before and load_config(config_path).quality == QualitySettings()
     edit(config_path, "max_off_centre = 0.2 ", "max_background_variation = 2.0  # mine\nmax_off_centre = 0.2 ")
     assert run_cli("quality", "calibrate", renders, "--config", config_path, "--write", "--quiet").exit_code == 0
-    assert "max_background_variation = 3.52  # mine\nmax_off_centre = 0.2 " in config_path.read_text()
+    assert "max_background_variation = 3.66  # mine\nmax_off_centre = 0.2 " in config_path.read_text()
 
 
 def test_an_unreadable_render_is_named_and_nothing_is_written(config_path: Path, tmp_path: Path) -> None:
