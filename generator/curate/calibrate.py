@@ -51,12 +51,14 @@ class Spread:
     failing: int
     suggested: float
 
-    def percentile(self, share: float) -> float:
-        return float(np.percentile(self.values, share))
+    def percentile(self, percent: float) -> float:
+        return float(np.percentile(self.values, percent))
 
 
 @dataclass(frozen=True)
 class Calibration:
+    """What ``quality calibrate`` found: a spread per setting some render measured, and why the others were not."""
+
     renders: int
     margin: float
     spreads: tuple[Spread, ...]
