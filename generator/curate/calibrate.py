@@ -139,10 +139,9 @@ def collection_renders(config: Config, folder: Path) -> list[Good]:
     return [Good(renders / line["render_file"], line["traits"]) for line in sorted(accepted, key=lambda r: r["token_id"])]
 
 
-def calibrate(config: Config, sources: Sequence[Path], margin: float | None = None, progress: Advance = unseen) -> Calibration:
+def calibrate(config: Config, sources: Sequence[Path], margin: float = DEFAULT_MARGIN, progress: Advance = unseen) -> Calibration:
     """Every setting measured on every good render, its distribution and the threshold suggested (``margin``: a
-    share of the good values' range, beyond the worst; by default :data:`DEFAULT_MARGIN`)."""
-    margin = DEFAULT_MARGIN if margin is None else margin
+    share of the good values' range, beyond the worst)."""
     judged = Judged.of(config)
     goods = good_renders(config, sources)
     progress(0, len(goods))
