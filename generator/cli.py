@@ -18,7 +18,7 @@ from generator.run.summary import Summary
 from generator.schemas.reference import flag_help, flag_option
 
 # standalone tools: files and folders in, no collection run (generator/tools_cli.py)
-TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare")}
+TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare", "quality")}
 
 
 def _from_here(path: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""The standalone tools of ``punkgen``: files and folders in, a result out, no collection run.
+"""The standalone tools of ``punkgen``: files and folders in, a result out, no collection run (``quality calibrate``
+reads a finished one).
 
 Loaded only when one of them is asked for (``generator.cli.TOOLS``, through :class:`~generator.command.LazyGroup`),
 so ``punkgen collection`` never imports them. Like every command: parse flags, call the library, print.
@@ -73,3 +74,26 @@ def palette_extract(sources, output) -> None:
     found = extract_palette(sources)
     write_palette(output, found)
     click.echo(f"{len(found)} colours → {output}")
+
+
+@click.group()
+def quality() -> None:
+    """The quality filter's [quality] thresholds."""
+
+
+@quality.command("calibrate")
+@click.argument("renders", nargs=-1, required=True, type=click.Path(path_type=Path))
+@config_option
+@click.option("--margin", type=click.FloatRange(min=0), help="Share of the good values' range allowed beyond the worst one.")
+@click.option("--write", is_flag=True, help="Put the suggested thresholds into [quality] of the --config file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def quality_calibrate(renders, config_path, margin, write, quiet) -> None:
+    """Suggest [quality] thresholds from RENDERS you call good: image files, folders of them, a finished import collection."""
+    from generator.curate.calibrate import calibrate, report_lines, write_thresholds
+    from generator.progress import progress_bar
+
+    with progress_bar("calibrate", "render", shown=not quiet) as advance:
+        calibration = calibrate(load_config(config_path), renders, margin, advance)
+    written = write_thresholds(config_path, calibration) if write else None
+    for line in report_lines(calibration, written, config_path):
+        click.echo(line)
