@@ -196,7 +196,7 @@ def test_a_finished_import_collection_measures_the_checks_against_its_layers(con
         == f"Error: {tmp_path / 'out'}: made by the import backend; pass the --config whose [render].renders holds its renders"
     )
     unlike = next(line for line in result.output.splitlines() if line.startswith("max_unlike_cells"))
-    assert unlike.split()[1:7] == ["trait_cells", "0", "0", "0", "0", "0"]
+    assert unlike.split()[1:8] == ["trait_cells", "4", "0", "0", "0", "0", "0"]  # n, then min … max
 
 
 def test_a_setting_moves_only_where_its_default_fails_a_good_render() -> None:

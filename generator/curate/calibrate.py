@@ -209,13 +209,14 @@ def as_declared(setting: str, value: float) -> int | float:
 
 
 def report_lines(calibration: Calibration, written: dict[str, float] | None = None, path: Path | None = None) -> list[str]:
-    """The table ``quality calibrate`` prints: each setting's distribution over the good renders, how many of them its
-    default fails (marked ✗), the threshold suggested and the rule that chose it; then what ``--write`` wrote."""
+    """The table ``quality calibrate`` prints: each setting's distribution over the good renders that measured it
+    (n of them), how many its default fails (marked ✗), the threshold suggested and the rule that chose it; then what
+    ``--write`` wrote."""
     margin = calibration.margin
     lines = [
         f"{calibration.renders} good renders; suggested: the default where it accepts them all, else the worst good "
         f"value plus {margin:.0%} of the good values' range (margin {margin:g}), rounded outward",
-        f"{'[quality] setting':<26} {'check':<22} {'min':>7} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7} "
+        f"{'[quality] setting':<26} {'check':<22} {'n':>4} {'min':>7} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7} "
         f"{'default':>8} {'fails':>8} {'suggested':>10}",
     ]
     for spread in calibration.spreads:
@@ -224,7 +225,7 @@ def report_lines(calibration: Calibration, written: dict[str, float] | None = No
         fails = f"{spread.failing} ✗" if spread.failing else "0"
         mark = "  ←" if spread.suggested != limit.default else ""
         lines.append(
-            f"{limit.setting:<26} {limit.check.code.replace('{key}', '*'):<22} "
+            f"{limit.setting:<26} {limit.check.code.replace('{key}', '*'):<22} {len(spread.values):>4} "
             + " ".join(f"{value:>7.3g}" for value in shown)
             + f" {limit.default:>8g} {fails:>8} {as_declared(limit.setting, spread.suggested):>10g}{mark}"
         )
