@@ -13,6 +13,7 @@ import click
 
 from generator.command import UserMistake, config_option, say
 from generator.config import load_config
+from generator.pixels.thresholds import DEFAULT_MARGIN
 from generator.schemas.reference import standalone_option
 
 
@@ -84,7 +85,13 @@ def quality() -> None:
 @quality.command("calibrate")
 @click.argument("renders", nargs=-1, required=True, type=click.Path(path_type=Path))
 @config_option
-@click.option("--margin", type=click.FloatRange(min=0), help="Share of the good values' range allowed beyond the worst one.")
+@click.option(
+    "--margin",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_MARGIN,
+    show_default=True,
+    help="Where a default fails a good render: the share of the good values' range allowed beyond the worst one.",
+)
 @click.option("--write", is_flag=True, help="Put the suggested thresholds into [quality] of the --config file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def quality_calibrate(renders, config_path, margin, write, quiet) -> None:

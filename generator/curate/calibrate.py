@@ -51,12 +51,14 @@ class Spread:
     failing: int
     suggested: float
 
-    def percentile(self, share: float) -> float:
-        return float(np.percentile(self.values, share))
+    def percentile(self, percent: float) -> float:
+        return float(np.percentile(self.values, percent))
 
 
 @dataclass(frozen=True)
 class Calibration:
+    """What ``quality calibrate`` found: a spread per setting some render measured, and why the others were not."""
+
     renders: int
     margin: float
     spreads: tuple[Spread, ...]
@@ -137,10 +139,9 @@ def collection_renders(config: Config, folder: Path) -> list[Good]:
     return [Good(renders / line["render_file"], line["traits"]) for line in sorted(accepted, key=lambda r: r["token_id"])]
 
 
-def calibrate(config: Config, sources: Sequence[Path], margin: float | None = None, progress: Advance = unseen) -> Calibration:
+def calibrate(config: Config, sources: Sequence[Path], margin: float = DEFAULT_MARGIN, progress: Advance = unseen) -> Calibration:
     """Every setting measured on every good render, its distribution and the threshold suggested (``margin``: a
-    share of the good values' range, beyond the worst; by default :data:`DEFAULT_MARGIN`)."""
-    margin = DEFAULT_MARGIN if margin is None else margin
+    share of the good values' range, beyond the worst)."""
     judged = Judged.of(config)
     goods = good_renders(config, sources)
     progress(0, len(goods))
@@ -208,13 +209,14 @@ def as_declared(setting: str, value: float) -> int | float:
 
 
 def report_lines(calibration: Calibration, written: dict[str, float] | None = None, path: Path | None = None) -> list[str]:
-    """The table ``quality calibrate`` prints: each setting's distribution over the good renders, how many of them its
-    default fails (marked ✗), the threshold suggested and the rule that chose it; then what ``--write`` wrote."""
+    """The table ``quality calibrate`` prints: each setting's distribution over the good renders that measured it
+    (n of them), how many its default fails (marked ✗), the threshold suggested and the rule that chose it; then what
+    ``--write`` wrote."""
     margin = calibration.margin
     lines = [
         f"{calibration.renders} good renders; suggested: the default where it accepts them all, else the worst good "
         f"value plus {margin:.0%} of the good values' range (margin {margin:g}), rounded outward",
-        f"{'[quality] setting':<26} {'check':<22} {'min':>7} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7} "
+        f"{'[quality] setting':<26} {'check':<22} {'n':>4} {'min':>7} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7} "
         f"{'default':>8} {'fails':>8} {'suggested':>10}",
     ]
     for spread in calibration.spreads:
@@ -223,7 +225,7 @@ def report_lines(calibration: Calibration, written: dict[str, float] | None = No
         fails = f"{spread.failing} ✗" if spread.failing else "0"
         mark = "  ←" if spread.suggested != limit.default else ""
         lines.append(
-            f"{limit.setting:<26} {limit.check.code.replace('{key}', '*'):<22} "
+            f"{limit.setting:<26} {limit.check.code.replace('{key}', '*'):<22} {len(spread.values):>4} "
             + " ".join(f"{value:>7.3g}" for value in shown)
             + f" {limit.default:>8g} {fails:>8} {as_declared(limit.setting, spread.suggested):>10g}{mark}"
         )
