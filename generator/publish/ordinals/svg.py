@@ -3,7 +3,8 @@
 An ord explorer (and every marketplace built on one) serves each inscription at ``/content/<id>``,
 so a token needs only its layers' ids. One style rule sizes every image to the 24×24 canvas and keeps
 it crisp when upscaled (``image-rendering: pixelated``), instead of attributes repeated per layer:
-at 10,000 tokens every byte here is paid 10,000 times.
+at 10,000 tokens every byte here is paid 10,000 times. The explicit size stays (24 bytes a token): Chromium
+sizes an ``<image>`` without one from its PNG (SVG 2's auto size), older engines draw nothing.
 """
 
 from __future__ import annotations
