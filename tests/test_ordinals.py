@@ -121,3 +121,16 @@ def test_a_starting_index_inscribes_the_revealed_order_under_the_same_provenance
     assert (ordinals / "provenance.json").read_bytes() == provenance
     assert revealed[0]["traits"] == plain[5]["traits"] and revealed[0]["title"] == "Bespoke Punks #1"
     assert revealed[15]["traits"] == plain[4]["traits"]
+
+
+def test_a_normal_export_and_the_ordinals_folder_keep_each_other(collection: tuple[Path, Path]) -> None:
+    out, config = collection
+    export(out, config)
+    ordinals = folder_bytes(out / "export" / "ordinals")
+    assert run_cli("export", out, "--config", config).exit_code == 0
+    assert folder_bytes(out / "export" / "ordinals") == ordinals
+    published = {name: data for name, data in folder_bytes(out / "export").items() if not name.startswith("ordinals/")}
+    export(out, config, "--fee-rate", 25)
+    kept = {name: data for name, data in folder_bytes(out / "export").items() if not name.startswith("ordinals/")}
+    assert kept == published
+    assert json.loads((out / "export" / "ordinals" / "report.json").read_text())["fee_rate_sat_per_vb"] == 25
