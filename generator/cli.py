@@ -351,7 +351,11 @@ def _export_ordinals(folder: Path, config_path: Path | None, inscribed: tuple[Pa
     from generator.publish.ordinals.phases import export_ordinals
 
     summary = export_ordinals(
-        folder, load_config(config_path), inscribed, DEFAULT_FEE_RATE if fee_rate is None else fee_rate, starting_index=starting_index
+        folder,
+        load_config(config_path),
+        inscribed,
+        DEFAULT_FEE_RATE if fee_rate is None else fee_rate,
+        starting_index=starting_index,
     )
     click.echo(f"ordinals phase {summary.phase} of 3 written to {summary.folder}")
     click.echo(f"provenance hash: {summary.provenance} (in provenance.json, the parent of every token)")
