@@ -141,7 +141,7 @@ def _check_unchanged(target: Path, files: dict[str, bytes], what: str) -> None:
 
 def _recorded(target: Path, kind: str) -> list[Output]:
     """The layers' outputs an earlier phase 2 recorded: phase 3 needs their ids for the tokens' batch."""
-    paths = sorted((target / "inscribed").glob(f"{kind}*.json"))
+    paths = sorted((target / "inscribed").glob(f"{kind}*.json"), key=lambda path: (len(path.name), path.name))
     if not paths:
         raise UserError(f"{target} holds no inscribed layers: give {Arg.INSCRIBED} the layers' `ord wallet batch` output first")
     return [read_output(path) for path in paths]
