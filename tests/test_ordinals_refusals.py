@@ -119,3 +119,17 @@ def test_options_that_mean_nothing_here_are_refused(answered: tuple[Path, Path, 
     before = folder_bytes(out / "export")
     assert expected in refused("export", out, "--config", config, *args)
     assert folder_bytes(out / "export") == before
+
+
+def test_an_answer_before_its_batch_was_written_is_refused(answered: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """The layers' output for a folder with no batch files yet, and the tokens' output before the layers'."""
+    _, config, layers = answered
+    out = made_collection(config, tmp_path / "fresh", 6)
+    line = refused("export", out, "--ordinals", "--config", config, "--inscribed", layers)
+    assert "layers.batch.yaml is missing: --inscribed answers the batch files an earlier --ordinals export wrote" in line
+    assert not (out / "export").exists()
+    assert run_cli("export", out, "--ordinals", "--config", config).exit_code == 0
+    tokens = edited(layers, tmp_path, another_parent)
+    before = folder_bytes(out / "export")
+    assert "holds no inscribed layers" in refused("export", out, "--ordinals", "--config", config, "--inscribed", tokens)
+    assert folder_bytes(out / "export") == before
