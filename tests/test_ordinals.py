@@ -4,6 +4,7 @@ schema and the marketplace registry accept."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
@@ -23,8 +24,6 @@ def collection(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A 16-token sprite collection, and the config that made it."""
     root = tmp_path_factory.mktemp("ordinals")
     config = root / "traits" / "collection.toml"
-    import shutil
-
     shutil.copytree(Path(__file__).parent.parent / "traits", config.parent)
     return made_collection(config, root / "out", 16), config
 
@@ -72,6 +71,7 @@ def test_phase_one_writes_each_distinct_layer_once_exactly_and_a_batch_ord_accep
     assert "ord wallet batch --fee-rate <sat/vB> --batch layers.batch.yaml > layers-output.json" in printed
 
 
+@pytest.mark.slow
 def test_three_phases_end_in_registry_files_and_every_svg_draws_its_token(collection: tuple[Path, Path]) -> None:
     out, config = collection
     ordinals = all_phases(out, config)
@@ -111,6 +111,7 @@ def test_each_phase_runs_again_to_the_same_files(collection: tuple[Path, Path]) 
     assert folder_bytes(ordinals) == before
 
 
+@pytest.mark.slow
 def test_a_starting_index_inscribes_the_revealed_order_under_the_same_provenance(collection: tuple[Path, Path]) -> None:
     out, config = collection
     ordinals = all_phases(out, config)
