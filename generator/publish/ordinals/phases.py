@@ -74,58 +74,68 @@ def export_ordinals(
         collection = load_collection(folder, config)
         check_against_manifest(folder, config)  # inscribe only what the manifest vouches for, as every export
         plan = plan_collection(folder, config, collection, starting_index)
-        layer_files = _batch_files(LAYERS, plan.layer_batches)
-        files = {**plan.layer_files, **_yaml_files(layer_files, plan.layer_batches, layer_entries(plan), (), plan.name)}
-        phase, layer_ids, token_ids = 1, placeholder_ids(plan.layer_batches), None
-        if outputs:
-            _check_unchanged(target, files, "the layers")
-            layer_outputs = outputs if not outputs[0].parents else _recorded(target, LAYERS)
-            layer_ids = match_outputs(layer_outputs, layer_files, [len(b) for b in plan.layer_batches], ())
-            files |= _records(LAYERS, layer_outputs)
-            phase = 2
-        tokens = token_entries(plan, layer_ids, config.pixels.size)
-        token_batches = split_batches([entry.inscription() for entry in tokens], parents=1)
-        token_files = _batch_files(TOKENS, token_batches)
-        if outputs:
-            files |= {entry.file: entry.body for entry in tokens}
-            files |= _yaml_files(token_files, token_batches, tokens, [layer_ids[0]], plan.name)
-        if outputs and outputs[0].parents:
-            _check_unchanged(target, files, "the tokens")
-            token_ids = match_outputs(outputs, token_files, [len(b) for b in token_batches], [layer_ids[0]])
+        phase = 1 if not outputs else 2 if not outputs[0].parents else 3
+        layers = _batches(LAYERS, layer_entries(plan), plan.layer_batches, (), plan.name)
+        files = {**{entry.file: entry.body for entry in layers.entries}, **layers.files}
+        layer_ids = placeholder_ids(plan.layer_batches)  # as long as the real ones: phase 1 knows every token's bytes
+        if phase > 1:
+            _check_unchanged(target, layers.files, "the layers")
+            answers = outputs if phase == 2 else _recorded(target, LAYERS)
+            layer_ids = match_outputs(answers, layers.names, layers.counts, ())
+            files |= _records(LAYERS, answers)
+        entries = token_entries(plan, layer_ids, config.pixels.size)
+        tokens = _batches(
+            TOKENS, entries, split_batches([e.inscription() for e in entries], parents=1), [layer_ids[0]], plan.name
+        )
+        if phase > 1:
+            files |= {entry.file: entry.body for entry in tokens.entries} | tokens.files
+        if phase == 3:
+            _check_unchanged(target, tokens.files, "the tokens")
+            token_ids = match_outputs(outputs, tokens.names, tokens.counts, [layer_ids[0]])
             files |= _records(TOKENS, outputs) | _registry(config, plan.collection, token_ids)
-            phase = 3
-        costs = cost_report(plan, token_batches, fee_rate, config.pixels.size)
+        costs = cost_report(plan, tokens.inscriptions, fee_rate, config.pixels.size)
         files["report.json"] = _pretty(costs.document)
         _write_all(folder, target, files)
-    batches = {1: layer_files, 2: token_files, 3: []}[phase]
-    return OrdinalsSummary(target, phase, batches, costs, plan.provenance)
+    next_batches = {1: layers.names, 2: tokens.names, 3: []}[phase]
+    return OrdinalsSummary(target, phase, next_batches, costs, plan.provenance)
 
 
-def _batch_files(kind: str, batches: list[list[Inscription]]) -> list[str]:
-    return [f"{kind}.batch.yaml"] if len(batches) == 1 else [f"{kind}-{n}.batch.yaml" for n in range(1, len(batches) + 1)]
+@dataclass(frozen=True)
+class _Batches:
+    """One kind's batch files: their names, what each inscribes, and their YAML."""
+
+    names: list[str]
+    entries: list[Entry]
+    inscriptions: list[list[Inscription]]
+    files: dict[str, bytes]
+
+    @property
+    def counts(self) -> list[int]:
+        return [len(batch) for batch in self.inscriptions]
 
 
-def _yaml_files(
-    names: list[str], batches: list[list[Inscription]], entries: list[Entry], parents: Sequence[str], collection: str
-) -> dict[str, bytes]:
-    """Each batch file: ord's YAML for its share of ``entries``, under ``parents``, saying how to inscribe it."""
+def _batches(
+    kind: str, entries: list[Entry], inscriptions: list[list[Inscription]], parents: Sequence[str], collection: str
+) -> _Batches:
+    """``entries`` in the batches ``inscriptions`` splits them into: ``<kind>.batch.yaml``, or ``<kind>-<n>.batch.yaml``
+    when one reveal cannot hold them all; each file says how to inscribe it."""
+    count = len(inscriptions)
+    names = [f"{kind}.batch.yaml"] if count == 1 else [f"{kind}-{n}.batch.yaml" for n in range(1, count + 1)]
     files, start = {}, 0
-    for number, (name, batch) in enumerate(zip(names, batches, strict=True), start=1):
+    for number, (name, batch) in enumerate(zip(names, inscriptions, strict=True), start=1):
         document = batch_document(entries[start : start + len(batch)], parents)
         comment = (
-            f"{collection}: batch {number} of {len(names)}, {len(batch)} inscriptions (ord {ORD_VERSION}). From this folder:\n"
+            f"{collection}: batch {number} of {count}, {len(batch)} inscriptions (ord {ORD_VERSION}). From this folder:\n"
             + ORD_COMMAND.format(batch=name, output=output_name(name))
         )
         files[name] = batch_yaml(document, comment)
         start += len(batch)
-    return files
+    return _Batches(names, entries, inscriptions, files)
 
 
 def _check_unchanged(target: Path, files: dict[str, bytes], what: str) -> None:
     """The batch files in the folder must be the ones this collection gives: the ids answer them."""
     for name, data in files.items():
-        if not name.endswith(".batch.yaml"):
-            continue
         path = target / name
         if not path.is_file():
             raise UserError(
