@@ -7,22 +7,19 @@ report count them exactly, without ord; only the shapes punkgen writes are suppo
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 _MAJOR = {"uint": 0, "negint": 1, "text": 3, "array": 4, "map": 5}
 
 
 def encode(value: Any) -> bytes:
-    """``value`` (dict, list, str, int, bool, None, float) in CBOR's shortest definite-length form."""
+    """``value`` (dict, list, str, int, bool, None) in CBOR's shortest definite-length form."""
     if value is None:
         return b"\xf6"
     if isinstance(value, bool):
         return b"\xf5" if value else b"\xf4"
     if isinstance(value, int):
         return _head("uint", value) if value >= 0 else _head("negint", -1 - value)
-    if isinstance(value, float):
-        return b"\xfb" + struct.pack(">d", value)
     if isinstance(value, str):
         data = value.encode()
         return _head("text", len(data)) + data

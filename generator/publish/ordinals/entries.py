@@ -41,10 +41,6 @@ class Plan:
     parent: Entry
     layer_batches: list[list[Inscription]]
 
-    @property
-    def layer_files(self) -> dict[str, bytes]:
-        return {entry.file: entry.body for entry in layer_entries(self)}
-
 
 def plan_collection(folder: Path, config: Config, generated: CollectionFolder, starting_index: int | None) -> Plan:
     """What the collection inscribes; the layers' batches are fixed by the generated collection alone."""
@@ -55,14 +51,17 @@ def plan_collection(folder: Path, config: Config, generated: CollectionFolder, s
         collection = revealed(generated, reveal, config)
     layers, drawings = plan_drawings(config, collection)
     parent = Entry(PARENT, _parent_body(config, committed, len(generated.tokens)), f"{config.collection.name} — provenance")
-    plan = Plan(config.collection.name, collection, layers, drawings, committed, parent, [])
-    batches = split_batches([entry.inscription() for entry in layer_entries(plan)], parents=0)
+    batches = split_batches([entry.inscription() for entry in _layer_entries(parent, layers)], parents=0)
     return Plan(config.collection.name, collection, layers, drawings, committed, parent, batches)
 
 
 def layer_entries(plan: Plan) -> list[Entry]:
     """The layers' batch: the provenance parent first, then each layer, titled ``<trait>: <value>``."""
-    return [plan.parent, *(Entry(layer.file, layer.png, f"{layer.trait}: {layer.value}") for layer in plan.layers)]
+    return _layer_entries(plan.parent, plan.layers)
+
+
+def _layer_entries(parent: Entry, layers: list[Layer]) -> list[Entry]:
+    return [parent, *(Entry(layer.file, layer.png, f"{layer.trait}: {layer.value}") for layer in layers)]
 
 
 def token_entries(plan: Plan, layer_ids: list[str], side: int, whole: bool = False) -> list[Entry]:
