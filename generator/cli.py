@@ -11,9 +11,10 @@ import click
 from generator import __version__
 from generator.command import LazyGroup, UserMistake, config_option, say
 from generator.config import Config, load_config
-from generator.errors import ExitStatus, plural
+from generator.errors import Arg, ExitStatus, plural
 from generator.files import real_path
 from generator.publish.formats import DEFAULT, REGISTRY, format_names
+from generator.publish.ordinals.cost import DEFAULT_FEE_RATE
 from generator.run.summary import Summary
 from generator.schemas.reference import flag_help, flag_option
 
@@ -272,13 +273,47 @@ class _Registered(click.Choice):
     type=int,
     help="Publish the reveal: token t shows item (t - first + K) mod N + first; provenance keeps the generated order.",
 )
+@click.option(
+    "--ordinals",
+    is_flag=True,
+    help="Bitcoin Ordinals: layers inscribed once, each token a recursive SVG (export/ordinals/; docs/ordinals.md).",
+)
+@click.option(
+    "--inscribed",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="With --ordinals: the JSON `ord wallet batch` printed, once per batch file in order; writes the next phase.",
+)
+@click.option("--fee-rate", type=float, help=f"With --ordinals: sat/vB for the cost report [default: {DEFAULT_FEE_RATE:g}].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @config_option
-def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, starting_index, quiet, config_path) -> None:
+def export(
+    folder,
+    base_uri,
+    scale,
+    json_extension,
+    fmt,
+    car,
+    placeholder,
+    starting_index,
+    ordinals,
+    inscribed,
+    fee_rate,
+    quiet,
+    config_path,
+) -> None:
     """Write FOLDER/export/ (upload-ready images, metadata, collection.json, provenance, rarity) and FOLDER/index.html."""
     from generator.progress import progress_bar
     from generator.publish.export import export_collection
+    from generator.publish.ordinals.phases import check_ordinals_options
 
+    only_with = {Arg.INSCRIBED: bool(inscribed), Arg.FEE_RATE: fee_rate is not None}
+    never_with = {"[metadata].base_uri": base_uri is not None, Arg.CAR: car, Arg.PLACEHOLDER: placeholder is not None}
+    never_with |= {Arg.JSON_EXTENSION: json_extension, Arg.FORMAT: _given("fmt")}
+    check_ordinals_options(ordinals, only_with, never_with)
+    if ordinals:
+        _export_ordinals(folder, config_path, inscribed, fee_rate, starting_index)
+        return
     config = load_config(config_path).override("export", scale=scale)
     with progress_bar("publish", "token", shown=not quiet) as advance:
         summary = export_collection(
@@ -304,6 +339,36 @@ def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, start
     for line in summary.contract:
         say(line)
     click.echo(f"gallery: {summary.gallery}")
+
+
+def _given(parameter: str) -> bool:
+    """Whether the running command's ``parameter`` was typed, not left to its default."""
+    return click.get_current_context().get_parameter_source(parameter) is not click.core.ParameterSource.DEFAULT
+
+
+def _export_ordinals(folder: Path, config_path: Path | None, inscribed: tuple[Path, ...], fee_rate, starting_index) -> None:
+    from generator.publish.ordinals.batch import ORD_COMMAND, output_name
+    from generator.publish.ordinals.phases import export_ordinals
+
+    summary = export_ordinals(
+        folder,
+        load_config(config_path),
+        inscribed,
+        DEFAULT_FEE_RATE if fee_rate is None else fee_rate,
+        starting_index=starting_index,
+    )
+    click.echo(f"ordinals phase {summary.phase} of 3 written to {summary.folder}")
+    click.echo(f"provenance hash: {summary.provenance} (in provenance.json, the parent of every token)")
+    for line in summary.costs.lines:
+        click.echo(line)
+    if not summary.batches:
+        click.echo(f"next: submit {summary.folder}/inscriptions.json and meta.json to the marketplaces (docs/ordinals.md)")
+        return
+    click.echo(f"next, in {summary.folder}:")
+    for batch in summary.batches:
+        click.echo(f"  {ORD_COMMAND.format(batch=batch, output=output_name(batch))}")
+    given = " ".join(f"--inscribed {summary.folder / output_name(batch)}" for batch in summary.batches)
+    click.echo(f"then: punkgen export {folder} --ordinals {given}")
 
 
 @main.command("rarity")

@@ -31,6 +31,7 @@ OTHER_PROGRAMS = {
 NOT_MESSAGES = {
     ("generator/pixels/checks.py", "--seed"): "names the flags of bench/quality.py, which chose the thresholds",
     ("generator/publish/export.py", "--config"): "the reroll command line the gallery shows the creator to copy",
+    ("generator/publish/ordinals/batch.py", "--fee-rate"): "ord's own flag, in the ord command a batch file shows",
     ("training/train_lora.py", "--base"): "a key of the saved resume state: renamed, every earlier run's resume is refused",
     ("training/train_lora.py", "--data"): "a key of the saved resume state: renamed, every earlier run's resume is refused",
 }
