@@ -1,0 +1,56 @@
+"""A render's colour drift: a smooth field of a few levels across the image, fitted and taken off the cell means.
+
+A real model lights its picture unevenly: the cells of one colour read a few levels apart from one
+corner to the other (a slope, a bend, a saddle, a vignette), so one global cast (:mod:`cast`) leaves
+each cell off by its place's drift, and palette near-twins 4–9 levels apart flip by the whole cluster
+(15 and 18 cells of a skin tone under a drift of 4–5 levels). Per channel, the drift is fitted as a
+low-order polynomial of cell position on the cells whose colour the global cast already reads with
+confidence, and taken off every cell before the colours are decided again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_DRIFT = 12.0  # levels: a field larger than this anywhere is no lighting drift (a painted gradient): left alone
+TRUSTED_RESIDUAL = 6.0  # levels per channel: cells read farther than this from their colour do not steer the field
+TRIM = 3.0  # robust σ: cells this far from the first fit are left out of the second
+LEAST_SCALE = 0.5  # levels: the trimming scale never goes under this (art without noise fits to 0)
+MIN_TRUSTED = 40  # cells per channel: with fewer, that channel's field is not fitted (nothing to correct it by)
+ROBUST_SIGMA = 1.4826  # median absolute deviation → σ of a normal distribution
+
+
+def basis(size: int) -> np.ndarray:
+    """(S², K) the field's terms at each cell's centre, position in −0.5…0.5: constant, slopes, bends, saddle, and the
+    products of a bend and a slope or of two bends, which a vignette and a lit corner make."""
+    y, x = ((np.mgrid[0:size, 0:size] + 0.5) / size - 0.5).reshape(2, -1)
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y, x * x * y, x * y * y, x * x * y * y], axis=-1)
+
+
+def fit_drift(residuals: np.ndarray, trusted: np.ndarray) -> np.ndarray:
+    """(S, S, 3) residuals of each cell from its colour's expected reading, and (S, S, 3) where they may steer → the
+    field (S, S, 3) to take off: zero in a channel with too few trusted cells, and everywhere when it is too large to be
+    drift. Fitted twice, the second time without the cells far from the first fit (a near-twin read as its neighbour)."""
+    terms = basis(residuals.shape[0])
+    values = residuals.reshape(-1, 3)
+    keep = trusted.reshape(-1, 3) & (np.abs(values) <= TRUSTED_RESIDUAL)
+    field = np.zeros_like(values)
+    for _ in range(2):
+        fitted = keep.sum(axis=0) >= MIN_TRUSTED
+        if not fitted.any():
+            break
+        field = _weighted_fit(terms, values, keep) * fitted
+        error = np.abs(values - field)
+        scale = ROBUST_SIGMA * np.array([np.median(error[keep[:, c], c]) if fitted[c] else 0.0 for c in range(3)])
+        keep &= error <= TRIM * np.maximum(scale, LEAST_SCALE)
+    field = field.reshape(residuals.shape)
+    return np.zeros_like(field) if np.abs(field).max() > MAX_DRIFT else field
+
+
+def _weighted_fit(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Least squares per channel over its kept cells, all three at once: normal equations (3, K, K), a tiny ridge so a
+    channel whose kept cells do not span every term still solves."""
+    weights = keep.astype(np.float64).T  # (3, N)
+    normal = np.einsum("cn,nk,nl->ckl", weights, terms, terms) + 1e-6 * np.eye(terms.shape[1])
+    right = np.einsum("cn,nk,nc->ck", weights, terms, values)
+    return terms @ np.linalg.solve(normal, right[..., None])[..., 0].T
