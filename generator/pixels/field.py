@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_DRIFT = 12.0  # levels: a field larger than this anywhere is no lighting drift (a painted gradient): left alone
+MAX_DRIFT = 16.0  # levels: a field larger than this is no lighting drift (a painted gradient): left alone. A drift
+# of 5 levels and a vignette of 4 % (REAL's limits) reach 15 in a bright corner
 TRUSTED_RESIDUAL = 6.0  # levels per channel: cells read farther than this from their colour do not steer the field
 TRIM = 3.0  # robust σ: cells this far from the first fit are left out of the second
 LEAST_SCALE = 0.5  # levels: the trimming scale never goes under this (art without noise fits to 0)
@@ -24,10 +25,13 @@ SIGNIFICANCE = 3.0  # a channel's field is taken off only when it explains this 
 
 
 def basis(size: int) -> np.ndarray:
-    """(S², K) the field's terms at each cell's centre, position in −0.5…0.5: constant, slopes, bends, saddle, and the
-    products of a bend and a slope or of two bends, which a vignette and a lit corner make."""
+    """(S², K) the field's terms at each cell's centre, position in −0.5…0.5: slopes, bends, saddle, and the products of
+    a bend and a slope or of two bends, which a vignette and a lit corner make; each of mean 0 over the image. No
+    constant: a shift of every colour is the global cast's to fit, under its prior. With one here, a background read
+    3 levels off moved wholesale onto its twin that a palette held 3 levels away."""
     y, x = ((np.mgrid[0:size, 0:size] + 0.5) / size - 0.5).reshape(2, -1)
-    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y, x * x * y, x * y * y, x * x * y * y], axis=-1)
+    terms = np.stack([x, y, x * x, x * y, y * y, x * x * y, x * y * y, x * x * y * y], axis=-1)
+    return terms - terms.mean(axis=0)
 
 
 def _ridge(terms: np.ndarray) -> np.ndarray:
@@ -38,13 +42,19 @@ def _ridge(terms: np.ndarray) -> np.ndarray:
     return (CELL_NOISE * largest / DRIFT_PRIOR) ** 2
 
 
-def fit_drift(residuals: np.ndarray, trusted: np.ndarray) -> np.ndarray:
-    """(S, S, 3) residuals of each cell from its colour's expected reading, and (S, S, 3) where they may steer → the
-    field (S, S, 3) to take off: zero in a channel with too few trusted cells, and everywhere when it is too large to be
-    drift. Fitted twice, the second time without the cells far from the first fit (a near-twin read as its neighbour)."""
+def fit_drift(residuals: np.ndarray, trusted: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """(S, S, 3) residuals of each cell from its colour's expected reading, (S, S, 3) where they may steer, and the
+    field fitted last round (zeros at first) → the field (S, S, 3) to take off.
+
+    A cell steers when it reads within :data:`TRUSTED_RESIDUAL` of the last field: a vignette of 4 % on top of a
+    drift of 5 levels moves a corner 14 levels, beyond any threshold the first round could trust, and is reached by
+    the second. Fitted twice a round, the second time without the cells far from the first fit (a near-twin read as
+    its neighbour); zero in a channel with too few trusted cells or where it explains no more than noise would, clamped
+    to the range it takes on the cells that steered it (no extrapolation past them), and zero everywhere when it is
+    too large to be drift."""
     terms = basis(residuals.shape[0])
     values = residuals.reshape(-1, 3)
-    keep = trusted.reshape(-1, 3) & (np.abs(values) <= TRUSTED_RESIDUAL)
+    keep = trusted.reshape(-1, 3) & (np.abs(values - previous.reshape(-1, 3)) <= TRUSTED_RESIDUAL)
     field = np.zeros_like(values)
     for _ in range(2):
         fitted = keep.sum(axis=0) >= MIN_TRUSTED
@@ -54,9 +64,16 @@ def fit_drift(residuals: np.ndarray, trusted: np.ndarray) -> np.ndarray:
         error = np.abs(values - field)
         scale = ROBUST_SIGMA * np.array([np.median(error[keep[:, c], c]) if fitted[c] else 0.0 for c in range(3)])
         keep &= error <= TRIM * np.maximum(scale, LEAST_SCALE)
-    field = field * _significant(values, field, keep, terms.shape[1])
-    field = field.reshape(residuals.shape)
-    return np.zeros_like(field) if np.abs(field).max() > MAX_DRIFT else field
+    field = _clamped(field * _significant(values, field, keep, terms.shape[1]), keep)
+    return (np.zeros_like(field) if np.abs(field).max() > MAX_DRIFT else field).reshape(residuals.shape)
+
+
+def _clamped(field: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Each channel held within the values it takes on its kept cells: a blue trusted only in the middle (a sky
+    background at 238 is near clipping) must not be extrapolated to the corners."""
+    low = np.where(keep, field, np.inf).min(axis=0)
+    high = np.where(keep, field, -np.inf).max(axis=0)
+    return np.clip(field, np.where(keep.any(axis=0), low, 0.0), np.where(keep.any(axis=0), high, 0.0))
 
 
 def _significant(values: np.ndarray, field: np.ndarray, keep: np.ndarray, terms: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from PIL import Image
 
 from generator.config import PixelsSettings
 from generator.images import pack_rgb, unpack_rgb
-from generator.pixels.cast import CLIP_MARGIN, Cast, Clusters, colour_clusters, estimate_noise, fit_cast
+from generator.pixels.cast import HARDLY_CLIPPED, Cast, Clusters, colour_clusters, estimate_noise, fit_cast
 from generator.pixels.field import fit_drift
 from generator.pixels.palette import Palette, squared_distances, to_lab
 from generator.pixels.ties import break_ties, reading_noise
@@ -284,11 +284,12 @@ def undrift(
     The field is fitted on cells read with confidence: their channel clear of clipping (a clipped reading says little
     of the drift there) and their interior flat (an edge's mean carries its neighbour's blur)."""
     flat = (spread <= EDGE_SPREAD * np.median(spread))[..., None]
+    margin = 2 * float(np.max(cast.noise)) + HARDLY_CLIPPED  # a reading this far from 0 and 255 is bent by no clip
     field = np.zeros_like(means)
     for _ in range(DRIFT_ROUNDS):
         observed = cast.observe(palette.colors[index].astype(np.float64))
-        trusted = flat & (np.abs(observed - 127.5) <= 127.5 - CLIP_MARGIN)
-        field = fit_drift(means - observed, trusted)
+        trusted = flat & (np.abs(observed - 127.5) <= 127.5 - margin)
+        field = fit_drift(means - observed, trusted, field)
         index = snap(colour_clusters(means - field), palette, cast)
     residuals = means - field - cast.observe(palette.colors[index].astype(np.float64))
     return means - field, index, reading_noise(residuals, flat[..., 0])

@@ -7,7 +7,7 @@ dense ones) cannot be told apart cell by cell, and one cell in a few hundred fli
 layers say which colour a cell should be, that colour is written when both hold:
 
 - the reading is about as likely under it as under the colour read: the log-likelihood ratio of
-  the two, under Gaussian noise of that σ, is at most :data:`TIE_LIKELIHOOD` (within ~3.5 σ);
+  the two, under Gaussian noise of that σ, is at most :data:`TIE_LIKELIHOOD` (a reading within ~4.5 σ);
 - the render agrees with the layers on that colour elsewhere: of the cells the layers paint it,
   at least as many read as it as read as anything else. Noise flips a few cells of a region; a
   trait rendered in another near-twin colour reads so in most of its cells, and is kept.
@@ -24,7 +24,7 @@ from generator.images import pack_rgb
 from generator.pixels.cast import Cast
 from generator.pixels.palette import Palette
 
-TIE_LIKELIHOOD = 6.0  # the layers' colour may win where the colour read is at most e⁶ ≈ 400 times likelier than it
+TIE_LIKELIHOOD = 10.0  # the layers' colour may win where the colour read is at most e¹⁰ times likelier than it
 ROBUST_SIGMA = 1.4826  # median absolute deviation → σ of a normal distribution
 LEAST_NOISE = 1.0  # levels: the least σ a cell reading is given (art read cleanly still breaks ties within a level)
 
