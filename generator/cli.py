@@ -9,13 +9,16 @@ from typing import Any
 import click
 
 from generator import __version__
-from generator.command import LazyGroup, UserMistake, say
-from generator.config import DEFAULT_CONFIG_PATH, Config, load_config
+from generator.command import LazyGroup, UserMistake, config_option, say
+from generator.config import Config, load_config
 from generator.errors import ExitStatus, plural
 from generator.files import real_path
 from generator.publish.formats import DEFAULT, REGISTRY, format_names
 from generator.run.summary import Summary
-from generator.schemas.reference import flag_help, flag_option, standalone_option
+from generator.schemas.reference import flag_help, flag_option
+
+# standalone tools: files and folders in, no collection run (generator/tools_cli.py)
+TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare", "quality")}
 
 
 def _from_here(path: str | None) -> str | None:
@@ -34,17 +37,7 @@ def _lora_flag(value: str | None) -> str | None:
     return "" if value is not None and value.lower() == "none" else _from_here(value)
 
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_CONFIG_PATH,
-    show_default=True,
-    help="collection.toml; the trait tables are read from its folder.",
-)
-
-
-@click.group(cls=LazyGroup, lazy={"dataset": "training.cli:dataset", "train": "training.cli:train"})  # LoRA training
+@click.group(cls=LazyGroup, lazy={**TOOLS, "dataset": "training.cli:dataset", "train": "training.cli:train"})  # LoRA training
 @click.version_option(__version__, prog_name="punkgen")
 def main() -> None:
     """Turn trait tables into a finished collection of 24×24 pixel-art punks."""
@@ -226,52 +219,6 @@ def traits_check(config_path) -> None:
         say(line)
     for line in warning_lines(report):
         say(line, err=True)
-
-
-@main.command()
-@click.argument("source", type=click.Path(path_type=Path, file_okay=False))
-@click.argument("target", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--size", **standalone_option("pixels.size"))
-@click.option(
-    "--palette",
-    "palette_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help=".hex or .gpl; without one, colours are only rounded.",
-)
-@click.option("--method", **standalone_option("pixels.method"))
-@click.option("--keep-going", is_flag=True, help="Convert the good files when some are bad (still exits 2).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def pixelate(source, target, size, palette_path, method, keep_going, quiet) -> None:
-    """Convert every render in SOURCE (PNG/JPEG, e.g. 512×512) to a SIZE×SIZE pixel-art PNG of the same name in TARGET."""
-    from generator.pixels.palette import read_palette
-    from generator.pixels.pixelate import pixelate_folder
-    from generator.progress import progress_bar
-
-    palette = read_palette(palette_path) if palette_path else None
-    with progress_bar("pixelate", "image", shown=not quiet) as advance:
-        summary = pixelate_folder(source, target, size, palette, method, keep_going, progress=advance)
-    click.echo(f"{summary.converted} images → {target} ({size}×{size}, {method})")
-    if summary.problems:
-        for problem in summary.problems:
-            say(f"skipped {problem}", err=True)
-        raise UserMistake(f"{len(summary.problems)} file(s) could not be converted (listed above)")
-
-
-@main.group()
-def palette() -> None:
-    """Collection palettes (.hex, .gpl)."""
-
-
-@palette.command("extract")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="palette file: .hex or .gpl")
-def palette_extract(sources, output) -> None:
-    """Collect every colour of 24×24 originals (files or folders) into a palette file."""
-    from generator.pixels.palette import extract_palette, write_palette
-
-    found = extract_palette(sources)
-    write_palette(output, found)
-    click.echo(f"{len(found)} colours → {output}")
 
 
 # ── export and rarity: the minting folder, provenance, rarity ranks and the gallery ───────────

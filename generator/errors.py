@@ -27,6 +27,7 @@ class Arg(StrEnum):
     BACKGROUND = "<background>"  # dataset: the colour under transparent pixels
     CAR = "<car>"  # export: pack CAR files and link the images' CID
     CHANGES = "<changes>"  # replace: TRAIT=VALUE changes
+    CHECKPOINTS = "<checkpoints>"  # compare: other runs of the same plan
     CONFIG = "<config>"  # the collection.toml (or training recipe) a command reads
     DATA = "<data>"  # train: the dataset folder
     FORCE = "<force>"  # replace what an earlier run left
@@ -38,6 +39,7 @@ class Arg(StrEnum):
     JSON_EXTENSION = "<json_extension>"  # export: metadata files end in .json
     KEEP_GOING = "<keep_going>"  # pixelate: convert the good files when some are bad
     MAX_COLORS = "<max_colors>"  # dataset: colours an image may have
+    ORIGINALS = "<originals>"  # compare: the creator's 24×24 originals
     OUT = "<out>"  # the output folder
     PLACEHOLDER = "<placeholder>"  # export: the pre-reveal image
     RESUME = "<resume>"  # train: continue the interrupted run

@@ -21,7 +21,7 @@ from generator.cli import main
 from generator.command import in_flags
 from generator.errors import Arg
 
-MAPPING_LAYER = {"generator/cli.py", "generator/command.py", "training/cli.py", "training/__main__.py"}
+MAPPING_LAYER = {"generator/cli.py", "generator/command.py", "generator/tools_cli.py", "training/cli.py", "training/__main__.py"}
 # Modules whose strings hold another program's flags: the file and why.
 OTHER_PROGRAMS = {
     "training/kohya.py": "writes sd-scripts' command line and dataset config for the user to run",

@@ -1,7 +1,8 @@
 """Every quality check, one row each: its reason, the measure it reads, its limit and why, and where it applies.
 
-A row's limit is a number chosen by measurement (the row says which) or the name of the
-``[quality]`` setting that tunes it. Its ``renders`` say which renders it judges: art **drawn** at
+A row's limit names the ``[quality]`` setting that holds it (a bare number is for a toy row in a
+test): a creator tunes every threshold, ``punkgen quality calibrate`` suggests them from renders
+they call good, and the row's ``chosen_by`` keeps the measurement that chose the default. Its ``renders`` say which renders it judges: art **drawn** at
 token size (sprites: exact by construction, so portrait heuristics would judge its creator, not a
 model) and renders **recovered** from a model's or a UI's picture of any size. Its ``needs`` says
 what else it reads, present only where a run has it: ``claim`` (layer art drawn for the traits a
@@ -33,7 +34,7 @@ RECOVERED = "recovered"  # a render of any size, through grid recovery
 EVERY = frozenset({DRAWN, RECOVERED})
 RECOVERED_ONLY = frozenset({RECOVERED})  # portrait heuristics: art drawn at token size is what its creator drew
 
-Limit = float | str  # a number chosen by measurement, or the name of the [quality] setting that holds it
+Limit = float | str  # the name of the [quality] setting that holds it (a bare number: a test's toy row)
 
 
 class UnmeasuredCheck(RuntimeError):
@@ -51,7 +52,7 @@ class Check:
     bound: Literal["at_least", "at_most", "within"]
     limit: Limit | tuple[Limit, Limit]  # (low, high) for "within"
     detail: str
-    chosen_by: str  # the measurement behind a number, or what the setting means
+    chosen_by: str  # the measurement that chose the setting's default, or what the setting means
     renders: frozenset[str] = EVERY
     needs: Literal["claim", "training"] | None = None
     group: str = ""  # once a row of a group fails, its later rows are not judged (default: the code)
@@ -63,7 +64,7 @@ class Check:
         return self.group or self.code
 
 
-# The structure limits were chosen with bench/quality.py --seed 1 --measures (300 good renders at the limits: shift
+# The structure settings' defaults were chosen with bench/quality.py --seed 1 --measures (300 good renders at the limits: shift
 # ±4 px, blur σ ≤ 1.2, tint, noise σ ≤ 8, JPEG 85–95; 40 of each failure class); the README quotes seed 2, unseen.
 STRUCTURE_BENCH = "bench/quality.py --seed 1 --measures: "
 CHECKS: tuple[Check, ...] = (
@@ -71,7 +72,7 @@ CHECKS: tuple[Check, ...] = (
         "blank",
         "render_spread",
         "at_least",
-        3.0,
+        "min_render_spread",
         "the render is flat (spread {metrics[render_spread]:.1f}, mean {metrics[render_mean]:.0f})",
         "levels: a render flatter than this in every channel is blank (flat red too)",
         final=True,
@@ -80,7 +81,7 @@ CHECKS: tuple[Check, ...] = (
         "blank",
         "render_mean",
         "at_least",
-        8,
+        "min_render_mean",
         "the render is flat (spread {metrics[render_spread]:.1f}, mean {metrics[render_mean]:.0f})",
         "levels: a render this dark is black",
         final=True,
@@ -130,7 +131,7 @@ CHECKS: tuple[Check, ...] = (
         "soft_edges",
         "edge_sharpness",
         "at_least",
-        0.8,
+        "min_edge_sharpness",
         "{value:.3g} < {limit:g} of the contrast between cells is at their edges",
         STRUCTURE_BENCH + "good: ≥ 0.956; Gaussian σ 4–6 or bicubic: ≤ 0.52; another pitch: ≤ 0.51",
     ),
@@ -138,7 +139,7 @@ CHECKS: tuple[Check, ...] = (
         "rough_cells",
         "rough_cells",
         "at_most",
-        1,
+        "max_rough_cells",
         "{value:.3g} > {limit:g} cells are not one flat palette colour",
         STRUCTURE_BENCH + "cells not flat or off the palette (ΔE > OFF_PALETTE); good: 0 in every render; another pitch: ≥ 40",
     ),
@@ -146,7 +147,7 @@ CHECKS: tuple[Check, ...] = (
         "background_leak",
         "background_leaks",
         "at_most",
-        0,
+        "max_background_leaks",
         "{value:.3g} > {limit:g} cells the layers leave as background are not",
         STRUCTURE_BENCH + "cells the layers leave as background that are not flat background colour; good: 0 in every render",
         needs="claim",
@@ -155,7 +156,7 @@ CHECKS: tuple[Check, ...] = (
         "background_texture",
         "background_variation",
         "at_most",
-        1.6,
+        "max_background_variation",
         "{value:.3g} > {limit:g} ΔE between background cells",
         STRUCTURE_BENCH + "ΔE76, 90th percentile of background cells from their median; good: ≤ 1.17",
     ),
@@ -163,7 +164,7 @@ CHECKS: tuple[Check, ...] = (
         "background_texture",
         "background_roughness",
         "at_most",
-        10.0,
+        "max_background_roughness",
         "{value:.3g} > {limit:g} levels inside background cells",
         STRUCTURE_BENCH + "levels RMS, 90th percentile inside background cells; good: ≤ 6.4 (noise σ 8 alone: ~8)",
     ),
@@ -171,7 +172,7 @@ CHECKS: tuple[Check, ...] = (
         "stray_cells",
         "stray_cells",
         "at_most",
-        0,
+        "max_stray_cells",
         "{value:.3g} > {limit:g} subject cells apart from the figure",
         STRUCTURE_BENCH + "subject cells apart from its largest 8-connected part; good: 0 in every render; clutter: median 6",
         renders=RECOVERED_ONLY,
@@ -180,7 +181,7 @@ CHECKS: tuple[Check, ...] = (
         "floating",
         "bottom_gap",
         "at_most",
-        1,
+        "max_bottom_gap",
         "{value:.3g} > {limit:g} empty rows under the figure",
         STRUCTURE_BENCH + "empty rows under the subject; good: 0 (the neck stands on the edge); moved up 3–6: ≥ 3",
         renders=RECOVERED_ONLY,
@@ -189,7 +190,7 @@ CHECKS: tuple[Check, ...] = (
         "sideways",
         "column_offset",
         "at_most",
-        0.12,
+        "max_column_offset",
         "{value:.3g} > {limit:g} of the width between the figure's middle and the centre",
         STRUCTURE_BENCH + "subject's mean column from the centre, share of the width; good: ≤ 0.061; moved 4+ cells: ≥ 0.16",
     ),
@@ -197,7 +198,7 @@ CHECKS: tuple[Check, ...] = (
         "speckled",
         "isolated_share",
         "at_most",
-        0.2,
+        "max_isolated_share",
         "{value:.3g} > {limit:g} of the subject's cells match no neighbour",
         STRUCTURE_BENCH + "subject cells no neighbour shares a colour with; good: ≤ 0.16; speckled 25 %+: ≥ 0.23",
         renders=RECOVERED_ONLY,
@@ -206,7 +207,7 @@ CHECKS: tuple[Check, ...] = (
         "posterised",
         "subject_colors",
         "at_least",
-        4,
+        "min_subject_colors",
         "{value:.3g} < {limit:g} colours in the subject",
         STRUCTURE_BENCH + "good: ≥ 5 (skin, hair, eyes, mouth); posterised to 2 levels a channel: 3",
         renders=RECOVERED_ONLY,
@@ -227,7 +228,7 @@ CHECKS: tuple[Check, ...] = (
         "trait_cells",
         "unlike_cells",
         "at_most",
-        4,
+        "max_unlike_cells",
         "{value:.0f} cells unlike the colour their trait's layer draws (> {limit})",
         "what no single colour shows (a small swap, speckle spread thin); good: 0 in every render; swaps drawing 3+ "
         "cells apart: 10+",
