@@ -51,18 +51,16 @@ def break_ties(
     excess = ((cells - claimed) ** 2).sum(axis=-1) - ((cells - read) ** 2).sum(axis=-1)
     tied = np.zeros_like(differs)
     tied[differs] = excess <= 2 * TIE_LIKELIHOOD * noise**2
-    tied &= _agreed(codes, index)
+    tied &= _agreed(codes, index, len(palette))
     return np.where(tied, codes, index)
 
 
-def _agreed(codes: np.ndarray, index: np.ndarray) -> np.ndarray:
+def _agreed(codes: np.ndarray, index: np.ndarray, colours: int) -> np.ndarray:
     """(S, S) where the layers' colour is read as itself at least as often as not, over the cells they paint it."""
     valid = codes >= 0
-    painted = np.bincount(codes[valid], minlength=1)
-    matched = np.bincount(codes[valid & (codes == index)], minlength=len(painted))
-    agreed = np.zeros(len(painted), dtype=bool)
-    agreed[:] = 2 * matched[: len(painted)] >= painted
-    return valid & agreed[np.maximum(codes, 0)]
+    painted = np.bincount(codes[valid], minlength=colours)
+    matched = np.bincount(codes[valid & (codes == index)], minlength=colours)
+    return valid & (2 * matched >= painted)[np.maximum(codes, 0)]
 
 
 def _palette_index(palette: Palette, colors: np.ndarray) -> np.ndarray:
