@@ -15,7 +15,11 @@
 4. :func:`fit_cast`: the render's per-channel gain and offset (:class:`Cast`), which knows that
    noise clipped at 0 or 255 lifts a black or lowers a white's mean, searched from many starts.
 5. :func:`snap`: per cluster, the palette colour whose expected reading under the cast is nearest.
-6. :func:`find_background`: the border-connected region near the border's colour becomes exactly
+6. :func:`undrift`: a smooth drift across the image (a model's uneven lighting, :mod:`field`) fitted on the cells
+   read with confidence and taken off every cell, the colours decided again.
+7. :func:`ties.break_ties`: where the layers draw the claimed token, their colour wins a tie between palette
+   near-twins the render cannot tell apart, never a clear reading.
+8. :func:`find_background`: the border-connected region near the border's colour becomes exactly
    one colour: the background trait's when it is close, else the nearest palette colour.
 """
 
@@ -51,7 +55,7 @@ class Grid:
 @dataclass(frozen=True)
 class Recovery:
     pixels: np.ndarray  # (S, S, 3) uint8: the result
-    means: np.ndarray  # (S, S, 3) float: cast-corrected cell estimates
+    means: np.ndarray  # (S, S, 3) float: cast- and drift-corrected cell estimates
     spread: np.ndarray  # (S, S) float: RMS deviation of each cell's interior from its mean, in levels
     snap_distance: np.ndarray  # (S, S) float: ΔE76 from each cell's estimate to the colour written
     background: np.ndarray  # (S, S) bool: border-connected background cells
