@@ -1,0 +1,191 @@
+"""Write a :class:`~generator.plan.importers.source.SourceProject` as a punkgen trait folder, all or nothing.
+
+The folder is what ``docs/traits.md`` describes: one ``<key>.csv`` per layer (``value,weight,prompt,layer``), the
+layer PNGs under ``layers/<key>/``, and a ``collection.toml`` with the order, display names, rules, the sprite
+backend and ``[pixels].size`` set to the layers' own size, so ``punkgen collection --config DIR/collection.toml``
+runs at once. Every name that becomes a path is sanitised (:func:`generator.files.is_safe_name`), and two names that
+sanitise to one are refused, naming both source files. The folder is staged beside ``DIR`` and renamed into place,
+so a refusal half-way leaves nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from generator.errors import Arg, UserError
+from generator.files import IMAGE_LIMIT, PARTIAL_SUFFIX, is_safe_name, write_atomic
+from generator.images import IMAGE_ERRORS, encode_png, image_problem, read_user_rgba
+from generator.plan.importers.source import SourceLayer, SourceProject, SourceValue
+from generator.plan.traits import WEIGHT_RANGE
+
+SIZE_RANGE = (4, 256)  # [pixels].size's bounds in the config schema
+
+
+def write_trait_folder(project: SourceProject, target: Path) -> list[str]:
+    """Write ``project`` to ``target`` (absent or empty); returns the notes, which are also in collection.toml."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UserError(f"{target}: {Arg.TO} exists and is not empty; name a new folder")
+    keys = _trait_keys(project.layers)
+    files = {layer.name: _layer_files(layer) for layer in project.layers}
+    pixels = {layer.name: _read_layer_images(layer, files[layer.name], project.notes) for layer in project.layers}
+    size = _common_size(pixels)
+    staging = target.parent / f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for layer in project.layers:
+            key = keys[layer.name]
+            write_atomic(staging / f"{key}.csv", _table(layer, files[layer.name]))
+            (staging / "layers" / key).mkdir(parents=True, exist_ok=True)
+            for file_name, image in pixels[layer.name].items():
+                write_atomic(staging / "layers" / key / file_name, encode_png(Image.fromarray(image, "RGBA")))
+        write_atomic(staging / "collection.toml", _collection_toml(project, keys, size).encode())
+        if target.is_dir():
+            target.rmdir()
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return project.notes
+
+
+def trait_key(name: str) -> str:
+    """``Background Colors`` → ``background_colors``: the lower-case key ``[traits].order`` accepts."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _trait_keys(layers: list[SourceLayer]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for layer in layers:
+        key = trait_key(layer.name)
+        if not key:
+            raise UserError(f"layer '{layer.name}': no letters or digits to name its trait by; rename the layer folder")
+        clash = next((other for other, taken in keys.items() if taken == key), None)
+        if clash is not None:
+            raise UserError(f"layers '{clash}' and '{layer.name}' both become trait '{key}'; rename one of the folders")
+        keys[layer.name] = key
+    return keys
+
+
+def _file_name(stem: str) -> str:
+    """A source file's name made safe for any disk: characters outside punkgen's safe set become ``-``."""
+    name = re.sub(r"[^A-Za-z0-9 _\-'.&+()]+", "-", stem).replace("..", "-").strip(" .-")[:60] or "layer"
+    return f"{name}.png" if is_safe_name(f"{name}.png") else f"layer-{name}.png"
+
+
+def _layer_files(layer: SourceLayer) -> dict[Path, str]:
+    """Each source image's file name in ``layers/<key>/``; two images that sanitise to one name are refused."""
+    names: dict[Path, str] = {}
+    taken: dict[str, Path] = {}
+    for value in layer.values:
+        if value.image in names:
+            continue  # nft-generator-py lets several values share one file
+        name = _file_name(value.image.stem)
+        if name.lower() in taken:
+            raise UserError(f"{value.image}: becomes layer file '{name}' like {taken[name.lower()]}; rename one of them")
+        names[value.image], taken[name.lower()] = name, value.image
+    seen: dict[str, SourceValue] = {}
+    for value in layer.values:
+        twin = seen.setdefault(value.name.lower(), value)
+        if twin is not value:
+            raise UserError(
+                f"{value.image}: value '{value.name}' is also the value of {twin.image} (case aside); rename one of them"
+            )
+    return names
+
+
+def _read_layer_images(layer: SourceLayer, files: dict[Path, str], notes: list[str]) -> dict[str, np.ndarray]:
+    images: dict[str, np.ndarray] = {}
+    blended = []
+    for path, name in files.items():
+        try:
+            pixels = read_user_rgba(path, "check the layer folder", IMAGE_LIMIT, exact=True).copy()
+        except IMAGE_ERRORS as error:
+            raise UserError(f"{path}: {image_problem(error)}; export the layer as an RGBA PNG") from None
+        if layer.opacity < 1:
+            pixels[..., 3] = np.round(pixels[..., 3] * layer.opacity).astype(np.uint8)
+        if ((pixels[..., 3] > 0) & (pixels[..., 3] < 255)).any():
+            blended.append(path.name)
+        images[name] = pixels
+    if layer.opacity < 1:
+        notes.append(
+            f"layer '{layer.name}': opacity {layer.opacity:g} baked into its images' alpha, as the source draws it; "
+            "its pixels blend into colours outside the art's palette"
+        )
+    elif blended:
+        notes.append(
+            f"layer '{layer.name}': {len(blended)} file(s) have semi-transparent pixels ({', '.join(blended[:3])}): "
+            "they blend into colours outside the art's palette; kept as drawn"
+        )
+    return images
+
+
+def _common_size(pixels: dict[str, dict[str, np.ndarray]]) -> int:
+    """The one square size every layer image shares: it becomes ``[pixels].size``."""
+    sizes = {
+        (image.shape[1], image.shape[0]): (layer, name) for layer, images in pixels.items() for name, image in images.items()
+    }
+    if len(sizes) > 1:
+        (first, where), (second, other) = list(sizes.items())[:2]
+        raise UserError(
+            f"layer '{other[0]}' file '{other[1]}' is {second[0]}×{second[1]} but '{where[0]}' file '{where[1]}' is "
+            f"{first[0]}×{first[1]}; every layer image must be one size"
+        )
+    (width, height), (layer, name) = next(iter(sizes.items()))
+    if width != height or not SIZE_RANGE[0] <= width <= SIZE_RANGE[1]:
+        raise UserError(
+            f"layer '{layer}' file '{name}' is {width}×{height}; punkgen's layers are square pixel art of "
+            f"{SIZE_RANGE[0]}–{SIZE_RANGE[1]} px: scale them down to one pixel per art pixel (punkgen pixelate)"
+        )
+    return width
+
+
+def _table(layer: SourceLayer, files: dict[Path, str]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["value", "weight", "prompt", "layer"])
+    for value in layer.values:
+        if value.weight != 0 and not WEIGHT_RANGE[0] <= value.weight <= WEIGHT_RANGE[1]:
+            raise UserError(f"{value.image}: weight {value.weight:g} is outside 0.000001–1,000,000,000; rescale the weights")
+        weight = f"{value.weight:.6f}".rstrip("0").rstrip(".")
+        writer.writerow([value.name, weight, value.name.lower(), files[value.image]])
+    return out.getvalue().encode()
+
+
+def _collection_toml(project: SourceProject, keys: dict[str, str], size: int) -> str:
+    lines = [f"# Imported by `punkgen traits import` from {project.tool} ({project.config})."]
+    if project.notes:
+        lines.append("# What the source has that punkgen cannot represent, and the choice made:")
+        lines += [f"#   - {note}" for note in project.notes]
+    lines += ["", "[collection]", f"name = {_string(project.name)}", f"description = {_string(project.description)}"]
+    lines += [f"size = {project.size}"] if project.size else []
+    order = ", ".join(_string(keys[layer.name]) for layer in project.layers)
+    names = ", ".join(f"{keys[layer.name]} = {_string(layer.display)}" for layer in project.layers)
+    lines += ["", "[traits]", f"order = [{order}]  # bottom layer first, as the source draws them", f"names = {{ {names} }}"]
+    for rule in project.rules:
+        values = ", ".join(_string(value) for value in rule.values)
+        lines += ["", "[[rules]]", f"when = {{ {keys[rule.when[0]]} = {_string(rule.when[1])} }}"]
+        lines.append(f"{rule.kind} = {{ {keys[rule.layer]} = [{values}] }}")
+    lines += [
+        "",
+        "[render]",
+        'backend = "sprites"',
+        "",
+        "[pixels]",
+        f"size = {size}",
+        'palette = ""  # keep the layers\' colours',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _string(text: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's."""
+    return json.dumps(text, ensure_ascii=False)
