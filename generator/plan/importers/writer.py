@@ -36,6 +36,7 @@ def write_trait_folder(project: SourceProject, target: Path) -> list[str]:
         raise UserError(f"{target}: {Arg.TO} exists and is not empty; name a new folder")
     keys = _trait_keys(project.layers)
     files = {layer.name: _layer_files(layer) for layer in project.layers}
+    project.notes.extend(note for layer in project.layers if (note := _shared_images(layer)))
     pixels = {layer.name: _read_layer_images(layer, files[layer.name], project.notes) for layer in project.layers}
     size = _common_size(pixels)
     staging = target.parent / f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}"
@@ -100,6 +101,21 @@ def _layer_files(layer: SourceLayer) -> dict[Path, str]:
                 f"{value.image}: value '{value.name}' is also the value of {twin.image} (case aside); rename one of them"
             )
     return names
+
+
+def _shared_images(layer: SourceLayer) -> str | None:
+    """Values drawn by one image make tokens that differ only there look identical; punkgen keeps every token's
+    pixels distinct, so it rejects the second of such a pair: said here, before a run finds it."""
+    by_image: dict[Path, list[str]] = {}
+    for value in layer.values:
+        by_image.setdefault(value.image, []).append(value.name)
+    shared = [f"{path.name}: {', '.join(names)}" for path, names in by_image.items() if len(names) > 1]
+    if not shared:
+        return None
+    return (
+        f"layer '{layer.name}': values share one image ({'; '.join(shared)}): kept, but tokens that differ only there "
+        "look alike and punkgen rejects the copy as a duplicate; draw each value its own image"
+    )
 
 
 def _read_layer_images(layer: SourceLayer, files: dict[Path, str], notes: list[str]) -> dict[str, np.ndarray]:
@@ -182,6 +198,9 @@ def _collection_toml(project: SourceProject, keys: dict[str, str], size: int) ->
         "[pixels]",
         f"size = {size}",
         'palette = ""  # keep the layers\' colours',
+        "",
+        "[quality]",
+        "enabled = false  # the portrait checks judge model renders; these layers are the creator's finished art",
     ]
     return "\n".join(lines) + "\n"
 
