@@ -43,9 +43,9 @@ def token_traits(out: Path) -> dict[int, dict[str, str]]:
     return tokens
 
 
-def reference(files: list[Path]) -> np.ndarray:
+def reference(files: list[Path], size: int = SIZE) -> np.ndarray:
     """The source's image: each file composited over the ones before it, Pillow's alpha_composite."""
-    canvas = Image.new("RGBA", (SIZE, SIZE))
+    canvas = Image.new("RGBA", (size, size))
     for path in files:
         with Image.open(path) as layer:
             canvas = Image.alpha_composite(canvas, layer.convert("RGBA"))

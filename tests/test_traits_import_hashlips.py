@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from conftest import collection_args, edit, refused, run_cli
 from importer_art import copy_config, draw_layer, read_table, reference, token_pixels, token_traits
+from PIL import Image
 
 # the layersOrder of HashLips' example config.js, bottom first: value file names as HashLips reads them
 LAYERS = {
@@ -139,3 +140,56 @@ def test_names_that_sanitise_to_one_and_a_full_target_are_refused(tmp_path: Path
     (tmp_path / "punks" / "keep.txt").write_text("mine")
     assert "--to" in refused("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "punks")
     assert [p.name for p in (tmp_path / "punks").iterdir()] == ["keep.txt"]
+
+
+def test_upscaled_pixel_art_is_imported_at_its_own_grid(tmp_path: Path) -> None:
+    """HashLips projects are often exported at 480 or 1000 px: a 20× NEAREST upscale comes in at 24×24."""
+    source = hashlips_project(tmp_path / "hashlips")
+    for path in (source / "layers").rglob("*.png"):
+        with Image.open(path) as image:
+            image.resize((480, 480), Image.Resampling.NEAREST).save(path)
+    result = run_cli("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "punks")
+    assert result.exit_code == 0, result.output
+    assert "480×480 images of 24×24 pixel art" in result.output
+    assert tomllib.loads((tmp_path / "punks" / "collection.toml").read_text())["pixels"]["size"] == 24
+    ran = run_cli(*collection_args(tmp_path / "punks" / "collection.toml", tmp_path / "out", 8))
+    assert ran.exit_code == 0, ran.output
+    for token_id, traits in token_traits(tmp_path / "out").items():
+        stack = [next((source / "layers" / layer).glob(f"{traits[layer]}[#.]*")) for layer in LAYERS]
+        composited = Image.fromarray(reference(stack, size=480)).resize((24, 24), Image.Resampling.NEAREST)
+        assert np.array_equal(token_pixels(tmp_path / "out", token_id), np.asarray(composited)), token_id
+
+
+def test_layers_that_are_no_pixel_art_grid_or_differ_in_size_are_refused(tmp_path: Path) -> None:
+    source = hashlips_project(tmp_path / "hashlips")
+    smooth = Image.fromarray(np.random.default_rng(1).integers(0, 256, (300, 300, 4), dtype=np.uint8), "RGBA")
+    for path in (source / "layers").rglob("*.png"):
+        smooth.save(path)
+    assert "300×300 and no NEAREST upscale" in refused("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "a")
+    draw_layer(source / "layers" / "Eyes" / "Sad#3.png", seed=3)  # one 24×24 file among 300×300 ones
+    line = refused("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "a")
+    assert "24×24" in line and "300×300" in line and "one size" in line
+
+
+def test_a_bottom_layer_with_transparency_is_reported_before_a_run_refuses_it(tmp_path: Path) -> None:
+    source = hashlips_project(tmp_path / "hashlips")
+    draw_layer(source / "layers" / "Background Colors" / "Blue#30.png", seed=4)  # not opaque
+    result = run_cli("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "punks")
+    assert result.exit_code == 0 and "'Background Colors' is the bottom layer but Blue-30.png has transparent" in result.output
+
+
+def test_a_config_js_in_another_style_reads_the_same(tmp_path: Path) -> None:
+    """Single quotes, no semicolons, block comments, `let`, a template-string name and code around the data."""
+    source = hashlips_project(tmp_path / "hashlips")
+    (source / "src" / "config.js").write_text(
+        "/* my collection */\nconst path = require('path')\nlet rarityDelimiter = '#'\n"
+        "const makeName = (n) => `Punk ${n}`\n"
+        "let layerConfigurations = [\n  {\n    growEditionSizeTo: 50, // fifty\n    layersOrder: [\n"
+        + "".join(f"      {{ 'name': `{layer}`, options: {{ blend: MODE.sourceOver, }}, }},\n" for layer in LAYERS)
+        + "    ],\n  },\n]\nmodule.exports = { layerConfigurations, rarityDelimiter }\n"
+    )
+    result = run_cli("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "punks")
+    assert result.exit_code == 0, result.output
+    config = tomllib.loads((tmp_path / "punks" / "collection.toml").read_text())
+    assert config["collection"]["size"] == 50 and len(config["traits"]["order"]) == len(LAYERS)
+    assert "blend" not in result.output  # MODE.sourceOver is HashLips' normal

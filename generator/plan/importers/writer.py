@@ -39,6 +39,16 @@ def write_trait_folder(project: SourceProject, target: Path) -> list[str]:
     project.notes.extend(note for layer in project.layers if (note := _shared_images(layer)))
     pixels = {layer.name: _read_layer_images(layer, files[layer.name], project.notes) for layer in project.layers}
     size = _common_size(pixels)
+    factor = _upscale_factor([image for images in pixels.values() for image in images.values()], size)
+    if factor > 1:
+        project.notes.append(
+            f"the layers are {size}×{size} images of {size // factor}×{size // factor} pixel art (every {factor}×{factor} "
+            f"block one colour): imported at {size // factor}×{size // factor}, one pixel per art pixel"
+        )
+        pixels = {layer: {name: image[::factor, ::factor] for name, image in images.items()} for layer, images in pixels.items()}
+        size //= factor
+    _check_size(pixels, size)
+    project.notes.extend(_see_through_bottom(project.layers[0], pixels[project.layers[0].name]))
     staging = target.parent / f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -156,12 +166,46 @@ def _common_size(pixels: dict[str, dict[str, np.ndarray]]) -> int:
             f"{first[0]}×{first[1]}; every layer image must be one size"
         )
     (width, height), (layer, name) = next(iter(sizes.items()))
-    if width != height or not SIZE_RANGE[0] <= width <= SIZE_RANGE[1]:
-        raise UserError(
-            f"layer '{layer}' file '{name}' is {width}×{height}; punkgen's layers are square pixel art of "
-            f"{SIZE_RANGE[0]}–{SIZE_RANGE[1]} px: scale them down to one pixel per art pixel (punkgen pixelate)"
-        )
+    if width != height:
+        raise UserError(f"layer '{layer}' file '{name}' is {width}×{height}; punkgen's layers are square: crop them")
     return width
+
+
+def _see_through_bottom(layer: SourceLayer, images: dict[str, np.ndarray]) -> list[str]:
+    """punkgen's bottom layer must be opaque (a token has no background colour of its own); said at import so the
+    creator fixes it before the first run refuses it."""
+    clear = [name for name, image in images.items() if image[..., 3].min() < 255]
+    if not clear:
+        return []
+    return [
+        f"layer '{layer.name}' is the bottom layer but {', '.join(clear[:3])} {'has' if len(clear) == 1 else 'have'} "
+        "transparent pixels; a run refuses that: give the bottom layer opaque backgrounds"
+    ]
+
+
+def _upscale_factor(images: list[np.ndarray], size: int) -> int:
+    """The largest k for which every image is a NEAREST k× upscale (each k×k block one colour): layers exported for
+    HashLips at 480 or 1000 px are often 24-pixel art blown up, and punkgen's layers are one pixel per art pixel.
+    Only a factor that leaves at least 8 pixels counts, so small art is never mistaken for an upscale."""
+    for factor in sorted((k for k in range(2, size // 8 + 1) if size % k == 0), reverse=True):
+        cells = size // factor
+        if all(_blocks_flat(image, cells, factor) for image in images):
+            return factor
+    return 1
+
+
+def _blocks_flat(image: np.ndarray, cells: int, factor: int) -> bool:
+    blocks = image.reshape(cells, factor, cells, factor, 4)
+    return bool((blocks == blocks[:, :1, :, :1]).all())
+
+
+def _check_size(pixels: dict[str, dict[str, np.ndarray]], size: int) -> None:
+    if not SIZE_RANGE[0] <= size <= SIZE_RANGE[1]:
+        layer, images = next(iter(pixels.items()))
+        raise UserError(
+            f"layer '{layer}' file '{next(iter(images))}' is {size}×{size} and no NEAREST upscale of smaller pixel art; "
+            f"punkgen's layers are {SIZE_RANGE[0]}–{SIZE_RANGE[1]} px pixel art: scale them to one pixel per art pixel"
+        )
 
 
 def _table(layer: SourceLayer, files: dict[Path, str]) -> bytes:
