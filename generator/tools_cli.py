@@ -14,6 +14,8 @@ import click
 from generator.command import UserMistake, config_option, say
 from generator.config import load_config
 from generator.pixels.thresholds import DEFAULT_MARGIN
+from generator.plan.importers import TOOLS as IMPORTERS
+from generator.plan.importers import import_project
 from generator.schemas.reference import standalone_option
 
 
@@ -130,7 +132,7 @@ def traits_check(config_path) -> None:
     "--from",
     "tool",
     required=True,
-    type=click.Choice(["hashlips", "nftchef", "nft-generator-py"]),
+    type=click.Choice(list(IMPORTERS)),
     help="The tool SOURCE was made for.",
 )
 @click.option(
@@ -149,8 +151,6 @@ def traits_check(config_path) -> None:
 @click.option("--configuration", type=click.IntRange(min=1), help="Which layerConfigurations entry to import, from 1.")
 def traits_import(source, tool, to, config, configuration) -> None:
     """Write a HashLips, nftchef or nft-generator-py project in SOURCE as a punkgen trait folder in --to."""
-    from generator.plan.importers import import_project
-
     for note in import_project(source, tool, to, config, configuration):
         say(f"note: {note}", err=True)
     click.echo(f"{tool} project {source} → {to}; run: punkgen collection --config {to / 'collection.toml'}")
