@@ -3,6 +3,7 @@ becomes a trait folder whose tokens are the source layers composited in layersOr
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -122,6 +123,7 @@ def test_several_layer_configurations_are_refused_naming_each_or_one_is_chosen(t
         (lambda root: (root / "src" / "config.js").write_text('this is not "javascript'), "config.js line 1"),
         (lambda root: (root / "src" / "config.js").write_text("const layerConfigurations = build();\n"), "config.js line 1"),
         (lambda root: (root / "layers" / "Eyes" / "Wink#1.png").write_bytes(b"not a png"), "Wink#1.png"),
+        (lambda root: draw_layer(root / "layers" / "Eyes" / "#5.png", seed=8), "#5.png"),
     ],
 )
 def test_a_malformed_project_is_one_line_naming_the_file_and_nothing_is_written(tmp_path: Path, damage, named: str) -> None:
@@ -193,3 +195,11 @@ def test_a_config_js_in_another_style_reads_the_same(tmp_path: Path) -> None:
     config = tomllib.loads((tmp_path / "punks" / "collection.toml").read_text())
     assert config["collection"]["size"] == 50 and len(config["traits"]["order"]) == len(LAYERS)
     assert "blend" not in result.output  # MODE.sourceOver is HashLips' normal
+
+
+def test_layers_whose_trait_names_clash_are_refused_naming_the_config(tmp_path: Path) -> None:
+    source = hashlips_project(tmp_path / "hashlips")
+    edit(source / "src" / "config.js", '{ name: "Mouth" },', '{ name: "Mouth" },\n      { name: "EYES!" },')
+    shutil.copytree(source / "layers" / "Eyes", source / "layers" / "EYES!")
+    line = refused("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "punks")
+    assert "config.js: layers 'Eyes' and 'EYES!' both become trait 'eyes'" in line

@@ -63,6 +63,8 @@ def split_weight(path: Path, delimiter: str, default: float | None) -> tuple[str
             raise UserError(f"{path}: no weight after '{delimiter}'; name the file like 'Value{delimiter}10.png'")
         return stem, default
     name, text = stem.split(delimiter)[0], stem.split(delimiter)[-1]
+    if not name.strip():
+        raise UserError(f"{path}: no value name before '{delimiter}'; name the file like 'Value{delimiter}10.png'")
     try:
         weight = Decimal(text.strip()) if re.fullmatch(r"\s*\d+(\.\d+)?\s*|\s*\.\d+\s*", text) else None
     except InvalidOperation:

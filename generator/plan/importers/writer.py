@@ -31,12 +31,25 @@ SIZE_RANGE = (4, 256)  # [pixels].size's bounds in the config schema
 
 
 def write_trait_folder(project: SourceProject, target: Path) -> list[str]:
-    """Write ``project`` to ``target`` (absent or empty); returns the notes, which are also in collection.toml."""
+    """Write ``project`` to ``target`` (absent or empty); returns the notes, which are also in collection.toml.
+    Everything that can be refused is checked before the first file is written."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UserError(f"{target}: {Arg.TO} exists and is not empty; name a new folder")
-    keys = _trait_keys(project.layers)
+    keys = _trait_keys(project)
     files = {layer.name: _layer_files(layer) for layer in project.layers}
+    for layer in project.layers:
+        _refuse_value_twins(layer)
     project.notes.extend(note for layer in project.layers if (note := _shared_images(layer)))
+    pixels, size = _layer_pixels(project, files)
+    tables = {keys[layer.name]: _table(layer, files[layer.name]) for layer in project.layers}
+    images = {keys[name]: layer_images for name, layer_images in pixels.items()}
+    _write_staged(target, tables, images, _collection_toml(project, keys, size))
+    return project.notes
+
+
+def _layer_pixels(project: SourceProject, files: dict[str, dict[Path, str]]) -> tuple[dict[str, dict[str, np.ndarray]], int]:
+    """Every layer image as written (opacity baked in, an upscale brought to its grid) by layer and file name, and
+    the one size they share, which becomes ``[pixels].size``."""
     pixels = {layer.name: _read_layer_images(layer, files[layer.name], project.notes) for layer in project.layers}
     size = _common_size(pixels)
     factor = _upscale_factor([image for images in pixels.values() for image in images.values()], size)
@@ -49,23 +62,26 @@ def write_trait_folder(project: SourceProject, target: Path) -> list[str]:
         size //= factor
     _check_size(pixels, size)
     project.notes.extend(_see_through_bottom(project.layers[0], pixels[project.layers[0].name]))
+    return pixels, size
+
+
+def _write_staged(target: Path, tables: dict[str, bytes], images: dict[str, dict[str, np.ndarray]], toml: str) -> None:
+    """Write the folder beside ``target`` and rename it into place: a failure part-way leaves no half folder."""
     staging = target.parent / f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        for layer in project.layers:
-            key = keys[layer.name]
-            write_atomic(staging / f"{key}.csv", _table(layer, files[layer.name]))
-            (staging / "layers" / key).mkdir(parents=True, exist_ok=True)
-            for file_name, image in pixels[layer.name].items():
+        for key, table in tables.items():
+            write_atomic(staging / f"{key}.csv", table)
+            (staging / "layers" / key).mkdir(parents=True)
+            for file_name, image in images[key].items():
                 write_atomic(staging / "layers" / key / file_name, encode_png(Image.fromarray(image, "RGBA")))
-        write_atomic(staging / "collection.toml", _collection_toml(project, keys, size).encode())
+        write_atomic(staging / "collection.toml", toml.encode())
         if target.is_dir():
             target.rmdir()
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return project.notes
 
 
 def trait_key(name: str) -> str:
@@ -73,15 +89,15 @@ def trait_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def _trait_keys(layers: list[SourceLayer]) -> dict[str, str]:
+def _trait_keys(project: SourceProject) -> dict[str, str]:
     keys: dict[str, str] = {}
-    for layer in layers:
+    for layer in project.layers:
         key = trait_key(layer.name)
         if not key:
-            raise UserError(f"layer '{layer.name}': no letters or digits to name its trait by; rename the layer folder")
+            raise UserError(f"{project.config}: layer '{layer.name}' has no letters or digits to name a trait by; rename it")
         clash = next((other for other, taken in keys.items() if taken == key), None)
         if clash is not None:
-            raise UserError(f"layers '{clash}' and '{layer.name}' both become trait '{key}'; rename one of the folders")
+            raise UserError(f"{project.config}: layers '{clash}' and '{layer.name}' both become trait '{key}'; rename one")
         keys[layer.name] = key
     return keys
 
@@ -103,6 +119,11 @@ def _layer_files(layer: SourceLayer) -> dict[Path, str]:
         if name.lower() in taken:
             raise UserError(f"{value.image}: becomes layer file '{name}' like {taken[name.lower()]}; rename one of them")
         names[value.image], taken[name.lower()] = name, value.image
+    return names
+
+
+def _refuse_value_twins(layer: SourceLayer) -> None:
+    """Values that differ only in case are one trait to collectors and case-insensitive disks; punkgen refuses them."""
     seen: dict[str, SourceValue] = {}
     for value in layer.values:
         twin = seen.setdefault(value.name.lower(), value)
@@ -110,7 +131,6 @@ def _layer_files(layer: SourceLayer) -> dict[Path, str]:
             raise UserError(
                 f"{value.image}: value '{value.name}' is also the value of {twin.image} (case aside); rename one of them"
             )
-    return names
 
 
 def _shared_images(layer: SourceLayer) -> str | None:
