@@ -118,7 +118,7 @@ def test_several_layer_configurations_are_refused_naming_each_or_one_is_chosen(t
         (lambda root: (root / "layers" / "Hats").rename(root / "layers" / "Hat"), "Hats"),
         (
             lambda root: (root / "src" / "config.js").write_text("const layerConfigurations = [ { layersOrder: [ 'a' "),
-            "config.js",
+            "config.js line 1: `layerConfigurations` is not a literal this importer reads (code, or a bracket never closed)",
         ),
         (lambda root: (root / "src" / "config.js").write_text('this is not "javascript'), "config.js line 1"),
         (lambda root: (root / "src" / "config.js").write_text("const layerConfigurations = build();\n"), "config.js line 1"),

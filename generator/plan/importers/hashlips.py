@@ -44,7 +44,9 @@ def binding(bindings: dict[str, Any], path: Path, name: str, kind: type, default
     code where data was expected is refused naming its line."""
     value = bindings.get(name, default)
     if isinstance(value, Unreadable):
-        raise UserError(f"{path} line {value.line}: `{name}` is code, not a literal; write it as a plain value")
+        raise UserError(
+            f"{path} line {value.line}: `{name}` is not a literal this importer reads (code, or a bracket never closed); write it as plain data"
+        )
     if value is None and default is None:
         raise UserError(f"{path}: no `const {name} = …` found; is this the tool's config.js?")
     if not isinstance(value, kind):

@@ -137,6 +137,8 @@ def _object(tokens: list[_Token], index: int) -> tuple[dict[str, Any], int]:
                 raise _NotData
             result[key], index = _value(tokens, index + 2)
         index = _after_item(tokens, index, "}")
+    if index >= len(tokens):
+        raise _NotData  # never closed
     return result, index + 1
 
 
@@ -146,6 +148,8 @@ def _array(tokens: list[_Token], index: int) -> tuple[list[Any], int]:
         item, index = _value(tokens, index)
         result.append(item)
         index = _after_item(tokens, index, "]")
+    if index >= len(tokens):
+        raise _NotData  # never closed
     return result, index + 1
 
 
