@@ -203,3 +203,20 @@ def test_layers_whose_trait_names_clash_are_refused_naming_the_config(tmp_path: 
     shutil.copytree(source / "layers" / "Eyes", source / "layers" / "EYES!")
     line = refused("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "punks")
     assert "config.js: layers 'Eyes' and 'EYES!' both become trait 'eyes'" in line
+
+
+def test_partial_opacity_is_baked_into_the_layer_as_the_source_draws_it(tmp_path: Path) -> None:
+    source = hashlips_project(tmp_path / "hashlips")
+    edit(source / "src" / "config.js", '{ name: "Hats" }', '{ name: "Hats", options: { opacity: 0.5 } }')
+    assert run_cli("traits", "import", source, "--from", "hashlips", "--to", tmp_path / "punks").exit_code == 0
+    ran = run_cli(*collection_args(tmp_path / "punks" / "collection.toml", tmp_path / "out", 6))
+    assert ran.exit_code == 0, ran.output
+    for token_id, traits in token_traits(tmp_path / "out").items():
+        stack = [next((source / "layers" / layer).glob(f"{traits[layer]}[#.]*")) for layer in LAYERS]
+        half = tmp_path / "half.png"
+        with Image.open(stack[5]) as hat:
+            pixels = np.asarray(hat.convert("RGBA")).copy()
+        pixels[..., 3] = np.round(pixels[..., 3] * 0.5).astype(np.uint8)
+        Image.fromarray(pixels, "RGBA").save(half)
+        stack[5] = half
+        assert np.array_equal(token_pixels(tmp_path / "out", token_id), reference(stack)), token_id
