@@ -19,7 +19,7 @@ from generator.run.summary import Summary
 from generator.schemas.reference import flag_help, flag_option
 
 # standalone tools: files and folders in, no collection run (generator/tools_cli.py)
-TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare", "quality")}
+TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare", "quality", "traits")}
 
 
 def _from_here(path: str | None) -> str | None:
@@ -202,24 +202,6 @@ def verify(folder, config_path) -> None:
         raise SystemExit(ExitStatus.FOLDER_DIFFERS)
     if result.unfinished:
         raise SystemExit(ExitStatus.TOKENS_FAILED)
-
-
-@main.group()
-def traits() -> None:
-    """Inspect and validate the trait tables."""
-
-
-@traits.command("check")
-@config_option
-def traits_check(config_path) -> None:
-    """Validate tables, rules, plan and layers; print each value's configured and expected share."""
-    from generator.preflight.report import check_traits, report_lines, warning_lines
-
-    report = check_traits(load_config(config_path))
-    for line in report_lines(report):
-        say(line)
-    for line in warning_lines(report):
-        say(line, err=True)
 
 
 # ── export and rarity: the minting folder, provenance, rarity ranks and the gallery ───────────
