@@ -13,7 +13,9 @@ the ranks and are the ones generators usually get wrong:
 Tokens are ordered by (traits only this token has, score), highest first, and a score equal to
 the previous token's (``math.isclose``) shares its rank: competition ranking, 1, 2, 2, 4. The
 ``open-rarity`` package pins an old pydantic, so punkgen computes this itself;
-``tests/test_rarity.py`` checks the ranks against ranks recorded from that package.
+``tests/test_rarity.py`` checks the ranks against ranks recorded from that package. The value counts
+(:func:`count_traits`) and the tie rule (:func:`competition_ranks`) are shared with the other
+marketplaces' methods in :mod:`generator.publish.rank_methods`.
 
 The second half is the rarity-editing loop: each value's configured share (its weight) against
 its realised share in a generated collection.
