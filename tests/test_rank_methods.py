@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import collection_args, run_cli
 from test_one_of_one_attributes import add_legendary
 
-from generator.publish.rank_methods import MARKETPLACE_METHODS, methods, rank_collection
+from generator.publish.rank_methods import MARKETPLACE_METHODS, chosen_methods, rank_collection
 
 # Five tokens, N = 5. Token 3 has no hat (None), token 5 is a 1/1 with a trait type nobody else has (Aura).
 TOKENS = {
@@ -31,7 +31,7 @@ ATTRIBUTES = {t: [{"trait_type": k, "value": v} for k, v in traits.items()] for 
 
 def scored(name: str, none_as_value: bool | None = None, trait_count: bool | None = None) -> tuple[dict, dict]:
     """(scores, ranks) of one method on the hand collection."""
-    chosen = methods(none_as_value, trait_count)
+    chosen = chosen_methods(none_as_value, trait_count)
     _, by_method = rank_collection(ATTRIBUTES, chosen)
     ranked = next(ranked for ranked in by_method if ranked.method.name == name)
     return ranked.scores, ranked.ranks
@@ -145,8 +145,8 @@ def test_a_one_token_collection_ranks_first_everywhere() -> None:
 
 
 def test_openrarity_is_the_same_whichever_toggles() -> None:
-    plain = rank_collection(ATTRIBUTES, methods())[0]
-    assert plain == rank_collection(ATTRIBUTES, methods(none_as_value=False, trait_count=False))[0]
+    plain = rank_collection(ATTRIBUTES, chosen_methods())[0]
+    assert plain == rank_collection(ATTRIBUTES, chosen_methods(none_as_value=False, trait_count=False))[0]
 
 
 # ── through the CLI and the export ────────────────────────────────────────────────────────────────
@@ -174,6 +174,11 @@ def test_the_rarity_command_shows_each_methods_ranks(config_path: Path, tmp_path
         ranks = [int(rank) for rank in row[1:-1]]
         assert int(row[-1]) == max(ranks) - min(ranks)
     assert table(lines, "where the 1/1s land")[1] == ["#3", "1", "1", "1", "1", "0"], "three values nobody else has"
+    rarest = {row[0]: row[1:] for row in table(lines, "rarest under each method")}
+    assert list(rarest) == ["openrarity", "statistical", "howrare", "howrare_normalised"]
+    assert all(ids[0] == "#3" and len(ids) == 4 for ids in rarest.values())
+    openrarity_list = lines[lines.index("rarest") + 1 : lines.index("rarest") + 5]
+    assert rarest["openrarity"] == [line.split()[2] for line in openrarity_list], "the same order as today's list"
 
     assert run_cli("export", out, "--config", config_path).exit_code == 0
     with (out / "export" / "rarity.csv").open() as stream:

@@ -72,7 +72,7 @@ class MethodRanks:
     scores: dict[int, float]
 
 
-def methods(none_as_value: bool | None = None, trait_count: bool | None = None) -> tuple[RankMethod, ...]:
+def chosen_methods(none_as_value: bool | None = None, trait_count: bool | None = None) -> tuple[RankMethod, ...]:
     """The marketplace methods, each with its marketplace's defaults unless a toggle is given (then for all)."""
     chosen = MARKETPLACE_METHODS
     if none_as_value is not None:
@@ -92,7 +92,8 @@ def _rank(tally: TraitCounts, method: RankMethod) -> MethodRanks:
     most_common = {name: max(values.values(), default=1) for name, values in counted.items()}
     scores = {}
     for token_id, own in tally.traits.items():
-        counts = [(name, values[_value(own, name)]) for name, values in counted.items() if _value(own, name) in values]
+        held = ((name, values, _value(own, name)) for name, values in counted.items())
+        counts = [(name, values[value]) for name, values, value in held if value in values]  # None left out if not counted
         scores[token_id] = _score(method.formula, counts, tally.total, most_common)
     rarer_first = 1 if method.formula == "product" else -1
     order = sorted(scores, key=lambda token_id: (rarer_first * scores[token_id], token_id))
@@ -152,6 +153,11 @@ def comparison_lines(
     lines = ["", "ranks by method (rank 1 = rarest; equal scores share a rank: 1, 2, 2, 4)"]
     lines.append(f"  {OPENRARITY:<20}information content ÷ entropy; Null for a lacking trait, trait count on (OpenSea)")
     lines += [f"  {ranked.method.name:<20}{describe(ranked.method)}" for ranked in by_method]
+    lines += ["", f"rarest under each method (top {min(top, len(openrarity))})"]
+    lines += [
+        f"  {name:<20}" + " ".join(f"#{t}" for t in sorted(ranks, key=lambda t: (ranks[t], t))[:top])
+        for name, ranks in columns.items()
+    ]
     spread = {token_id: _spread(columns, token_id) for token_id in columns[OPENRARITY]}
     moved = sorted(spread, key=lambda token_id: (-spread[token_id], token_id))[:top]
     lines += ["", f"rank moves most between methods (top {len(moved)}, by highest rank − lowest)"]
