@@ -369,15 +369,7 @@ def _export_ordinals(folder: Path, config_path: Path | None, inscribed: tuple[Pa
 )
 def rarity(folder, config_path, top, none_as_value, trait_count) -> None:
     """Rank FOLDER's tokens the OpenRarity way and the other marketplaces' ways; compare configured and realised shares."""
-    from generator.plan.traits import load_traits
-    from generator.publish.export import load_collection
-    from generator.publish.rank_methods import chosen_methods, comparison_lines, rank_collection
-    from generator.publish.rarity import report_lines, value_shares
+    from generator.publish.rank_methods import rarity_report
 
-    config = load_config(config_path)
-    collection = load_collection(folder, config)
-    shares = value_shares(load_traits(config), [token.traits for token in collection.tokens])
-    ranks, by_method = rank_collection(collection.attributes, chosen_methods(none_as_value, trait_count))
-    one_of_ones = [token.token_id for token in collection.tokens if not token.traits]
-    for line in report_lines(ranks, collection.attributes, shares, top) + comparison_lines(ranks, by_method, one_of_ones, top):
+    for line in rarity_report(folder, load_config(config_path), top, none_as_value, trait_count):
         click.echo(line)

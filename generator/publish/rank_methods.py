@@ -34,7 +34,11 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+from generator.config import Config
+from generator.curate.finished import load_collection
+from generator.plan.traits import load_traits
 from generator.publish.rarity import (
     EMPTY_VALUES,
     TRAIT_COUNT,
@@ -44,6 +48,8 @@ from generator.publish.rarity import (
     competition_ranks,
     count_traits,
     openrarity_ranks,
+    report_lines,
+    value_shares,
 )
 
 OPENRARITY = "openrarity"
@@ -207,6 +213,18 @@ def rarity_csv(ranks: Sequence[TokenRarity], attributes: Mapping[int, Attributes
             row += [ranked.ranks[token.token_id], f"{ranked.scores[token.token_id]:.6g}"]
         writer.writerow(row)
     return buffer.getvalue().encode()
+
+
+def rarity_report(
+    folder: Path, config: Config, top: int, none_as_value: bool | None = None, trait_count: bool | None = None
+) -> list[str]:
+    """What ``punkgen rarity`` prints: OpenRarity's rarest and most common tokens and each value's shares (as
+    before), then each marketplace method's ranks; the toggles, where given, apply to every marketplace method."""
+    collection = load_collection(folder, config)
+    shares = value_shares(load_traits(config), [token.traits for token in collection.tokens])
+    ranks, by_method = rank_collection(collection.attributes, chosen_methods(none_as_value, trait_count))
+    one_of_ones = [token.token_id for token in collection.tokens if not token.traits]  # drawn from no table
+    return report_lines(ranks, collection.attributes, shares, top) + comparison_lines(ranks, by_method, one_of_ones, top)
 
 
 def rank_collection(

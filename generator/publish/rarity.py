@@ -74,6 +74,7 @@ def rank_tokens(attributes: Mapping[int, Attributes]) -> list[TokenRarity]:
 
 
 def openrarity_ranks(tally: TraitCounts) -> list[TokenRarity]:
+    """OpenRarity's ranks from counts already made, so a caller ranking several ways counts the collection once."""
     counts, nulls, total = tally.counts, tally.nulls, tally.total
     entropy = _entropy(counts, nulls, total) or 1.0  # a one-token collection has no entropy
     scored = [
