@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generator.publish.onchain.rle import check_palette, encode_image, new_palette
+from generator.publish.onchain.rle import encode_image, new_palette
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,7 @@ class Part:
 def encode_parts(images: list[tuple[str, str, np.ndarray]], where: str) -> tuple[list[str], list[Part]]:
     """The palette and each ``(folder, name, pixels)`` encoded in the order given (the order fixes the palette's)."""
     palette = new_palette()
-    parts = [Part(folder, name, encode_image(pixels, palette)) for folder, name, pixels in images]
-    check_palette(palette, where)
+    parts = [Part(folder, name, encode_image(pixels, palette, where)) for folder, name, pixels in images]
     return list(palette), parts
 
 

@@ -38,11 +38,13 @@ def bounds(pixels: np.ndarray) -> tuple[int, int, int, int]:
     return top, right + 1, bottom, left
 
 
-def encode_image(pixels: np.ndarray, palette: dict[str, int]) -> bytes:
-    """``pixels`` (h, w, 4) as Nouns' RLE bytes, adding its new colours to ``palette`` in first-seen order."""
+def encode_image(pixels: np.ndarray, palette: dict[str, int], where: str = "the image") -> bytes:
+    """``pixels`` (h, w, 4) as Nouns' RLE bytes, adding its new colours to ``palette`` in first-seen order;
+    ``where`` names the collection when the palette outgrows a byte."""
     top, right, bottom, left = bounds(pixels)
     window = pixels[top : bottom + 1, left:right].reshape(-1, 4)
     indices = [_index(palette, pixel) for pixel in window]
+    check_palette(palette, where)
     return bytes([0, top, right, bottom, left]) + _runs(indices)
 
 
