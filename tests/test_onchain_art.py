@@ -69,11 +69,11 @@ def test_the_report_counts_every_stored_byte(sprites: tuple[Path, Path]) -> None
     art = planned(out, config)
     report = onchain_report(art)
     counted = report["bytes"]
-    assert counted["trait_indices"] == 12 * 6
-    assert counted["palette"] == 3 * (len(art.palette) - 1)
-    assert counted["layers"] == sum(len(part.data) for part in art.parts)
-    assert counted["total"] == counted["palette"] + counted["layers"] + counted["trait_indices"]
-    assert report["trait_indices_packed_bytes"] < counted["trait_indices"]
+    assert counted["token_records"] == 12 * 6
+    assert counted["palette"] == 3 * len(art.palette)  # index 0 too, as Nouns' setPalette takes it
+    assert counted["layers"] == sum(len(part.data) for part in art.parts) and counted["whole_tokens"] == 0
+    assert counted["total"] == counted["palette"] + counted["layers"] + counted["token_records"]
+    assert report["layered_indices_packed_bytes"] < counted["token_records"]
     assert report["data_contracts"] == 1
 
 

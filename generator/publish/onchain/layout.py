@@ -17,13 +17,15 @@ import numpy as np
 
 from generator.config import Config
 from generator.curate.finished import CollectionFolder, read_master
+from generator.errors import Arg, UserError
 from generator.files import slugify
-from generator.plan.traits import combo_of, load_traits
+from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.publish.onchain.nouns import Part, encode_parts
 from generator.publish.ordinals.layers import exact_layers
 from generator.render.layers import drawn_layers
 
 TOKENS = "tokens"  # the image-data.json folder of tokens stored whole
+WHOLE = 0xFF  # a token record's first byte when the token is stored whole: no trait may store 255 layers
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ def plan_art(config: Config, collection: CollectionFolder) -> OnchainArt:
     ]
     whole = [token.token_id for token in collection.tokens if token.token_id not in combos]
     images += [(TOKENS, f"token-{token_id}", masters[token_id]) for token_id in whole]
-    palette, parts = encode_parts(images, f"{collection.folder} --onchain")
+    where = f"{collection.folder} ({Arg.ONCHAIN})"
+    _check_record_width(tables, used, len(whole), where)
+    palette, parts = encode_parts(images, where)
     return OnchainArt(
         palette,
         parts,
@@ -71,6 +75,29 @@ def plan_art(config: Config, collection: CollectionFolder) -> OnchainArt:
         {token_id: position for position, token_id in enumerate(whole)},
         config.pixels.size,
     )
+
+
+def _check_record_width(tables: list[TraitTable], used: list[list[int]], whole: int, where: str) -> None:
+    """Refuse what a record of one byte per trait cannot index: 255 layers of one trait, or more whole tokens than
+    the record's other bytes count."""
+    for table, values in zip(tables, used, strict=True):
+        if len(values) >= WHOLE:
+            raise UserError(f"{where}: {table.path} has {len(values)} values in use; a token record holds {WHOLE - 1} per trait")
+    if whole and (len(tables) < 2 or whole > 256 ** (len(tables) - 1)):
+        raise UserError(f"{where}: {whole} tokens stored whole do not fit a record of {len(tables)} byte(s) per token")
+
+
+def token_records(art: OnchainArt, token_ids: list[int]) -> bytes:
+    """One fixed-width record per token, in token order, a byte per trait (CryptoPunks' shape): a layered token's
+    layer indices; a whole token's ``0xFF`` then its image's index in the tokens folder, big-endian."""
+    width = len(art.traits)
+    records = bytearray()
+    for token_id in token_ids:
+        if token_id in art.whole:
+            records += bytes([WHOLE]) + art.whole[token_id].to_bytes(width - 1, "big")
+        else:
+            records += bytes(art.layered[token_id])
+    return bytes(records)
 
 
 def token_parts(art: OnchainArt, token_id: int) -> list[Part]:

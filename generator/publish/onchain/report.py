@@ -15,26 +15,27 @@ COLOR_BYTES = 3  # rrggbb
 
 
 def onchain_report(art: OnchainArt) -> dict:
-    """Bytes per kind, trait indices at a byte per trait and packed to bits, and the data contracts needed."""
-    layers = [part for part in art.parts if part.folder != TOKENS]
-    whole = [part for part in art.parts if part.folder == TOKENS]
-    byte_indices = len(art.layered) * len(art.traits)
-    packed_indices = (len(art.layered) * art.index_bits + 7) // 8
-    palette = COLOR_BYTES * (len(art.palette) - 1)
-    blobs = [COLOR_BYTES * (len(art.palette) - 1), *(len(part.data) for part in art.parts), byte_indices]
+    """Bytes per kind (the palette as Nouns' ``setPalette`` takes it, index 0 included; a record of a byte per trait
+    for every token), what packing the layered tokens' indices to bits would save, and the data contracts needed."""
+    layers = [len(part.data) for part in art.parts if part.folder != TOKENS]
+    whole = [len(part.data) for part in art.parts if part.folder == TOKENS]
+    palette = COLOR_BYTES * len(art.palette)
+    records = (len(art.layered) + len(art.whole)) * len(art.traits)
+    blobs = [palette, *layers, *whole, records]
     return {
         "tokens": {"layered": len(art.layered), "whole": len(art.whole)},
         "colors": len(art.palette) - 1,
         "bytes": {
             "palette": palette,
-            "layers": sum(len(part.data) for part in layers),
-            "whole_tokens": sum(len(part.data) for part in whole),
-            "trait_indices": byte_indices,
+            "layers": sum(layers),
+            "whole_tokens": sum(whole),
+            "token_records": records,
             "total": sum(blobs),
         },
-        "trait_indices_packed_bytes": packed_indices,
+        "layered_indices_packed_bytes": (len(art.layered) * art.index_bits + 7) // 8,
         "data_contracts": data_contracts(blobs),
-        "compression": "none (FastLZ/deflate not measured: needs decoding gas in an EVM)",
+        "contract_bytes": CONTRACT_BYTES,
+        "compression": "none: FastLZ or deflate needs its decoding gas measured in an EVM first (docs/onchain.md)",
     }
 
 
@@ -57,7 +58,7 @@ def report_lines(report: dict) -> list[str]:
         f"on-chain art: {report['tokens']['layered']} layered tokens, {report['tokens']['whole']} stored whole, "
         f"{report['colors']} colours",
         f"bytes: {counted['total']:,} (palette {counted['palette']:,}, layers {counted['layers']:,}, "
-        f"whole tokens {counted['whole_tokens']:,}, trait indices {counted['trait_indices']:,}; "
-        f"packed to bits {report['trait_indices_packed_bytes']:,})",
+        f"whole tokens {counted['whole_tokens']:,}, token records {counted['token_records']:,}; the layered tokens' "
+        f"indices packed to bits would be {report['layered_indices_packed_bytes']:,})",
         f"data contracts (≤{CONTRACT_BYTES:,} bytes each, EIP-170): {report['data_contracts']}",
     ]

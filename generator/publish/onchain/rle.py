@@ -73,7 +73,7 @@ def check_palette(palette: dict[str, int], where: str) -> None:
     if len(palette) > MAX_COLORS:
         raise UserError(
             f"{where}: {len(palette) - 1} colours (transparent pixels' RGB included, as @nouns/sdk counts them); "
-            f"Nouns' encoding holds {MAX_COLORS - 1}: reduce the colours (punkgen's palette step), or leave out --onchain"
+            f"Nouns' encoding holds {MAX_COLORS - 1}: redraw the images stored whole (1/1s, replaced tokens) in fewer colours"
         )
 
 
