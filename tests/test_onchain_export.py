@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import collection_args, folder_bytes, made_collection, refused, run_cli
+from conftest import REPO, collection_args, folder_bytes, made_collection, refused, run_cli
 from PIL import Image
 from test_one_of_one_attributes import add_legendary
 
+from generator.config import load_config
+from generator.files import slugify
+from generator.plan.traits import load_traits
 from generator.publish.onchain.rle import compose
+from generator.render.layers import layer_path
 
 
 def drawn_from_files(onchain: Path, token_id: int) -> np.ndarray:
@@ -102,3 +107,33 @@ def test_more_colours_than_a_byte_indexes_are_refused_and_nothing_is_written(con
     line = refused("export", out, "--onchain", "--config", config_path)
     assert "(--onchain): 5" in line and "colours" in line and "holds 255" in line
     assert not (out / "export" / "onchain").exists()
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (REPO / ".ci" / "node" / "node_modules" / "@nouns" / "sdk").is_dir(),
+    reason="@nouns/sdk not installed (.ci/run installs it into .ci/node); tests/test_onchain_nouns.py's recorded ones run",
+)
+def test_the_exported_image_data_is_what_nouns_sdk_gives_for_the_same_pngs(config_path: Path, tmp_path: Path) -> None:
+    add_legendary(config_path, 'Type = "Alien King"', token_id=2)
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config_path, out, 6)).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--config", config_path).exit_code == 0
+    onchain = out / "export" / "onchain"
+    config = load_config(config_path)
+    files = {
+        f"{slugify(table.key)}-{slugify(value.name)}": layer_path(config, table, index)
+        for table in load_traits(config)
+        for index, value in enumerate(table.values)
+    }
+    files |= {f"token-{image.stem}": image for image in (out / "images").glob("*.png")}
+    parts = json.loads((onchain / "images.json").read_text())["images"]
+    spec = {"bgcolors": [], "images": [{**part, "path": str(files[part["name"]])} for part in parts]}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    command = [
+        "node",
+        str(REPO / "tests" / "fixtures" / "onchain" / "encode.mjs"),
+        str(REPO / ".ci" / "node"),
+        str(tmp_path / "spec.json"),
+    ]
+    reference = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert (onchain / "image-data.json").read_text() == reference
