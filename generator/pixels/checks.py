@@ -66,6 +66,9 @@ class Check:
 # The structure limits were chosen with bench/quality.py --seed 1 --measures (300 good renders at the limits: shift
 # ±4 px, blur σ ≤ 1.2, tint, noise σ ≤ 8, JPEG 85–95; 40 of each failure class); the README quotes seed 2, unseen.
 STRUCTURE_BENCH = "bench/quality.py --seed 1 --measures: "
+# Judged on the token where a raw measure would judge a real model's noise (issue 29): chosen with the bench's good
+# kinds (every effect of degrade.REAL alone and at once, 200 real-model renders) against 40 of each failure class.
+REAL_BENCH = "bench/quality.py --seed 1 --measures, real-model good kinds: "
 CHECKS: tuple[Check, ...] = (
     Check(
         "blank",
@@ -153,11 +156,22 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "background_texture",
-        "background_variation",
+        "background_residual",
         "at_most",
-        1.6,
-        "{value:.3g} > {limit:g} ΔE between background cells",
-        STRUCTURE_BENCH + "ΔE76, 90th percentile of background cells from their median; good: ≤ 1.17",
+        10.0,
+        "{value:.3g} > {limit:g} levels between background cells beyond a smooth drift "
+        "(raw ΔE {metrics[background_variation]:.3g})",
+        REAL_BENCH + "levels, 90th percentile of background cells from the quadratic field fitted to them (raw ΔE: "
+        "background_variation); good (real model): ≤ 5.7; cell texture σ 10+: ≥ 14.5",
+    ),
+    Check(
+        "background_texture",
+        "background_drift",
+        "at_most",
+        18.0,
+        "{value:.3g} > {limit:g} levels of colour drift across the background (raw ΔE {metrics[background_variation]:.3g})",
+        REAL_BENCH + "levels, largest range of one channel of that field over the background; good (real model): "
+        "≤ 13.6 (drift ≤ ±5, vignette ≤ 4 %); a gradient of 30–80 levels: ≥ 21",
     ),
     Check(
         "background_texture",
@@ -194,12 +208,32 @@ CHECKS: tuple[Check, ...] = (
         STRUCTURE_BENCH + "subject's mean column from the centre, share of the width; good: ≤ 0.061; moved 4+ cells: ≥ 0.16",
     ),
     Check(
+        "split_cells",
+        "split_cells",
+        "at_most",
+        0,
+        "{value:.3g} > {limit:g} pairs of neighbouring cells in two near-twin colours (one area split by drift)",
+        REAL_BENCH + "side-by-side cells closer than NEAR_TWIN ΔE; exact tokens: 0 in every render; 22 of the 23 "
+        "good renders recovered with wrong pixels: ≥ 1",
+        renders=RECOVERED_ONLY,
+    ),
+    Check(
         "speckled",
         "isolated_share",
         "at_most",
         0.2,
         "{value:.3g} > {limit:g} of the subject's cells match no neighbour",
         STRUCTURE_BENCH + "subject cells no neighbour shares a colour with; good: ≤ 0.16; speckled 25 %+: ≥ 0.23",
+        renders=RECOVERED_ONLY,
+    ),
+    Check(
+        "posterised",
+        "lattice_share",
+        "at_most",
+        0.6,
+        "{value:.3g} > {limit:g} of the subject's colours lie on a posterising lattice",
+        REAL_BENCH + "subject cells within LATTICE_TOLERANCE of 0/127.5/255 (or 0/85/170/255) in every channel; good: "
+        "≤ 0.41 (outline black, whites); posterised to 2–3 levels: median 1.0",
         renders=RECOVERED_ONLY,
     ),
     Check(

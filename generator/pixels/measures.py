@@ -33,6 +33,9 @@ OFF_PALETTE = 10.0  # ΔE76 from a cell's estimate to its palette colour; good: 
 MIN_EDGE_CELL = 6.0  # screen px a cell: fewer cannot tell an edge from a cell's inside
 EDGE_BANDS = {"interior": (0.2, 0.8), "head": (0.07, 0.2), "tail": (0.8, 0.93)}  # shares of a cell from its start
 EDGE_CONTRAST = 60.0  # levels summed over RGB: cell pairs differing less carry too little step to weigh
+LATTICE_TOLERANCE = 8.0  # levels per channel within which a cell's colour counts as on a posterising lattice
+LATTICE_LEVELS = (3, 4)  # levels a channel: 0, 127.5, 255 (holding 2 levels' 0, 255) and 0, 85, 170, 255
+NEAR_TWIN = 8.0  # ΔE76: neighbouring cells this close in colour are one area split in two (the art's closest: 10.8)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ def measure(sample: Sample) -> dict[str, float]:
     metrics |= background_measures(recovery)
     if not sample.drawn:
         metrics |= shape_measures(recovery.pixels, ~recovery.background)
+        metrics["split_cells"] = split_cells(recovery.pixels)
+        metrics["lattice_share"] = lattice_share(recovery.means[~recovery.background])
     if sample.claim is not None and sample.unlike is not None:
         metrics |= claim_measures(sample.claim, sample.unlike, recovery.spread)
     return metrics
@@ -134,19 +139,69 @@ def claim_measures(claim: Claim, unlike: np.ndarray, spread: np.ndarray) -> dict
 
 
 def background_measures(recovery: Recovery) -> dict[str, float]:
-    """How far the background cells' colours stray from their common colour, and how textured their insides are."""
+    """How the background cells' colours vary, raw and beyond a smooth drift, and how textured their insides are.
+
+    A model's render lights its background unevenly (a drift of a few levels, a vignette): recovery snaps every
+    such cell to the one background colour, so the token is right and a raw spread would reject it. What a defect
+    leaves is what no smooth field explains (stripes, cell texture: ``background_residual``) or a field too steep
+    to be lighting (a painted gradient: ``background_drift``); the raw ΔE (``background_variation``) is kept for the
+    reason shown.
+    """
     background = recovery.background
     if not background.any():
-        return {"background_variation": 0.0, "background_roughness": 0.0}
+        return dict.fromkeys(("background_variation", "background_residual", "background_drift", "background_roughness"), 0.0)
     means = recovery.means[background]
     variation = 0.0  # one colour, as art drawn at token size has: nothing strays (and no Lab to compute)
+    residual = drift = 0.0
     if (means != means[0]).any():
         lab = to_lab(means)
         variation = _high(np.linalg.norm(lab - np.median(lab, axis=0), axis=-1))
+        field = smooth_field(background, means)
+        residual = _high(np.linalg.norm(means - field, axis=-1))
+        drift = float((field.max(axis=0) - field.min(axis=0)).max())
     return {
         "background_variation": variation,
+        "background_residual": residual,
+        "background_drift": drift,
         "background_roughness": _high(recovery.spread[background]),
     }
+
+
+def smooth_field(cells: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The quadratic surface in the cells' positions that fits ``values`` (N, 3) of the ``cells`` (S, S) mask best,
+    per channel: lighting that drifts across the image, which a low-order field follows and stripes or texture do not."""
+    rows, columns = np.nonzero(cells)
+    y, x = rows / (cells.shape[0] - 1) - 0.5, columns / (cells.shape[1] - 1) - 0.5
+    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
+    weights = np.linalg.lstsq(basis, values, rcond=None)[0]
+    return basis @ weights
+
+
+def lattice_share(colours: np.ndarray) -> float:
+    """The largest share of the subject's cell colours (cast-corrected estimates, (N, 3)) that lie, every channel, on
+    one coarse lattice of :data:`LATTICE_LEVELS` levels: a posterised face. The snapped token hides it (each lattice
+    colour snaps to some palette colour), the render's own colours do not; the shipped art puts only its black
+    outline and whites there (≤ 0.41 of a subject)."""
+    if not len(colours):
+        return 0.0
+    shares = []
+    for levels in LATTICE_LEVELS:
+        step = 255 / (levels - 1)
+        off = np.abs(colours - np.rint(colours / step) * step).max(axis=-1)
+        shares.append(float((off <= LATTICE_TOLERANCE).mean()))
+    return max(shares)
+
+
+def split_cells(pixels: np.ndarray) -> float:
+    """Pairs of side-by-side cells in two colours closer than :data:`NEAR_TWIN`: an area recovery split between a
+    palette's near-twins (219,177,128 beside 220,176,137) under local drift. No artist sets such colours side by side
+    (the shipped art's closest neighbours are 10.8 apart), so each pair is a cell the token got wrong."""
+    lab = to_lab(pixels)
+    pairs = 0
+    for near, far in ((lab[1:], lab[:-1]), (lab[:, 1:], lab[:, :-1])):
+        distance = np.linalg.norm(near - far, axis=-1)
+        pairs += int(((distance > 0) & (distance < NEAR_TWIN)).sum())
+    return float(pairs)
 
 
 def _high(values: np.ndarray) -> float:
