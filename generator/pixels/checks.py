@@ -166,6 +166,16 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "background_texture",
+        "background_outlier",
+        "at_most",
+        13.0,
+        "{value:.3g} > {limit:g} levels between one background cell and the drift around it: another colour the "
+        "background took in (raw ΔE {metrics[background_variation]:.3g})",
+        REAL_BENCH + "levels, the background cell farthest from that field; good (real model): ≤ 8.8; a 74,74,74 cell "
+        "taken into a 59,64,70 background (ΔE 6.4, within recovery's background tolerance): 18",
+    ),
+    Check(
+        "background_texture",
         "background_drift",
         "at_most",
         18.0,

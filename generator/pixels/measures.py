@@ -75,23 +75,42 @@ def measure(sample: Sample) -> dict[str, float]:
     recovery = sample.recovery
     assert recovery is not None, "measure() reads the grid recovery; art judged in a block goes through pixels/drawn.py"
     size = recovery.pixels.shape[0]
+    background = sample.background
     off_palette = recovery.snap_distance > OFF_PALETTE
     flat = (recovery.spread <= MAX_CELL_SPREAD) & (recovery.snap_distance <= MAX_SNAP_DISTANCE)
     metrics = {
-        **{name: float(value) for name, value in token_measures(sample.render, recovery.pixels, recovery.background).items()},
+        **{name: float(value) for name, value in token_measures(sample.render, recovery.pixels, background).items()},
         "grid_fidelity": float(flat.mean()),
         "rough_cells": float(((recovery.spread > MAX_CELL_SPREAD) | off_palette).sum()),
         "edge_sharpness": edge_sharpness(sample.render, recovery.grid, size),
         "background_distance": recovery.background_distance,
     }
-    metrics |= background_measures(recovery)
+    metrics |= background_measures(recovery, background)
     if not sample.drawn:
-        metrics |= shape_measures(recovery.pixels, ~recovery.background)
+        metrics |= shape_measures(recovery.pixels, ~background)
         metrics["split_cells"] = split_cells(recovery.pixels)
-        metrics["lattice_share"] = lattice_share(recovery.means[~recovery.background])
+        metrics["lattice_share"] = lattice_share(recovery.means[~background])
     if sample.claim is not None and sample.unlike is not None:
         metrics |= claim_measures(sample.claim, sample.unlike, recovery.spread)
     return metrics
+
+
+def token_background(recovery: Recovery) -> np.ndarray:
+    """The background as the token shows it: every cell in recovery's background colour that touches the border
+    through cells of that colour.
+
+    Recovery grows its background region from the border while the render's colour stays near the border's; a model's
+    drift or vignette can stop it a cell short though that cell, too, snapped to the background colour. The token
+    shows no difference, so neither may the measures (else that cell reads as a stray one apart from the figure).
+    """
+    if not recovery.background.any():
+        return recovery.background
+    from skimage.measure import label  # lazy: see palette.to_lab
+
+    colour = recovery.pixels[recovery.background][0]
+    regions = label((recovery.pixels == colour).all(axis=-1), connectivity=1)
+    edge = np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])
+    return np.isin(regions, edge[edge > 0])
 
 
 def token_measures(render: np.ndarray, pixels: np.ndarray, background: np.ndarray) -> dict[str, np.ndarray]:
@@ -138,33 +157,31 @@ def claim_measures(claim: Claim, unlike: np.ndarray, spread: np.ndarray) -> dict
     }
 
 
-def background_measures(recovery: Recovery) -> dict[str, float]:
+def background_measures(recovery: Recovery, background: np.ndarray) -> dict[str, float]:
     """How the background cells' colours vary, raw and beyond a smooth drift, and how textured their insides are.
 
     A model's render lights its background unevenly (a drift of a few levels, a vignette): recovery snaps every
     such cell to the one background colour, so the token is right and a raw spread would reject it. What a defect
-    leaves is what no smooth field explains (stripes, cell texture: ``background_residual``) or a field too steep
-    to be lighting (a painted gradient: ``background_drift``); the raw ΔE (``background_variation``) is kept for the
-    reason shown.
+    leaves is what no smooth field explains: stripes or cell texture (``background_residual``, most cells), one cell
+    of another colour the background swallowed (``background_outlier``, its worst cell); or a field too steep to be
+    lighting (a painted gradient: ``background_drift``). The raw ΔE (``background_variation``) is kept for the reason.
     """
-    background = recovery.background
+    names = ("background_variation", "background_residual", "background_outlier", "background_drift")
     if not background.any():
-        return dict.fromkeys(("background_variation", "background_residual", "background_drift", "background_roughness"), 0.0)
+        return dict.fromkeys(names, 0.0) | {"background_roughness": 0.0}
     means = recovery.means[background]
-    variation = 0.0  # one colour, as art drawn at token size has: nothing strays (and no Lab to compute)
-    residual = drift = 0.0
+    measures = dict.fromkeys(names, 0.0)  # one colour, as art drawn at token size has: nothing strays (and no Lab)
     if (means != means[0]).any():
         lab = to_lab(means)
-        variation = _high(np.linalg.norm(lab - np.median(lab, axis=0), axis=-1))
         field = smooth_field(background, means)
-        residual = _high(np.linalg.norm(means - field, axis=-1))
-        drift = float((field.max(axis=0) - field.min(axis=0)).max())
-    return {
-        "background_variation": variation,
-        "background_residual": residual,
-        "background_drift": drift,
-        "background_roughness": _high(recovery.spread[background]),
-    }
+        left = np.linalg.norm(means - field, axis=-1)
+        measures = {
+            "background_variation": _high(np.linalg.norm(lab - np.median(lab, axis=0), axis=-1)),
+            "background_residual": _high(left),
+            "background_outlier": float(left.max()),
+            "background_drift": float((field.max(axis=0) - field.min(axis=0)).max()),
+        }
+    return measures | {"background_roughness": _high(recovery.spread[background])}
 
 
 def smooth_field(cells: np.ndarray, values: np.ndarray) -> np.ndarray:

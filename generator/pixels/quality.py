@@ -22,6 +22,7 @@ from generator.pixels.measures import (
     Reading,
     Sample,
     measure,
+    token_background,
     unlike_claim,
 )
 from generator.pixels.recovery import Recovery
@@ -53,7 +54,8 @@ def assess(
     """
     judged, unlike = judged_claim(claim, settings, recovery.pixels)
     drawn = recovery.drawn  # the renderer's declaration, carried by its recovery (see recovery.drawn_recovery)
-    sample = Sample(render, recovery.pixels, recovery.background, drawn, recovery, judged, unlike, training)
+    background = token_background(recovery)  # the token decides which cells are background, not the render's drift
+    sample = Sample(render, recovery.pixels, background, drawn, recovery, judged, unlike, training)
     return judge(
         sample, measure(sample), table_for(settings, drawn=drawn, claim=judged is not None, training=training is not None)
     )
