@@ -83,30 +83,50 @@ def test_background_cells_that_snap_to_another_colour_are_rejected(with_layers: 
     assert codes(verdict) & {"stray_cells", "background_leak"}, verdict.reasons
 
 
-@pytest.mark.parametrize(
-    ("area", "twin"),
-    [
-        ((220, 176, 137), (219, 177, 128)),  # a skin shade and its palette near-twin, ΔE 5.1: as the issue found
-        ((185, 143, 92), (174, 139, 97)),  # another pair of the palette's, ΔE 6.3
-    ],
-)
-def test_an_area_split_between_near_twin_colours_is_rejected(area: tuple[int, ...], twin: tuple[int, ...]) -> None:
-    """A 3×4 patch of one colour on the face with two of its cells written as the palette's near-twin of it, as local
-    drift makes recovery do."""
+TWINS = [
+    ((220, 176, 137), (219, 177, 128)),  # a skin shade and its palette near-twin, ΔE 5.1: as the issue found
+    ((185, 143, 92), (174, 139, 97)),  # another pair of the palette's, ΔE 6.3
+]
+
+
+def face_patch(area: tuple[int, ...]) -> tuple[Claim, np.ndarray]:
+    """The Slate/Light token with a 3×4 patch of ``area`` on its face."""
     claim, _ = claim_for(SLATE_LIGHT)
     art = claim.pixels.copy()
     art[12:15, 9:13] = area
-    art[12, 9] = art[13, 10] = twin
-    render = upscale(art, 256)
+    return claim, art
+
+
+@pytest.mark.parametrize(("area", "twin"), TWINS)
+def test_an_area_recovery_split_between_near_twins_is_rejected(area: tuple[int, ...], twin: tuple[int, ...]) -> None:
+    """Two cells of one area written as the palette's near-twin of its colour, as local drift makes recovery do: the
+    render shows them like their neighbours, the token does not."""
+    _, art = face_patch(area)
+    render = real_render(art, 10, drift=(3.0, -3.0, 3.0), drift_seed=3)
     recovery = recover(render, 24, PALETTE)
-    assert np.array_equal(recovery.pixels, art)  # recovery keeps the split: the token shows it
-    assert "split_cells" in codes(assess(render, recovery, SETTINGS)), assess(render, recovery, SETTINGS).reasons
+    assert np.array_equal(recovery.pixels, art)
+    split = recovery.pixels.copy()
+    split[12, 9] = split[13, 10] = twin
+    verdict = assess(render, replace(recovery, pixels=split), SETTINGS)
+    assert "split_cells" in codes(verdict), verdict.reasons
+    assert assess(render, recovery, SETTINGS).accepted
+
+
+@pytest.mark.parametrize(("area", "twin"), TWINS)
+def test_near_twins_the_art_sets_side_by_side_are_accepted(area: tuple[int, ...], twin: tuple[int, ...]) -> None:
+    """Not named by the issue: shading in two near-twin colours (CryptoPunks' art has it), drawn so and recovered so."""
+    claim, art = face_patch(area)
+    art[12, 9] = art[13, 10] = twin
+    render = real_render(art, 11, drift=(3.0, -3.0, 3.0), drift_seed=3)
+    verdict, token = judged(render, claim, False)
+    assert np.array_equal(token, art)
+    assert verdict.accepted, verdict.reasons
 
 
 def posterised(art: np.ndarray, subject: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarray:
     spoilt = art.copy()
-    if how == "speckle":
-        speckled = subject & (rng.random(subject.shape) < 0.3)
+    if how.startswith("speckle"):
+        speckled = subject & (rng.random(subject.shape) < float(how.split()[1]))
         colours = np.unique(art.reshape(-1, 3), axis=0)
         spoilt[speckled] = colours[rng.integers(len(colours), size=int(speckled.sum()))]
         return spoilt
@@ -116,7 +136,8 @@ def posterised(art: np.ndarray, subject: np.ndarray, how: str, rng: np.random.Ge
 
 
 @pytest.mark.parametrize("with_layers", [True, False])
-@pytest.mark.parametrize("how", ["2", "3", "4", "speckle"])  # 4 levels a channel: not in the bench's class
+# 4 levels a channel and a speckle of 18 % of the face: not in the bench's class (2–3 levels, speckle 25–50 %)
+@pytest.mark.parametrize("how", ["2", "3", "4", "speckle 0.3", "speckle 0.18"])
 def test_a_posterised_face_is_rejected(how: str, with_layers: bool) -> None:
     claim, _ = claim_for((1, 2, 5, 2, 1, 0))
     rng = np.random.default_rng(8)

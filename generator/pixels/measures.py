@@ -88,7 +88,7 @@ def measure(sample: Sample) -> dict[str, float]:
     metrics |= background_measures(recovery, background)
     if not sample.drawn:
         metrics |= shape_measures(recovery.pixels, ~background)
-        metrics["split_cells"] = split_cells(recovery.pixels)
+        metrics["split_cells"] = split_cells(recovery.pixels, recovery.means)
         metrics["lattice_share"] = lattice_share(recovery.means[~background])
     if sample.claim is not None and sample.unlike is not None:
         metrics |= claim_measures(sample.claim, sample.unlike, recovery.spread)
@@ -209,15 +209,23 @@ def lattice_share(colours: np.ndarray) -> float:
     return max(shares)
 
 
-def split_cells(pixels: np.ndarray) -> float:
-    """Pairs of side-by-side cells in two colours closer than :data:`NEAR_TWIN`: an area recovery split between a
-    palette's near-twins (219,177,128 beside 220,176,137) under local drift. No artist sets such colours side by side
-    (the shipped art's closest neighbours are 10.8 apart), so each pair is a cell the token got wrong."""
+def split_cells(pixels: np.ndarray, means: np.ndarray) -> float:
+    """Pairs of side-by-side cells written in two near-twin colours (closer than :data:`NEAR_TWIN`) though the render
+    shows them alike: their cast-corrected estimates are closer than half the two colours' distance. Local drift makes
+    recovery split one area so between a palette's near-twins (219,177,128 beside 220,176,137); art that sets two
+    such colours side by side (CryptoPunks' shading) shows them as far apart as the palette does, and a smooth drift
+    moves neighbours alike, so it keeps them apart."""
     lab = to_lab(pixels)
+    written = pixels.astype(np.float64)
     pairs = 0
-    for near, far in ((lab[1:], lab[:-1]), (lab[:, 1:], lab[:, :-1])):
-        distance = np.linalg.norm(near - far, axis=-1)
-        pairs += int(((distance > 0) & (distance < NEAR_TWIN)).sum())
+    for near, far in (
+        ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),
+        ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+    ):
+        twins = np.linalg.norm(lab[near] - lab[far], axis=-1)
+        apart = np.linalg.norm(written[near] - written[far], axis=-1)
+        seen = np.linalg.norm(means[near] - means[far], axis=-1)
+        pairs += int(((twins > 0) & (twins < NEAR_TWIN) & (seen < apart / 2)).sum())
     return float(pairs)
 
 
@@ -241,15 +249,20 @@ def shape_measures(pixels: np.ndarray, subject: np.ndarray) -> dict[str, float]:
         "stray_cells": float(sizes.sum() - sizes.max()) if len(sizes) else 0.0,
         "bottom_gap": float(bottom_gap),
         "isolated_share": float((subject & isolated(pixels)).sum() / max(1, subject.sum())),
+        "alone_share": float((subject & isolated(pixels, diagonals=True)).sum() / max(1, subject.sum())),
         "subject_colors": float(len(np.unique(pack_rgb(pixels[subject])))),
     }
 
 
-def isolated(pixels: np.ndarray) -> np.ndarray:
-    """Cells whose colour none of their four neighbours shares: an eye or an earring, or speckle."""
+def isolated(pixels: np.ndarray, diagonals: bool = False) -> np.ndarray:
+    """Cells whose colour none of their four neighbours shares (eight with ``diagonals``): an eye or an earring, or
+    speckle. Art's single cells mostly touch their own colour at a corner (a diagonal line, a two-cell eye);
+    speckle's do not."""
     packed = pack_rgb(pixels)
     padded = np.pad(packed, 1, constant_values=np.iinfo(np.uint32).max)
-    neighbours = [padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]]
+    height, width = packed.shape
+    steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy or dx) and (diagonals or not (dy and dx))]
+    neighbours = [padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in steps]
     return ~np.any([neighbour == packed for neighbour in neighbours], axis=0)
 
 
