@@ -35,6 +35,7 @@ EDGE_BANDS = {"interior": (0.2, 0.8), "head": (0.07, 0.2), "tail": (0.8, 0.93)} 
 EDGE_CONTRAST = 60.0  # levels summed over RGB: cell pairs differing less carry too little step to weigh
 LATTICE_TOLERANCE = 8.0  # levels per channel within which a cell's colour counts as on a posterising lattice
 LATTICE_LEVELS = (3, 4)  # levels a channel: 0, 127.5, 255 (holding 2 levels' 0, 255) and 0, 85, 170, 255
+SPLIT_SHARE = 0.6  # of a near-twin step two neighbours' estimates must show to be two colours (art: 0.86+ at 512 px; split: ~0.5)
 NEAR_TWIN = 8.0  # ΔE76: neighbouring cells this close in colour are one area split in two (the art's closest: 10.8)
 
 
@@ -211,10 +212,10 @@ def lattice_share(colours: np.ndarray) -> float:
 
 def split_cells(pixels: np.ndarray, means: np.ndarray) -> float:
     """Pairs of side-by-side cells written in two near-twin colours (closer than :data:`NEAR_TWIN`) though the render
-    shows them alike: their cast-corrected estimates are closer than half the two colours' distance. Local drift makes
-    recovery split one area so between a palette's near-twins (219,177,128 beside 220,176,137); art that sets two
-    such colours side by side (CryptoPunks' shading) shows them as far apart as the palette does, and a smooth drift
-    moves neighbours alike, so it keeps them apart."""
+    shows them alike: the difference of their cast-corrected estimates covers less than :data:`SPLIT_SHARE` of the way
+    from one written colour to the other. Local drift makes recovery split one area so between a palette's near-twins
+    (219,177,128 beside 220,176,137); art that sets two such colours side by side (CryptoPunks' shading) shows the
+    whole step, and a smooth drift moves neighbours alike, so it keeps them apart."""
     lab = to_lab(pixels)
     written = pixels.astype(np.float64)
     pairs = 0
@@ -223,9 +224,9 @@ def split_cells(pixels: np.ndarray, means: np.ndarray) -> float:
         ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
     ):
         twins = np.linalg.norm(lab[near] - lab[far], axis=-1)
-        apart = np.linalg.norm(written[near] - written[far], axis=-1)
-        seen = np.linalg.norm(means[near] - means[far], axis=-1)
-        pairs += int(((twins > 0) & (twins < NEAR_TWIN) & (seen < apart / 2)).sum())
+        step = written[near] - written[far]
+        shown = ((means[near] - means[far]) * step).sum(axis=-1)  # the estimates' difference along the step, × |step|
+        pairs += int(((twins > 0) & (twins < NEAR_TWIN) & (shown < SPLIT_SHARE * (step * step).sum(axis=-1))).sum())
     return float(pairs)
 
 
