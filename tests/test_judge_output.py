@@ -158,3 +158,18 @@ def test_a_painted_gradient_is_rejected_though_every_cell_snaps() -> None:
     verdict, _ = judged(upscale(np.clip(np.rint(art), 0, 255).astype(np.uint8), 256), claim, False)
     assert "background_texture" in codes(verdict), verdict.reasons
     assert verdict.metrics["background_drift"] > 18
+
+
+def test_a_cell_tipped_onto_the_twin_of_its_layers_colour_is_rejected_with_layers() -> None:
+    """Where the render itself shows a cell as the twin (texture shading a whole cell), no measure of the token can
+    tell; the layers can: the claim draws 220,176,137 there, the token shows 219,177,128."""
+    claim, _ = claim_for(SLATE_LIGHT)
+    render = real_render(claim.pixels, 12, size=256, drift=(2.0, 2.0, 2.0), drift_seed=4)
+    recovery = recover(render, 24, PALETTE, expected_background=claim.pixels[0, 0])
+    assert np.array_equal(recovery.pixels, claim.pixels)
+    tipped = recovery.pixels.copy()
+    tipped[(tipped == (220, 176, 137)).all(axis=-1)] = (219, 177, 128)
+    verdict = assess(render, replace(recovery, pixels=tipped), SETTINGS, claim=claim)
+    assert codes(verdict) == {"trait_twins"}, verdict.reasons
+    assert verdict.metrics["twin_cells"] == 11
+    assert assess(render, recovery, SETTINGS, claim=claim).accepted

@@ -290,6 +290,18 @@ CHECKS: tuple[Check, ...] = (
         group="trait",
     ),
     Check(
+        "trait_twins",
+        "twin_cells",
+        "at_most",
+        0,
+        "{value:.0f} cells written in a near-twin of the colour their layer draws (> {limit})",
+        REAL_BENCH + "cells closer than NEAR_TWIN ΔE to the claim's colour there but not it; exact tokens: 0 in every "
+        "render; the real-model tokens recovery tipped onto a twin where the render shows the twin (texture at "
+        "half-cell scale): all",
+        renders=RECOVERED_ONLY,
+        needs="claim",
+    ),
+    Check(
         "near_copy",
         "training_distance",
         "at_least",

@@ -93,7 +93,17 @@ def measure(sample: Sample) -> dict[str, float]:
         metrics["lattice_share"] = lattice_share(recovery.means[~background])
     if sample.claim is not None and sample.unlike is not None:
         metrics |= claim_measures(sample.claim, sample.unlike, recovery.spread)
+        if not sample.drawn:
+            metrics["twin_cells"] = twin_cells(recovery.pixels, sample.claim.pixels)
     return metrics
+
+
+def twin_cells(pixels: np.ndarray, claimed: np.ndarray) -> float:
+    """Cells written in a near-twin (closer than :data:`NEAR_TWIN`) of the colour the claim draws there: a model
+    asked for that colour drew it, and drift or texture tipped recovery onto its twin (220,176,137 for 219,177,128).
+    A swap or speckle lands farther off (``unlike_cells``); an exact token has none."""
+    distance = np.linalg.norm(to_lab(pixels) - to_lab(claimed), axis=-1)
+    return float(((distance > 0) & (distance < NEAR_TWIN)).sum())
 
 
 def token_background(recovery: Recovery) -> np.ndarray:
