@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'  # the open peers bench/pixels.py measures against
 	$(BIN)/python bench/sprites.py
 	$(BIN)/python bench/pixels.py
+	$(BIN)/python bench/drift.py
 	$(BIN)/python bench/robustness.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/export.py

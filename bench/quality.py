@@ -141,8 +141,9 @@ def swapped(collection: Collection, combo: tuple[int, ...], rng: np.random.Gener
 def judge(collection: Collection, sample: Sample, with_layers: bool) -> tuple[Verdict, np.ndarray | None]:
     """The verdict and the recovered pixels, as a collection with (or without) layer art would see them."""
     expected = collection.backgrounds[sample.claimed[0]] if with_layers else None
+    claimed = collection.claim(sample.claimed).pixels if with_layers else None  # the layers' token, as a run passes it
     try:
-        recovery = recover(sample.render, collection.config.pixels.size, collection.palette, "mode", expected)
+        recovery = recover(sample.render, collection.config.pixels.size, collection.palette, "mode", expected, claimed)
     except Exception as error:  # noqa: BLE001  a crash publishes nothing, but the table must show it: code "error"
         return Verdict((f"error: {type(error).__name__}: {error}",), {}), None
     claim = collection.claim(sample.claimed) if with_layers else None

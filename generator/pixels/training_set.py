@@ -24,22 +24,22 @@ class TrainingSet:
     pixels: np.ndarray
 
 
-def load_training_set(folder: Path, size: int) -> TrainingSet:
-    """Every image in ``folder`` (RGB, transparent pixels over black), each ``size``×``size``; errors name the file."""
+def load_training_set(folder: Path, size: int, source: str = "[quality].training_dir") -> TrainingSet:
+    """Every image in ``folder`` (RGB, transparent pixels over black), each ``size``×``size``; errors name the file
+    and ``source``, where the folder was named (the setting, or ``compare``'s argument)."""
     if not folder.is_dir():
-        raise UserError(f'{folder}: [quality].training_dir is not a folder; point it at the 24×24 originals or set it to ""')
+        unset = ' or set it to ""' if source.startswith("[") else ""
+        raise UserError(f"{folder}: {source} is not a folder; point it at the 24×24 originals{unset}")
     names, images = [], []
     for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in PIXEL_ART_SUFFIXES):
         try:  # a FIFO never blocks; a 16-bit greyscale original is scaled, not clipped to black and white
-            pixels = read_user_rgba(path, "remove it from [quality].training_dir", IMAGE_LIMIT, exact=False)[..., :3]
+            pixels = read_user_rgba(path, f"remove it from {source}", IMAGE_LIMIT, exact=False)[..., :3]
         except IMAGE_ERRORS:
-            raise UserError(f"{path}: not a readable image; remove it from [quality].training_dir") from None
+            raise UserError(f"{path}: not a readable image; remove it from {source}") from None
         if pixels.shape[:2] != (size, size):
-            raise UserError(
-                f"{path}: {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} originals in [quality].training_dir"
-            )
+            raise UserError(f"{path}: {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} originals in {source}")
         names.append(str(path.relative_to(folder)))
         images.append(pixels)
     if not images:
-        raise UserError(f"{folder}: no images in [quality].training_dir")
+        raise UserError(f"{folder}: no images in {source} (PNG, GIF, BMP or WebP)")
     return TrainingSet(tuple(names), np.stack(images))

@@ -181,7 +181,7 @@ def _checked(
     folder: Path, config: Config, uri: str, target: ExportFormat, starting_index: int | None, hidden: Placeholder | None
 ) -> _Work:
     generated = load_collection(folder, config)
-    history = _check_against_manifest(folder, config)
+    history = check_against_manifest(folder, config)
     reveal = None
     if starting_index is not None:
         reveal = check_starting_index(starting_index, len(generated.tokens), config.collection.first_token_id)
@@ -271,7 +271,7 @@ def _hidden(
 # ── checks: all of them run before anything is written ─────────────────────────────────────────
 
 
-def _check_against_manifest(folder: Path, config: Config) -> History:
+def check_against_manifest(folder: Path, config: Config) -> History:
     """Publish only what the manifest vouches for: an image swapped or edited by hand would otherwise be minted."""
     history = read_history(folder / MANIFEST, repair=False)
     differences = list(token_problems(folder, config, load_traits(config), history))

@@ -218,9 +218,11 @@ def claim(destination: Destination, combo: tuple[int, ...]) -> Claim | None:
 
 
 def postprocess(render: np.ndarray, destination: Destination, job: RenderJob) -> Recovery:
-    """The render → the S×S token, its background painted the colour the token's background trait asks for; art drawn
-    at token size is the token already."""
+    """The render → the S×S token, its background painted the colour the token's background trait asks for, palette
+    near-twins it cannot tell apart resolved by the layers' art where there is some; art drawn at token size is the
+    token already."""
     pixels, background = destination.config.pixels, destination.backgrounds[job.combo[0]]
     if destination.drawn:
         return drawn_recovery(render, background)
-    return recover(render, pixels.size, destination.palette, pixels.method, background)
+    expected = destination.layers.expectation(job.combo)[0] if destination.layers is not None else None
+    return recover(render, pixels.size, destination.palette, pixels.method, background, expected)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from generator.config import Config
+from generator.config import Config, QualitySettings
 from generator.errors import Arg, UserError, plural
 from generator.files import (
     IMAGE_LIMIT,
@@ -88,6 +88,29 @@ def fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer, ar
 # Settings added after collection folders existed: at their default they leave the fingerprint as it was, so a folder
 # made by an earlier punkgen still resumes.
 ADDED_LATER: dict[tuple[str, ...], Any] = {("one_of_one",): [], ("export", "unrevealed_name"): ""}
+# Issue 29 made each quality threshold a [quality] setting; at its default (the constant it was) a folder is unchanged.
+QUALITY_THRESHOLDS = (
+    "min_render_spread",
+    "min_render_mean",
+    "min_edge_sharpness",
+    "max_rough_cells",
+    "max_background_leaks",
+    "max_background_residual",
+    "max_background_outlier",
+    "max_background_drift",
+    "max_background_roughness",
+    "max_stray_cells",
+    "max_bottom_gap",
+    "max_column_offset",
+    "max_isolated_share",
+    "max_alone_share",
+    "max_lattice_share",
+    "max_split_cells",
+    "min_subject_colors",
+    "max_unlike_cells",
+    "max_twin_cells",
+)
+ADDED_LATER |= {("quality", key): getattr(QualitySettings, key) for key in QUALITY_THRESHOLDS}
 
 
 def _leave_out_new_defaults(settings: dict[str, Any]) -> None:

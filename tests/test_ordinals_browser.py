@@ -1,0 +1,58 @@
+"""Every recursive token SVG, as Chromium draws it from ``/content/<layer id>`` on an ord-like server, is pixel-equal
+to its master: at 24×24, and at a 20× upscale that must stay crisp (``image-rendering: pixelated``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import made_collection, run_cli
+from ordinals_browser import cells, explorer, grid_page, upscaled
+from ordinals_chain import content_table, inscribe, inscribed_args
+from test_gallery import CHROMIUM, browser, chromium
+
+
+@pytest.fixture(scope="module")
+def inscribed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 6-token collection through all three phases."""
+    root = tmp_path_factory.mktemp("ordinals-browser")
+    config = root / "traits" / "collection.toml"
+    shutil.copytree(Path(__file__).parent.parent / "traits", config.parent)
+    out = made_collection(config, root / "out", 6)
+    ordinals = out / "export" / "ordinals"
+    for phase in ((), "layers", "tokens"):
+        given = inscribed_args(inscribe(ordinals, phase)) if phase else []
+        assert run_cli("export", out, "--ordinals", "--config", config, *given).exit_code == 0
+    return out
+
+
+@browser
+@pytest.mark.slow
+@pytest.mark.parametrize("scale", [1, 20])
+def test_each_token_svg_renders_as_its_master(inscribed: Path, tmp_path: Path, scale: int) -> None:
+    ordinals = inscribed / "export" / "ordinals"
+    table = content_table(ordinals)
+    tokens = [i for i, f in table.items() if f.parent.name == "tokens"]
+    assert len(tokens) == 6 and all(table[i].suffix == ".svg" for i in tokens)
+    page, corners = grid_page(tokens, scale, columns=3)
+    (tmp_path / "grid.html").write_text(page)
+    shot = tmp_path / "shot.png"
+    with explorer({**table, "/grid.html": tmp_path / "grid.html"}) as url:
+        width, height = 3 * 24 * scale, 2 * 24 * scale
+        chromium(
+            tmp_path,
+            f"{url}/grid.html",
+            f"--screenshot={shot}",
+            f"--window-size={width},{height}",
+            "--force-device-scale-factor=1",
+            "--hide-scrollbars",
+        )
+    for token_id, cell in zip(tokens, cells(shot, corners, scale), strict=True):
+        number = table[token_id].stem
+        expected = upscaled(inscribed / "images" / f"{number}.png", scale)
+        assert np.array_equal(cell, expected), (
+            f"token {number} at {scale}×: {int((cell != expected).any(-1).sum())} pixels differ"
+        )
+    assert CHROMIUM.exists()
