@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/robustness.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/rarity.py
 	$(BIN)/python bench/render.py
 
 check: $(STAMP)

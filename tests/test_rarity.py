@@ -115,7 +115,8 @@ def test_rarity_csv_is_recomputed_from_the_exported_metadata(config_path: Path, 
     with (out / "export" / "rarity.csv").open() as stream:
         rows = list(csv.DictReader(stream))
     assert list(rows[0])[:5] == ["token_id", "rank", "score", "unique_traits", "trait_count"]
-    assert list(rows[0])[5:] == ["Background", "Type", "Hair", "Eyes", "Mouth", "Accessory"]
+    assert list(rows[0])[5:11] == ["Background", "Type", "Hair", "Eyes", "Mouth", "Accessory"]  # then the methods'
+    assert all(column.startswith(("statistical_", "howrare_")) for column in list(rows[0])[11:])
     assert [int(row["rank"]) for row in rows] == sorted(int(row["rank"]) for row in rows), "rarest first"
     assert {int(row["token_id"]): int(row["rank"]) for row in rows} == independent_ranks(documents)
     for row in rows:

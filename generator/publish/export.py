@@ -12,8 +12,8 @@ The 24×24 masters in ``images/`` and the drafts in ``metadata/`` are only ever 
 Where the token files go and what their documents hold is the format's (``--format``, one object per target:
 :mod:`generator.publish.formats`, ``erc721`` by default); the flow here is the same for every one. Every format
 gets the contact sheet as ``collection.png`` beside its token images, ``provenance.txt`` (the BAYC method over the
-published images) and ``rarity.csv`` (OpenRarity ranks, see :mod:`generator.publish.rarity`); ``DIR/index.html``
-is the gallery.
+published images) and ``rarity.csv`` (OpenRarity ranks, then each marketplace method's, see
+:mod:`generator.publish.rank_methods`); ``DIR/index.html`` is the gallery.
 
 Options that change the flow, each in its own module:
 
@@ -59,7 +59,8 @@ from generator.publish.ipfs import (
     pack,
 )
 from generator.publish.provenance import committed_digests, provenance_hash, provenance_text
-from generator.publish.rarity import TokenRarity, rank_tokens, rarity_csv
+from generator.publish.rank_methods import rarity_csv
+from generator.publish.rarity import TokenRarity, rank_tokens
 from generator.publish.reveal import Reveal, check_starting_index, revealed
 from generator.publish.staging import check_replaceable, fresh_staging, swap_into_place, writing
 from generator.publish.tokens import Job, master_side, publish_all, token_jobs, write_linked_metadata

@@ -13,7 +13,9 @@ the ranks and are the ones generators usually get wrong:
 Tokens are ordered by (traits only this token has, score), highest first, and a score equal to
 the previous token's (``math.isclose``) shares its rank: competition ranking, 1, 2, 2, 4. The
 ``open-rarity`` package pins an old pydantic, so punkgen computes this itself;
-``tests/test_rarity.py`` checks the ranks against ranks recorded from that package.
+``tests/test_rarity.py`` checks the ranks against ranks recorded from that package. The value counts
+(:func:`count_traits`) and the tie rule (:func:`competition_ranks`) are shared with the other
+marketplaces' methods in :mod:`generator.publish.rank_methods`.
 
 The second half is the rarity-editing loop: each value's configured share (its weight) against
 its realised share in a generated collection.
@@ -21,8 +23,6 @@ its realised share in a generated collection.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,24 +50,53 @@ def normalise(text: str) -> str:
     return text.strip().lower()
 
 
-def rank_tokens(attributes: Mapping[int, Attributes]) -> list[TokenRarity]:
-    """Every token's OpenRarity rank and score, rarest first (ties by token id)."""
+@dataclass(frozen=True)
+class TraitCounts:
+    """How many tokens hold each (trait, value): the one count every rank method (OpenRarity and
+    :mod:`generator.publish.rank_methods`) is computed from, so the methods differ only in their formula."""
+
+    total: int
+    traits: dict[int, dict[str, str]]  # token id → normalised name → value, the trait count included
+    counts: dict[str, Counter[str]]  # name → value → tokens with it
+    nulls: dict[str, int]  # name → tokens without the trait (OpenRarity's ``Null``)
+
+
+def count_traits(attributes: Mapping[int, Attributes]) -> TraitCounts:
     traits = {token_id: _normalised_traits(attrs) for token_id, attrs in attributes.items()}
     counts = _value_counts(traits.values())
     total = len(traits)
-    nulls = {name: total - sum(values.values()) for name, values in counts.items()}
+    return TraitCounts(total, traits, counts, {name: total - sum(values.values()) for name, values in counts.items()})
+
+
+def rank_tokens(attributes: Mapping[int, Attributes]) -> list[TokenRarity]:
+    """Every token's OpenRarity rank and score, rarest first (ties by token id)."""
+    return openrarity_ranks(count_traits(attributes))
+
+
+def openrarity_ranks(tally: TraitCounts) -> list[TokenRarity]:
+    """OpenRarity's ranks from counts already made, so a caller ranking several ways counts the collection once."""
+    counts, nulls, total = tally.counts, tally.nulls, tally.total
     entropy = _entropy(counts, nulls, total) or 1.0  # a one-token collection has no entropy
     scored = [
         (token_id, _information(own, counts, nulls, total) / entropy, sum(counts[n][v] == 1 for n, v in own.items()), own)
-        for token_id, own in traits.items()
+        for token_id, own in tally.traits.items()
     ]
     scored.sort(key=lambda item: (-item[2], -item[1], item[0]))
-    ranked: list[TokenRarity] = []
-    for position, (token_id, score, unique, own) in enumerate(scored, start=1):
-        tied = ranked and math.isclose(score, ranked[-1].score)
-        rank = ranked[-1].rank if tied else position
-        ranked.append(TokenRarity(token_id, rank, score, unique, int(own[TRAIT_COUNT])))
-    return ranked
+    ranks = competition_ranks([score for _, score, _, _ in scored])
+    return [
+        TokenRarity(token_id, rank, score, unique, int(own[TRAIT_COUNT]))
+        for rank, (token_id, score, unique, own) in zip(ranks, scored, strict=True)
+    ]
+
+
+def competition_ranks(scores: Sequence[float]) -> list[int]:
+    """Ranks for scores already in rank order: a score equal (``math.isclose``) to the one before shares its rank,
+    and the next differing score takes its position ("1224" competition ranking), the rule of every method here."""
+    ranks: list[int] = []
+    for position, score in enumerate(scores):
+        tied = position and math.isclose(score, scores[position - 1])
+        ranks.append(ranks[-1] if tied else position + 1)
+    return ranks
 
 
 def _normalised_traits(attrs: Attributes) -> dict[str, str]:
@@ -96,19 +125,6 @@ def _entropy(counts: dict[str, Counter[str]], nulls: dict[str, int], total: int)
 def _information(own: dict[str, str], counts: dict[str, Counter[str]], nulls: dict[str, int], total: int) -> float:
     """``Σ log2(N / count)`` over every trait in the collection: the token's value, or ``Null`` where it has none."""
     return sum(math.log2(total / (counts[name][own[name]] if name in own else nulls[name])) for name in sorted(counts))
-
-
-def rarity_csv(ranks: Sequence[TokenRarity], attributes: Mapping[int, Attributes]) -> bytes:
-    """``token_id,rank,score,unique_traits,trait_count`` then one column per trait type (empty where absent), rarest first."""
-    trait_types = list(dict.fromkeys(a["trait_type"] for attrs in attributes.values() for a in attrs))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["token_id", "rank", "score", "unique_traits", "trait_count", *trait_types])
-    for token in ranks:
-        values = {a["trait_type"]: a["value"] for a in attributes[token.token_id]}
-        row = [token.token_id, token.rank, f"{token.score:.6f}", token.unique_traits, token.trait_count]
-        writer.writerow(row + [values.get(trait_type, "") for trait_type in trait_types])
-    return buffer.getvalue().encode()
 
 
 @dataclass(frozen=True)
