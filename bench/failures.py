@@ -2,8 +2,14 @@
 
 Each generator takes the token's exact S×S art (the shipped layers drawn), which cells its layers
 leave as background, and a random generator, and returns a render the size of a real one. Good
-renders stay within what a LoRA render was seen to do (:func:`good_degradation`); each failure
-class is one way a diffusion render goes wrong while still looking like a render:
+renders come in kinds (:data:`GOOD_KINDS`): ``good`` stays within what a LoRA render was seen to do
+(:func:`good_degradation`, :data:`degrade.GOOD`); each ``+ effect`` kind adds one thing a real
+model's render does while keeping cells and palette, drawn within :data:`degrade.REAL`'s limits
+(a smooth colour drift of 2–5 levels a channel, a vignette to 4 %, texture σ ≤ 3 levels at
+half-cell scale, an unsharp mask to 60 %, a render made at 768 or 1024 resampled Lanczos to the
+render size); ``good (real model)`` is :data:`degrade.REAL`, all of them at once (made at 512,
+768 or 1024). Each failure class is one way a diffusion render goes wrong while still looking
+like a render:
 
 - ``wrong_pitch``: the art on a grid of 18–21 or 27–30 cells across instead of 24 (zoomed);
 - ``blur``: Gaussian σ 4–6, or a bicubic upscale instead of NEAREST;
@@ -21,9 +27,10 @@ benchmark builds them from good renders.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
-from degrade import GOOD, Degradation, degrade
+from degrade import GOOD, REAL, Degradation, degrade
 from PIL import Image
 
 Art = np.ndarray  # (S, S, 3) uint8, the token as its layers draw it
@@ -36,6 +43,31 @@ def good_degradation(rng: np.random.Generator, size: int = 512) -> Degradation:
 
 def good(art: Art, background: np.ndarray, rng: np.random.Generator, size: int = 512) -> np.ndarray:
     return degrade(art, good_degradation(rng, size), rng)
+
+
+def _with_effect(*fields: str) -> Callable[[np.random.Generator, int], Degradation]:
+    """GOOD plus one effect of a real model's render, its fields drawn within :data:`degrade.REAL`'s limits."""
+
+    def draw(rng: np.random.Generator, size: int) -> Degradation:
+        base = good_degradation(rng, size)
+        extra = REAL.real_model(rng)
+        if fields == ("rendered_at",):  # REAL may draw "made at size"; this kind is the resampled render only
+            extra["rendered_at"] = int(rng.choice([768, 1024]) * size // 512)
+        return replace(base, **{name: extra[name] for name in fields})
+
+    return draw
+
+
+# What each good kind draws: the renders the filter must accept (their false rejects are what the bench reports).
+GOOD_KINDS: dict[str, Callable[[np.random.Generator, int], Degradation]] = {
+    "good": good_degradation,
+    "good + drift": _with_effect("drift", "drift_seed"),
+    "good + vignette": _with_effect("vignette"),
+    "good + texture": _with_effect("texture"),
+    "good + unsharp": _with_effect("unsharp"),
+    "good + lanczos": _with_effect("rendered_at"),
+    "good (real model)": lambda rng, size: Degradation.random(rng, size, REAL),
+}
 
 
 def _finish(screen: np.ndarray, rng: np.random.Generator, **changes: object) -> np.ndarray:

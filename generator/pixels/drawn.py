@@ -28,6 +28,9 @@ AS_DRAWN = {
     "rough_cells": 0.0,
     "edge_sharpness": 1.0,
     "background_variation": 0.0,
+    "background_residual": 0.0,
+    "background_outlier": 0.0,
+    "background_drift": 0.0,
     "background_roughness": 0.0,
 }
 

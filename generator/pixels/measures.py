@@ -33,6 +33,10 @@ OFF_PALETTE = 10.0  # ΔE76 from a cell's estimate to its palette colour; good: 
 MIN_EDGE_CELL = 6.0  # screen px a cell: fewer cannot tell an edge from a cell's inside
 EDGE_BANDS = {"interior": (0.2, 0.8), "head": (0.07, 0.2), "tail": (0.8, 0.93)}  # shares of a cell from its start
 EDGE_CONTRAST = 60.0  # levels summed over RGB: cell pairs differing less carry too little step to weigh
+LATTICE_TOLERANCE = 8.0  # levels per channel within which a cell's colour counts as on a posterising lattice
+LATTICE_LEVELS = (3, 4)  # levels a channel: 0, 127.5, 255 (holding 2 levels' 0, 255) and 0, 85, 170, 255
+SPLIT_SHARE = 0.6  # of a near-twin step two neighbours' estimates must show to be two colours (art: 0.86+ at 512 px; split: ~0.5)
+NEAR_TWIN = 8.0  # ΔE76: neighbouring cells this close in colour are one area split in two (the art's closest: 10.8)
 
 
 @dataclass(frozen=True)
@@ -72,21 +76,52 @@ def measure(sample: Sample) -> dict[str, float]:
     recovery = sample.recovery
     assert recovery is not None, "measure() reads the grid recovery; art judged in a block goes through pixels/drawn.py"
     size = recovery.pixels.shape[0]
+    background = sample.background
     off_palette = recovery.snap_distance > OFF_PALETTE
     flat = (recovery.spread <= MAX_CELL_SPREAD) & (recovery.snap_distance <= MAX_SNAP_DISTANCE)
     metrics = {
-        **{name: float(value) for name, value in token_measures(sample.render, recovery.pixels, recovery.background).items()},
+        **{name: float(value) for name, value in token_measures(sample.render, recovery.pixels, background).items()},
         "grid_fidelity": float(flat.mean()),
         "rough_cells": float(((recovery.spread > MAX_CELL_SPREAD) | off_palette).sum()),
         "edge_sharpness": edge_sharpness(sample.render, recovery.grid, size),
         "background_distance": recovery.background_distance,
     }
-    metrics |= background_measures(recovery)
+    metrics |= background_measures(recovery, background)
     if not sample.drawn:
-        metrics |= shape_measures(recovery.pixels, ~recovery.background)
+        metrics |= shape_measures(recovery.pixels, ~background)
+        metrics["split_cells"] = split_cells(recovery.pixels, recovery.means)
+        metrics["lattice_share"] = lattice_share(recovery.means[~background])
     if sample.claim is not None and sample.unlike is not None:
         metrics |= claim_measures(sample.claim, sample.unlike, recovery.spread)
+        if not sample.drawn:
+            metrics["twin_cells"] = twin_cells(recovery.pixels, sample.claim.pixels)
     return metrics
+
+
+def twin_cells(pixels: np.ndarray, claimed: np.ndarray) -> float:
+    """Cells written in a near-twin (closer than :data:`NEAR_TWIN`) of the colour the claim draws there: a model
+    asked for that colour drew it, and drift or texture tipped recovery onto its twin (220,176,137 for 219,177,128).
+    A swap or speckle lands farther off (``unlike_cells``); an exact token has none."""
+    distance = np.linalg.norm(to_lab(pixels) - to_lab(claimed), axis=-1)
+    return float(((distance > 0) & (distance < NEAR_TWIN)).sum())
+
+
+def token_background(recovery: Recovery) -> np.ndarray:
+    """The background as the token shows it: every cell in recovery's background colour that touches the border
+    through cells of that colour.
+
+    Recovery grows its background region from the border while the render's colour stays near the border's; a model's
+    drift or vignette can stop it a cell short though that cell, too, snapped to the background colour. The token
+    shows no difference, so neither may the measures (else that cell reads as a stray one apart from the figure).
+    """
+    if not recovery.background.any():
+        return recovery.background
+    from skimage.measure import label  # lazy: see palette.to_lab
+
+    colour = recovery.pixels[recovery.background][0]
+    regions = label((recovery.pixels == colour).all(axis=-1), connectivity=1)
+    edge = np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])
+    return np.isin(regions, edge[edge > 0])
 
 
 def token_measures(render: np.ndarray, pixels: np.ndarray, background: np.ndarray) -> dict[str, np.ndarray]:
@@ -133,20 +168,76 @@ def claim_measures(claim: Claim, unlike: np.ndarray, spread: np.ndarray) -> dict
     }
 
 
-def background_measures(recovery: Recovery) -> dict[str, float]:
-    """How far the background cells' colours stray from their common colour, and how textured their insides are."""
-    background = recovery.background
+def background_measures(recovery: Recovery, background: np.ndarray) -> dict[str, float]:
+    """How the background cells' colours vary, raw and beyond a smooth drift, and how textured their insides are.
+
+    A model's render lights its background unevenly (a drift of a few levels, a vignette): recovery snaps every
+    such cell to the one background colour, so the token is right and a raw spread would reject it. What a defect
+    leaves is what no smooth field explains: stripes or cell texture (``background_residual``, most cells), one cell
+    of another colour the background swallowed (``background_outlier``, its worst cell); or a field too steep to be
+    lighting (a painted gradient: ``background_drift``). The raw ΔE (``background_variation``) is kept for the reason.
+    """
+    names = ("background_variation", "background_residual", "background_outlier", "background_drift")
     if not background.any():
-        return {"background_variation": 0.0, "background_roughness": 0.0}
+        return dict.fromkeys(names, 0.0) | {"background_roughness": 0.0}
     means = recovery.means[background]
-    variation = 0.0  # one colour, as art drawn at token size has: nothing strays (and no Lab to compute)
+    measures = dict.fromkeys(names, 0.0)  # one colour, as art drawn at token size has: nothing strays (and no Lab)
     if (means != means[0]).any():
         lab = to_lab(means)
-        variation = _high(np.linalg.norm(lab - np.median(lab, axis=0), axis=-1))
-    return {
-        "background_variation": variation,
-        "background_roughness": _high(recovery.spread[background]),
-    }
+        field = smooth_field(background, means)
+        left = np.linalg.norm(means - field, axis=-1)
+        measures = {
+            "background_variation": _high(np.linalg.norm(lab - np.median(lab, axis=0), axis=-1)),
+            "background_residual": _high(left),
+            "background_outlier": float(left.max()),
+            "background_drift": float((field.max(axis=0) - field.min(axis=0)).max()),
+        }
+    return measures | {"background_roughness": _high(recovery.spread[background])}
+
+
+def smooth_field(cells: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The quadratic surface in the cells' positions that fits ``values`` (N, 3) of the ``cells`` (S, S) mask best,
+    per channel: lighting that drifts across the image, which a low-order field follows and stripes or texture do not."""
+    rows, columns = np.nonzero(cells)
+    y, x = rows / (cells.shape[0] - 1) - 0.5, columns / (cells.shape[1] - 1) - 0.5
+    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
+    weights = np.linalg.lstsq(basis, values, rcond=None)[0]
+    return basis @ weights
+
+
+def lattice_share(colours: np.ndarray) -> float:
+    """The largest share of the subject's cell colours (cast-corrected estimates, (N, 3)) that lie, every channel, on
+    one coarse lattice of :data:`LATTICE_LEVELS` levels: a posterised face. The snapped token hides it (each lattice
+    colour snaps to some palette colour), the render's own colours do not; the shipped art puts only its black
+    outline and whites there (≤ 0.41 of a subject)."""
+    if not len(colours):
+        return 0.0
+    shares = []
+    for levels in LATTICE_LEVELS:
+        step = 255 / (levels - 1)
+        off = np.abs(colours - np.rint(colours / step) * step).max(axis=-1)
+        shares.append(float((off <= LATTICE_TOLERANCE).mean()))
+    return max(shares)
+
+
+def split_cells(pixels: np.ndarray, means: np.ndarray) -> float:
+    """Pairs of side-by-side cells written in two near-twin colours (closer than :data:`NEAR_TWIN`) though the render
+    shows them alike: the difference of their cast-corrected estimates covers less than :data:`SPLIT_SHARE` of the way
+    from one written colour to the other. Local drift makes recovery split one area so between a palette's near-twins
+    (219,177,128 beside 220,176,137); art that sets two such colours side by side (CryptoPunks' shading) shows the
+    whole step, and a smooth drift moves neighbours alike, so it keeps them apart."""
+    lab = to_lab(pixels)
+    written = pixels.astype(np.float64)
+    pairs = 0
+    for near, far in (
+        ((slice(1, None), slice(None)), (slice(None, -1), slice(None))),
+        ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+    ):
+        twins = np.linalg.norm(lab[near] - lab[far], axis=-1)
+        step = written[near] - written[far]
+        shown = ((means[near] - means[far]) * step).sum(axis=-1)  # the estimates' difference along the step, × |step|
+        pairs += int(((twins > 0) & (twins < NEAR_TWIN) & (shown < SPLIT_SHARE * (step * step).sum(axis=-1))).sum())
+    return float(pairs)
 
 
 def _high(values: np.ndarray) -> float:
@@ -169,15 +260,20 @@ def shape_measures(pixels: np.ndarray, subject: np.ndarray) -> dict[str, float]:
         "stray_cells": float(sizes.sum() - sizes.max()) if len(sizes) else 0.0,
         "bottom_gap": float(bottom_gap),
         "isolated_share": float((subject & isolated(pixels)).sum() / max(1, subject.sum())),
+        "alone_share": float((subject & isolated(pixels, diagonals=True)).sum() / max(1, subject.sum())),
         "subject_colors": float(len(np.unique(pack_rgb(pixels[subject])))),
     }
 
 
-def isolated(pixels: np.ndarray) -> np.ndarray:
-    """Cells whose colour none of their four neighbours shares: an eye or an earring, or speckle."""
+def isolated(pixels: np.ndarray, diagonals: bool = False) -> np.ndarray:
+    """Cells whose colour none of their four neighbours shares (eight with ``diagonals``): an eye or an earring, or
+    speckle. Art's single cells mostly touch their own colour at a corner (a diagonal line, a two-cell eye);
+    speckle's do not."""
     packed = pack_rgb(pixels)
     padded = np.pad(packed, 1, constant_values=np.iinfo(np.uint32).max)
-    neighbours = [padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]]
+    height, width = packed.shape
+    steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy or dx) and (diagonals or not (dy and dx))]
+    neighbours = [padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in steps]
     return ~np.any([neighbour == packed for neighbour in neighbours], axis=0)
 
 

@@ -22,6 +22,7 @@ from generator.pixels.measures import (
     Reading,
     Sample,
     measure,
+    token_background,
     unlike_claim,
 )
 from generator.pixels.recovery import Recovery
@@ -52,11 +53,19 @@ def assess(
     ``min_trait_match = 0`` turns off every check against the claim: the traits' and the background cells'.
     """
     judged, unlike = judged_claim(claim, settings, recovery.pixels)
-    drawn = recovery.drawn  # the renderer's declaration, carried by its recovery (see recovery.drawn_recovery)
-    sample = Sample(render, recovery.pixels, recovery.background, drawn, recovery, judged, unlike, training)
-    return judge(
-        sample, measure(sample), table_for(settings, drawn=drawn, claim=judged is not None, training=training is not None)
-    )
+    sample = sample_of(render, recovery, judged, unlike, training)
+    table = table_for(settings, drawn=recovery.drawn, claim=judged is not None, training=training is not None)
+    return judge(sample, measure(sample), table)
+
+
+def sample_of(
+    render: np.ndarray, recovery: Recovery, judged: Claim | None, unlike: np.ndarray | None, training: TrainingSet | None
+) -> Sample:
+    """The render as the checks see it, the background the token's (see :func:`measures.token_background`): the drift
+    that kept a cell out of recovery's region does not make it a stray one. ``recovery.drawn`` is the renderer's
+    declaration (see ``recovery.drawn_recovery``). One place, so calibration measures what the verdict judges."""
+    background = token_background(recovery)
+    return Sample(render, recovery.pixels, background, recovery.drawn, recovery, judged, unlike, training)
 
 
 def judged_claim(claim: Claim | None, settings: QualitySettings, pixels: np.ndarray) -> tuple[Claim | None, np.ndarray | None]:

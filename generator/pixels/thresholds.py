@@ -22,7 +22,7 @@ from generator.config import QualitySettings
 from generator.pixels import checks
 from generator.pixels.checks import RECOVERED, Check
 from generator.pixels.measures import Claim, Sample, measure
-from generator.pixels.quality import judged_claim
+from generator.pixels.quality import judged_claim, sample_of
 from generator.pixels.recovery import Recovery
 from generator.pixels.training_set import TrainingSet
 from generator.schemas.declared import CONFIG, Setting
@@ -80,7 +80,7 @@ def measure_limits(
     """Each setting's value on this render (for a range, the measure both ends read): every row that applies to
     it and has what it needs, even where an earlier row would have ended the verdict."""
     judged, unlike = judged_claim(claim, settings, recovery.pixels)
-    sample = Sample(render, recovery.pixels, recovery.background, recovery.drawn, recovery, judged, unlike, training)
+    sample = sample_of(render, recovery, judged, unlike, training)
     present = {None} | {need for need, there in (("claim", judged), ("training", training)) if there is not None}
     kind = checks.DRAWN if recovery.drawn else RECOVERED
     metrics = measure(sample)

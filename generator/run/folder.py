@@ -95,14 +95,20 @@ QUALITY_THRESHOLDS = (
     "min_edge_sharpness",
     "max_rough_cells",
     "max_background_leaks",
-    "max_background_variation",
+    "max_background_residual",
+    "max_background_outlier",
+    "max_background_drift",
     "max_background_roughness",
     "max_stray_cells",
     "max_bottom_gap",
     "max_column_offset",
     "max_isolated_share",
+    "max_alone_share",
+    "max_lattice_share",
+    "max_split_cells",
     "min_subject_colors",
     "max_unlike_cells",
+    "max_twin_cells",
 )
 ADDED_LATER |= {("quality", key): getattr(QualitySettings, key) for key in QUALITY_THRESHOLDS}
 
