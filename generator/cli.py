@@ -267,6 +267,11 @@ class _Registered(click.Choice):
     help="With --ordinals: the JSON `ord wallet batch` printed, once per batch file in order; writes the next phase.",
 )
 @click.option("--fee-rate", type=float, help=f"With --ordinals: sat/vB for the cost report [default: {DEFAULT_FEE_RATE:g}].")
+@click.option(
+    "--onchain",
+    is_flag=True,
+    help="Ethereum, fully on-chain: the art encoded the Nouns way, layers once (export/onchain/; docs/onchain.md).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @config_option
 def export(
@@ -281,6 +286,7 @@ def export(
     ordinals,
     inscribed,
     fee_rate,
+    onchain,
     quiet,
     config_path,
 ) -> None:
@@ -292,6 +298,11 @@ def export(
     only_with = {Arg.INSCRIBED: bool(inscribed), Arg.FEE_RATE: fee_rate is not None}
     never_with = {"[metadata].base_uri": base_uri is not None, Arg.CAR: car, Arg.PLACEHOLDER: placeholder is not None}
     never_with |= {Arg.JSON_EXTENSION: json_extension, Arg.FORMAT: _given("fmt")}
+    if onchain:
+        _export_onchain(
+            folder, config_path, never_with | only_with | {Arg.ORDINALS: ordinals, Arg.STARTING_INDEX: _given("starting_index")}
+        )
+        return
     check_ordinals_options(ordinals, only_with, never_with)
     if ordinals:
         _export_ordinals(folder, config_path, inscribed, fee_rate, starting_index)
@@ -326,6 +337,17 @@ def export(
 def _given(parameter: str) -> bool:
     """Whether the running command's ``parameter`` was typed, not left to its default."""
     return click.get_current_context().get_parameter_source(parameter) is not click.core.ParameterSource.DEFAULT
+
+
+def _export_onchain(folder: Path, config_path: Path | None, given: dict[str, bool]) -> None:
+    from generator.publish.onchain.export import check_onchain_options, export_onchain
+    from generator.publish.onchain.report import report_lines
+
+    check_onchain_options(given)
+    summary = export_onchain(folder, load_config(config_path))
+    for line in report_lines(summary.report):
+        click.echo(line)
+    click.echo(f"written to {summary.folder}")
 
 
 def _export_ordinals(folder: Path, config_path: Path | None, inscribed: tuple[Path, ...], fee_rate, starting_index) -> None:

@@ -44,6 +44,7 @@ class Arg(StrEnum):
     KEEP_GOING = "<keep_going>"  # pixelate: convert the good files when some are bad
     MAX_COLORS = "<max_colors>"  # dataset: colours an image may have
     ORIGINALS = "<originals>"  # compare: the creator's 24×24 originals
+    ONCHAIN = "<onchain>"  # export: the art as Ethereum contract data, the Nouns way
     ORDINALS = "<ordinals>"  # export: Bitcoin Ordinals, recursive inscriptions
     OUT = "<out>"  # the output folder
     PLACEHOLDER = "<placeholder>"  # export: the pre-reveal image

@@ -54,7 +54,8 @@ def plan_drawings(config: Config, collection: CollectionFolder) -> tuple[list[La
     originals = [read_limited(token.master, IMAGE_LIMIT, RESTORE) for token in collection.tokens]
     masters = [_rgba(read_master(token.master)) for token in collection.tokens]  # a damaged one: one line
     combos = [
-        _stack(tables, art, token, master) if art else None for token, master in zip(collection.tokens, masters, strict=True)
+        exact_layers(tables, art, token, master) if art else None
+        for token, master in zip(collection.tokens, masters, strict=True)
     ]
     fills = {pair: _fill(art, *pair) for combo in combos if combo for pair in combo[:1]}
     used = sorted({pair for combo in combos if combo for pair in combo if fills.get(pair) is None})
@@ -79,8 +80,10 @@ def smallest_png(pixels: np.ndarray, original: bytes = b"") -> bytes:
     return min(candidates, key=len)
 
 
-def _stack(tables: list[TraitTable], art: Layers, token: Token, master: np.ndarray) -> list[tuple[int, int]] | None:
-    """The (trait, value) layers that draw ``token`` exactly, skipping empty ones; None when they do not draw it."""
+def exact_layers(tables: list[TraitTable], art: Layers, token: Token, master: np.ndarray) -> list[tuple[int, int]] | None:
+    """The (trait, value) layers that draw ``token`` exactly, skipping empty ones; None when they do not draw it.
+
+    Shared with the on-chain export: "layered" means the same thing wherever the layers are stored once."""
     combo = combo_of(tables, token.traits)
     if combo is None or None in combo:
         return None

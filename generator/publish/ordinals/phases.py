@@ -95,7 +95,7 @@ def export_ordinals(
             files |= _records(TOKENS, outputs) | _registry(config, plan.collection, token_ids)
         costs = cost_report(plan, tokens.inscriptions, fee_rate, config.pixels.size)
         files["report.json"] = _pretty(costs.document)
-        _write_all(folder, target, files)
+        write_staged(folder, target, files)
     next_batches = {1: layers.names, 2: tokens.names, 3: []}[phase]
     return OrdinalsSummary(target, phase, next_batches, costs, plan.provenance)
 
@@ -169,7 +169,8 @@ def _registry(config: Config, collection: CollectionFolder, ids: list[str]) -> d
     return {"inscriptions.json": _pretty(entries), "meta.json": _pretty(meta_json(config, ids[0]))}
 
 
-def _write_all(folder: Path, target: Path, files: dict[str, bytes]) -> None:
+def write_staged(folder: Path, target: Path, files: dict[str, bytes]) -> None:
+    """``files`` (name → bytes) as ``target``, built in a staging folder and swapped in whole (also the on-chain export)."""
     theirs = creators_files(target)  # the creator's files there are carried, or refused where a phase writes
     with writing(target):
         staging = fresh_staging(folder)
