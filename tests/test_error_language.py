@@ -21,7 +21,14 @@ from generator.cli import main
 from generator.command import in_flags
 from generator.errors import Arg
 
-MAPPING_LAYER = {"generator/cli.py", "generator/command.py", "generator/tools_cli.py", "training/cli.py", "training/__main__.py"}
+MAPPING_LAYER = {
+    "generator/cli.py",
+    "generator/command.py",
+    "generator/tools_cli.py",
+    "generator/export_cli.py",
+    "training/cli.py",
+    "training/__main__.py",
+}
 # Modules whose strings hold another program's flags: the file and why.
 OTHER_PROGRAMS = {
     "training/kohya.py": "writes sd-scripts' command line and dataset config for the user to run",
@@ -121,7 +128,7 @@ def test_a_setting_gets_the_running_commands_flag_once_and_a_longer_key_is_not_m
     line = in_flags("[model].lora_scale is 2, but [model].lora is none; set [model].lora first", collection, [])
     assert line == "[model].lora_scale (--lora-scale) is 2, but [model].lora (--lora) is none; set [model].lora first"
     assert in_flags("[traits].sampling = 'exact'", collection, []) == "[traits].sampling = 'exact'", "no flag: as said"
-    export = main.commands["export"]
+    export = main.get_command(click.Context(main), "export")  # loaded lazily
     assert in_flags("[render].steps must be ≥ 1", export, _commands(main)) == "[render].steps must be ≥ 1", (
         "export has no --steps: a flag of another command is not offered for a setting"
     )

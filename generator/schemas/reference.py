@@ -112,8 +112,9 @@ def overridden_settings(param: click.Parameter) -> list[str]:
 
 
 def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
-    for name in sorted(group.commands):  # the commands it holds, not the lazy ones it would import
-        command = group.commands[name]
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the lazy ones too: export's flags are a setting's flags as well
+        command = group.get_command(context, name)
         path = f"{prefix}{name}"
         if isinstance(command, click.Group):
             yield from _commands(command, f"{path} ")
