@@ -215,7 +215,8 @@ def report_lines(calibration: Calibration, written: dict[str, float] | None = No
     margin = calibration.margin
     lines = [
         f"{calibration.renders} good renders; suggested: the default where it accepts them all, else the worst good "
-        f"value plus {margin:.0%} of the good values' range (margin {margin:g}), rounded outward",
+        f"value plus {margin:.0%} of the good values' range (margin {margin:g}), rounded outward; a check that finds "
+        "a wrong token keeps its default",
         f"{'[quality] setting':<26} {'check':<22} {'n':>4} {'min':>7} {'median':>7} {'p90':>7} {'p99':>7} {'max':>7} "
         f"{'default':>8} {'fails':>8} {'suggested':>10}",
     ]
@@ -224,6 +225,8 @@ def report_lines(calibration: Calibration, written: dict[str, float] | None = No
         shown = [float(spread.values.min()), *(spread.percentile(p) for p in (50, 90, 99)), float(spread.values.max())]
         fails = f"{spread.failing} ✗" if spread.failing else "0"
         mark = "  ←" if spread.suggested != limit.default else ""
+        if spread.failing and limit.check.wrong_token:
+            mark = "  kept: these renders recovered to wrong pixels; look at them"
         lines.append(
             f"{limit.setting:<26} {limit.check.code.replace('{key}', '*'):<22} {len(spread.values):>4} "
             + " ".join(f"{value:>7.3g}" for value in shown)

@@ -58,6 +58,7 @@ class Check:
     group: str = ""  # once a row of a group fails, its later rows are not judged (default: the code)
     final: bool = False  # a failing final row is the whole verdict: every other reason would follow from it
     taken_by: Callable[[Sample], float | list[Reading]] | None = None  # its own measure; None: a named one
+    wrong_token: bool = False  # it finds a token recovery got wrong, not a render's noise: never loosened by calibration
 
     @property
     def family(self) -> str:
@@ -174,6 +175,7 @@ CHECKS: tuple[Check, ...] = (
         "background took in (raw ΔE {metrics[background_variation]:.3g})",
         REAL_BENCH + "levels, the background cell farthest from that field; good (real model): ≤ 8.8; a 74,74,74 cell "
         "taken into a 59,64,70 background (ΔE 6.4, within recovery's background tolerance): 18",
+        wrong_token=True,
     ),
     Check(
         "background_texture",
@@ -228,6 +230,7 @@ CHECKS: tuple[Check, ...] = (
         "exact tokens: 0 in every render (96 CryptoPunks' near-twin shading too); real-model renders recovery split: "
         "20 of 22 ≥ 1",
         renders=RECOVERED_ONLY,
+        wrong_token=True,
     ),
     Check(
         "speckled",
@@ -301,6 +304,7 @@ CHECKS: tuple[Check, ...] = (
         "half-cell scale): all",
         renders=RECOVERED_ONLY,
         needs="claim",
+        wrong_token=True,
     ),
     Check(
         "near_copy",

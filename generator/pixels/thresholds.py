@@ -106,9 +106,12 @@ def suggest(limit: Limit, values: Sequence[float], margin: float) -> float:
     """The threshold good renders' ``values`` ask for. Where the default accepts every one of them, the default: the
     bench chose it, and a looser one would only let more bad renders through. Where it fails some, the worst value
     plus ``margin`` of their range (max − min) beyond it, rounded outward to the setting's step (a count to a whole
-    number, a number to 3 significant digits) and kept within the setting's bounds."""
+    number, a number to 3 significant digits) and kept within the setting's bounds. A row that finds a wrong token
+    (``Check.wrong_token``: an area split between near-twins, a cell on its layer colour's twin, another colour in the
+    background) keeps its default: a render it fails recovered to pixels its art does not have, so it is not a good
+    render whatever it looks like, and loosening the row would publish such tokens."""
     found = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    if not len(found) or not any(limit.fails(value, limit.default) for value in found):
+    if limit.check.wrong_token or not len(found) or not any(limit.fails(value, limit.default) for value in found):
         return limit.default
     span = float(found.max() - found.min())
     rules = limit.declared.rules
