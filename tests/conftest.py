@@ -82,6 +82,14 @@ def made_collection(config_path: Path, out: Path, n: int) -> Path:
     return out
 
 
+def shipped_collection(root: Path, n: int) -> tuple[Path, Path]:
+    """A copy of the shipped trait folder under ``root`` and a finished ``n``-token sprite collection made from it, as
+    (collection folder, config): what the export targets' module fixtures start from."""
+    config = root / "traits" / "collection.toml"
+    shutil.copytree(REPO / "traits", config.parent)
+    return made_collection(config, root / "out", n), config
+
+
 def manifest_records(out: Path) -> list[dict]:
     """Every line of ``out``'s manifest, parsed: what a test reads back to check what a command recorded."""
     return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]

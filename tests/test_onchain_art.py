@@ -3,12 +3,11 @@ are stored once, layered tokens as trait indices, the rest whole; the report cou
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import collection_args, made_collection, run_cli
+from conftest import collection_args, run_cli, shipped_collection
 from PIL import Image
 from test_one_of_one_attributes import add_legendary
 from test_ordinals_mixed import touched_up
@@ -35,10 +34,7 @@ def assert_every_token_decodes_to_its_master(art: OnchainArt, out: Path) -> None
 
 @pytest.fixture(scope="module")
 def sprites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("onchain")
-    config = root / "traits" / "collection.toml"
-    shutil.copytree(Path(__file__).parent.parent / "traits", config.parent)
-    return made_collection(config, root / "out", 12), config
+    return shipped_collection(tmp_path_factory.mktemp("onchain"), 12)
 
 
 def test_a_sprite_collection_is_layers_once_and_trait_indices(sprites: tuple[Path, Path]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, collection_args, folder_bytes, made_collection, refused, run_cli
+from conftest import REPO, collection_args, folder_bytes, refused, run_cli, shipped_collection
 from PIL import Image
 from test_one_of_one_attributes import add_legendary
 
@@ -50,10 +50,7 @@ def assert_files_draw_every_token(out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sprites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("onchain-export")
-    config = root / "traits" / "collection.toml"
-    shutil.copytree(Path(__file__).parent.parent / "traits", config.parent)
-    return made_collection(config, root / "out", 10), config
+    return shipped_collection(tmp_path_factory.mktemp("onchain-export"), 10)
 
 
 def test_the_export_writes_data_a_renderer_reads_and_a_report(sprites: tuple[Path, Path]) -> None:

@@ -4,14 +4,13 @@ schema and the marketplace registry accept."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
 import yaml
-from conftest import folder_bytes, made_collection, run_cli
+from conftest import folder_bytes, run_cli, shipped_collection
 from ordinals_chain import composed, content_table, inscribe, inscribed_args
 from PIL import Image
 
@@ -22,10 +21,7 @@ from generator.schemas import schema_document
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A 16-token sprite collection, and the config that made it."""
-    root = tmp_path_factory.mktemp("ordinals")
-    config = root / "traits" / "collection.toml"
-    shutil.copytree(Path(__file__).parent.parent / "traits", config.parent)
-    return made_collection(config, root / "out", 16), config
+    return shipped_collection(tmp_path_factory.mktemp("ordinals"), 16)
 
 
 def export(out: Path, config: Path, *extra: object) -> str:

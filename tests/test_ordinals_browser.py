@@ -3,12 +3,11 @@ to its master: at 24×24, and at a 20× upscale that must stay crisp (``image-re
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import made_collection, run_cli
+from conftest import run_cli, shipped_collection
 from ordinals_browser import rendered, upscaled
 from ordinals_chain import content_table, inscribe, inscribed_args
 from test_gallery import browser
@@ -17,10 +16,7 @@ from test_gallery import browser
 @pytest.fixture(scope="module")
 def inscribed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 6-token collection through all three phases."""
-    root = tmp_path_factory.mktemp("ordinals-browser")
-    config = root / "traits" / "collection.toml"
-    shutil.copytree(Path(__file__).parent.parent / "traits", config.parent)
-    out = made_collection(config, root / "out", 6)
+    out, config = shipped_collection(tmp_path_factory.mktemp("ordinals-browser"), 6)
     ordinals = out / "export" / "ordinals"
     for phase in ((), "layers", "tokens"):
         given = inscribed_args(inscribe(ordinals, phase)) if phase else []

@@ -4,22 +4,18 @@ written: the ids would be matched to the wrong files, and an inscription cannot 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import folder_bytes, made_collection, refused, run_cli
+from conftest import folder_bytes, made_collection, refused, run_cli, shipped_collection
 from ordinals_chain import inscribe, inscribed_args
 
 
 @pytest.fixture(scope="module")
 def answered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A collection through phase 2 (its layers inscribed), the config, and the layers' ord output."""
-    root = tmp_path_factory.mktemp("ordinals-refusals")
-    config = root / "traits" / "collection.toml"
-    shutil.copytree(Path(__file__).parent.parent / "traits", config.parent)
-    out = made_collection(config, root / "out", 6)
+    out, config = shipped_collection(tmp_path_factory.mktemp("ordinals-refusals"), 6)
     assert run_cli("export", out, "--ordinals", "--config", config).exit_code == 0
     ordinals = out / "export" / "ordinals"
     layers = inscribe(ordinals, "layers")
