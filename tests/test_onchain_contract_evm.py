@@ -25,6 +25,10 @@ RECT = re.compile(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="1" fill="#([
 SVG_HEAD = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" shape-rendering="crispEdges">'
 
 
+class Reverted(Exception):
+    """A transaction the contract reverted (its receipt's status 0)."""
+
+
 class Chain:
     """An eth-tester chain holding one deployed renderer, called as its owner."""
 
@@ -52,7 +56,8 @@ class Chain:
     def send(self, data: bytes, to: str | None = None) -> dict:
         transaction = {"from": self.owner, "gas": 30_000_000, "data": "0x" + data.hex()} | ({"to": to} if to else {})
         receipt = self.tester.get_transaction_receipt(self.tester.send_transaction(transaction))
-        assert receipt["status"] == 1
+        if receipt["status"] != 1:
+            raise Reverted(receipt)
         return receipt
 
     def send_call(self, signature: str, types: list[str], values: list) -> dict:
@@ -120,3 +125,22 @@ def test_a_one_of_one_stored_whole_renders_from_the_contract_too(config_path: Pa
     tokens = (out / "export" / "onchain" / "tokens.bin").read_bytes()
     assert 0xFF in tokens[:: len(json.loads((out / "export" / "onchain" / "contract.json").read_text())["trait_bases"])]
     assert_every_token_uri_matches_its_files(out)
+
+
+@pytest.mark.slow
+def test_only_the_owner_stores_and_mints_and_only_within_n_after_seal(config_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config_path, out, 2)).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--config", config_path).exit_code == 0
+    chain = Chain(out / "export" / "onchain")  # stored, sealed, and both tokens minted to the owner
+    stranger = chain.tester.get_accounts()[1]
+    with pytest.raises(Reverted):  # past N
+        chain.send_call("mint(address,uint256)", ["address", "uint256"], [chain.owner, 1])
+    with pytest.raises(Reverted):  # sealed: the data can no longer change
+        chain.send_call("store(bytes)", ["bytes"], [b"\x01"])
+    chain.owner, owner = stranger, chain.owner
+    with pytest.raises(Reverted):  # not the owner
+        chain.send_call("seal()", [], [])
+    assert chain.call("ownerOf(uint256)", ["uint256"], [2], "address").lower() == owner.lower()
+    with pytest.raises(eth_tester.exceptions.TransactionFailed):  # no token 3
+        chain.call("tokenURI(uint256)", ["uint256"], [3], "string")
