@@ -17,7 +17,7 @@ FORCE ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.punkgen-installed
 
-.PHONY: setup collection test bench bench-ordinals check clean docs
+.PHONY: setup collection test bench bench-ordinals check clean docs contracts contract-tools
 
 setup: $(STAMP)
 
@@ -59,6 +59,15 @@ check: $(STAMP)
 # docs/configuration.md's settings tables, from generator/schemas/config.schema.json and the flags' help
 docs: $(STAMP)
 	$(BIN)/python -c 'from generator.cli import main; from generator.schemas.reference import write_reference; write_reference("docs/configuration.md", main)'
+
+# contracts/artifacts/PunkgenRenderer.json (committed): the renderer contract compiled by pinned solc-js and
+# OpenZeppelin from npm into .ci/node; tests/test_onchain_contract.py fails if a recompile differs from it.
+CONTRACT_PACKAGES := solc@0.8.28 @openzeppelin/contracts@5.1.0
+contract-tools:
+	npm install --silent --prefix .ci/node $(CONTRACT_PACKAGES)
+
+contracts: contract-tools
+	node contracts/compile.mjs .ci/node
 
 clean:
 	rm -rf $(VENV) output .pytest_cache

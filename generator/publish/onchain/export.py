@@ -6,6 +6,8 @@ Files (docs/onchain.md says how a renderer reads them):
 - ``palette.bin``: ``0x000000`` then each colour's three bytes, as Nouns' ``setPalette`` takes it;
 - ``images.bin`` and ``images.json``: every image's RLE bytes back to back, and each one's folder, name, offset, length;
 - ``tokens.bin``: one record of a byte per trait per token, in token order (:func:`.layout.token_records`);
+- ``contract-data.bin`` and ``contract.json``: the renderer contract's data stream and constructor arguments
+  (:mod:`.contract`);
 - ``report.json``: the bytes and data contracts (:mod:`.report`).
 """
 
@@ -19,6 +21,7 @@ from generator.config import Config
 from generator.curate.finished import load_collection, require_collection_folder
 from generator.errors import Arg, UserError
 from generator.publish.export import check_against_manifest
+from generator.publish.onchain.contract import contract_data, master_provenance
 from generator.publish.onchain.layout import OnchainArt, plan_art, token_records
 from generator.publish.onchain.nouns import image_data, image_data_json
 from generator.publish.onchain.report import onchain_report
@@ -55,6 +58,8 @@ def export_onchain(folder: Path, config: Config) -> OnchainSummary:
         art = plan_art(config, collection)
         report = onchain_report(art)
         files = onchain_files(art, [token.token_id for token in collection.tokens], report)
+        stream, arguments = contract_data(config, art, collection, master_provenance(collection))
+        files |= {"contract-data.bin": stream, "contract.json": _pretty(arguments)}
         write_staged(folder, target, files)
     return OnchainSummary(target, report)
 
