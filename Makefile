@@ -17,7 +17,7 @@ FORCE ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.punkgen-installed
 
-.PHONY: setup collection test bench check clean docs contracts contract-tools
+.PHONY: setup collection test bench bench-ordinals check clean docs contracts contract-tools
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/rarity.py
 	$(BIN)/python bench/render.py
+
+# Issue 31's 10,000-token Ordinals figures: all three phases, every token SVG drawn in headless Chromium (/usr/bin/chromium).
+# Not in `make bench`: about 10 min on the shared 2-core machine (8.4 of them in Chromium, 25 screenshots of 400 tokens). OUT=folder reuses a finished collection there.
+bench-ordinals: $(STAMP)
+	$(BIN)/python bench/ordinals.py $(if $(OUT),--out $(OUT))
 
 check: $(STAMP)
 	$(BIN)/ruff check generator training tests bench

@@ -6,17 +6,16 @@ import csv
 import html
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, chromium
 from conftest import collection_args, run_cli
 from PIL import Image
 
 from generator.publish.gallery import gallery_html
 from generator.publish.rarity import rank_tokens
 
-CHROMIUM = Path("/usr/bin/chromium")
 CID_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/"
 N = 40  # fits on the page's first step of 240 cards
 PAGE = 240
@@ -68,26 +67,6 @@ def test_names_cannot_break_out_of_the_page() -> None:
     assert page.count("</script>") == 2 and "<script>alert" not in page
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in page
     assert embedded(page)["values"][0] == sorted(["Cap", evil])
-
-
-def chromium(tmp_path: Path, url: str, *flags: str) -> str:
-    """Headless Chromium as CI runs it: no network, no GPU, a private profile; returns stdout."""
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--virtual-time-budget=5000",
-        *flags,
-        url,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=True).stdout
 
 
 def cards(dom: str) -> list[tuple[int, int]]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_cli, shipped_collection
-from ordinals_browser import cells, explorer, grid_page, upscaled
+from ordinals_browser import rendered, upscaled
 from ordinals_chain import content_table, inscribe, inscribed_args
-from test_gallery import CHROMIUM, browser, chromium
+from test_gallery import browser
 
 
 @pytest.fixture(scope="module")
@@ -32,23 +32,10 @@ def test_each_token_svg_renders_as_its_master(inscribed: Path, tmp_path: Path, s
     table = content_table(ordinals)
     tokens = [i for i, f in table.items() if f.parent.name == "tokens"]
     assert len(tokens) == 6 and all(table[i].suffix == ".svg" for i in tokens)
-    page, corners = grid_page(tokens, scale, columns=3)
-    (tmp_path / "grid.html").write_text(page)
-    shot = tmp_path / "shot.png"
-    with explorer({**table, "/grid.html": tmp_path / "grid.html"}) as url:
-        width, height = 3 * 24 * scale, 2 * 24 * scale
-        chromium(
-            tmp_path,
-            f"{url}/grid.html",
-            f"--screenshot={shot}",
-            f"--window-size={width},{height}",
-            "--force-device-scale-factor=1",
-            "--hide-scrollbars",
-        )
-    for token_id, cell in zip(tokens, cells(shot, corners, scale), strict=True):
+    drawn = rendered(table, tokens, scale, columns=3, workdir=tmp_path)
+    for token_id, cell in zip(tokens, drawn, strict=True):
         number = table[token_id].stem
         expected = upscaled(inscribed / "images" / f"{number}.png", scale)
         assert np.array_equal(cell, expected), (
             f"token {number} at {scale}×: {int((cell != expected).any(-1).sum())} pixels differ"
         )
-    assert CHROMIUM.exists()

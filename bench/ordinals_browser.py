@@ -1,6 +1,7 @@
 """Token SVGs as a browser shows them on an ord explorer: ``/content/<id>`` served on 127.0.0.1 from the inscribed
 files, a page of ``<iframe>``s (an SVG in an ``<img>`` may load nothing, so explorers and marketplaces frame it),
-one headless Chromium screenshot, and each token's cell cut out of it."""
+one headless Chromium screenshot, and each token's cell cut out of it. Shared by tests/test_ordinals_browser.py and
+bench/ordinals.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from chromium import chromium
 from PIL import Image
 
 TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json", ".html": "text/html"}
@@ -80,3 +82,22 @@ def upscaled(master: Path, scale: int) -> np.ndarray:
     with Image.open(master) as image:
         pixels = np.asarray(image.convert("RGB"))
     return pixels.repeat(scale, 0).repeat(scale, 1)
+
+
+def rendered(files: dict[str, Path], token_ids: list[str], scale: int, columns: int, workdir: Path) -> list[np.ndarray]:
+    """Each token of ``token_ids`` as Chromium draws it at ``scale``× from ``files`` (id → inscribed file) served as
+    ``/content/<id>``: one page, one screenshot, one RGB cell per token, in order."""
+    page, corners = grid_page(token_ids, scale, columns)
+    (workdir / "grid.html").write_text(page)
+    shot = workdir / "shot.png"
+    rows = -(-len(token_ids) // columns)
+    with explorer({**files, "/grid.html": workdir / "grid.html"}) as url:
+        chromium(
+            workdir,
+            f"{url}/grid.html",
+            f"--screenshot={shot}",
+            f"--window-size={columns * 24 * scale},{rows * 24 * scale}",
+            "--force-device-scale-factor=1",
+            "--hide-scrollbars",
+        )
+    return cells(shot, corners, scale)
