@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,8 @@ WIDE_BYTE_ORDER_MARKS = (
 )
 MAX_NESTING = 64  # levels: an API workflow is 4 deep, token metadata 3, a manifest line 3, collection.toml 3
 TOO_DEEP = f"nested deeper than {MAX_NESTING} levels"
+_JSON_STRINGS = {str: re.compile(r'"(?:[^"\\]|\\.)*"', re.S), bytes: re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)}
+_JSON_BRACKETS = {str: re.compile(r"[\[\]{}]"), bytes: re.compile(rb"[\[\]{}]")}
 MAX_CSV_LINE = 16_384  # characters: many cells' worth, yet far below csv's 131,072-character field limit
 QUOTING = 'quote a cell that holds a comma as "…", and write a quote inside it as ""'
 SAVE_AS_UTF8 = "save it as UTF-8 (Excel: Save As → CSV UTF-8; Notepad or TextEdit: encoding UTF-8)"
@@ -114,12 +118,32 @@ def parse_json(data: str | bytes) -> Any:
     ``deepcopy``, ``json.dumps`` and schema validation the same way. What punkgen reads (a workflow, metadata, a
     manifest line, ``run.json``) is a few levels deep, so the bound refuses only what no tool writes.
     """
+    if _bracket_depth(data) > MAX_NESTING:
+        raise ValueError(TOO_DEEP)
     try:
         document = json.loads(data)
     except RecursionError:
         raise ValueError(TOO_DEEP) from None
     check_nesting(document)
     return document
+
+
+def _bracket_depth(data: str | bytes) -> int:
+    """How deep the text's brackets nest outside its strings, read before the JSON reader recurses into them.
+
+    The reader's C code checks its depth against ``sys.getrecursionlimit()``, and a library may raise that limit for
+    the whole process (py_ecc sets 100,000 when imported): the reader then overflows the C stack and the process dies
+    on a segmentation fault instead of raising ``RecursionError``. A document with fewer opening brackets than the
+    bound cannot nest past it, so what punkgen reads (a few brackets a document) costs two ``count`` calls.
+    """
+    kind = bytes if isinstance(data, bytes | bytearray) else str
+    opening = ("[", "{") if kind is str else (b"[", b"{")
+    if data.count(opening[0]) + data.count(opening[1]) <= MAX_NESTING:
+        return 0
+    steps = (
+        1 if bracket in opening else -1 for bracket in _JSON_BRACKETS[kind].findall(_JSON_STRINGS[kind].sub(opening[0][:0], data))
+    )
+    return max(itertools.accumulate(steps, initial=0))
 
 
 def check_nesting(document: Any) -> None:

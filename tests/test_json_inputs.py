@@ -6,11 +6,13 @@ node, instead of every render coming back ``wrong_prompt``."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import collection_args, edit, folder_bytes, refused, run_cli
+from conftest import REPO, collection_args, edit, folder_bytes, refused, run_cli
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from test_import_backend import import_args
@@ -139,3 +141,21 @@ def test_a_run_record_nested_past_reason_is_corrupt_not_a_traceback(config_path:
     before = folder_bytes(out)
     assert "run.json is corrupt; pass --force" in refused(*collection_args(config_path, out, 6))
     assert folder_bytes(out) == before
+
+
+@pytest.mark.parametrize(
+    "document", ['"[' + "[" * 80 + '"', "[" * 200_000 + "]" * 200_000, '{"a":' * 100_000 + "1" + "}" * 100_000]
+)
+def test_deep_json_is_refused_even_where_a_library_raised_the_recursion_limit(document: str) -> None:
+    """py_ecc (imported with the EVM test tools) sets the recursion limit to 100,000 for the whole process: Python's
+    JSON reader then overflowed the C stack (a segmentation fault) before any RecursionError. In a process of its own,
+    so the raised limit stays there; brackets inside a string do not count."""
+    probe = (
+        "import sys; sys.setrecursionlimit(100_000)\n"
+        "from generator.text import parse_json\n"
+        "try:\n    print(parse_json(sys.stdin.read()))\nexcept ValueError as error:\n    print('refused:', error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], input=document, capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-500:]
+    expected = "[" + "[" * 80 if document.startswith('"') else "refused: nested deeper than 64 levels"
+    assert done.stdout.strip() == expected
