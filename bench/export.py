@@ -22,6 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from made import finished_collection  # noqa: E402
+
 from generator.config import load_config  # noqa: E402
 from generator.publish.car import pack_folder  # noqa: E402
 from generator.publish.export import export_collection  # noqa: E402
@@ -47,12 +49,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--folder", type=Path, help="a finished collection folder (made with the shipped config)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = args.folder or Path(scratch) / "collection"
-        if args.folder is None:
-            started = time.perf_counter()
-            make_collection(folder, args.tokens)
-            print(f"collection of {args.tokens:,} tokens made in {time.perf_counter() - started:.1f} s")
+    with finished_collection(args.folder, args.tokens) as folder:
         timed(folder, car=False)  # warm-up: page cache, worker start-up code paths
         plain, car = [], []
         for _ in range(args.repeats):

@@ -18,7 +18,6 @@ import argparse
 import json
 import math
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from chromium import CHROMIUM
+from made import finished_collection
 from ordinals_browser import rendered, upscaled
 from ordinals_chain import content_table, inscribe
 
@@ -33,28 +33,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from generator.config import DEFAULT_CONFIG_PATH, load_config  # noqa: E402
-from generator.curate.finished import require_collection_folder  # noqa: E402
-from generator.errors import UserError  # noqa: E402
 from generator.publish.ordinals.cost import DEFAULT_FEE_RATE  # noqa: E402
 from generator.publish.ordinals.phases import export_ordinals  # noqa: E402
 
 GRID = 20  # columns and rows of a 1× page: 400 tokens, a 480×480 screenshot
 ZOOM = 20
 ZOOM_COLUMNS = 5  # a 2,400-pixel-wide page at 20×
-
-
-def collection(folder: Path, tokens: int) -> None:
-    """``folder`` as a finished collection: the one there, or ``tokens`` made with the sprites backend."""
-    try:
-        require_collection_folder(folder)
-        print(f"reusing the collection in {folder}")
-        return
-    except UserError:
-        pass
-    started = time.perf_counter()
-    command = [sys.executable, "-m", "generator", "collection", "-n", str(tokens), "--out", str(folder)]
-    subprocess.run([*command, "--backend", "sprites", "--quiet"], cwd=REPO, check=True)
-    print(f"collection of {tokens:,} tokens made in {time.perf_counter() - started:.1f} s")
 
 
 def inscribe_all(folder: Path, fee_rate: float) -> Path:
@@ -141,9 +125,7 @@ def main() -> None:
     if not CHROMIUM.exists():
         sys.exit(f"needs Debian's chromium at {CHROMIUM}")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = args.out or Path(scratch) / "collection"
-        collection(folder, args.tokens)
+    with finished_collection(args.out, args.tokens) as folder:
         ordinals = inscribe_all(folder, args.fee_rate)
         check_in_browser(folder, ordinals, args.scale_sample)
         cost_table(json.loads((ordinals / "report.json").read_text()))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -26,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "traits" / "collection.toml"
 sys.path.insert(0, str(REPO))
 
-from export import make_collection  # noqa: E402
+from made import finished_collection  # noqa: E402
 
 from generator.config import load_config  # noqa: E402
 from generator.publish.export import load_collection  # noqa: E402
@@ -53,12 +52,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--folder", type=Path, help="a finished collection folder (made with the shipped config)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = args.folder or Path(scratch) / "collection"
-        if args.folder is None:
-            started = time.perf_counter()
-            make_collection(folder, args.tokens)
-            print(f"collection of {args.tokens:,} tokens made in {time.perf_counter() - started:.1f} s")
+    with finished_collection(args.folder, args.tokens) as folder:
         command = [sys.executable, "-m", "generator", "rarity", str(folder)]
         run = partial(subprocess.run, command, cwd=REPO, check=True, capture_output=True)
         run()  # warm-up: page cache
