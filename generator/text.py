@@ -140,9 +140,8 @@ def _bracket_depth(data: str | bytes) -> int:
     opening = ("[", "{") if kind is str else (b"[", b"{")
     if data.count(opening[0]) + data.count(opening[1]) <= MAX_NESTING:
         return 0
-    steps = (
-        1 if bracket in opening else -1 for bracket in _JSON_BRACKETS[kind].findall(_JSON_STRINGS[kind].sub(opening[0][:0], data))
-    )
+    outside_strings = _JSON_STRINGS[kind].sub(kind(), data)
+    steps = (1 if bracket in opening else -1 for bracket in _JSON_BRACKETS[kind].findall(outside_strings))
     return max(itertools.accumulate(steps, initial=0))
 
 

@@ -40,7 +40,6 @@ from generator.run.sheet import SHEET_ZLIB_LEVEL
 
 OUT_FOLDER, SHEET_FILE, REPORT_FILE = "compare", "sheet.png", "report.json"
 SHEET_TOKENS = 64  # the sheet shows the first 64 token ids (the figures cover every token): 24-px tiles stay ≥ 2×
-BLOCK_CELLS = 1 << 24  # token × original × pixel comparisons per block: ~16 MB of booleans, whatever the sizes
 SAME_PLAN = f"{Arg.CHECKPOINTS} must be runs of the same plan (the same config, seed and N, e.g. one per LoRA epoch)"
 PUNKGEN_FILES = (IMAGES, METADATA, REJECTED_DIR, EXPORT, TO_RENDER)  # where a collection's own files live
 
@@ -178,7 +177,7 @@ def compare_runs(
     training = load_training_set(originals, config.pixels.size, Arg.ORIGINALS)
     limit = config.quality.min_training_distance
     palette = np.unique(pack_rgb(training.pixels))
-    nearest = [_nearest(run.pixels, training) for run in runs]
+    nearest = [Nearest(*training.nearest(run.pixels)) for run in runs]  # the near-copy guard's measure
     figures = [_figures(run, palette, training, found, limit) for run, found in zip(runs, nearest, strict=True)]
     shown = runs[0].token_ids[:SHEET_TOKENS]
     rows = [[found.pair(run, training, n, limit) for run, found in zip(runs, nearest, strict=True)] for n in range(len(shown))]
@@ -248,20 +247,6 @@ def _span(token_ids: list[int]) -> str:
 
 def _differing(first: dict[str, str], other: dict[str, str]) -> str:
     return ", ".join(f"{key} {other.get(key)!r}, not {value!r}" for key, value in first.items() if other.get(key) != value)
-
-
-def _nearest(pixels: np.ndarray, training: TrainingSet) -> Nearest:
-    """Each token's closest original and how many pixels differ from it: the near-copy guard's measure (a pixel
-    differs when any channel does), in blocks of tokens so memory stays bounded for 10,000 tokens × 1,000 originals."""
-    tokens = pack_rgb(pixels).reshape(len(pixels), -1)
-    originals = pack_rgb(training.pixels).reshape(len(training.pixels), -1)
-    block = max(1, BLOCK_CELLS // originals.size)
-    index, distance = [], []
-    for start in range(0, len(tokens), block):
-        differing = (tokens[start : start + block, None, :] != originals[None]).sum(axis=-1)
-        index.append(differing.argmin(axis=1))
-        distance.append(differing.min(axis=1))
-    return Nearest(np.concatenate(index), np.concatenate(distance))
 
 
 def _figures(run: Run, palette: np.ndarray, training: TrainingSet, nearest: Nearest, limit: int) -> RunFigures:

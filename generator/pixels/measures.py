@@ -312,9 +312,8 @@ def training_distance(sample: Sample) -> list[Reading]:
     """How many pixels differ from the closest original of the training set, and which one it is."""
     training = sample.training
     assert training is not None, "a check that needs the training set is judged only with one"
-    differing = (training.pixels != sample.pixels[None]).any(axis=-1).sum(axis=(1, 2))
-    closest = int(differing.argmin())
-    return [Reading(float(differing[closest]), {"image": training.names[closest]})]
+    (closest,), (distance,) = training.nearest(sample.pixels[None])
+    return [Reading(float(distance), {"image": training.names[closest]})]
 
 
 def edge_sharpness(render: np.ndarray, grid: Grid, size: int) -> float:

@@ -7,13 +7,16 @@ one place that reads that folder and names the file and the fix when it cannot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from generator.errors import UserError
 from generator.files import IMAGE_LIMIT
-from generator.images import IMAGE_ERRORS, PIXEL_ART_SUFFIXES, read_user_rgba
+from generator.images import IMAGE_ERRORS, PIXEL_ART_SUFFIXES, pack_rgb, read_user_rgba
+
+BLOCK_CELLS = 1 << 24  # token × original × pixel comparisons at once: ~16 MB of booleans, whatever the sizes
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,24 @@ class TrainingSet:
 
     names: tuple[str, ...]
     pixels: np.ndarray
+
+    @cached_property
+    def _packed(self) -> np.ndarray:
+        """(n, S·S) one code a pixel: read once, compared with every token."""
+        return pack_rgb(self.pixels).reshape(len(self.pixels), -1)
+
+    def nearest(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each token of (m, S, S, 3), its closest original's index and how many pixels differ from it (a pixel
+        differs when any channel does; the first original among equals): the near-copy guard's measure, for one
+        render or a whole run, in blocks of tokens so memory stays bounded for 10,000 tokens × 1,000 originals."""
+        packed = pack_rgb(tokens).reshape(len(tokens), -1)
+        block = max(1, BLOCK_CELLS // self._packed.size)
+        index, distance = [], []
+        for start in range(0, len(packed), block):
+            differing = (packed[start : start + block, None, :] != self._packed[None]).sum(axis=-1)
+            index.append(differing.argmin(axis=1))
+            distance.append(differing.min(axis=1))
+        return np.concatenate(index), np.concatenate(distance)
 
 
 def load_training_set(folder: Path, size: int, source: str = "[quality].training_dir") -> TrainingSet:

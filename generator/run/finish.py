@@ -75,10 +75,11 @@ def finish_token(destination: Destination, job: RenderJob, render: np.ndarray | 
     config = destination.config
     found = render if isinstance(render, Found) else None
     render = found.pixels if found else render
-    recovery = postprocess(render, destination, job)
+    claimed = claim(destination, job.combo)  # read by recovery and by the verdict: composed once
+    recovery = postprocess(render, destination, job, claimed)
     verdict = Verdict((), {})
     if config.quality.enabled:
-        verdict = assess(render, recovery, config.quality, destination.training, claim(destination, job.combo))
+        verdict = assess(render, recovery, config.quality, destination.training, claimed)
     if found and found.mismatch:
         verdict = Verdict((found.mismatch, *verdict.reasons), verdict.metrics)
     return conclude(destination, job, render, recovery.pixels, verdict, found)
@@ -182,7 +183,7 @@ def restore_token(destination: Destination, job: RenderJob, render: np.ndarray |
     if render is None:  # import: the file is no longer in the renders folder
         return False
     render = render.pixels if isinstance(render, Found) else render
-    png = encode_png(Image.fromarray(postprocess(render, destination, job).pixels))
+    png = encode_png(Image.fromarray(postprocess(render, destination, job, claim(destination, job.combo)).pixels))
     if hashlib.sha256(png).hexdigest() != sha256:
         return False
     write_token(destination, job, png)
@@ -217,12 +218,12 @@ def claim(destination: Destination, combo: tuple[int, ...]) -> Claim | None:
     return Claim(pixels, owner, names)
 
 
-def postprocess(render: np.ndarray, destination: Destination, job: RenderJob) -> Recovery:
+def postprocess(render: np.ndarray, destination: Destination, job: RenderJob, claimed: Claim | None) -> Recovery:
     """The render → the S×S token, its background painted the colour the token's background trait asks for, palette
     near-twins it cannot tell apart resolved by the layers' art where there is some; art drawn at token size is the
     token already."""
     pixels, background = destination.config.pixels, destination.backgrounds[job.combo[0]]
     if destination.drawn:
         return drawn_recovery(render, background)
-    expected = destination.layers.expectation(job.combo)[0] if destination.layers is not None else None
+    expected = claimed.pixels if claimed is not None else None
     return recover(render, pixels.size, destination.palette, pixels.method, background, expected)
