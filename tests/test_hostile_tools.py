@@ -4,9 +4,13 @@ files where files go, odd images, interrupted and concurrent runs, outputs insid
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.conftest import refused
+import pytest
+from conftest import refused, run_cli
+from test_traits_import_hashlips import hashlips_project
 
 
 def test_calibrate_names_a_fifo_given_as_a_render_for_what_it_is(tmp_path: Path, config_path: Path) -> None:
@@ -46,3 +50,47 @@ def test_compare_names_a_file_or_device_given_as_the_collection_for_what_it_is(t
     for given, said in ((image, "is a file"), (Path("/dev/zero"), "is a character device")):
         line = refused("compare", given, "--originals", tmp_path / "originals", "--config", config_path)
         assert line.startswith(f"Error: {given}: {said}, not a collection folder;"), line
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, lambda path: path.symlink_to("/dev/null")], ids=["fifo", "device"])
+def test_import_names_a_fifo_or_device_given_as_to_for_what_it_is(tmp_path: Path, make) -> None:  # noqa: ANN001
+    target = tmp_path / "traits"
+    make(target)
+    project = hashlips_project(tmp_path / "project")
+    line = refused("traits", "import", project, "--from", "hashlips", "--to", target)
+    kind = "a named pipe (FIFO)" if target.is_fifo() else "a character device"
+    assert line == f"Error: {target}: --to is {kind}, not a folder; name a new folder"
+
+
+def test_import_sweeps_the_staging_folder_a_killed_import_left_and_spares_a_living_ones(tmp_path: Path) -> None:
+    project = hashlips_project(tmp_path / "project")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    killed = tmp_path / f".traits.{dead.stdout.strip()}.partial"
+    living = tmp_path / f".traits.{os.getppid()}.partial"
+    for staged in (killed, living):
+        (staged / "layers").mkdir(parents=True)
+        (staged / "eyes.csv").write_text("half")
+    assert run_cli("traits", "import", project, "--from", "hashlips", "--to", tmp_path / "traits").exit_code == 0
+    assert not killed.exists() and (living / "eyes.csv").read_text() == "half"
+    assert (tmp_path / "traits" / "collection.toml").is_file()
+
+
+def test_import_racing_another_into_the_same_folder_is_one_line_and_keeps_the_others_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.plan.importers import writer
+
+    project = hashlips_project(tmp_path / "project")
+    target = tmp_path / "traits"
+    encode = writer.encode_png
+
+    def other_import_finishes_first(image):  # noqa: ANN001, ANN202
+        target.mkdir(exist_ok=True)
+        (target / "collection.toml").write_text("the other import's")
+        return encode(image)
+
+    monkeypatch.setattr(writer, "encode_png", other_import_finishes_first)
+    line = refused("traits", "import", project, "--from", "hashlips", "--to", target)
+    assert line == f"Error: {target}: --to was filled by another command while this import ran; name a new folder"
+    assert (target / "collection.toml").read_text() == "the other import's"
+    assert [path.name for path in tmp_path.iterdir() if path.name.endswith(".partial")] == []
