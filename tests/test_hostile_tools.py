@@ -94,3 +94,19 @@ def test_import_racing_another_into_the_same_folder_is_one_line_and_keeps_the_ot
     assert line == f"Error: {target}: --to was filled by another command while this import ran; name a new folder"
     assert (target / "collection.toml").read_text() == "the other import's"
     assert [path.name for path in tmp_path.iterdir() if path.name.endswith(".partial")] == []
+
+
+@pytest.mark.parametrize("inside", ["layers/New", "out", "."])
+def test_import_into_the_project_it_reads_is_refused_and_writes_nothing(tmp_path: Path, inside: str) -> None:
+    project = hashlips_project(tmp_path / "project")
+    before = sorted(project.rglob("*"))
+    line = refused("traits", "import", project, "--from", "hashlips", "--to", project / inside)
+    assert line == f"Error: {project / inside} is inside the hashlips project {project}; choose --to outside it"
+    assert sorted(project.rglob("*")) == before
+
+
+def test_import_into_its_project_through_a_link_is_refused(tmp_path: Path) -> None:
+    project = hashlips_project(tmp_path / "project")
+    (tmp_path / "link").symlink_to(project)
+    line = refused("traits", "import", tmp_path / "link", "--from", "hashlips", "--to", project / "layers" / "New")
+    assert line.endswith("choose --to outside it") and not (project / "layers" / "New").exists()
