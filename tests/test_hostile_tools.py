@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import refused, run_cli
+from conftest import made_collection, refused, run_cli
 from test_traits_import_hashlips import hashlips_project
 
 
@@ -110,3 +110,16 @@ def test_import_into_its_project_through_a_link_is_refused(tmp_path: Path) -> No
     (tmp_path / "link").symlink_to(project)
     line = refused("traits", "import", tmp_path / "link", "--from", "hashlips", "--to", project / "layers" / "New")
     assert line.endswith("choose --to outside it") and not (project / "layers" / "New").exists()
+
+
+@pytest.mark.parametrize("inside", ["layers/eyes", "layers"])
+def test_compare_out_among_the_configs_layer_images_is_refused(config_path: Path, tmp_path: Path, inside: str) -> None:
+    run = made_collection(config_path, tmp_path / "run", 4)
+    originals = tmp_path / "originals"
+    originals.mkdir()
+    (originals / "a.png").write_bytes((run / "images" / "1.png").read_bytes())
+    out = config_path.parent / inside
+    before = sorted(out.rglob("*"))
+    line = refused("compare", run, "--originals", originals, "--out", out, "--config", config_path)
+    assert line == f"Error: {out} is inside the layers folder {config_path.parent / 'layers'}; choose an --out outside it"
+    assert sorted(out.rglob("*")) == before
