@@ -123,3 +123,20 @@ def test_compare_out_among_the_configs_layer_images_is_refused(config_path: Path
     line = refused("compare", run, "--originals", originals, "--out", out, "--config", config_path)
     assert line == f"Error: {out} is inside the layers folder {config_path.parent / 'layers'}; choose an --out outside it"
     assert sorted(out.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        'const baseUri = "https://alice:s3cretPW@host.example/x?token=TOK123;',  # the string never closes
+        "const apiKey = #s3cret-TOK123-alice;",  # a character no JavaScript literal holds, right before the key
+    ],
+)
+def test_an_unreadable_config_js_is_refused_without_quoting_the_credentials_in_it(tmp_path: Path, broken: str) -> None:
+    project = hashlips_project(tmp_path / "project")
+    config = project / "src" / "config.js"
+    config.write_text(config.read_text().replace('const baseUri = "ipfs://NewUriToReplace";', broken))
+    line = refused("traits", "import", project, "--from", "hashlips", "--to", tmp_path / "traits")
+    assert line.startswith(f"Error: {config} line 10, column ") and "not a JavaScript config" in line
+    assert "s3cret" not in line and "TOK123" not in line and "alice" not in line
+    assert not (tmp_path / "traits").exists()
