@@ -140,3 +140,16 @@ def test_an_unreadable_config_js_is_refused_without_quoting_the_credentials_in_i
     assert line.startswith(f"Error: {config} line 10, column ") and "not a JavaScript config" in line
     assert "s3cret" not in line and "TOK123" not in line and "alice" not in line
     assert not (tmp_path / "traits").exists()
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, lambda path: path.write_bytes(b"x")], ids=["fifo", "file"])
+def test_a_layer_folder_that_is_a_fifo_or_file_is_named_for_what_it_is(tmp_path: Path, make) -> None:  # noqa: ANN001
+    project = hashlips_project(tmp_path / "project")
+    layer = project / "layers" / "Eyes"
+    for image in layer.iterdir():
+        image.unlink()
+    layer.rmdir()
+    make(layer)
+    kind = "a named pipe (FIFO)" if layer.is_fifo() else "a file"
+    line = refused("traits", "import", project, "--from", "hashlips", "--to", tmp_path / "traits")
+    assert line == f"Error: {layer}: is {kind}, not a layer folder; put the layer's PNGs in a folder of that name"

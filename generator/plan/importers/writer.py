@@ -18,14 +18,13 @@ import json
 import os
 import re
 import shutil
-import stat
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from generator.errors import Arg, UserError
-from generator.files import IMAGE_LIMIT, PARTIAL_SUFFIX, is_safe_name, special_kind, write_atomic
+from generator.files import IMAGE_LIMIT, PARTIAL_SUFFIX, in_place_of_folder, is_safe_name, write_atomic
 from generator.images import IMAGE_ERRORS, encode_png, image_problem, read_user_rgba
 from generator.plan.importers.source import SourceLayer, SourceProject, SourceValue
 from generator.plan.traits import WEIGHT_RANGE
@@ -36,7 +35,7 @@ SIZE_RANGE = (4, 256)  # [pixels].size's bounds in the config schema
 def write_trait_folder(project: SourceProject, target: Path) -> list[str]:
     """Write ``project`` to ``target`` (absent or empty); returns the notes, which are also in collection.toml.
     Everything that can be refused is checked before the first file is written."""
-    if (kind := _not_a_folder(target)) is not None:
+    if (kind := in_place_of_folder(target)) is not None:
         raise UserError(f"{target}: {Arg.TO} is {kind}, not a folder; name a new folder")
     if target.is_dir() and any(target.iterdir()):
         raise UserError(f"{target}: {Arg.TO} exists and is not empty; name a new folder")
@@ -86,15 +85,6 @@ def _write_staged(target: Path, tables: dict[str, bytes], images: dict[str, dict
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _not_a_folder(path: Path) -> str | None:
-    """What stands at ``path`` where a folder is to go (a file, a FIFO, a device), or None: absent or a folder."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return None
-    return None if stat.S_ISDIR(mode) else special_kind(mode) or "a file"
 
 
 def _remove_dead_stagings(target: Path) -> None:
