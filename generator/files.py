@@ -193,6 +193,16 @@ def special_kind(mode: int) -> str | None:
     return next((name for test, name in _SPECIAL_KINDS if test(mode)), "a special file")
 
 
+def in_place_of_folder(path: Path) -> str | None:
+    """What stands at ``path`` where a folder belongs ("a named pipe (FIFO)", "a file"), or None where nothing or a
+    folder does: a FIFO given as a folder is right there, and calling it missing sends the creator looking for it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISDIR(mode) else special_kind(mode) or "a file"
+
+
 def not_a_file(path: Path) -> str | None:
     """Why ``path`` cannot be read as one of the folder's files (``missing``, or what it is instead of a regular file),
     or None. Asked before every read: reading a FIFO blocks for ever, and calling one "missing" sends the creator

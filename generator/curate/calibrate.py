@@ -19,7 +19,7 @@ import numpy as np
 
 from generator.config import Config
 from generator.errors import Arg, UserError, plural
-from generator.files import RENDER_LIMIT, write_atomic
+from generator.files import MISSING, RENDER_LIMIT, not_a_file, write_atomic
 from generator.images import IMAGE_ERRORS, RENDER_SUFFIXES, image_problem, read_user_rgba
 from generator.pixels.measures import Claim
 from generator.pixels.palette import Palette, read_palette, to_lab
@@ -119,7 +119,9 @@ def good_renders(config: Config, sources: Sequence[Path]) -> list[Good]:
         elif source.is_file():
             found.append(Good(source, None))
         else:
-            raise UserError(f"{source}: no such file or folder; pass render files, folders of them or a collection folder")
+            why = not_a_file(source)  # a FIFO or device is right there: calling it missing misleads
+            why = "no such file or folder" if why in (None, MISSING) else why
+            raise UserError(f"{source}: {why}; pass render files, folders of them or a collection folder")
     if not found:
         raise UserError(f"no renders in {', '.join(map(str, sources))} ({', '.join(RENDER_SUFFIXES)}); pass your good renders")
     return found

@@ -167,7 +167,7 @@ def compare_runs(
     ``report.json`` to ``out`` (default ``folder/compare``). Any mistake is one :class:`UserError`, nothing written."""
     folders = [folder, *checkpoints]
     out = folder / OUT_FOLDER if out is None else out
-    _refuse_out(out, folders, originals)
+    _refuse_out(out, folders, originals, config.layers_folder)
     with ExitStack() as held:
         for each in folders:
             require_collection_folder(each)
@@ -193,12 +193,14 @@ def compare_runs(
     return comparison
 
 
-def _refuse_out(out: Path, folders: Sequence[Path], originals: Path) -> None:
-    """The sheet never lands among the originals (a later read would take it for one) nor among a collection's own
-    files (``verify`` would report it, ``--force`` could remove it); a folder beside them, such as the default
+def _refuse_out(out: Path, folders: Sequence[Path], originals: Path, layers: Path) -> None:
+    """The sheet never lands among the originals (a later read would take it for one), the config's layer images (a
+    layer folder would gain a stray image, ``palette extract`` of it a sheet's colours) nor among a collection's own files
+    (``verify`` would report it, ``--force`` could remove it); a folder beside them, such as the default
     ``FOLDER/compare``, is fine."""
-    if originals.exists() and within(out, originals):
-        raise UserError(f"{out} is inside the originals folder {originals}; choose an {Arg.OUT} outside it")
+    for name, given in (("originals folder", originals), ("layers folder", layers)):
+        if given.exists() and within(out, given):
+            raise UserError(f"{out} is inside the {name} {given}; choose an {Arg.OUT} outside it")
     for folder in folders:
         own = [folder / sub for sub in PUNKGEN_FILES]
         if folder.is_dir() and (real_path(out) == real_path(folder) or any(within(out, place) for place in own)):

@@ -21,7 +21,7 @@ from PIL import Image
 
 from generator.config import Config
 from generator.errors import Arg, UserError
-from generator.files import MISSING, not_a_file
+from generator.files import MISSING, in_place_of_folder, not_a_file
 from generator.images import IMAGE_ERRORS, image_problem, open_user_image
 from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
 from generator.run.manifest import ONE_OF_ONE, event_of, read_history
@@ -78,7 +78,8 @@ def require_collection_folder(folder: Path) -> None:
     """A folder holding a manifest and a run record, or a :class:`UserError` saying which folder to pass instead."""
     hint = "pass the folder a `punkgen collection` run wrote (output/<collection slug>)"
     if not folder.is_dir():
-        raise UserError(f"{folder}: no such collection folder; {hint}")
+        kind = in_place_of_folder(folder)
+        raise UserError(f"{folder}: {f'is {kind}, not a' if kind else 'no such'} collection folder; {hint}")
     for record in (MANIFEST, RUN_FILE):
         problem = not_a_file(folder / record)
         if problem == MISSING:

@@ -11,6 +11,7 @@ from importlib import import_module
 from pathlib import Path
 
 from generator.errors import Arg, UserError
+from generator.files import real_path
 from generator.plan.importers.writer import write_trait_folder
 
 TOOLS = {"hashlips": "hashlips", "nftchef": "nftchef", "nft-generator-py": "nftgenpy"}
@@ -25,6 +26,8 @@ def import_project(
         raise UserError(f"{Arg.FROM} {tool!r}: unknown tool; choose one of {', '.join(TOOLS)}")
     if not source.is_dir():
         raise UserError(f"{source}: not a folder; name the {tool} project's folder")
+    if real_path(source) in (resolved := real_path(target), *resolved.parents):
+        raise UserError(f"{target} is inside the {tool} project {source}; choose {Arg.TO} outside it")
     module = import_module(f"generator.plan.importers.{TOOLS[tool]}")
     config_path = config or module.default_config(source)
     return write_trait_folder(module.read_project(source, config_path, configuration), target)

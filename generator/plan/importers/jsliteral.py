@@ -187,8 +187,9 @@ def _tokens(path: Path, text: str) -> list[_Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match:
+            column = position - text.rfind("\n", 0, position)  # not the text there: it may be a baseUri's password
             raise UserError(
-                f"{path} line {line}: not a JavaScript config this importer reads (at {text[position : position + 12]!r}); "
+                f"{path} line {line}, column {column}: not a JavaScript config this importer reads; "
                 "check the file is the tool's config.js, with closed strings and comments"
             )
         kind = match.lastgroup or ""

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from generator.errors import UserError
+from generator.files import in_place_of_folder
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def split_weight(path: Path, delimiter: str, default: float | None) -> tuple[str
 def png_files(folder: Path, notes: list[str]) -> list[Path]:
     """A layer folder's PNGs in name order; hidden files (``.DS_Store``) are skipped as the tools skip them, and any
     other file is named in a note rather than dropped without a word."""
+    if kind := in_place_of_folder(folder):
+        raise UserError(f"{folder}: is {kind}, not a layer folder; put the layer's PNGs in a folder of that name")
     if not folder.is_dir():
         raise UserError(f"{folder}: layer folder not found; create it or fix the layer's name in the config")
     files = sorted(path for path in folder.iterdir() if not path.name.startswith("."))

@@ -11,6 +11,8 @@ so a refusal half-way leaves nothing.
 from __future__ import annotations
 
 import csv
+import errno
+import glob
 import io
 import json
 import os
@@ -22,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from generator.errors import Arg, UserError
-from generator.files import IMAGE_LIMIT, PARTIAL_SUFFIX, is_safe_name, write_atomic
+from generator.files import IMAGE_LIMIT, PARTIAL_SUFFIX, in_place_of_folder, is_safe_name, write_atomic
 from generator.images import IMAGE_ERRORS, encode_png, image_problem, read_user_rgba
 from generator.plan.importers.source import SourceLayer, SourceProject, SourceValue
 from generator.plan.traits import WEIGHT_RANGE
@@ -33,7 +35,9 @@ SIZE_RANGE = (4, 256)  # [pixels].size's bounds in the config schema
 def write_trait_folder(project: SourceProject, target: Path) -> list[str]:
     """Write ``project`` to ``target`` (absent or empty); returns the notes, which are also in collection.toml.
     Everything that can be refused is checked before the first file is written."""
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if (kind := in_place_of_folder(target)) is not None:
+        raise UserError(f"{target}: {Arg.TO} is {kind}, not a folder; name a new folder")
+    if target.is_dir() and any(target.iterdir()):
         raise UserError(f"{target}: {Arg.TO} exists and is not empty; name a new folder")
     keys = _trait_keys(project)
     files = {layer.name: _layer_files(layer) for layer in project.layers}
@@ -68,6 +72,7 @@ def _layer_pixels(project: SourceProject, files: dict[str, dict[Path, str]]) -> 
 def _write_staged(target: Path, tables: dict[str, bytes], images: dict[str, dict[str, np.ndarray]], toml: str) -> None:
     """Write the folder beside ``target`` and rename it into place: a failure part-way leaves no half folder."""
     staging = target.parent / f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}"
+    _remove_dead_stagings(target)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
@@ -77,11 +82,42 @@ def _write_staged(target: Path, tables: dict[str, bytes], images: dict[str, dict
             for file_name, image in images[key].items():
                 write_atomic(staging / "layers" / key / file_name, encode_png(Image.fromarray(image, "RGBA")))
         write_atomic(staging / "collection.toml", toml.encode())
+        _move_into_place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_dead_stagings(target: Path) -> None:
+    """Delete the staging folders of imports into ``target`` that were killed before their rename (the pid in the
+    name is gone); a living one is another import at work and is left to it."""
+    prefix = f".{target.name}."
+    for staged in target.parent.glob(f"{glob.escape(prefix)}*{PARTIAL_SUFFIX}"):
+        pid = staged.name[len(prefix) : -len(PARTIAL_SUFFIX)]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    """Rename the finished folder onto ``target``, or one line where another command filled ``target`` meanwhile
+    (two imports into one folder at once): the rename then fails rather than mixing the two."""
+    try:
         if target.is_dir():
             target.rmdir()
         staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    except OSError as error:
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        raise UserError(f"{target}: {Arg.TO} was filled by another command while this import ran; name a new folder") from None
 
 
 def trait_key(name: str) -> str:
