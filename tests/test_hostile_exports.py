@@ -4,10 +4,12 @@ not make a header name two columns."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
-from conftest import edit, refused, shipped_collection
+from conftest import edit, made_collection, refused, run_cli, shipped_collection
 
 SECRET = "hunter2"
 
@@ -38,3 +40,29 @@ def test_a_link_with_a_password_is_refused_without_repeating_it(
     assert f"].{setting} 'https://…@site.example/' holds a user name or password" in line
     assert SECRET not in line and "bob" not in line
     assert not (out / "export").exists()
+
+
+def rarity_header(config: Path, out: Path, names: str) -> tuple[list[str], list[dict[str, str]]]:
+    edit(config, "sampling = ", f"names = {{ {names} }}\nsampling = ")
+    made_collection(config, out, 4)
+    assert run_cli("export", out, "--config", config, "--quiet").exit_code == 0
+    text = (out / "export" / "rarity.csv").read_text()
+    return next(csv.reader(io.StringIO(text))), list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize(
+    ("names", "renamed"),
+    [
+        ('eyes = "statistical_rank"', {"statistical_rank"}),
+        ('mouth = "token_id", hair = "rank", eyes = "trait:rank"', {"token_id", "rank"}),
+    ],
+)
+def test_a_trait_type_named_like_a_rarity_column_gets_its_own_column(
+    config_path: Path, tmp_path: Path, names: str, renamed: set[str]
+) -> None:
+    header, rows = rarity_header(config_path, tmp_path / "out", names)
+    assert len(header) == len(set(header)), header
+    assert {f"trait:{name}" for name in renamed} <= set(header)
+    assert all(row[f"trait:{name}"] and not row[f"trait:{name}"].isdigit() for name in renamed for row in rows)
+    assert all(row["token_id"].isdigit() and row["rank"].isdigit() for row in rows)
+    assert all(row["statistical_rank"].isdigit() for row in rows)
