@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import edit, made_collection, refused, run_cli, shipped_collection
+from ordinals_chain import inscribe, inscribed_args
 
 SECRET = "hunter2"
 
@@ -66,3 +70,30 @@ def test_a_trait_type_named_like_a_rarity_column_gets_its_own_column(
     assert all(row[f"trait:{name}"] and not row[f"trait:{name}"].isdigit() for name in renamed for row in rows)
     assert all(row["token_id"].isdigit() and row["rank"].isdigit() for row in rows)
     assert all(row["statistical_rank"].isdigit() for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("plant", "said"),
+    [
+        (os.mkfifo, "is a named pipe (FIFO), not a regular file"),  # would block a plain read forever
+        (lambda path: path.symlink_to("/dev/zero"), "is a character device, not a regular file"),
+        (lambda path: path.mkdir(), "is a folder, not a file"),
+        (lambda path: os.truncate(path.touch() or path, 2 << 30), "is not what this collection gives now"),  # sparse
+    ],
+)
+def test_a_batch_file_swapped_for_a_pipe_device_folder_or_huge_file_is_one_line(
+    shipped: tuple[Path, Path], tmp_path: Path, plant: Callable[[Path], object], said: str
+) -> None:
+    source, config = shipped
+    out = tmp_path / "out"
+    shutil.copytree(source, out)
+    assert run_cli("export", out, "--ordinals", "--config", config, "--quiet").exit_code == 0
+    ordinals = out / "export" / "ordinals"
+    layers = inscribe(ordinals, "layers")
+    batch = ordinals / "layers.batch.yaml"
+    batch.unlink()
+    plant(batch)
+    before = {path.name for path in ordinals.iterdir()}
+    line = refused("export", out, "--ordinals", "--config", config, "--quiet", *inscribed_args(layers))
+    assert str(batch) in line and said in line
+    assert {path.name for path in ordinals.iterdir()} == before
