@@ -203,8 +203,9 @@ def rarity_csv(ranks: Sequence[TokenRarity], attributes: Mapping[int, Attributes
     by_method = rank_by_methods(count_traits(attributes), MARKETPLACE_METHODS)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    fixed = ["token_id", "rank", "score", "unique_traits", "trait_count"]
     method_columns = [f"{ranked.method.name}_{column}" for ranked in by_method for column in ("rank", "score")]
-    writer.writerow(["token_id", "rank", "score", "unique_traits", "trait_count", *trait_types, *method_columns])
+    writer.writerow([*fixed, *_trait_columns(trait_types, [*fixed, *method_columns]), *method_columns])
     for token in ranks:
         values = {a["trait_type"]: a["value"] for a in attributes[token.token_id]}
         row = [token.token_id, token.rank, f"{token.score:.6f}", token.unique_traits, token.trait_count]
@@ -213,6 +214,20 @@ def rarity_csv(ranks: Sequence[TokenRarity], attributes: Mapping[int, Attributes
             row += [ranked.ranks[token.token_id], f"{ranked.scores[token.token_id]:.6g}"]
         writer.writerow(row)
     return buffer.getvalue().encode()
+
+
+def _trait_columns(trait_types: Sequence[str], punkgens: Sequence[str]) -> list[str]:
+    """Each trait type's column name: the trait type itself, or ``trait:<type>`` where it is one of punkgen's own
+    columns (a trait type called ``rank`` or ``statistical_rank``), so that every header names one column and a reader
+    that looks a column up by name gets punkgen's value, not a trait's."""
+    taken, names = set(punkgens), []
+    for trait_type in trait_types:
+        name = trait_type
+        while name in taken:
+            name = f"trait:{name}"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 def rarity_report(

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from multiformats import CID
 
+from generator.config import Config
 from generator.errors import UserError
 
 SCHEMES = ("ipfs://", "ar://", "https://")
@@ -41,6 +42,27 @@ def check_base_uri(uri: str, source: str) -> str:
     if problem:
         raise UserError(f"{source} {_without_secrets(uri)!r}: {problem}")
     return uri
+
+
+PUBLISHED_LINKS = (  # the config's links that a published file repeats verbatim (metadata, meta.json, contract.json …)
+    ("collection", "external_url"),
+    ("contract", "image"),
+    ("contract", "banner_image"),
+    ("contract", "featured_image"),
+    ("contract", "external_link"),
+)
+
+
+def check_published_links(config: Config) -> None:
+    """Refuse a link the published files would carry with a user name or password in it (``https://user:pw@host/``):
+    an inscription, a contract or a marketplace listing keeps it for good. The message never repeats the secret."""
+    for section, key in PUBLISHED_LINKS:
+        link = getattr(getattr(config, section), key)
+        if "//" in link and "@" in link.split("//", 1)[1].split("/", 1)[0]:
+            raise UserError(
+                f"{config.path}: [{section}].{key} {_without_secrets(link)!r} holds a user name or password (…@host): "
+                "the published files would carry it for good; use an address that needs no credentials"
+            )
 
 
 def _credentials_problem(uri: str) -> str | None:

@@ -12,6 +12,7 @@ it was given recorded under ``inscribed/``), so a refusal writes nothing and eve
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from generator.config import Config
 from generator.curate.finished import CollectionFolder, load_collection, require_collection_folder
 from generator.errors import Arg, UserError
+from generator.files import read_limited
 from generator.publish.export import check_against_manifest
 from generator.publish.ordinals.batch import ORD_COMMAND, ORD_VERSION, Entry, batch_document, batch_yaml, output_name
 from generator.publish.ordinals.cost import DEFAULT_FEE_RATE, Inscription, split_batches
@@ -28,6 +30,7 @@ from generator.publish.ordinals.inscribed import Output, match_outputs, read_out
 from generator.publish.ordinals.registry import inscriptions_json, meta_json
 from generator.publish.ordinals.report import Costs, cost_report
 from generator.publish.staging import creators_files, fresh_staging, swap_into_place, writing
+from generator.publish.uri import check_published_links
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 
@@ -68,6 +71,7 @@ def export_ordinals(
     if not fee_rate > 0:
         raise UserError(f"{Arg.FEE_RATE} {fee_rate}: a fee rate is sats per virtual byte, above 0 (10 is a calm mempool)")
     require_collection_folder(folder)
+    check_published_links(config)  # meta.json repeats [collection].external_url
     target = folder / EXPORT / ORDINALS
     with folder_lock(folder, "the export"):
         outputs = [read_output(path) for path in inscribed]
@@ -134,15 +138,18 @@ def _batches(
 
 
 def _check_unchanged(target: Path, files: dict[str, bytes], what: str) -> None:
-    """The batch files in the folder must be the ones this collection gives: the ids answer them."""
+    """The batch files in the folder must be the ones this collection gives: the ids answer them. Each is read only
+    when its size matches and through the bounded reader, so a pipe, a folder or a 2 GB file put in its place is one
+    line, never a hang or a 2 GB read."""
     for name, data in files.items():
         path = target / name
-        if not path.is_file():
+        again = f"export with {Arg.ORDINALS} (and the earlier phases' {Arg.INSCRIBED} files) first"
+        if not os.path.lexists(path):
             raise UserError(
                 f"{path} is missing: {Arg.INSCRIBED} answers the batch files an earlier {Arg.ORDINALS} export wrote for "
-                f"{what}; export with {Arg.ORDINALS} (and the earlier phases' {Arg.INSCRIBED} files) first"
+                f"{what}; {again}"
             )
-        if path.read_bytes() != data:
+        if (path.is_file() and path.stat().st_size != len(data)) or read_limited(path, len(data), again) != data:
             raise UserError(
                 f"{path} is not what this collection gives now: the collection or its config changed since {what} "
                 f"were exported; inscribe what {path.parent} holds from the collection that made it"
