@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import Arg
+from generator.errors import Arg, UserError
 from generator.schemas.declared import CONFIG
 from generator.toml_sections import Sections, load_sections
 
@@ -194,9 +194,18 @@ class Config(Sections):
         return Path(os.path.normpath(self.folder / Path(setting).expanduser())) if setting else None
 
 
+PUBLISHED_LINKS = (  # links the published files repeat verbatim: metadata, meta.json, contract.json, inscriptions
+    ("collection", "external_url"),
+    ("contract", "image"),
+    ("contract", "banner_image"),
+    ("contract", "featured_image"),
+    ("contract", "external_link"),
+)
+
+
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
     """Read, validate and type a collection.toml; every problem becomes a :class:`UserError`."""
-    return load_sections(
+    config = load_sections(
         Config,
         path,
         package=CONFIG.package,
@@ -207,6 +216,36 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
             "one_of_one": lambda raw: tuple(OneOfOne(**entry) for entry in raw),
         },
     )
+    _refuse_credential_links(config)
+    return config
+
+
+def _refuse_credential_links(config: Config) -> None:
+    """A link every published file would carry with a user name or password in it (``https://user:pw@host/``) is
+    refused when the config is read, whichever command reads it: token metadata, an inscription or a contract keeps it
+    for good. The message never repeats the secret."""
+    for section, key in PUBLISHED_LINKS:
+        link = getattr(getattr(config, section), key)
+        if holds_credentials(link):
+            raise UserError(
+                f"{config.path}: [{section}].{key} {without_secrets(link)!r} holds a user name or password (…@host): "
+                "the published files would carry it for good; use an address that needs no credentials"
+            )
+
+
+def holds_credentials(link: str) -> bool:
+    """User info (``user:password@``) between a link's ``//`` and its first ``/``."""
+    return "//" in link and "@" in link.split("//", 1)[1].split("/", 1)[0]
+
+
+def without_secrets(link: str) -> str:
+    """``link`` as a message may show it: a password or user name (``user:…@``) and a query (``?token=…``) left out."""
+    head, slashes, rest = link.partition("//")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "…@" + authority.rsplit("@", 1)[1]
+    shown = f"{head}{slashes}{authority}{slash}{path}" if slashes else link
+    return shown.split("?", 1)[0] + ("?…" if "?" in shown else "")
 
 
 def _rule(number: int, raw: dict[str, Any]) -> Rule:

@@ -29,6 +29,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         ("--ordinals", "external_url", 'external_url = ""'),  # meta.json's website_link
         ("--onchain", "external_url", 'external_url = ""'),  # contract.json and contract-data.bin
         ("--ordinals", "external_link", 'external_link = ""'),
+        ("--car", "external_url", 'external_url = ""'),  # every token's metadata: refused when the config is read
     ],
 )
 def test_a_link_with_a_password_is_refused_without_repeating_it(
@@ -44,6 +45,15 @@ def test_a_link_with_a_password_is_refused_without_repeating_it(
     assert f"].{setting} 'https://…@site.example/' holds a user name or password" in line
     assert SECRET not in line and "bob" not in line
     assert not (out / "export").exists()
+
+
+def test_a_collection_with_a_password_in_its_link_is_refused_before_a_token_is_written(config_path: Path, tmp_path: Path) -> None:
+    """The same rule where the link is first published: the run's own metadata/."""
+    edit(config_path, 'external_url = ""', f'external_url = "https://bob:{SECRET}@site.example/?token=t"')
+    line = refused("collection", "-n", "2", "--out", tmp_path / "out", "--config", config_path)
+    assert "[collection].external_url 'https://…@site.example/?…' holds a user name or password" in line
+    assert SECRET not in line and "bob" not in line and "token=t" not in line
+    assert not (tmp_path / "out").exists()
 
 
 def rarity_header(config: Path, out: Path, names: str) -> tuple[list[str], list[dict[str, str]]]:

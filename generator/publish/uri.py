@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from multiformats import CID
 
-from generator.config import Config
+from generator.config import holds_credentials, without_secrets
 from generator.errors import UserError
 
 SCHEMES = ("ipfs://", "ar://", "https://")
@@ -40,48 +40,17 @@ def check_base_uri(uri: str, source: str) -> str:
     """``uri`` when it can prefix ``<id>.png``; otherwise a :class:`UserError` that names ``source`` and the rule broken."""
     problem = _credentials_problem(uri) or _shape_problem(uri) or _characters_problem(uri) or _location_problem(uri)
     if problem:
-        raise UserError(f"{source} {_without_secrets(uri)!r}: {problem}")
+        raise UserError(f"{source} {without_secrets(uri)!r}: {problem}")
     return uri
 
 
-PUBLISHED_LINKS = (  # the config's links that a published file repeats verbatim (metadata, meta.json, contract.json …)
-    ("collection", "external_url"),
-    ("contract", "image"),
-    ("contract", "banner_image"),
-    ("contract", "featured_image"),
-    ("contract", "external_link"),
-)
-
-
-def check_published_links(config: Config) -> None:
-    """Refuse a link the published files would carry with a user name or password in it (``https://user:pw@host/``):
-    an inscription, a contract or a marketplace listing keeps it for good. The message never repeats the secret."""
-    for section, key in PUBLISHED_LINKS:
-        link = getattr(getattr(config, section), key)
-        if "//" in link and "@" in link.split("//", 1)[1].split("/", 1)[0]:
-            raise UserError(
-                f"{config.path}: [{section}].{key} {_without_secrets(link)!r} holds a user name or password (…@host): "
-                "the published files would carry it for good; use an address that needs no credentials"
-            )
-
-
 def _credentials_problem(uri: str) -> str | None:
-    if "@" in uri.split("//", 1)[-1].split("/", 1)[0]:  # user info sits between the scheme's // and the first /
+    if holds_credentials(uri):
         return (
             "the base URI holds a user name or password (…@host): every token's metadata would publish it for good; "
             "serve the images from an address that needs no credentials"
         )
     return None
-
-
-def _without_secrets(uri: str) -> str:
-    """``uri`` as a message may show it: a password or user name (``user:…@``) and a query (``?token=…``) left out."""
-    head, slashes, rest = uri.partition("//")
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = "…@" + authority.rsplit("@", 1)[1]
-    shown = f"{head}{slashes}{authority}{slash}{path}" if slashes else uri
-    return shown.split("?", 1)[0] + ("?…" if "?" in shown else "")
 
 
 def cid_problem(text: str) -> str | None:

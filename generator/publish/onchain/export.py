@@ -26,7 +26,6 @@ from generator.publish.onchain.layout import OnchainArt, plan_art, token_records
 from generator.publish.onchain.nouns import image_data, image_data_json
 from generator.publish.onchain.report import onchain_report
 from generator.publish.ordinals.phases import write_staged
-from generator.publish.uri import check_published_links
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 
@@ -52,7 +51,6 @@ def check_onchain_options(given: dict[str, bool]) -> None:
 def export_onchain(folder: Path, config: Config) -> OnchainSummary:
     """Encode the finished collection in ``folder`` and write ``export/onchain/`` whole, or nothing on a refusal."""
     require_collection_folder(folder)
-    check_published_links(config)  # contract.json and the contract data repeat the tokens' links
     target = folder / EXPORT / ONCHAIN
     with folder_lock(folder, "the export"):
         collection = load_collection(folder, config)

@@ -30,7 +30,6 @@ from generator.publish.ordinals.inscribed import Output, match_outputs, read_out
 from generator.publish.ordinals.registry import inscriptions_json, meta_json
 from generator.publish.ordinals.report import Costs, cost_report
 from generator.publish.staging import creators_files, fresh_staging, swap_into_place, writing
-from generator.publish.uri import check_published_links
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 
@@ -71,7 +70,6 @@ def export_ordinals(
     if not fee_rate > 0:
         raise UserError(f"{Arg.FEE_RATE} {fee_rate}: a fee rate is sats per virtual byte, above 0 (10 is a calm mempool)")
     require_collection_folder(folder)
-    check_published_links(config)  # meta.json repeats [collection].external_url
     target = folder / EXPORT / ORDINALS
     with folder_lock(folder, "the export"):
         outputs = [read_output(path) for path in inscribed]
