@@ -16,7 +16,8 @@ import os
 import secrets
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -158,21 +159,29 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def serve(config_path: Path, port: int, open_browser: bool, announce: Callable[[str], None]) -> list[str]:
-    """Hold the trait folder, serve the studio until Ctrl-C, and return the files edited but not saved."""
+@contextmanager
+def running_studio(config_path: Path, port: int) -> Iterator[StudioServer]:
+    """The trait folder held and its studio bound to the port (not yet serving); both let go when the block ends."""
     config_path = Path(os.path.realpath(config_path))
     load_config(config_path)  # a missing or broken config is named before the folder is locked (a lock makes the folder)
     with folder_lock(config_path.parent, "the studio"):
         session = Session(config_path)
-        server = StudioServer(session, port)
         try:
-            announce(server.url)
-            if open_browser:
-                webbrowser.open(server.url)
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+            server = StudioServer(session, port)
+            try:
+                yield server
+            finally:
+                server.server_close()
         finally:
-            server.server_close()
             session.close()
-        return session.files.changed()
+
+
+def serve(config_path: Path, port: int, open_browser: bool, announce: Callable[[str], None]) -> list[str]:
+    """Serve the studio until Ctrl-C; returns the files edited but not saved, for the one closing line."""
+    with running_studio(config_path, port) as server:
+        announce(server.url)
+        if open_browser:
+            webbrowser.open(server.url)
+        with suppress(KeyboardInterrupt):  # Ctrl-C is how a studio ends: the CLI says one line
+            server.serve_forever()
+        return server.session.files.changed()
