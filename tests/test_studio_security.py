@@ -8,9 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from studio_running import request, studio
-
 from conftest import REPO, refused
+from studio_running import request, studio
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +67,13 @@ def test_no_cors_headers_and_the_token_is_not_leaked_by_referrer(server) -> None
 
 @pytest.mark.parametrize(
     "path",
-    ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "layers/../../outside.txt", "layers/%2E%2E/%2E%2E/outside.txt"],
+    [
+        "../../etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        "layers/../../outside.txt",
+        "layers/%2E%2E/%2E%2E/outside.txt",
+    ],
 )
 def test_paths_outside_the_trait_folder_are_refused(server, config_path: Path, path: str) -> None:
     (config_path.parent.parent / "outside.txt").write_text("secret")
@@ -100,4 +105,6 @@ def test_a_second_studio_on_the_same_folder_is_refused(server, config_path: Path
 def test_a_second_studio_through_another_path_to_the_folder_is_refused(server, config_path: Path, tmp_path: Path) -> None:
     """The variant: the same folder reached through a link is the same folder."""
     os.symlink(config_path.parent, tmp_path / "alias")
-    assert "is in use by another punkgen process" in refused("studio", "--config", tmp_path / "alias" / "collection.toml", "--no-browser")
+    assert "is in use by another punkgen process" in refused(
+        "studio", "--config", tmp_path / "alias" / "collection.toml", "--no-browser"
+    )

@@ -175,10 +175,17 @@ def set_rule(config_text: str, index: int | None, body: str | None, where: str) 
             f'{where}: [[rules]] #{number}: TOML syntax error: {error}; write it as when = {{ trait = "Value" }}'
         ) from None
     table = tomlkit.table() if index is None else rules[index]
+    blank_lines = _trailing_newlines((rules[-1] if index is None and rules else table).as_string()) or 2  # as its neighbours
     for key in list(table.keys()):
         del table[key]
     for key, value in parsed.items():
         table.append(key, value)
+    while _trailing_newlines(table.as_string()) < blank_lines:  # the blank line before the next table stays
+        table.add(tomlkit.nl())
     if index is None:
         rules.append(table)
     return tomlkit.dumps(document)
+
+
+def _trailing_newlines(text: str) -> int:
+    return len(text) - len(text.rstrip("\n"))
