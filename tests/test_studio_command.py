@@ -13,10 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from studio_running import api, studio
-
 from conftest import REPO, refused
+from studio_running import api, studio
 
 
 def start(config_path: Path) -> tuple[subprocess.Popen, str]:
