@@ -148,12 +148,13 @@ def set_cell(text: str, line_number: int, column: int, value: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def rule_bodies(config_text: str) -> tuple[str, ...]:
-    """Each ``[[rules]]`` table's lines (``when = …``, ``forbid = …``), as written, for the page to edit.
+def rule_bodies(config_text: str) -> tuple[tuple[str, str], ...]:
+    """Each ``[[rules]]`` table's lines (``when = …``, ``forbid = …``) as written, for the page to edit, and the comment
+    on its ``[[rules]]`` line (why the rule exists), which an edit keeps.
 
     Kept for the last few texts: tomlkit took 70 ms to parse collection.toml, a third of a weight edit's time."""
     document = tomlkit.parse(config_text)
-    return tuple(table.as_string().strip() for table in document.get("rules", []))
+    return tuple((table.as_string().strip(), table.trivia.comment.lstrip("# ")) for table in document.get("rules", []))
 
 
 def set_rule(config_text: str, index: int | None, body: str | None, where: str) -> str:

@@ -103,7 +103,7 @@ class Session:
         """The tables and rules as edited, and what the library makes of them: shares, warnings, samples, ranks."""
         page: dict[str, Any] = {"folder": str(self.files.folder), "changed": self.files.changed()}
         page["tables"] = {name[:-4]: table_rows(text) for name, text in self.files.texts.items() if name.endswith(".csv")}
-        page["rules"] = rule_bodies(self.files.config_text)
+        page["rules"] = [{"text": text, "note": note} for text, note in rule_bodies(self.files.config_text)]
         try:
             config, tables = self._loaded()
             page["impossible"] = self._impossible(config, tables)
