@@ -71,11 +71,15 @@ def test_edit_see_save_and_refusals_in_a_real_browser(config_path: Path) -> None
         blue.fill("20")
         blue.press("Tab")
         expect(page.locator("#unsaved")).to_have_text("edited: eyes.csv")
-        (folder / "eyes.csv").write_bytes(original["eyes.csv"] + b"Red,1,red eyes\n")  # someone else edits the table
+        theirs = original["eyes.csv"].replace(b"Green,12,", b"Green,24,")
+        (folder / "eyes.csv").write_bytes(theirs)  # someone else edits the table
         page.locator("#review").click()
         page.locator("#confirm-save").click()
         expect(page.locator("#save-error")).to_contain_text(f"{folder / 'eyes.csv'} changed on disk since the studio loaded them")
-        assert (folder / "eyes.csv").read_bytes() == original["eyes.csv"] + b"Red,1,red eyes\n"
+        assert (folder / "eyes.csv").read_bytes() == theirs
+        page.locator("#reload").click()  # the other edit is read in, this one dropped
+        expect(row(page, "eyes", "Green").locator(".configured")).to_have_text("24.00%")  # 24 of 100
+        expect(page.locator("#unsaved")).to_have_text("")
 
         assert page.evaluate("fetch('/api/state').then(response => response.status)") == 403  # the page's own origin
         assert page.request.get(server.url.split("?")[0]).status == 403

@@ -180,6 +180,10 @@ def test_a_file_changed_on_disk_since_the_page_loaded_is_never_overwritten(confi
         (folder / moved).write_bytes((folder / moved).read_bytes() + b"\n")
         on_disk = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
         status, answer = api(server, "POST", "/api/save", {})
+        assert {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()} == on_disk
+        reloaded = api(server, "POST", "/api/reload", {})[1]  # the creator takes the files as they are now
+        assert api(server, "POST", "/api/save", {})[0] == 200  # nothing edited: nothing written, nothing refused
     assert status == 409
     assert answer["error"].startswith(f"{folder / moved} changed on disk since the studio loaded them")
+    assert reloaded["changed"] == [] and "error" not in reloaded
     assert {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()} == on_disk

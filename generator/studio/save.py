@@ -86,7 +86,10 @@ class FolderFiles:
         moved = self.changed_on_disk()
         if moved:
             names = ", ".join(str(path) for path in moved)
-            raise UserError(f"{names} changed on disk since the studio loaded them; reload the page to edit the new files")
+            raise UserError(
+                f"{names} changed on disk since the studio loaded them; copy your edits, then reload the files from disk "
+                "(the page's Reload button) and make them again"
+            )
         written = []
         for name in self.changed():
             data = encode_like(self.texts[name], self.loaded[name])

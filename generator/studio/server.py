@@ -109,6 +109,8 @@ class Handler(BaseHTTPRequestHandler):
         session = self.server.session
         if path == "/api/edit" and isinstance(body, dict):
             self._answer(lambda: session.edit(body))
+        elif path == "/api/reload":
+            self._answer(session.reload)
         elif path == "/api/save":
             self._answer(lambda: {"saved": session.save(), **session.view()})
         else:

@@ -190,6 +190,12 @@ class Session:
 
     # ── saving ──
 
+    def reload(self) -> dict[str, Any]:
+        """Read the files from disk again, dropping the edits: after someone else changed them (the save refuses then)."""
+        self.files = FolderFiles.read(self.config_path)
+        self._layers_key = None
+        return self.view()
+
     def diff(self) -> str:
         return self.files.diff()
 

@@ -174,12 +174,13 @@ async function review() {
   const { ok, answer } = await call("GET", "/api/diff");
   $("diff").textContent = ok ? answer.diff : answer.error;
   $("save-error").hidden = true;
+  $("reload").hidden = true;
   $("save-dialog").showModal();
 }
 
 async function save() {
   const { ok, answer } = await call("POST", "/api/save", {});
-  if (!ok) { $("save-error").hidden = false; $("save-error").textContent = answer.error; return; }
+  if (!ok) { $("save-error").hidden = false; $("save-error").textContent = answer.error; $("reload").hidden = !answer.error.includes("changed on disk"); return; }
   $("save-dialog").close();
   draw(answer);
   $("unsaved").textContent = `saved: ${answer.saved.length} file(s)`;
@@ -192,6 +193,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("review").addEventListener("click", review);
   $("cancel-save").addEventListener("click", () => $("save-dialog").close());
   $("confirm-save").addEventListener("click", save);
+  $("reload").addEventListener("click", async () => {
+    const { ok, answer } = await call("POST", "/api/reload", {});
+    $("save-dialog").close();
+    if (ok) { built = ""; draw(answer); } else showError(answer.error);
+  });
   const { ok, answer } = await call("GET", "/api/state");
   if (ok) draw(answer); else showError(answer.error);
 });
