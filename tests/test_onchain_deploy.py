@@ -200,6 +200,12 @@ def test_a_missing_or_malformed_key_variable_is_one_line_that_never_shows_the_ke
     assert node.received == [] and not (folder / "export" / "onchain" / "deployed.json").exists()
 
 
+def test_a_folder_with_no_onchain_export_is_one_line_and_stays_untouched(tmp_path: Path, node: EvmNode) -> None:
+    line = refused(*deploy_args(tmp_path / "typo", node))
+    assert "has no on-chain export to deploy" in line and "punkgen export FOLDER --onchain" in line
+    assert not (tmp_path / "typo").exists() and node.received == []
+
+
 def refused_by_chain(*args: object) -> str:
     """``punkgen ARGS`` exits 3 (the chain or the network) with one line; returns it."""
     result = run_cli(*args)

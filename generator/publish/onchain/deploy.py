@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from generator.errors import UserError
 from generator.files import TEXT_LIMIT, read_limited, write_atomic
 from generator.progress import Advance, unseen
-from generator.publish.onchain.plan import REEXPORT, Step, checked_steps
+from generator.publish.onchain.plan import PLAN, REEXPORT, Step, checked_steps
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 from generator.text import parse_json
@@ -54,6 +54,9 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
     """Deploy ``folder``'s on-chain export (exported with ``punkgen export --onchain``), or go on with an interrupted
     deploy; ``progress`` advances once per confirmed step."""
     onchain = folder / EXPORT / "onchain"
+    if not (onchain / PLAN).is_file():  # checked before the folder lock, which would create a mistyped folder
+        raise UserError(f"{onchain / PLAN} not found: {folder} has no on-chain export to deploy; {REEXPORT}")
+    _require_web3()
     account = _account(key_env)
     mint_to = _address(mint_to)
     with folder_lock(folder, "the deploy"):
@@ -85,6 +88,16 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
                 )
             progress(1)
     return Deployed(journal["address"], journal["chain_id"], len(steps), sent_now, journal_path)
+
+
+def _require_web3() -> None:
+    """web3 is an optional extra: only this command needs it."""
+    try:
+        import web3  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "punkgen deploy needs web3: pip install 'punkgen[onchain]' (or pip install web3), then run again"
+        ) from None
 
 
 def _account(key_env: str) -> Any:
