@@ -40,6 +40,20 @@ class Layers:
         """Per trait: its main art (``layers/<trait>/<value>.png``), the layer a value is known by."""
         return [self.art[position] for position, part in enumerate(self.order.parts) if not part.name]
 
+    def parts_of(self, trait: int) -> list[int]:
+        """The positions (in ``order.parts``) of a trait's parts, its main art among them, bottom first."""
+        return [position for position, part in enumerate(self.order.parts) if part.trait == trait]
+
+    def worn(self, trait: int) -> np.ndarray:
+        """Per value, every part of the trait seen together (the upper part's pixel wherever it paints one): what a
+        value adds to a token, for the warnings that read one value alone. A trait of one part: its main art."""
+        parts = self.parts_of(trait)
+        together = self.art[parts[0]].copy()
+        for part in parts[1:]:
+            painted = self.art[part][..., 3:] > 0
+            np.copyto(together, self.art[part], where=painted)
+        return together
+
     @cached_property
     def _pixels(self) -> list[np.ndarray]:
         """Each layer's RGBA pixels as one 32-bit word each (values, size, size): a pixel copied is one element."""
@@ -134,7 +148,7 @@ def _part_stack(config: Config, tables: list[TraitTable], part: Part, digest: ha
     """A part's layers (``layers/<trait>/<part>/<value>.png``): a value without a file there draws nothing in this
     part (a beanie has no back); a file no value names, or a part without any file, is a typo refused in one line."""
     table, label = tables[part.trait], part.label(tables)
-    folder = config.layers_folder / table.key / part.name
+    folder = part_path(config, table, part, 0).parent
     if not folder.is_dir():
         raise UserError(
             f"{config.path}: [traits].order names the part '{label}' but {folder} is not a folder; draw the part there "
@@ -145,13 +159,13 @@ def _part_stack(config: Config, tables: list[TraitTable], part: Part, digest: ha
     if stray:
         raise UserError(f"{folder / stray[0]}: no {table.key} value draws this file ({table.path}); rename or remove it")
     stack = np.zeros((len(table.values), config.pixels.size, config.pixels.size, 4), dtype=np.uint8)
-    drawn = [i for i in table.enabled_indices if (folder / table.values[i].layer).exists()]
+    paths = {i: part_path(config, table, part, i) for i in table.enabled_indices}
+    drawn = {i: path for i, path in paths.items() if path.exists()}
     if not drawn:
         raise UserError(
             f"{folder}: no layer for any enabled {table.key} value; draw the part or remove '{label}' from [traits].order"
         )
-    for i in drawn:
-        path = folder / table.values[i].layer
+    for i, path in drawn.items():
         data = _read_layer(path, table)
         stack[i] = _decode_layer(path, data, config.pixels.size, must_be_opaque=False)
         digest.update(f"{label}/{table.values[i].name}\0".encode() + hashlib.sha256(data).digest())
@@ -185,6 +199,11 @@ def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | N
 
 def layer_path(config: Config, table: TraitTable, index: int) -> Path:
     return config.layers_folder / table.key / table.values[index].layer
+
+
+def part_path(config: Config, table: TraitTable, part: Part, index: int) -> Path:
+    """Where a value's art for ``part`` lives: its main layer, or ``layers/<trait>/<part>/`` beside it."""
+    return config.layers_folder / table.key / part.name / table.values[index].layer
 
 
 def _read_layer(path: Path, table: TraitTable) -> bytes:
