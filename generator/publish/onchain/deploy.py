@@ -260,7 +260,7 @@ class _Node:
                 raise ChainError(
                     f"step {index} ({step.kind}): {error}; fund the account and run the same command again"
                 ) from None
-            if "already known" not in str(error).lower():  # sent again while the node held it: nothing lost
+            if not any(known in str(error).lower() for known in ("already known", "known transaction")):  # the node holds it
                 raise
 
     def wait(self, hash_: str, index: int, step: Step) -> dict:
