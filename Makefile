@@ -62,7 +62,7 @@ docs: $(STAMP)
 
 # contracts/artifacts/PunkgenRenderer.json (committed): the renderer contract compiled by pinned solc-js and
 # OpenZeppelin from npm into .ci/node; tests/test_onchain_contract.py fails if a recompile differs from it.
-CONTRACT_PACKAGES := solc@0.8.28 @openzeppelin/contracts@5.1.0
+CONTRACT_PACKAGES := solc@0.8.28 @openzeppelin/contracts@5.1.0 solady@0.1.26
 contract-tools:
 	npm install --silent --prefix .ci/node $(CONTRACT_PACKAGES)
 

@@ -61,4 +61,21 @@ def report_lines(report: dict) -> list[str]:
         f"whole tokens {counted['whole_tokens']:,}, token records {counted['token_records']:,}; the layered tokens' "
         f"indices packed to bits would be {report['layered_indices_packed_bytes']:,})",
         f"data contracts (≤{CONTRACT_BYTES:,} bytes each, EIP-170): {report['data_contracts']}",
+        *gas_lines(report["gas"]),
+    ]
+
+
+def gas_lines(gas: dict) -> list[str]:
+    """The printed gas figures (:mod:`.gas`), or the one line saying why there are none."""
+    if "not_measured" in gas:
+        return [gas["not_measured"]]
+    each = ", ".join(f"{sent['transaction']} {sent['gas']:,}" for sent in gas["deploy"])
+    uri, mint = gas["token_uri"], gas["mint"]
+    return [
+        f"deployment gas: {gas['deploy_total']:,} in {len(gas['deploy'])} transactions ({each}) = "
+        f"{gas['deploy_eth']:g} ETH at {gas['gas_price_gwei']:g} gwei",
+        f"mint gas: {mint['first_token']:,} for the first token, {mint['per_token_in_batch']:,} per token in a batch of "
+        f"{mint['batch']}; all tokens {gas['mint_all_eth']:g} ETH",
+        f"tokenURI gas: mean {uri['mean']:,}, worst {uri['worst']:,} (token {uri['worst_token']}); {uri['how']}",
+        f"measured in {gas['measured_in'].split(',')[0]}",
     ]
