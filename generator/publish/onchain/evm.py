@@ -108,16 +108,17 @@ class Chain:
     def mint(self, quantity: int) -> Transaction:
         return self.transact(f"mint {quantity}", "mint(address,uint256)", ["address", "uint256"], [self.owner, quantity])
 
-    def call(self, signature: str, types: list[str], values: list[Any], returns: str) -> Any:
-        """A view function's decoded result."""
+    def call(self, signature: str, types: list[str], values: list[Any], returns: str, to: str | None = None) -> Any:
+        """A view function's decoded result (of the renderer, or of the contract at ``to``)."""
         from eth_abi import decode
 
         data = call_data(signature, types, values)
-        out = self.tester.call({"from": self.owner, "to": self.address, "data": "0x" + data.hex(), "gas": BLOCK_GAS})
+        out = self.tester.call({"from": self.owner, "to": to or self.address, "data": "0x" + data.hex(), "gas": BLOCK_GAS})
         return decode([returns], bytes.fromhex(out[2:]) if isinstance(out, str) else bytes(out))[0]
 
-    def call_gas(self, signature: str, types: list[str], values: list[Any]) -> int:
-        """The gas a view call costs (intrinsic included, as ``eth_estimateGas`` gives it), run once and reverted."""
+    def call_gas(self, signature: str, types: list[str], values: list[Any], to: str | None = None) -> int:
+        """The gas a view call (of the renderer, or of the contract at ``to``) costs, intrinsic included as
+        ``eth_estimateGas`` gives it, run once and reverted."""
         from eth.vm.spoof import SpoofTransaction
 
         vm = self.view_vm()
@@ -126,7 +127,7 @@ class Chain:
             nonce=vm.state.get_nonce(owner),
             gas_price=vm.state.base_fee,  # the least the block takes; the snapshot is reverted, nothing is paid
             gas=BLOCK_GAS,
-            to=bytes.fromhex(self.address[2:]),
+            to=bytes.fromhex((to or self.address)[2:]),
             value=0,
             data=call_data(signature, types, values),
         )
