@@ -82,6 +82,8 @@ class DrawOrder:
 
         Overrides apply in file order; the batch is grouped by which of them switch on, so a batch draws once per
         distinct order (one group without overrides), never once per token."""
+        if not self.overrides:
+            return np.zeros(len(combos), dtype=np.intp), [self.default]
         switched = np.zeros(len(combos), dtype=np.int64)
         for bit, override in enumerate(self.overrides):
             switched |= override.applies(combos).astype(np.int64) << bit
