@@ -68,6 +68,7 @@ REFUSED_DECLARATIONS = {
         LIFT + depth('hat = ["Cap", "Bare"]', "earring", "below", "hair"),
         ["#1 and #2"],
     ),
+    "overrides: more than a token's mask holds": (ORDER, LIFT * 63, ["[depth] holds 63 entries, more than the 62 allowed"]),
     "overrides: a cycle through three, each pair agreeing": (
         ORDER,
         "".join(CYCLE),

@@ -87,13 +87,14 @@ class DrawOrder:
         for bit, override in enumerate(self.overrides):
             switched |= override.applies(combos).astype(np.int64) << bit
         keys, groups = np.unique(switched, return_inverse=True)
-        return groups.reshape(-1), [self._order_for(int(key)) for key in keys]
+        return groups.reshape(-1), [self.order_for(int(key)) for key in keys]
 
     def order_of(self, combo: Combo) -> Order:
         groups, orders = self.orders(np.array([combo]))
         return orders[groups[0]]
 
-    def _order_for(self, switched: int) -> Order:
+    def order_for(self, switched: int) -> Order:
+        """The order a set of switched-on overrides (a bit each, in file order) makes of the default one."""
         order = self.default
         for bit, override in enumerate(self.overrides):
             if switched >> bit & 1:
@@ -161,7 +162,7 @@ def _refuse_contradictions(config_path: Path, drawn: DrawOrder, tables: list[Tra
         applied = [override for bit, override in enumerate(drawn.overrides) if switched >> bit & 1]
         if len(applied) < 2:
             continue
-        position = {part: at for at, part in enumerate(drawn._order_for(switched))}
+        position = {part: at for at, part in enumerate(drawn.order_for(switched))}
         for at, first in enumerate(applied):
             upper, lower = first.over()
             if position[upper] > position[lower]:
