@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -24,12 +24,15 @@ from generator.errors import UserError
 from generator.files import IMAGE_LIMIT, read_limited
 from generator.images import IMAGE_ERRORS, rgba_pixels, unique_rgb
 from generator.plan.traits import Combo, TraitTable
+from generator.render.frames import frame_files, has_art, split_strip
 
 
 @dataclass(frozen=True)
 class Layers:
     stacks: list[np.ndarray]  # per trait: (values, size, size, 4) uint8; disabled values stay transparent
     digest: str  # sha256 over every enabled layer file: what a run's fingerprint needs of the art
+    strips: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (trait, value) → (k, size, size, 4)
+    # for a value drawn as k > 1 frames (see generator.render.frames); its stack holds frame 0
 
     @cached_property
     def _pixels(self) -> list[np.ndarray]:
@@ -84,22 +87,27 @@ def load_layers(config: Config, tables: list[TraitTable]) -> Layers:
     """Every enabled value's layer, read and checked once; a missing or malformed file is a config error."""
     size = config.pixels.size
     digest = hashlib.sha256()
-    stacks = []
+    stacks, strips = [], {}
     for position, table in enumerate(tables):
         stack = np.zeros((len(table.values), size, size, 4), dtype=np.uint8)
         for i in table.enabled_indices:
-            path = layer_path(config, table, i)
-            data = _read_layer(path, table)
-            stack[i] = _decode_layer(path, data, size, must_be_opaque=position == 0)
-            digest.update(f"{table.key}/{table.values[i].name}\0".encode() + hashlib.sha256(data).digest())
+            frames = []
+            for number, path in enumerate(frame_files(layer_path(config, table, i))):
+                data = _read_layer(path, table)
+                frames += split_strip(path, _decode_layer(path, data, size, must_be_opaque=position == 0), size)
+                name = table.values[i].name + (f"/{number}" if number else "")  # a still's digest as it always was
+                digest.update(f"{table.key}/{name}\0".encode() + hashlib.sha256(data).digest())
+            stack[i] = frames[0]
+            if len(frames) > 1:
+                strips[(position, i)] = np.stack(frames)
         stacks.append(stack)
-    return Layers(stacks, digest.hexdigest())
+    return Layers(stacks, digest.hexdigest(), strips)
 
 
 def drawn_layers(config: Config, tables: list[TraitTable]) -> Layers | None:
     """The layers when every enabled value has its file, else None: a diffusion collection without layer art (or with
     only some of it) has no claims to check, and skips the trait check rather than failing."""
-    complete = all(layer_path(config, table, i).is_file() for table in tables for i in table.enabled_indices)
+    complete = all(has_art(layer_path(config, table, i)) for table in tables for i in table.enabled_indices)
     return load_layers(config, tables) if complete else None
 
 
@@ -111,7 +119,7 @@ def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | N
     """
     colors: list[np.ndarray | None] = []
     for index in range(len(table.values)):
-        path = layer_path(config, table, index)
+        path = frame_files(layer_path(config, table, index))[0]
         if not path.is_file():
             colors.append(None)
             continue
@@ -139,8 +147,6 @@ def _decode_layer(path: Path, data: bytes, size: int, must_be_opaque: bool) -> n
             pixels = rgba_pixels(path, image, exact=data)  # a layer's colours are the token's: 16 bits refused
     except IMAGE_ERRORS:
         raise UserError(f"{path}: not a readable PNG; export the layer as a {size}×{size} RGBA PNG") from None
-    if pixels.shape[:2] != (size, size):
-        raise UserError(f"{path}: layer is {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} ([pixels].size)")
     if must_be_opaque and pixels[..., 3].min() < 255:
         raise UserError(f"{path}: the first trait in [traits].order is the bottom layer and must be fully opaque")
     return pixels
