@@ -207,7 +207,7 @@ def _stray_files(folder: Path, history: History, ids: range, animated: set[int])
         for path in sorted((folder / sub).glob("*")):  # hidden files (.DS_Store …) are no one's upload, as in ipfs-car
             if path in expected or path.name.startswith("."):
                 continue
-            if TOKEN_FILES[sub].fullmatch(path.name) and int(path.stem) in ids:
+            if TOKEN_FILES[sub].fullmatch(path.name) and int(path.stem) in ids and int(path.stem) not in history.accepted:
                 yield f"{path}: left by an interrupted run of a token not finished yet; run the same command again to finish it"
             else:
                 yield f"{path}: not a file of any accepted token; move it out of the collection folder"

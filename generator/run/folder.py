@@ -50,7 +50,7 @@ TOKEN_FILES = {
 }
 EXPORT_MARK = b"provenance record (BAYC method)"  # the first line of export/provenance.txt
 EXPORT_FILES = re.compile(  # everything `punkgen export` writes under export/, any --format, --car or --placeholder
-    r"images/(\d+|collection)\.png|metadata/(\d+(\.json)?|collection\.json)|assets/(\d+|collection)\.(png|json)"
+    r"images/(\d+|collection)\.png|images/\d+\.gif|metadata/(\d+(\.json)?|collection\.json)|assets/(\d+|collection)\.(png|json)"
     r"|hidden/hidden\.\w+|(collection\.json|provenance\.txt|rarity\.csv|mapping\.csv|hiddenSettings\.json)"
     r"|(images|metadata|hidden)\.car"
 )

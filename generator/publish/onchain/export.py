@@ -20,7 +20,7 @@ from pathlib import Path
 from generator.config import Config
 from generator.curate.finished import load_collection, require_collection_folder
 from generator.errors import Arg, UserError
-from generator.publish.export import check_against_manifest
+from generator.publish.export import check_against_manifest, refuse_animation
 from generator.publish.onchain.contract import contract_data, master_provenance
 from generator.publish.onchain.layout import OnchainArt, plan_art, token_records
 from generator.publish.onchain.nouns import image_data, image_data_json
@@ -55,6 +55,7 @@ def export_onchain(folder: Path, config: Config) -> OnchainSummary:
     with folder_lock(folder, "the export"):
         collection = load_collection(folder, config)
         check_against_manifest(folder, config)  # store only what the manifest vouches for, as every export
+        refuse_animation(collection, f"export {Arg.ONCHAIN}", f"export it without {Arg.ONCHAIN} (erc721 carries animations)")
         art = plan_art(config, collection)
         report = onchain_report(art)
         files = onchain_files(art, [token.token_id for token in collection.tokens], report)
