@@ -168,7 +168,7 @@ def test_a_model_backend_refuses_strips_in_one_line(tmp_path: Path) -> None:
     config = animated_traits(tmp_path)
     args = [a if a != "sprites" else "import" for a in collection_args(config, tmp_path / "out", N)]
     line = refused(*args, "--renders", tmp_path / "renders")
-    assert line.startswith(f"Error: {config.parent / 'layers' / 'eyes' / 'Brown.png'}: a strip of 4 frames")
+    assert line.startswith(f"Error: {config.parent / 'layers'}: eyes 'Brown' is a strip of 4 frames")
     assert '= "sprites" animates (this run: import)' in line
 
 

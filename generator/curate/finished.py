@@ -151,7 +151,7 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
         raise UserError(f"{draft} is not ERC-721 token metadata ({problem}); {RESTORE}")
     generated = event_of(record) != ONE_OF_ONE  # a 1/1 has free attributes and may have its own name
     if generated and (
-        list(record["traits"]) != list(config.traits.order) or document["name"] != f"{config.collection.name} #{token_id}"
+        list(record["traits"]) != list(config.traits.keys) or document["name"] != f"{config.collection.name} #{token_id}"
     ):
         raise UserError(
             f"{folder} was generated from another collection.toml than {config.path} (its traits or name differ); "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,27 +59,31 @@ def split_strip(path: Path, pixels: np.ndarray, size: int) -> list[np.ndarray]:
     return [pixels[:, start : start + size] for start in range(0, pixels.shape[1], size)]
 
 
-def frame_count(strips: dict[tuple[int, int], np.ndarray], combo: Combo) -> int:
+def worn_strips(layers: Layers, combo: Combo) -> list[tuple[int, int]]:
+    """The (part, value) keys of the strips the token ``combo`` wears, in drawing-part order."""
+    parts = layers.order.parts
+    return [(part, value) for part, value in layers.strips if combo[parts[part].trait] == value]
+
+
+def frame_count(layers: Layers, combo: Combo) -> int:
     """How many frames the token ``combo`` animates over: the least common multiple of its strips' lengths (1: a
     still). The LCM, not the longest strip, so every strip loops whole: a 2-frame blink and a 3-frame smoke repeat
     every 6 frames, each showing every one of its frames in order."""
-    return math.lcm(1, *(len(strips[(trait, value)]) for trait, value in enumerate(combo) if (trait, value) in strips))
+    return math.lcm(1, *(len(layers.strips[key]) for key in worn_strips(layers, combo)))
 
 
-def check_frame_counts(
-    strips: dict[tuple[int, int], np.ndarray], tables: Sequence[TraitTable], combos: Iterable[Combo], max_frames: int
-) -> None:
+def check_frame_counts(layers: Layers, tables: list[TraitTable], combos: Iterable[Combo], max_frames: int) -> None:
     """Refuse a planned token whose strips' LCM passes ``[animation].max_frames``, naming the values (before any
     write: a 3-, 7- and 11-frame strip together make 231 frames, which a creator rarely means)."""
-    if not strips:
+    if not layers.strips:
         return
     for combo in combos:
-        count = frame_count(strips, combo)
+        count = frame_count(layers, combo)
         if count > max_frames:
             named = ", ".join(
-                f"{tables[trait].key} '{tables[trait].values[value].name}' ({len(strips[(trait, value)])} frames)"
-                for trait, value in enumerate(combo)
-                if (trait, value) in strips
+                f"{layers.order.parts[part].label(tables)} '{tables[layers.order.parts[part].trait].values[value].name}' "
+                f"({len(layers.strips[(part, value)])} frames)"
+                for part, value in worn_strips(layers, combo)
             )
             raise UserError(
                 f"{named} animate together over {count} frames, more than [animation].max_frames = {max_frames}; "
@@ -92,8 +96,8 @@ def check_frame_counts(
 class Frames:
     """The frames of animated tokens, composited from ``layers`` (a :class:`generator.render.layers.Layers`).
 
-    Frame ``f``'s layers are the stills' stacks with each strip's slot holding its frame ``f mod k``: a copy of the
-    small per-value stacks, made once per frame number and kept, so every token's frame ``f`` is one call of the
+    Frame ``f``'s layers are the stills' art with each strip's slot holding its frame ``f mod k``: a copy of the
+    small per-part stacks, made once per frame number and kept, so every token's frame ``f`` is one call of the
     same vectorised composite that draws the stills (and equals it at ``f = 0``)."""
 
     layers: Layers
@@ -104,14 +108,14 @@ class Frames:
         return self.layers.strips
 
     def count(self, combo: Combo) -> int:
-        return frame_count(self.strips, combo)
+        return frame_count(self.layers, combo)
 
     def layers_at(self, frame: int) -> Layers:
         if frame not in self._by_frame:
-            stacks = [stack.copy() for stack in self.layers.stacks]
-            for (trait, value), strip in self.strips.items():
-                stacks[trait][value] = strip[frame % len(strip)]
-            self._by_frame[frame] = replace(self.layers, stacks=stacks)
+            art = [stack.copy() for stack in self.layers.art]
+            for (part, value), strip in self.strips.items():
+                art[part][value] = strip[frame % len(strip)]
+            self._by_frame[frame] = replace(self.layers, art=art)
         return self._by_frame[frame]
 
     def composite(self, combos: np.ndarray, frames: int) -> np.ndarray:

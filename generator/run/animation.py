@@ -77,7 +77,7 @@ def load_animation(config: Config, tables: list[TraitTable]) -> Animation | None
 def check_animation(animation: Animation | None, tables: list[TraitTable], combos: Sequence[Combo], config: Config) -> None:
     """Every planned token's frame count within ``[animation].max_frames`` (before any write)."""
     if animation is not None:
-        check_frame_counts(animation.frames.strips, tables, combos, config.animation.max_frames)
+        check_frame_counts(animation.frames.layers, tables, combos, config.animation.max_frames)
 
 
 def encode_gif(frames: np.ndarray, frame_ms: int) -> bytes:

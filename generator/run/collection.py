@@ -246,9 +246,9 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable], rendere
 def _refuse_model_animation(config: Config, tables: list[TraitTable], layers: Layers, backend: str) -> None:
     """A model draws one picture per token: it cannot follow a strip's frames, so an animated trait folder is refused
     by every backend but sprites, naming one strip."""
-    trait, value = next(iter(layers.strips))
+    (part, value), strip = next(iter(layers.strips.items()))
+    label, name = layers.order.parts[part].label(tables), tables[layers.order.parts[part].trait].values[value].name
     raise UserError(
-        f"{config.layers_folder / tables[trait].key / tables[trait].values[value].layer}: a strip of "
-        f'{len(layers.strips[(trait, value)])} frames, and only [render].backend = "sprites" animates (this run: '
-        f"{backend}); use sprites, or give the value a single-frame layer"
+        f"{config.layers_folder}: {label} '{name}' is a strip of {len(strip)} frames, and only "
+        f'[render].backend = "sprites" animates (this run: {backend}); use sprites, or give the value a single-frame layer'
     )
