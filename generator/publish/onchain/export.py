@@ -8,7 +8,8 @@ Files (docs/onchain.md says how a renderer reads them):
 - ``tokens.bin``: one record of a byte per trait per token, in token order (:func:`.layout.token_records`);
 - ``contract-data.bin`` and ``contract.json``: the renderer contract's data stream and constructor arguments
   (:mod:`.contract`);
-- ``report.json``: the bytes and data contracts (:mod:`.report`).
+- ``report.json``: the bytes and data contracts (:mod:`.report`);
+- ``deploy-plan.json``: the transactions ``punkgen deploy`` sends, each one's digest and gas limit (:mod:`.plan`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from generator.publish.export import check_against_manifest, refuse_animation
 from generator.publish.onchain.contract import contract_data, master_provenance
 from generator.publish.onchain.layout import OnchainArt, plan_art, token_records
 from generator.publish.onchain.nouns import image_data, image_data_json
+from generator.publish.onchain.plan import PLAN, plan_document, steps_for
 from generator.publish.onchain.report import onchain_report
 from generator.publish.ordinals.phases import write_staged
 from generator.run.folder import EXPORT
@@ -61,6 +63,7 @@ def export_onchain(folder: Path, config: Config) -> OnchainSummary:
         files = onchain_files(art, [token.token_id for token in collection.tokens], report)
         stream, arguments = contract_data(config, art, collection, master_provenance(collection))
         files |= {"contract-data.bin": stream, "contract.json": _pretty(arguments)}
+        files[PLAN] = _pretty(plan_document(steps_for(arguments, stream)))  # what `punkgen deploy` sends
         write_staged(folder, target, files)
     return OnchainSummary(target, report)
 
