@@ -231,3 +231,16 @@ def test_the_gif_encoder_refuses_more_than_256_colours() -> None:
     frames[..., 1] = np.arange(2 * 24 * 24).reshape(2, 24, 24) // 256
     with pytest.raises(UserError, match="more than a GIF's 256"):
         encode_gif(frames, 100)
+
+
+def test_traits_check_shows_the_strips_and_refuses_past_the_cap(tmp_path: Path) -> None:
+    config = animated_traits(tmp_path)
+    result = run_cli("traits", "check", "--config", config)
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if line.startswith("animation: "))
+    assert line.startswith("animation: strips eyes 'Brown' (4), accessory 'Pipe' (3); ")
+    assert f"{FRAME_MS} ms a frame, at most 120 frames" in line and "× 12 frames" in line
+    edit(config, f"frame_ms = {FRAME_MS}", f"frame_ms = {FRAME_MS}\nmax_frames = 8")
+    assert "animate together over 12 frames, more than [animation].max_frames = 8" in refused(
+        "traits", "check", "--config", config
+    )
