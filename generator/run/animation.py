@@ -3,10 +3,12 @@
 A token wearing a strip of frames (see :mod:`generator.render.frames`) gets a GIF of its frames: looping for ever
 (``loop=0``), every frame shown ``[animation].frame_ms``, in an exact palette made of the token's own colours (a
 "P" image, no quantising, no dithering), so each decoded frame is the composite of that frame, pixel for pixel.
-GIF, because every browser, wallet and marketplace plays it and a 24-pixel punk's few colours fit its 256-colour
-palette; measured on the bench's 4-frame blink at 24 px, the GIF was 428 bytes, a lossless WebP 1.2 KB and an APNG
-~1 KB (see docs/traits.md, Animation), so GIF is also the smallest. A token with more than 256 colours across its
-frames is refused in one line (a hand-drawn 24-pixel layer set never comes close).
+GIF, because every browser, wallet and marketplace that shows images plays it, and a 24-pixel punk's few colours fit
+its 256-colour palette. Measured on 22 animated tokens of the test art (4 and 3 frames), median sizes at 24 px: this
+GIF 486 bytes, APNG 641, lossless animated WebP 370; at the 20× export scale: GIF 5.9 KB, APNG 2.7 KB, WebP 0.5 KB.
+Neither is written yet: both are smaller at export scale (WebP also at 24 px), but marketplaces' support for them is
+narrower than for GIF (see docs/traits.md, Animation). A token with more than 256 colours across its frames is refused
+in one line (a hand-drawn 24-pixel layer set never comes close).
 
 Pillow merges a frame identical to the one before into it (its duration grows): the file is smaller and plays the
 same. :func:`timeline` undoes that, so a check compares frame by frame against ``frame_ms`` steps.
