@@ -244,3 +244,22 @@ def test_traits_check_shows_the_strips_and_refuses_past_the_cap(tmp_path: Path) 
     assert "animate together over 12 frames, more than [animation].max_frames = 8" in refused(
         "traits", "check", "--config", config
     )
+
+
+def test_reroll_with_new_traits_gives_each_token_the_animation_its_traits_draw(made: tuple[Path, Path], tmp_path: Path) -> None:
+    source, config = made
+    out = tmp_path / "out"
+    shutil.copytree(source, out)
+    animated = sorted(int(p.stem) for p in (out / "animations").glob("*.gif"))
+    result = run_cli("reroll", out, *animated, "--config", config, "--backend", "sprites", "--traits", "-n", N)
+    assert result.exit_code == 0, result.output
+    current = {}
+    for record in manifest_records(out):
+        if record.get("verdict") == "accepted":
+            current[record["token_id"]] = record["traits"]
+    became_still = [t for t in animated if expected_count(current[t]) == 1]
+    assert became_still, "some rerolled tokens drew still traits"
+    for token_id, traits in current.items():
+        gif = out / "animations" / f"{token_id}.gif"
+        assert gif.exists() == (expected_count(traits) > 1), token_id
+    assert run_cli("verify", out, "--config", config).exit_code == 0

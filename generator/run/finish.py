@@ -122,6 +122,10 @@ def _write_in_turn(destination: Destination, tokens: list[tuple[RenderJob, bytes
     ]
     if gifs:
         (folder / ANIMATIONS).mkdir(exist_ok=True)
+    if destination.animation is not None:  # a reroll's new traits may be a still: its old GIF goes with its old image
+        for job, _, gif in tokens:
+            if gif is None:
+                animation_path(folder, job.token_id).unlink(missing_ok=True)
     for path, data in [*gifs, *images, *documents] if images_first else [*gifs, *documents, *images]:
         write_unvouched(path, data)  # no line vouches for this attempt yet
 
