@@ -22,7 +22,7 @@ from pathlib import Path
 from generator.config import Config
 from generator.curate.finished import load_collection, require_collection_folder
 from generator.errors import Arg, UserError
-from generator.publish.export import check_against_manifest
+from generator.publish.export import check_against_manifest, refuse_animation
 from generator.publish.onchain.contract import contract_data, master_provenance
 from generator.publish.onchain.evm import DEFAULT_GAS_PRICE
 from generator.publish.onchain.gas import measure_gas
@@ -74,6 +74,7 @@ def export_onchain(folder: Path, config: Config, gas_price: float | None = DEFAU
     with folder_lock(folder, "the export"):
         collection = load_collection(folder, config)
         check_against_manifest(folder, config)  # store only what the manifest vouches for, as every export
+        refuse_animation(collection, f"export {Arg.ONCHAIN}", f"export it without {Arg.ONCHAIN} (erc721 carries animations)")
         art = plan_art(config, collection)
         stream, arguments = contract_data(config, art, collection, master_provenance(collection))
         report = onchain_report(art) | {"gas": measure_gas(art, arguments, stream, gas_price)}
