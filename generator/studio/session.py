@@ -136,12 +136,9 @@ class Session:
         """The sprite layers and each value's layer file in the folder, read again only when the tables name others.
 
         A weight or prompt edit names the same files, and reading 55 PNGs took a third of an edit's time; a layer
-        redrawn while the studio runs shows in the samples once the page is reloaded (``traits check`` reads it each time)."""
-        key = (
-            config.layers_folder,
-            config.pixels.size,
-            tuple((t.key, tuple((v.layer, v.enabled) for v in t.values)) for t in tables),
-        )
+        redrawn while the studio runs shows in the samples after Reload (``traits check`` reads every layer each time)."""
+        named = tuple((t.key, tuple((v.layer, v.enabled) for v in t.values)) for t in tables)
+        key = (config.layers_folder, config.pixels.size, config.traits.order, config.depth, named)  # parts, [[depth]] too
         if key != self._layers_key:
             files: dict[str, dict[str, str]] = {}
             for table in tables:
