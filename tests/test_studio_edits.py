@@ -187,3 +187,33 @@ def test_a_file_changed_on_disk_since_the_page_loaded_is_never_overwritten(confi
     assert answer["error"].startswith(f"{folder / moved} changed on disk since the studio loaded them")
     assert reloaded["changed"] == [] and "error" not in reloaded
     assert {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()} == on_disk
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            {"kind": "quota", "table": "eyes", "value": "Visor", "tokens": 3.5},
+            "a quota for 'Visor' must be a whole number of tokens from 0 to 99",
+        ),
+        (
+            {"kind": "quota", "table": "eyes", "value": "Visor", "tokens": 100},
+            "a quota for 'Visor' must be a whole number of tokens from 0 to 99",
+        ),
+        ({"kind": "cell", "table": "../collection", "value": "x", "column": "weight", "text": "1"}, "no table ../collection.csv"),
+        (
+            {"kind": "cell", "table": "eyes", "value": "Visor", "column": "layer", "text": "x.png"},
+            "with a 'layer' column the studio edits",
+        ),
+        ({"kind": "cell", "table": "eyes", "value": "Visor", "column": "weight"}, "an edit needs its 'text' as text"),
+        ({"kind": "rule", "index": 7, "text": "when = {}"}, "there is no [[rules]] #7"),
+        ({"kind": "rule", "index": 0, "text": "when = { hair = "}, "[[rules]] #1: TOML syntax error"),
+        ({"kind": "nonsense"}, "unknown edit 'nonsense'"),
+    ],
+)
+def test_an_edit_the_page_cannot_make_is_refused_in_one_line(config_path: Path, change: dict, said: str) -> None:
+    """Also what a hand-made request gets: one line, nothing changed, the studio still serving."""
+    with studio(config_path) as server:
+        status, answer = api(server, "POST", "/api/edit", change)
+        assert (status, list(answer)) == (409, ["error"]) and said in answer["error"] and "\n" not in answer["error"]
+        assert api(server, "GET", "/api/state")[1]["changed"] == []

@@ -60,14 +60,16 @@ class Session:
         """Apply one edit from the page: ``{"kind": "cell" | "quota" | "rule" | "toggles", …}``; returns :meth:`view`."""
         kind = change.get("kind")
         if kind == "cell":
-            self._set_value_cell(str(change["table"]), str(change["value"]), str(change["column"]), str(change["text"]))
+            self._set_value_cell(_text(change, "table"), _text(change, "value"), _text(change, "column"), _text(change, "text"))
         elif kind == "quota":
-            self._set_quota(str(change["table"]), str(change["value"]), int(change["tokens"]))
+            self._set_quota(_text(change, "table"), _text(change, "value"), change.get("tokens"))
         elif kind == "rule":
-            index = change.get("index")
-            body = change.get("text")
-            where = str(self.config_path)
-            self._set_config(set_rule(self.files.config_text, None if index is None else int(index), body, where))
+            index, body = change.get("index"), change.get("text")
+            if not (index is None or (isinstance(index, int) and 0 <= index < len(rule_bodies(self.files.config_text)))):
+                raise UserError(f"{self.config_path}: there is no [[rules]] #{index}; reload the page")
+            if not (body is None or isinstance(body, str)):
+                raise UserError(f"{self.config_path}: a rule is written as TOML lines; reload the page")
+            self._set_config(set_rule(self.files.config_text, index, body, str(self.config_path)))
         elif kind == "toggles":
             self.toggles = RankToggles(change.get("none_as_value"), change.get("trait_count"))
         else:
@@ -78,24 +80,27 @@ class Session:
         self.files.texts[self.files.config_name] = text
 
     def _set_value_cell(self, key: str, value: str, column: str, text: str) -> None:
-        if column not in EDITABLE_COLUMNS:
-            raise UserError(f"column {column!r} cannot be edited here; edit {key}.csv by hand")
         name = f"{key}.csv"
+        if name not in self.files.texts or column not in EDITABLE_COLUMNS:
+            raise UserError(f"{self.files.folder}: no table {name} with a {column!r} column the studio edits; reload the page")
         rows = table_rows(self.files.texts[name])
         row = next((row for row in rows["rows"] if row["value"] == value), None)
         if row is None or column not in rows["columns"]:
             raise UserError(f"{self.files.folder / name}: no value {value!r} with a {column} column; reload the page")
         self.files.texts[name] = set_cell(self.files.texts[name], row["line"], rows["columns"][column], text.strip())
 
-    def _set_quota(self, key: str, value: str, tokens: int) -> None:
-        """An exact-mode quota is its weight's share of N: the weight that gives ``tokens`` of N, the others' kept."""
+    def _set_quota(self, key: str, value: str, tokens: Any) -> None:
+        """An exact-mode quota is its weight's share of the drawn tokens (N less the 1/1s): the weight that gives
+        ``tokens`` of them, the other values' weights kept, so their proportions stay."""
         config, tables = self._loaded()
-        size = config.collection.size
-        table = next(table for table in tables if table.key == key)
+        drawn = config.collection.size - len(config.one_of_one)
+        table = next((table for table in tables if table.key == key), None)
+        if table is None or table.index_of(value) is None:
+            raise UserError(f"{self.files.folder}: no value {value!r} in a table {key!r}; reload the page")
         others = sum(v.weight for v in table.values if v.name != value)
-        if not 0 <= tokens < size or others <= 0:
-            raise UserError(f"{table.path}: a quota for '{value}' must be from 0 to {size - 1} tokens of {size}")
-        self._set_value_cell(key, value, "weight", f"{tokens * others / (size - tokens):.10g}")
+        if not (isinstance(tokens, int) and 0 <= tokens < drawn and others > 0):
+            raise UserError(f"{table.path}: a quota for '{value}' must be a whole number of tokens from 0 to {drawn - 1}")
+        self._set_value_cell(key, value, "weight", f"{tokens * others / (drawn - tokens):.10g}")
 
     # ── what the page shows ──
 
@@ -220,3 +225,11 @@ def table_rows(text: str) -> dict[str, Any]:
         row["value"] = unicodedata.normalize("NFC", row.get("value", ""))  # as the library names values
         rows.append({"line": number, **row})
     return {"columns": header, "rows": rows}
+
+
+def _text(change: dict[str, Any], field: str) -> str:
+    """A string field of an edit; a request without it did not come from the page."""
+    value = change.get(field)
+    if not isinstance(value, str):
+        raise UserError(f"an edit needs its {field!r} as text; reload the page")
+    return value
