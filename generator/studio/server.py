@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from generator.config import load_config
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import IMAGE_LIMIT, read_limited
 from generator.run.lock import folder_lock
 from generator.studio.session import Session
@@ -52,7 +52,7 @@ class StudioServer(ThreadingHTTPServer):
             super().__init__((LOOPBACK, port), Handler)
         except OSError as error:
             raise UserError(
-                f"port {port} on {LOOPBACK} cannot be used ({error.strerror}); pick another with --port, or leave it out"
+                f"port {port} on {LOOPBACK} cannot be used ({error.strerror}); pick another {Arg.PORT}, or leave it out for any free one"
             ) from None
         self.session = session
         self.token = secrets.token_urlsafe(32)
