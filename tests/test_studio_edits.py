@@ -211,9 +211,17 @@ def test_a_file_changed_on_disk_since_the_page_loaded_is_never_overwritten(confi
         ({"kind": "nonsense"}, "unknown edit 'nonsense'"),
     ],
 )
-def test_an_edit_the_page_cannot_make_is_refused_in_one_line(config_path: Path, change: dict, said: str) -> None:
+def test_an_edit_the_page_cannot_make_is_refused_in_one_line(shipped_studio, change: dict, said: str) -> None:
     """Also what a hand-made request gets: one line, nothing changed, the studio still serving."""
-    with studio(config_path) as server:
-        status, answer = api(server, "POST", "/api/edit", change)
-        assert (status, list(answer)) == (409, ["error"]) and said in answer["error"] and "\n" not in answer["error"]
-        assert api(server, "GET", "/api/state")[1]["changed"] == []
+    status, answer = api(shipped_studio, "POST", "/api/edit", change)
+    assert (status, list(answer)) == (409, ["error"]) and said in answer["error"] and "\n" not in answer["error"]
+    assert api(shipped_studio, "GET", "/api/state")[1]["changed"] == []
+
+
+@pytest.fixture(scope="module")
+def shipped_studio(tmp_path_factory: pytest.TempPathFactory):
+    """One studio on a copy of the shipped folder, for edits that are refused (and so change nothing)."""
+    folder = tmp_path_factory.mktemp("refusals") / "traits"
+    shutil.copytree(REPO / "traits", folder)
+    with studio(folder / "collection.toml") as server:
+        yield server
