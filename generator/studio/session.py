@@ -111,9 +111,9 @@ class Session:
         page["rules"] = [{"text": text, "note": note} for text, note in rule_bodies(self.files.config_text)]
         try:
             config, tables = self._loaded()
-            page["impossible"] = self._impossible(config, tables)
+            page["impossible"] = self._impossible(config, tables)  # shown beside the values even when the plan refuses
+            report = check_traits(config)  # first: an error is the one `traits check` prints
             layers, page["layers"] = self._layers(config, tables)
-            report = check_traits(config)
         except UserError as error:
             page["error"] = self.real(str(error))
             return page
