@@ -21,6 +21,7 @@ from typing import Any
 
 from generator.config import Config, load_config
 from generator.errors import UserError
+from generator.plan.plan import exact_counts
 from generator.plan.rules import analyse, compile_rules, rules_excluding
 from generator.plan.traits import TraitTable, load_traits
 from generator.preflight.report import TraitReport, check_traits
@@ -100,7 +101,15 @@ class Session:
         others = sum(v.weight for v in table.values if v.name != value)
         if not (isinstance(tokens, int) and 0 <= tokens < drawn and others > 0):
             raise UserError(f"{table.path}: a quota for '{value}' must be a whole number of tokens from 0 to {drawn - 1}")
-        self._set_value_cell(key, value, "weight", f"{tokens * others / (drawn - tokens):.10g}")
+        exact = tokens * others / (drawn - tokens)
+        index = table.index_of(value)
+        weights = [v.weight for v in table.values]
+        for digits in range(2, 11):  # the shortest weight that gets the quota: 6.4, not 6.397849462
+            written = f"{exact:.{digits}g}"
+            weights[index] = float(written)
+            if exact_counts(weights, drawn)[index] == tokens:
+                break
+        self._set_value_cell(key, value, "weight", written)
 
     # ── what the page shows ──
 
