@@ -73,6 +73,7 @@ def test_exact_mode_quota_edit_is_what_traits_check_prints_after_saving(config_p
         assert api(server, "POST", "/api/save", {})[0] == 200
     visor = next(s for s in view["report"]["shares"]["eyes"] if s["value"] == "Visor")
     assert visor["quota"] == 7 and visor["shown"][1] == "7.00%"
+    assert "\nVisor,6.4,cyan visor\n" in (config_path.parent / "eyes.csv").read_text()  # 6.4 of 91.4: 7 of 100
     assert_shares_as_printed(view, config_path)
 
 
