@@ -3,6 +3,7 @@ edit, made by hand; a save changes only the edited cells and rule lines, and ref
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import shutil
 from pathlib import Path
@@ -59,6 +60,7 @@ def test_shares_after_a_weight_and_a_rule_edit_are_traits_checks(config_path: Pa
         ("accessory.csv", "Medical Mask,5,", "Medical Mask,11.6,"),
         ("collection.toml", '["Earring"]', '["Earring", "Pipe"]'),
     )
+    assert_shares_as_printed(before, REPO / "traits" / "collection.toml")  # the shipped tables, as loaded
     assert_shares_as_printed(view, hand)
     mask = lambda v: next(s for s in v["report"]["shares"]["accessory"] if s["value"] == "Medical Mask")  # noqa: E731
     assert (mask(before)["shown"], mask(view)["shown"]) == (["5.00%", "2.16%"], ["10.88%", "4.87%"])  # it moved
@@ -170,6 +172,18 @@ def test_a_table_saved_by_a_spreadsheet_keeps_its_bytes(config_path: Path) -> No
         assert "error" not in view
         assert api(server, "POST", "/api/save", {})[0] == 200
     assert table.read_bytes() == original.replace(b'"brown eyes"', b'"dark brown"')
+
+
+def test_a_utf16_table_is_saved_as_utf16(config_path: Path) -> None:
+    """The other encoding a spreadsheet writes ("Unicode text"): its byte-order mark and encoding are kept."""
+    table = config_path.parent / "eyes.csv"
+    text = table.read_text()
+    table.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    with studio(config_path) as server:
+        api(server, "POST", "/api/edit", {"kind": "cell", "table": "eyes", "value": "Blue", "column": "weight", "text": "17"})
+        assert api(server, "POST", "/api/save", {})[0] == 200
+    expected = text.replace("Blue,16,", "Blue,17,")
+    assert table.read_bytes() == codecs.BOM_UTF16_LE + expected.encode("utf-16-le")
 
 
 @pytest.mark.parametrize("moved", ["accessory.csv", "hair.csv", "collection.toml"])
