@@ -80,8 +80,8 @@ def _rank_preview(
     columns |= {ranked.method.name: ranked.ranks for ranked in by_method}
 
     def row(token_id: int) -> dict[str, Any]:
-        ranks = {name: ranks[token_id] for name, ranks in columns.items()}
-        return {"token": token_id, "ranks": ranks, "spread": max(ranks.values()) - min(ranks.values()), "traits": held[token_id]}
+        own = {name: ranks[token_id] for name, ranks in columns.items()}
+        return {"token": token_id, "ranks": own, "spread": max(own.values()) - min(own.values()), "traits": held[token_id]}
 
     rows = sorted((row(token_id) for token_id in held), key=lambda r: (-r["spread"], r["token"]))
     return {
