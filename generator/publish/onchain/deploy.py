@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from generator.errors import Arg, UserError
 from generator.files import TEXT_LIMIT, read_limited, write_atomic
 from generator.progress import Advance, unseen
-from generator.publish.onchain.plan import PLAN, REEXPORT, Step, checked_steps
+from generator.publish.onchain.plan import PLAN, REEXPORT, Step, checked_plan, deploy_steps
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 from generator.text import parse_json
@@ -61,33 +61,38 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
     mint_to = _address(mint_to)
     with folder_lock(folder, "the deploy"):
         journal_path = onchain / JOURNAL
-        digest, _ = checked_steps(onchain, None)
+        digest = checked_plan(onchain)
         node = _Node(rpc)
         journal = _journal(journal_path, digest, node.chain_id(), account.address, mint_to)
-        _, steps = checked_steps(onchain, journal["mint_to"])
-        records = journal["steps"]
-        progress(sum(r["status"] == "confirmed" for r in records), len(steps))
-        _check_funds(
-            node, account.address, [s for i, s in enumerate(steps) if i >= len(records) or records[i]["status"] != "confirmed"]
-        )
+        steps, records = deploy_steps(onchain, journal["mint_to"]), journal["steps"]
+        landed = [index < len(records) and records[index]["status"] == "confirmed" for index in range(len(steps))]
+        progress(sum(landed), len(steps))
+        _check_funds(node, account.address, [step for step, done in zip(steps, landed, strict=True) if not done])
         sent_now = 0
         for index, step in enumerate(steps):
-            if index < len(records) and records[index]["status"] == "confirmed":
-                continue
-            if index == len(records) or records[index]["status"] == "reverted":
-                _sign(node, account, step, journal, index)
-                write_atomic(journal_path, _pretty(journal))  # sent: recorded before the node sees it
-                sent_now += 1
-            receipt = _land(node, records[index], step, index)
-            _confirm(journal, index, step, receipt)
-            write_atomic(journal_path, _pretty(journal))
-            if receipt["status"] != 1:
-                raise ChainError(
-                    f"step {index} ({step.kind}) reverted in block {receipt['blockNumber']} (transaction "
-                    f"{records[index]['hash']}); it changed nothing: run the same command again to retry it"
-                )
-            progress(1)
+            if not landed[index]:
+                sent_now += _land_step(node, account, journal, journal_path, index, step)
+                progress(1)
     return Deployed(journal["address"], journal["chain_id"], len(steps), sent_now, journal_path)
+
+
+def _land_step(node: _Node, account: Any, journal: dict, journal_path: Path, index: int, step: Step) -> bool:
+    """Sign and send ``step`` (unless the journal holds it as sent) and journal its receipt; whether it was signed
+    now. The journal is written before the node sees the transaction, and again once it landed."""
+    records = journal["steps"]
+    signed = index == len(records) or records[index]["status"] == "reverted"
+    if signed:
+        _sign(node, account, step, journal, index)
+        write_atomic(journal_path, _pretty(journal))
+    receipt = _land(node, records[index], step, index)
+    _confirm(journal, index, step, receipt)
+    write_atomic(journal_path, _pretty(journal))
+    if receipt["status"] != 1:
+        raise ChainError(
+            f"step {index} ({step.kind}) reverted in block {receipt['blockNumber']} (transaction "
+            f"{records[index]['hash']}); it changed nothing: run the same command again to retry it"
+        )
+    return signed
 
 
 def _require_web3() -> None:

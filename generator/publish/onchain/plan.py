@@ -96,11 +96,10 @@ def plan_document(steps: list[Step]) -> dict:
     return {"plan": digest, "gas": sum(step.gas for step in steps), "steps": records}
 
 
-def checked_steps(onchain: Path, mint_to: str | None) -> tuple[str, list[Step]]:
-    """The plan's digest and the steps to send (mints only with ``mint_to``), refused unless the files and the
-    artifact still build exactly the exported ``deploy-plan.json``."""
+def checked_plan(onchain: Path) -> str:
+    """The digest of ``onchain``'s ``deploy-plan.json``, refused unless its files and this punkgen's renderer still
+    build exactly that plan."""
     planned = _read_json(onchain / PLAN)
-    steps = plan_steps(onchain, mint_to)
     rebuilt = plan_document(plan_steps(onchain))
     if rebuilt["plan"] != planned.get("plan"):
         differing = next(
@@ -111,7 +110,12 @@ def checked_steps(onchain: Path, mint_to: str | None) -> tuple[str, list[Step]]:
             f"{onchain / PLAN}: {where} differs from what contract.json, contract-data.bin and this punkgen's renderer "
             f"build; {REEXPORT}"
         )
-    return planned["plan"], steps if mint_to else [step for step in steps if step.kind != "mint"]
+    return rebuilt["plan"]
+
+
+def deploy_steps(onchain: Path, mint_to: str | None) -> list[Step]:
+    """The steps a deploy sends: the plan's, its mints only with a recipient."""
+    return [step for step in plan_steps(onchain, mint_to) if mint_to or step.kind != "mint"]
 
 
 def constructor_arguments(arguments: dict) -> bytes:
