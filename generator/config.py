@@ -123,6 +123,12 @@ class PixelsSettings:
 
 
 @dataclass(frozen=True)
+class AnimationSettings:
+    frame_ms: int = 100
+    max_frames: int = 120
+
+
+@dataclass(frozen=True)
 class QualitySettings:
     """Thresholds of the quality verdict; a rejected render is re-rendered with the next attempt's seed."""
 
@@ -197,6 +203,7 @@ class Config(Sections):
     model: ModelSettings = ModelSettings()
     render: RenderSettings = RenderSettings()
     pixels: PixelsSettings = PixelsSettings()
+    animation: AnimationSettings = AnimationSettings()
     quality: QualitySettings = QualitySettings()
     metadata: MetadataSettings = MetadataSettings()
     contract: ContractSettings = ContractSettings()

@@ -29,6 +29,7 @@ from generator.plan.plan import expected_shares, plan_collection
 from generator.plan.prompts import prompt_template
 from generator.plan.rules import CompiledRule, Support, analyse, compile_rules
 from generator.plan.traits import TraitTable, load_traits
+from generator.preflight.animation_lines import animation_lines
 from generator.preflight.depth_lines import depth_lines, drawn_values, idle_overrides
 from generator.preflight.layer_warnings import layer_warnings
 from generator.render.layers import load_layers
@@ -76,6 +77,9 @@ class TraitReport:
     shares: list[list[ValueShare]]  # per table, per value
     warnings: list[str]  # without the "warning: " prefix
     depth: list[str]  # the parts and [[depth]] overrides, where the collection has any
+    animation: (
+        tuple[str, ...] | list[str]
+    ) = ()  # the strips and the planned tokens' frame counts, where the collection has strips
 
 
 def check_traits(config: Config) -> TraitReport:
@@ -108,6 +112,7 @@ def check_traits(config: Config) -> TraitReport:
         shares=shares,
         warnings=warnings,
         depth=depth_lines(tables, layers, combos),
+        animation=animation_lines(config, tables, layers, [token.combo for token in planned]),
     )
 
 
@@ -176,7 +181,7 @@ def report_lines(report: TraitReport) -> list[str]:
             mark = f"  {DRIFT_MARK}" if share.drifts else ""
             lines.append(f"  {share.name:<24} {share.weight:>8g}  {share.configured:7.2%} → {share.expected:7.2%}{mark}")
     lines += ["", f"layers: {report.layers} files checked in {report.layers_folder}"]
-    return lines + report.depth
+    return lines + report.depth + list(report.animation)
 
 
 def warning_lines(report: TraitReport) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from generator.files import IMAGE_LIMIT, read_limited
 from generator.images import IMAGE_ERRORS, rgba_pixels, unique_rgb
 from generator.plan.depth import DrawOrder, Order, Part, draw_order
 from generator.plan.traits import Combo, TraitTable
+from generator.render.frames import frame_files, has_art, split_strip
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Layers:
     art: list[np.ndarray]  # per part of order.parts: (values, size, size, 4) uint8; a value without art there is clear
     order: DrawOrder  # which part draws over which, per trait set
     digest: str  # sha256 over every enabled layer file and the depths: what a run's fingerprint needs of the art
+    strips: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (part, value) → (k, size, size, 4) for
+    # art drawn as k > 1 frames (see generator.render.frames); ``art`` holds frame 0
 
     @property
     def stacks(self) -> list[np.ndarray]:
@@ -129,22 +132,38 @@ def load_layers(config: Config, tables: list[TraitTable]) -> Layers:
     art = [mains[part.trait] if not part.name else _part_stack(config, tables, part, digest) for part in order.parts]
     if not order.simple:
         digest.update(f"depth\0{config.traits.order}\0{config.depth}".encode())
-    return Layers(art, order, digest.hexdigest())
+    strips = {(position, value): strip for position, (_, own) in enumerate(art) for value, strip in own.items()}
+    return Layers([stack for stack, _ in art], order, digest.hexdigest(), strips)
 
 
-def _main_stack(config: Config, table: TraitTable, bottom: bool, digest: hashlib._Hash) -> np.ndarray:
+Stack = tuple[np.ndarray, dict[int, np.ndarray]]  # a part's frame 0 per value, and the strips of values with frames
+
+
+def _main_stack(config: Config, table: TraitTable, bottom: bool, digest: hashlib._Hash) -> Stack:
     """A trait's main layers (``layers/<trait>/<value>.png``): every enabled value must have one."""
-    size = config.pixels.size
+    paths = {i: layer_path(config, table, i) for i in table.enabled_indices}
+    return _stack(paths, table, config.pixels.size, bottom, digest, table.key)
+
+
+def _stack(paths: dict[int, Path], table: TraitTable, size: int, bottom: bool, digest: hashlib._Hash, label: str) -> Stack:
+    """Each value's art in one part: one frame, or a strip (see :mod:`generator.render.frames`); every file goes into
+    the digest (a single file as it always did, so a still collection keeps its fingerprint)."""
     stack = np.zeros((len(table.values), size, size, 4), dtype=np.uint8)
-    for i in table.enabled_indices:
-        path = layer_path(config, table, i)
-        data = _read_layer(path, table)
-        stack[i] = _decode_layer(path, data, size, must_be_opaque=bottom)
-        digest.update(f"{table.key}/{table.values[i].name}\0".encode() + hashlib.sha256(data).digest())
-    return stack
+    strips = {}
+    for i, path in paths.items():
+        frames = []
+        for number, file in enumerate(frame_files(path)):
+            data = _read_layer(file, table)
+            frames += split_strip(file, _decode_layer(file, data, size, must_be_opaque=bottom), size)
+            name = table.values[i].name + (f"/{number}" if number else "")
+            digest.update(f"{label}/{name}\0".encode() + hashlib.sha256(data).digest())
+        stack[i] = frames[0]
+        if len(frames) > 1:
+            strips[i] = np.stack(frames)
+    return stack, strips
 
 
-def _part_stack(config: Config, tables: list[TraitTable], part: Part, digest: hashlib._Hash) -> np.ndarray:
+def _part_stack(config: Config, tables: list[TraitTable], part: Part, digest: hashlib._Hash) -> Stack:
     """A part's layers (``layers/<trait>/<part>/<value>.png``): a value without a file there draws nothing in this
     part (a beanie has no back); a file no value names, or a part without any file, is a typo refused in one line."""
     table, label = tables[part.trait], part.label(tables)
@@ -158,24 +177,19 @@ def _part_stack(config: Config, tables: list[TraitTable], part: Part, digest: ha
     stray = sorted(path.name for path in folder.glob("*.png") if path.name not in files)
     if stray:
         raise UserError(f"{folder / stray[0]}: no {table.key} value draws this file ({table.path}); rename or remove it")
-    stack = np.zeros((len(table.values), config.pixels.size, config.pixels.size, 4), dtype=np.uint8)
     paths = {i: part_path(config, table, part, i) for i in table.enabled_indices}
-    drawn = {i: path for i, path in paths.items() if path.exists()}
+    drawn = {i: path for i, path in paths.items() if has_art(path)}
     if not drawn:
         raise UserError(
             f"{folder}: no layer for any enabled {table.key} value; draw the part or remove '{label}' from [traits].order"
         )
-    for i, path in drawn.items():
-        data = _read_layer(path, table)
-        stack[i] = _decode_layer(path, data, config.pixels.size, must_be_opaque=False)
-        digest.update(f"{label}/{table.values[i].name}\0".encode() + hashlib.sha256(data).digest())
-    return stack
+    return _stack(drawn, table, config.pixels.size, False, digest, label)
 
 
 def drawn_layers(config: Config, tables: list[TraitTable]) -> Layers | None:
     """The layers when every enabled value has its main file, else None: a diffusion collection without layer art (or
     with only some of it) has no claims to check, and skips the trait check rather than failing."""
-    complete = all(layer_path(config, table, i).is_file() for table in tables for i in table.enabled_indices)
+    complete = all(has_art(layer_path(config, table, i)) for table in tables for i in table.enabled_indices)
     return load_layers(config, tables) if complete else None
 
 
@@ -187,7 +201,7 @@ def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | N
     """
     colors: list[np.ndarray | None] = []
     for index in range(len(table.values)):
-        path = layer_path(config, table, index)
+        path = frame_files(layer_path(config, table, index))[0]
         if not path.is_file():
             colors.append(None)
             continue
@@ -220,8 +234,6 @@ def _decode_layer(path: Path, data: bytes, size: int, must_be_opaque: bool) -> n
             pixels = rgba_pixels(path, image, exact=data)  # a layer's colours are the token's: 16 bits refused
     except IMAGE_ERRORS:
         raise UserError(f"{path}: not a readable PNG; export the layer as a {size}×{size} RGBA PNG") from None
-    if pixels.shape[:2] != (size, size):
-        raise UserError(f"{path}: layer is {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} ([pixels].size)")
     if must_be_opaque and pixels[..., 3].min() < 255:
         raise UserError(f"{path}: the first trait in [traits].order is the bottom layer and must be fully opaque")
     return pixels
