@@ -20,6 +20,8 @@ from generator.schemas.reference import flag_help, flag_option
 TOOLS = {name: f"generator.tools_cli:{name}" for name in ("pixelate", "palette", "compare", "quality", "traits")}
 # minting: export and rarity (generator/export_cli.py), loaded only when asked for
 TOOLS |= {name: f"generator.export_cli:{name}" for name in ("export", "rarity")}
+TOOLS["studio"] = "generator.studio_cli:studio"  # the rarity studio (generator/studio/): a loopback page over the trait folder
+TOOLS["deploy"] = "generator.deploy_cli:deploy"  # on-chain deploy (web3), loaded only when asked for
 
 
 def _from_here(path: str | None) -> str | None:

@@ -41,6 +41,14 @@ class TraitSettings:
     names: dict[str, str] = field(default_factory=dict)
     layers: str = "layers"
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The trait keys, in attribute order: ``order`` without its parts (``hat:back`` draws part of ``hat``)."""
+        return tuple(entry for entry in self.order if PART_MARK not in entry)
+
+
+PART_MARK = ":"  # ``[traits].order``'s ``<trait>:<part>``: a trait's second drawing, at another depth
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -50,6 +58,18 @@ class Rule:
     when: dict[str, tuple[str, ...]]
     forbid: dict[str, tuple[str, ...]] = field(default_factory=dict)
     require: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DepthOverride:
+    """When every ``when`` trait has one of its listed values, ``move`` draws just ``above`` (or ``below``) another
+    entry of ``[traits].order``, instead of at its own place."""
+
+    number: int  # 1-based position among the [[depth]] tables, for messages
+    when: dict[str, tuple[str, ...]]
+    move: str
+    above: str = ""
+    below: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,12 @@ class PixelsSettings:
     size: int = 24
     method: str = "mode"
     palette: str = "palette.hex"
+
+
+@dataclass(frozen=True)
+class AnimationSettings:
+    frame_ms: int = 100
+    max_frames: int = 120
 
 
 @dataclass(frozen=True)
@@ -171,11 +197,13 @@ class Config(Sections):
     collection: CollectionSettings
     traits: TraitSettings
     rules: tuple[Rule, ...] = ()
+    depth: tuple[DepthOverride, ...] = ()
     one_of_one: tuple[OneOfOne, ...] = ()
     prompt: PromptSettings = PromptSettings()
     model: ModelSettings = ModelSettings()
     render: RenderSettings = RenderSettings()
     pixels: PixelsSettings = PixelsSettings()
+    animation: AnimationSettings = AnimationSettings()
     quality: QualitySettings = QualitySettings()
     metadata: MetadataSettings = MetadataSettings()
     contract: ContractSettings = ContractSettings()
@@ -213,6 +241,7 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
         missing=f"run from the project folder or pass {Arg.CONFIG} FILE",
         build={
             "rules": lambda raw: tuple(_rule(number, rule) for number, rule in enumerate(raw, start=1)),
+            "depth": lambda raw: tuple(_depth(number, entry) for number, entry in enumerate(raw, start=1)),
             "one_of_one": lambda raw: tuple(OneOfOne(**entry) for entry in raw),
         },
     )
@@ -249,7 +278,13 @@ def without_secrets(link: str) -> str:
 
 
 def _rule(number: int, raw: dict[str, Any]) -> Rule:
-    def as_tuples(selection: dict[str, str | list[str]]) -> dict[str, tuple[str, ...]]:
-        return {trait: (values,) if isinstance(values, str) else tuple(values) for trait, values in selection.items()}
+    return Rule(number=number, **{key: _as_tuples(value) for key, value in raw.items()})
 
-    return Rule(number=number, **{key: as_tuples(value) for key, value in raw.items()})
+
+def _depth(number: int, raw: dict[str, Any]) -> DepthOverride:
+    return DepthOverride(number=number, **{**raw, "when": _as_tuples(raw["when"])})
+
+
+def _as_tuples(selection: dict[str, str | list[str]]) -> dict[str, tuple[str, ...]]:
+    """A ``when``-style selection with each trait's values as a tuple (``{ hair = "Long" }`` names one value)."""
+    return {trait: (values,) if isinstance(values, str) else tuple(values) for trait, values in selection.items()}

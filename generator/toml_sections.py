@@ -161,8 +161,15 @@ def explain(error: jsonschema.ValidationError) -> str:
         "minimum": lambda: f"{where} must be ≥ {error.validator_value} (got {value!r})",
         "exclusiveMinimum": lambda: f"{where} must be > {error.validator_value} (got {value!r})",
         "maximum": lambda: f"{where} must be ≤ {error.validator_value} (got {value!r})",
+        "uniqueItems": lambda: f"{where} lists {_repeated(value)!r} more than once; keep one",
+        "maxItems": lambda: f"{where} holds {len(value)} entries, more than the {error.validator_value} allowed; merge some",
     }
     return messages.get(error.validator, lambda: f"{where}: {error.message}")()
+
+
+def _repeated(items: list[Any]) -> Any:
+    """The first item of a list that an earlier one equals."""
+    return next(item for position, item in enumerate(items) if item in items[:position])
 
 
 def key_path(parts: Any) -> str:

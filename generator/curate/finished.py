@@ -23,8 +23,8 @@ from generator.config import Config
 from generator.errors import Arg, UserError
 from generator.files import MISSING, in_place_of_folder, not_a_file
 from generator.images import IMAGE_ERRORS, image_problem, open_user_image
-from generator.run.folder import MANIFEST, RUN_FILE, SHEET, image_path, metadata_path
-from generator.run.manifest import ONE_OF_ONE, event_of, read_history
+from generator.run.folder import MANIFEST, RUN_FILE, SHEET, animation_path, image_path, metadata_path
+from generator.run.manifest import ANIMATION_SHA256, ONE_OF_ONE, event_of, read_history
 from generator.schemas import schema_problem
 from generator.text import parse_json, read_bytes
 
@@ -38,12 +38,17 @@ class Token:
     traits: dict[str, str]  # manifest: trait key → value, "None" included
     document: dict[str, Any]  # the metadata draft, as written by the collection run
     master: Path  # the 24×24 PNG
+    animation: Path | None = None  # its GIF (animations/<id>.gif) when its manifest line records one
 
 
 @dataclass(frozen=True)
 class CollectionFolder:
     folder: Path
     tokens: list[Token]  # in token order
+
+    @property
+    def animated(self) -> list[Token]:
+        return [token for token in self.tokens if token.animation is not None]
 
     @property
     def attributes(self) -> dict[int, list[dict[str, str]]]:
@@ -146,13 +151,14 @@ def _token(folder: Path, record: dict[str, Any], config: Config) -> Token:
         raise UserError(f"{draft} is not ERC-721 token metadata ({problem}); {RESTORE}")
     generated = event_of(record) != ONE_OF_ONE  # a 1/1 has free attributes and may have its own name
     if generated and (
-        list(record["traits"]) != list(config.traits.order) or document["name"] != f"{config.collection.name} #{token_id}"
+        list(record["traits"]) != list(config.traits.keys) or document["name"] != f"{config.collection.name} #{token_id}"
     ):
         raise UserError(
             f"{folder} was generated from another collection.toml than {config.path} (its traits or name differ); "
             f"pass {Arg.CONFIG} with the file that made it"
         )
-    return Token(token_id, record["traits"], document, master)
+    animation = animation_path(folder, token_id) if ANIMATION_SHA256 in record else None
+    return Token(token_id, record["traits"], document, master, animation)
 
 
 def _read_json(path: Path) -> Any:

@@ -8,7 +8,8 @@ are allowed (it is the artist's call) but named in a warning. The token keeps it
 
 The image being replaced is copied to ``rejected/`` first (a render as ``<id>-<attempt>.png``, an
 earlier replacement as ``<id>-replacement-<n>.png``; never over another file). The image and
-metadata are written next, then a ``replace`` line (the new image's sha256, the source file's,
+metadata are written next (a replacement is a still: an animated token's GIF is removed, its ``image`` links the
+PNG), then a ``replace`` line (the new image's sha256, the source file's,
 where the old image went), so the manifest alone explains the token; resume and ``verify`` hold
 the folder to it, and ``export`` publishes it like any token. The contact sheet is redrawn, then
 a ``done`` line closes the request. Run again after a kill at any point, the same command
@@ -32,7 +33,7 @@ from generator.pixels.palette import read_palette
 from generator.plan.metadata import encode, token_metadata
 from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
-from generator.run.folder import MANIFEST, image_path, keep_demoted, metadata_path
+from generator.run.folder import MANIFEST, animation_path, image_path, keep_demoted, metadata_path
 from generator.run.lock import folder_lock
 from generator.run.manifest import ACCEPTED, DONE, KEPT, ONE_OF_ONE, REPLACE, History, append_record, event_of, read_history
 from generator.run.sheet import write_reports
@@ -83,6 +84,7 @@ def replace_token(config: Config, folder: Path, token_id: int, source: Path, cha
         kept = None if again else keep_demoted(folder, token_id, history.demoted_label(token_id))
         write_atomic(image_path(folder, token_id), art.png)
         write_atomic(metadata_path(folder, token_id), encode(token_metadata(config, tables, token_id, combo)))
+        animation_path(folder, token_id).unlink(missing_ok=True)  # a hand-made image is a still: its metadata says so
         request = accepted.get("request") if again else history.next_request()
         if not again:
             record = {

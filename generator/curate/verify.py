@@ -27,8 +27,10 @@ from generator.files import MISSING, TEXT_LIMIT, not_a_file, read_limited
 from generator.images import IMAGE_ERRORS
 from generator.plan.metadata import token_metadata
 from generator.plan.one_of_ones import PlacedOneOfOne, one_of_one_metadata, place_one_of_ones
-from generator.plan.traits import TraitTable, combo_of, load_traits
+from generator.plan.traits import Combo, TraitTable, combo_of, load_traits
+from generator.run.animation import Animation, gif_problem, load_animation
 from generator.run.folder import (
+    ANIMATIONS,
     IMAGES,
     MANIFEST,
     METADATA,
@@ -36,11 +38,12 @@ from generator.run.folder import (
     SHEET,
     TO_RENDER,
     TOKEN_FILES,
+    animation_path,
     image_path,
     metadata_path,
 )
 from generator.run.lock import folder_lock
-from generator.run.manifest import ONE_OF_ONE, History, event_of, read_history
+from generator.run.manifest import ONE_OF_ONE, REPLACE, History, event_of, read_history
 from generator.run.repair import image_state
 
 
@@ -84,7 +87,8 @@ def _verification(folder: Path, config: Config) -> Verification:
         return Verification(folder, planned, 0, (str(error),), ())
     first = config.collection.first_token_id
     ids = range(first, first + planned)
-    problems = [*token_problems(folder, config, tables, history), *_stray_files(folder, history, ids)]
+    animated = set(animated_tokens(load_animation(as_made(config, folder), tables), tables, history))
+    problems = [*token_problems(folder, config, tables, history), *_stray_files(folder, history, ids, animated)]
     if sheet := not_a_file(folder / SHEET):
         problems.append(f"{folder / SHEET}: {sheet}; {REDRAW}")
     unfinished = tuple(t for t in ids if t not in history.accepted)
@@ -97,18 +101,35 @@ def token_problems(folder: Path, config: Config, tables: list[TraitTable], histo
     wrote (see :mod:`generator.curate.drafts`); a setting changed since the run comes first, as one line."""
     config = as_made(config, folder)
     one_of_ones = place_one_of_ones(config)  # read once: each 1/1's document is checked against its entry
+    animation = load_animation(config, tables)
+    animated = animated_tokens(animation, tables, history)
     owner_of: dict[str, int] = {}
     by_token: dict[int | None, list[str]] = {}
     drafts = []
     for token_id, record in sorted(history.accepted.items()):
         by_token[token_id] = list(_image_problems(image_path(folder, token_id), record, config.pixels.size, owner_of))
+        if animation is not None and token_id in animated:
+            by_token[token_id] += filter(None, [gif_problem(animation_path(folder, token_id), animation, animated[token_id])])
         owner_of.setdefault(record["sha256"], token_id)
-        drafts.append(_draft(folder, config, tables, one_of_ones, token_id, record))
+        drafts.append(_draft(folder, config, tables, one_of_ones, token_id, record, token_id in animated))
     for token_id, line in draft_problems(config, drafts):
         by_token.setdefault(token_id, []).append(line)
     yield from by_token.pop(None, [])
     for lines in by_token.values():
         yield from lines
+
+
+def animated_tokens(animation: Animation | None, tables: list[TraitTable], history: History) -> dict[int, Combo]:
+    """The accepted tokens that animate, with their trait sets: those a strip draws, but no 1/1 or replacement (a
+    hand-made image is a still)."""
+    if animation is None:
+        return {}
+    animated = {}
+    for token_id, record in history.accepted.items():
+        combo = combo_of(tables, record["traits"]) if event_of(record) not in (ONE_OF_ONE, REPLACE) else None
+        if combo is not None and animation.count(combo) > 1:
+            animated[token_id] = combo
+    return animated
 
 
 def _image_problems(image: Path, record: dict[str, Any], size: int, owner_of: dict[str, int]) -> Iterator[str]:
@@ -149,6 +170,7 @@ def _draft(
     one_of_ones: dict[int, PlacedOneOfOne],
     token_id: int,
     record: dict[str, Any],
+    animated: bool,
 ) -> Draft:
     """The token's metadata file, read once, and how to build the document the manifest line vouches for (a 1/1's
     from its entry in the config) under any config: the one given, or the run's once the drafts have said it."""
@@ -163,7 +185,7 @@ def _draft(
     if combo is None:
         why = f"the manifest's traits {record['traits']} are not values of {config.path}'s tables; pass the {Arg.CONFIG} that made it"
         return Draft(token_id, path, None, why, None)
-    return Draft(token_id, path, *_read(path), lambda made: token_metadata(made, tables, token_id, combo, validated=False))
+    return Draft(token_id, path, *_read(path), lambda made: token_metadata(made, tables, token_id, combo, False, animated))
 
 
 def _read(path: Path) -> tuple[bytes | None, str | None]:
@@ -176,14 +198,16 @@ def _read(path: Path) -> tuple[bytes | None, str | None]:
         return None, str(error).removeprefix(f"{path}: ")
 
 
-def _stray_files(folder: Path, history: History, ids: range) -> Iterator[str]:
-    """Files among the token files that belong to no accepted token: an upload of the folder would carry them."""
+def _stray_files(folder: Path, history: History, ids: range, animated: set[int]) -> Iterator[str]:
+    """Files among the token files that belong to no accepted token (or a GIF of a token that is a still): an upload of
+    the folder would carry them."""
     expected = {image_path(folder, t) for t in history.accepted} | {metadata_path(folder, t) for t in history.accepted}
-    for sub in (IMAGES, METADATA):
+    expected |= {animation_path(folder, t) for t in animated}
+    for sub in (IMAGES, METADATA, ANIMATIONS):
         for path in sorted((folder / sub).glob("*")):  # hidden files (.DS_Store …) are no one's upload, as in ipfs-car
             if path in expected or path.name.startswith("."):
                 continue
-            if TOKEN_FILES[sub].fullmatch(path.name) and int(path.stem) in ids:
+            if TOKEN_FILES[sub].fullmatch(path.name) and int(path.stem) in ids and int(path.stem) not in history.accepted:
                 yield f"{path}: left by an interrupted run of a token not finished yet; run the same command again to finish it"
             else:
                 yield f"{path}: not a file of any accepted token; move it out of the collection folder"

@@ -13,6 +13,8 @@ from generator.config import Config
 from generator.plan.traits import NONE_VALUE, Combo, TraitTable
 from generator.schemas import validate
 
+ANIMATED_EXTENSION = ".gif"  # an animated token's image (see generator.run.animation)
+
 
 def attributes(tables: list[TraitTable], combo: Combo) -> list[dict[str, str]]:
     """``[{trait_type, value}]`` in trait order; ``None`` values are absent, as marketplaces expect."""
@@ -21,15 +23,20 @@ def attributes(tables: list[TraitTable], combo: Combo) -> list[dict[str, str]]:
 
 
 def token_metadata(
-    config: Config, tables: list[TraitTable], token_id: int, combo: Combo, validated: bool = True
+    config: Config, tables: list[TraitTable], token_id: int, combo: Combo, validated: bool = True, animated: bool = False
 ) -> dict[str, Any]:
     """The token's ERC-721 document, checked against the schema unless ``validated`` is False (a resume comparing
     existing files with it needs only the bytes). The check is a full validation for the first document of each
-    shape and ~5 µs for the rest (see :func:`generator.schemas.validate`)."""
+    shape and ~5 µs for the rest (see :func:`generator.schemas.validate`).
+
+    ``animated``: the token wears a strip of frames, and its ``image`` is its GIF (``<id>.gif`` beside the still at the
+    base URI), as OpenSea's metadata standard has it: ``image`` takes "just about any type of image" and plays a GIF,
+    while ``animation_url`` lists video, audio, 3D and HTML only."""
+    extension = ANIMATED_EXTENSION if animated else config.metadata.image_extension
     document: dict[str, Any] = {
         "name": f"{config.collection.name} #{token_id}",
         "description": config.collection.description,
-        "image": f"{config.metadata.base_uri}{token_id}{config.metadata.image_extension}",
+        "image": f"{config.metadata.base_uri}{token_id}{extension}",
     }
     if config.collection.external_url:
         document["external_url"] = config.collection.external_url

@@ -92,7 +92,7 @@ def canonical_attributes(config: Config, spec: OneOfOne, number: int) -> tuple[t
     key) up to case and spaces takes the trait's spelling, other names and every value lose surrounding spaces, a
     ``None`` value (any case) is left out, and two names for one trait are refused, naming both.
     """
-    known = {_loose(name): trait_type(config, key) for key in config.traits.order for name in (key, trait_type(config, key))}
+    known = {_loose(name): trait_type(config, key) for key in config.traits.keys for name in (key, trait_type(config, key))}
     written: dict[str, tuple[str, str]] = {}  # loose name → (the key as written, the trait_type it became)
     attributes = []
     for key, value in spec.attributes.items():

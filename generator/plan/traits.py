@@ -18,6 +18,8 @@ from pathlib import Path
 from generator.config import Config, Rule
 from generator.errors import UserError
 from generator.files import is_safe_name
+from generator.plan.depth import draw_order
+from generator.plan.selection import check_selection
 from generator.text import read_csv
 
 REQUIRED_COLUMNS = ("value", "weight", "prompt")
@@ -73,10 +75,11 @@ def combo_of(tables: list[TraitTable], traits: dict[str, str]) -> Combo | None:
 
 
 def load_traits(config: Config) -> list[TraitTable]:
-    """Every table named in ``[traits].order``, in that order, with the rules checked against them."""
+    """Every trait named in ``[traits].order``, in that order, with the rules and depths checked against them."""
     _check_tables_match_order(config)
-    tables = [_read_table(config.folder / f"{key}.csv", key, trait_type(config, key)) for key in config.traits.order]
+    tables = [_read_table(config.folder / f"{key}.csv", key, trait_type(config, key)) for key in config.traits.keys]
     check_rules(config.rules, tables, config.path)
+    draw_order(config, tables)  # parts and [[depth]] checked here too: every command refuses a malformed declaration
     return tables
 
 
@@ -87,13 +90,13 @@ def trait_type(config: Config, key: str) -> str:
 
 def _check_tables_match_order(config: Config) -> None:
     present = {path.stem for path in config.folder.glob("*.csv")}
-    for key in config.traits.order:
+    for key in config.traits.keys:
         if key not in present:
             raise UserError(
                 f"{config.path}: [traits].order names '{key}' but {config.folder / (key + '.csv')} does not exist; "
                 "create the table or remove the name"
             )
-    for stem in sorted(present - set(config.traits.order)):
+    for stem in sorted(present - set(config.traits.keys)):
         raise UserError(
             f"{config.folder / (stem + '.csv')} is not listed in [traits].order of {config.path}; add '{stem}' there or remove the file"
         )
@@ -231,14 +234,6 @@ def _parse_weight(path: Path, line: int, text: str) -> float:
 
 def check_rules(rules: tuple[Rule, ...], tables: list[TraitTable], config_path: Path) -> None:
     """Every trait and value a rule names must exist, so a typo never silently disables a rule."""
-    by_key = {table.key: table for table in tables}
     for rule in rules:
         for part in ("when", "forbid", "require"):
-            for trait, names in getattr(rule, part).items():
-                where = f"{config_path}: [[rules]] #{rule.number} {part}"
-                table = by_key.get(trait)
-                if table is None:
-                    raise UserError(f"{where} names unknown trait '{trait}'; known traits: {', '.join(by_key)}")
-                for name in names:
-                    if table.index_of(name) is None:
-                        raise UserError(f"{where} names unknown {trait} value '{name}'; check {table.path} for the spelling")
+            check_selection(f"{config_path}: [[rules]] #{rule.number} {part}", getattr(rule, part), tables)

@@ -1,6 +1,7 @@
 """Layers that load fine but that the quality filter will reject, or the palette snap will change: ``traits check`` warnings.
 
-Each check reads one layer alone, so a warning holds for every token that wears the value:
+Each check reads one value alone (every part of a split trait together), so a warning holds for every token that
+wears the value:
 
 - a layer above the bottom one that is fully opaque hides everything below it, the background
   included, so the filter's background and coverage checks fail; one that draws nothing leaves
@@ -29,24 +30,30 @@ from generator.images import pack_rgb
 from generator.pixels.measures import MIN_TRAIT_PIXELS, TRAIT_TOLERANCE
 from generator.pixels.palette import Palette, to_lab
 from generator.plan.traits import NONE_VALUE, TraitTable
-from generator.render.layers import layer_path
+from generator.render.layers import Layers, layer_path, part_path
 
 LISTED_COLOURS = 3  # off-palette colours named per layer; the rest are counted
 
 
 def layer_warnings(
-    config: Config, tables: list[TraitTable], stacks: list[np.ndarray], palette: Palette | None, palette_path: Path | None
+    config: Config, tables: list[TraitTable], layers: Layers, palette: Palette | None, palette_path: Path | None
 ) -> list[str]:
-    """Every warning about the enabled values' layers, in trait and table order."""
+    """Every warning about the enabled values' layers, in trait and table order.
+
+    Coverage and colours are a value's whole look (every part of a split trait together, named by its main file);
+    off-palette colours are each file's own."""
     warnings = []
-    for position, (table, stack) in enumerate(zip(tables, stacks, strict=True)):
+    for position, table in enumerate(tables):
+        worn = layers.worn(position)
         for index in table.enabled_indices:
-            path, layer = layer_path(config, table, index), stack[index]
-            found = [] if position == 0 else _coverage(config, table, index, layer)
-            found += _colour_count(config, layer)
-            if palette is not None and palette_path is not None:
-                found += _off_palette(config, table, layer, palette, palette_path, judged=position > 0)
-            warnings += [f"{path}: {problem}" for problem in found]
+            found = [] if position == 0 else _coverage(config, table, index, worn[index])
+            found += _colour_count(config, worn[index])
+            warnings += [f"{layer_path(config, table, index)}: {problem}" for problem in found]
+            if palette is None or palette_path is None:
+                continue
+            for part in layers.parts_of(position):  # a value without art in a part has no colour there to warn about
+                off = _off_palette(config, table, layers.art[part][index], palette, palette_path, judged=position > 0)
+                warnings += [f"{part_path(config, table, layers.order.parts[part], index)}: {problem}" for problem in off]
     return warnings
 
 

@@ -9,6 +9,9 @@ would survive but a creator would not want:
   moves by more than :data:`DRIFT_RELATIVE` or :data:`DRIFT_ABSOLUTE` is marked and explained;
 - **layers the quality filter will reject** or the palette snap will change (:mod:`generator.preflight.layer_warnings`).
 
+Where a trait draws in parts or ``[[depth]]`` overrides the order, the report shows the drawing order, which values
+draw each part, and how many planned tokens each override switches on for (:mod:`generator.preflight.depth_lines`).
+
 :func:`report_lines` and :func:`warning_lines` are exactly what the command prints.
 """
 
@@ -17,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from generator.config import Config
 from generator.pixels.palette import read_palette
 from generator.plan.one_of_ones import place_one_of_ones
@@ -24,6 +29,8 @@ from generator.plan.plan import expected_shares, plan_collection
 from generator.plan.prompts import prompt_template
 from generator.plan.rules import CompiledRule, Support, analyse, compile_rules
 from generator.plan.traits import TraitTable, load_traits
+from generator.preflight.animation_lines import animation_lines
+from generator.preflight.depth_lines import depth_lines, drawn_values, idle_overrides
 from generator.preflight.layer_warnings import layer_warnings
 from generator.render.layers import load_layers
 
@@ -69,6 +76,10 @@ class TraitReport:
     sampling: str
     shares: list[list[ValueShare]]  # per table, per value
     warnings: list[str]  # without the "warning: " prefix
+    depth: list[str]  # the parts and [[depth]] overrides, where the collection has any
+    animation: (
+        tuple[str, ...] | list[str]
+    ) = ()  # the strips and the planned tokens' frame counts, where the collection has strips
 
 
 def check_traits(config: Config) -> TraitReport:
@@ -82,22 +93,26 @@ def check_traits(config: Config) -> TraitReport:
     c = config.collection
     one_of_ones = place_one_of_ones(config)
     size = c.size - len(one_of_ones)  # the tokens drawn from the tables
-    plan_collection(tables, rules, size, c.seed, config.traits.sampling, c.first_token_id, frozenset(one_of_ones))
+    planned = plan_collection(tables, rules, size, c.seed, config.traits.sampling, c.first_token_id, frozenset(one_of_ones))
     support = analyse(tables, rules)
     shares = _shares(tables, support, expected_shares(tables, rules, size, config.traits.sampling, support))
     warnings = _drift_warnings(tables, rules, shares, size, support.capacity, config.traits.sampling)
-    warnings += layer_warnings(config, tables, layers.stacks, palette, palette_path)
+    warnings += layer_warnings(config, tables, layers, palette, palette_path)
+    combos = np.array([token.combo for token in planned])
+    warnings += idle_overrides(config.path, tables, layers, combos)
     return TraitReport(
         config_path=config.path,
         tables=tables,
         capacity=support.capacity,
         rules=len(rules),
-        layers=sum(len(table.enabled_indices) for table in tables),
+        layers=sum(len(drawn) for drawn in drawn_values(layers)),
         layers_folder=config.layers_folder,
         size=size,
         sampling=config.traits.sampling,
         shares=shares,
         warnings=warnings,
+        depth=depth_lines(tables, layers, combos),
+        animation=animation_lines(config, tables, layers, [token.combo for token in planned]),
     )
 
 
@@ -166,7 +181,7 @@ def report_lines(report: TraitReport) -> list[str]:
             mark = f"  {DRIFT_MARK}" if share.drifts else ""
             lines.append(f"  {share.name:<24} {share.weight:>8g}  {share.configured:7.2%} → {share.expected:7.2%}{mark}")
     lines += ["", f"layers: {report.layers} files checked in {report.layers_folder}"]
-    return lines
+    return lines + report.depth + list(report.animation)
 
 
 def warning_lines(report: TraitReport) -> list[str]:

@@ -39,7 +39,7 @@ from typing import Any
 from generator.config import Config, MetadataSettings
 from generator.curate.finished import CollectionFolder, load_collection, require_collection_folder
 from generator.curate.verify import token_problems
-from generator.errors import Arg, UserError
+from generator.errors import Arg, UserError, plural
 from generator.files import write_atomic
 from generator.plan.traits import load_traits
 from generator.progress import Advance, unseen
@@ -131,7 +131,8 @@ def export_collection(
         with writing(folder / EXPORT):
             staged = _stage(folder, config, work, lock, car, json_extension, theirs, progress)
         with writing(folder / GALLERY):
-            page = gallery_html(*_gallery_inputs(config, work), _curation(folder, config, work.history))
+            animated = frozenset(token.token_id for token in work.collection.animated)
+            page = gallery_html(*_gallery_inputs(config, work), _curation(folder, config, work.history), animated)
             write_atomic(folder / GALLERY, page.encode())
     published = folder / EXPORT / staged.files[0].split("/")[0]
     notice = (
@@ -183,6 +184,8 @@ def _checked(
 ) -> _Work:
     generated = load_collection(folder, config)
     history = check_against_manifest(folder, config)
+    if not target.animates:
+        refuse_animation(generated, f"{Arg.FORMAT} {target.name}", f"export with {Arg.FORMAT} erc721")
     reveal = None
     if starting_index is not None:
         reveal = check_starting_index(starting_index, len(generated.tokens), config.collection.first_token_id)
@@ -248,7 +251,7 @@ def _pack_linked(staging: Path, jobs: Sequence[Job], config: Config, work: _Work
     images = pack(staging, IMAGES)
     uri = images_base(images)
     tokens, target = work.collection.tokens, work.target
-    linked = [target.token_document(config, t, f"{uri}{job.image.name}") for t, job in zip(tokens, jobs, strict=True)]
+    linked = [target.token_document(config, t, f"{uri}{job.linked.name}") for t, job in zip(tokens, jobs, strict=True)]
     write_linked_metadata(jobs, linked)
     _write_documents(staging / METADATA, target.collection_documents(config, work.collection, uri))
     return images, pack(staging, METADATA)
@@ -280,6 +283,15 @@ def check_against_manifest(folder: Path, config: Config) -> History:
         more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
         raise UserError(f"{differences[0]}{more}; `punkgen verify {folder}` lists them; nothing was exported")
     return history
+
+
+def refuse_animation(collection: CollectionFolder, target: str, instead: str) -> None:
+    """A target that publishes stills only refuses an animated collection in one line, rather than drop its frames."""
+    if animated := collection.animated:
+        raise UserError(
+            f"{collection.folder}: {target} publishes still images only, and {plural(len(animated), 'token')} animate "
+            f"({animated[0].animation} …); {instead}, or draw the strips as single frames"
+        )
 
 
 def _curation(folder: Path, config: Config, history: History) -> Curation:

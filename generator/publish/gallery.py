@@ -38,10 +38,11 @@ def gallery_html(
     ranks: Sequence[TokenRarity],
     items: Items | None = None,
     curation: Curation | None = None,
+    animated: frozenset[int] = frozenset(),
 ) -> str:
     template = resources.files("generator.publish.templates").joinpath("gallery.html").read_text(encoding="utf-8")
     page = template.replace("{{title}}", html.escape(name)).replace("{{description}}", html.escape(description))
-    return page.replace("{{data}}", _script_json(gallery_data(name, attributes, ranks, items, curation)))
+    return page.replace("{{data}}", _script_json(gallery_data(name, attributes, ranks, items, curation, animated)))
 
 
 def gallery_data(
@@ -50,6 +51,7 @@ def gallery_data(
     ranks: Sequence[TokenRarity],
     items: Items | None = None,
     curation: Curation | None = None,
+    animated: frozenset[int] = frozenset(),
 ) -> dict[str, object]:
     """Compact columns: each distinct value once per trait, each token as ``[id, rank, score, unique, value indices]``,
     plus the master's item id when a reveal shows another one (the page loads ``images/<item>.png``).
@@ -75,6 +77,8 @@ def gallery_data(
     if curation is not None:  # only tokens with a story: {id: [renders, mark]}
         data["notes"] = {str(token_id): list(note) for token_id, note in sorted(curation.notes.items())}
         data["reroll"] = list(curation.reroll)
+    if animated:  # the masters whose animations/<id>.gif the page plays instead of the still; absent for stills
+        data["animated"] = sorted(animated)
     return data
 
 

@@ -15,10 +15,12 @@ from PIL import Image
 from generator.config import Config
 from generator.curate.finished import RESTORE, CollectionFolder, read_master
 from generator.errors import UserError
+from generator.files import IMAGE_LIMIT, read_limited
 from generator.images import encode_png, pack_rgb
-from generator.plan.metadata import encode
+from generator.plan.metadata import ANIMATED_EXTENSION, encode
 from generator.progress import Advance, unseen
 from generator.publish.formats.base import ExportFormat
+from generator.run.animation import encode_gif, timeline
 from generator.schemas import PACKAGE, validate
 from generator.workers import executor_for, results_in_order
 
@@ -35,6 +37,13 @@ class Job:
     document: dict[str, Any]
     schema: str | None  # the format's token schema (None: the format's documents need no check as they are written)
     schema_package: str = PACKAGE
+    animation: Path | None = None  # an animated token's GIF in the collection folder
+    frame_ms: int = 0  # how long each of its frames shows
+
+    @property
+    def linked(self) -> Path:
+        """The file the token's document links: its GIF beside the image when it animates, else the image."""
+        return self.image.with_suffix(ANIMATED_EXTENSION) if self.animation else self.image
 
 
 def token_jobs(
@@ -46,8 +55,23 @@ def token_jobs(
         image, metadata = target.token_files(position, token.token_id, json_extension)
         images, _, name = image.rpartition("/")
         folders |= {images, metadata.rpartition("/")[0]}
+        if token.animation:
+            name = name.removesuffix(".png") + ANIMATED_EXTENSION
         document = target.token_document(config, token, f"{uri}{name}")
-        jobs.append(Job(token.master, staging / image, staging / metadata, document, target.token_schema, target.schema_package))
+        schema = target.token_schema
+        frame_ms = config.animation.frame_ms
+        jobs.append(
+            Job(
+                token.master,
+                staging / image,
+                staging / metadata,
+                document,
+                schema,
+                target.schema_package,
+                token.animation,
+                frame_ms,
+            )
+        )
     for folder in sorted(folders):
         (staging / folder).mkdir(parents=True, exist_ok=True)
     return jobs
@@ -82,10 +106,19 @@ def publish(jobs: Sequence[Job], scale: int, side: int | None = None, with_metad
     for job in jobs:
         data = encode_png(upscale(read_master(job.master, side), scale))
         job.image.write_bytes(data)
+        if job.animation:
+            job.linked.write_bytes(upscaled_gif(job.animation, job.frame_ms, scale))
         if with_metadata:
             _write_metadata(job, job.document)
         digests.append(hashlib.sha256(data).hexdigest())
     return digests
+
+
+def upscaled_gif(path: Path, frame_ms: int, scale: int) -> bytes:
+    """An animated token's GIF, every frame NEAREST-upscaled like its image, in the same exact palette and timing
+    (``verify`` checked it frame by frame against the layers before any export)."""
+    frames, _ = timeline(read_limited(path, IMAGE_LIMIT, RESTORE), frame_ms)
+    return encode_gif(frames.repeat(scale, 1).repeat(scale, 2), frame_ms)
 
 
 def _write_metadata(job: Job, document: dict[str, Any]) -> None:

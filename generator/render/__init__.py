@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from generator.config import Config
 from generator.errors import UserError
 from generator.plan.traits import Combo, TraitTable
 from generator.render.weights import describe_search, find_base_model, find_lora
+
+if TYPE_CHECKING:
+    from generator.render.layers import Layers
 
 BACKEND_MODULES = {
     "sprites": "generator.render.sprites",
@@ -78,6 +82,9 @@ class Renderer(ABC):
     # layers, and a rejected render keeps AUTOMATIC1111's `parameters` text, to redo it in a UI.
     made_by_model = True
     renders_folder: Path | None = None  # where it finds renders made elsewhere (import); None: it makes its own
+    # The layers it composites, whose strips of frames animate its tokens (sprites); None: it draws one picture per
+    # token, and an animated trait folder is refused (see generator.run.collection).
+    frame_layers: Layers | None = None
 
     @abstractmethod
     def render(self, jobs: Sequence[RenderJob]) -> Renders: ...

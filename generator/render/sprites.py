@@ -26,7 +26,7 @@ class SpriteRenderer(Renderer):
     made_by_model = False  # it draws each trait's own layer: its tokens show what they claim by construction
 
     def __init__(self, layers: Layers):
-        self.layers = layers
+        self.layers = self.frame_layers = layers
         self.identity = f"sprites:{layers.digest}"
 
     def render(self, jobs: Sequence[RenderJob]) -> np.ndarray:

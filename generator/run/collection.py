@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.config import Config
-from generator.errors import Arg
+from generator.errors import Arg, UserError
 from generator.files import place_errors_said, remove_partials
 from generator.pixels.palette import read_palette
 from generator.pixels.training_set import load_training_set
@@ -30,7 +30,8 @@ from generator.plan.prompts import PromptTemplate, prompt_template
 from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.render import Renderer, RenderJob, choose_backend, create_renderer
-from generator.render.layers import background_colors, drawn_layers
+from generator.render.layers import Layers, background_colors, drawn_layers
+from generator.run.animation import animation_of, check_animation
 from generator.run.finish import Destination, write_one_of_ones
 from generator.run.folder import (
     MANIFEST,
@@ -88,6 +89,7 @@ def plan_run(config: Config, out: Path | None, notify: Callable[[str], None]) ->
         tables, rules, c.size - len(one_of_ones), c.seed, config.traits.sampling, c.first_token_id, frozenset(one_of_ones)
     )
     destination = _destination(out or default_folder(config), config, tables, renderer)
+    check_animation(destination.animation, tables, [token.combo for token in plan], config)
     refuse_overlaps(destination.folder, config, renderer.folders_read())
     attempts = 1 if renderer.deterministic else config.quality.max_attempts
     art = {token_id: one.art.source_sha256 for token_id, one in one_of_ones.items()}
@@ -224,6 +226,9 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable], rendere
     palette_path = config.resolve(config.pixels.palette)
     training_dir = config.resolve(config.quality.training_dir)
     made = renderer.made_by_model  # its traits are checked, a kept render says how to redo it
+    layers = drawn_layers(config, tables) if made else None
+    if layers is not None and layers.strips and renderer.frame_layers is None:
+        _refuse_model_animation(config, tables, layers, renderer.name)
     return Destination(
         folder=folder,
         config=config,
@@ -233,5 +238,17 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable], rendere
         drawn=renderer.draws_at_token_size,
         ui_parameters=made,
         training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
-        layers=drawn_layers(config, tables) if made else None,
+        layers=layers,
+        animation=animation_of(renderer.frame_layers, config),
+    )
+
+
+def _refuse_model_animation(config: Config, tables: list[TraitTable], layers: Layers, backend: str) -> None:
+    """A model draws one picture per token: it cannot follow a strip's frames, so an animated trait folder is refused
+    by every backend but sprites, naming one strip."""
+    (part, value), strip = next(iter(layers.strips.items()))
+    label, name = layers.order.parts[part].label(tables), tables[layers.order.parts[part].trait].values[value].name
+    raise UserError(
+        f"{config.layers_folder}: {label} '{name}' is a strip of {len(strip)} frames, and only "
+        f'[render].backend = "sprites" animates (this run: {backend}); use sprites, or give the value a single-frame layer'
     )

@@ -31,8 +31,9 @@ from generator.plan.traits import TraitTable
 from generator.render import Found, RenderJob, Renders
 from generator.render.a1111 import parameters_text
 from generator.render.layers import Layers
-from generator.run.folder import MANIFEST, image_path, metadata_path, rejected_path
-from generator.run.manifest import ACCEPTED, ONE_OF_ONE, REJECTED, History, append_record
+from generator.run.animation import Animation
+from generator.run.folder import ANIMATIONS, MANIFEST, animation_path, image_path, metadata_path, rejected_path
+from generator.run.manifest import ACCEPTED, ANIMATION_SHA256, ONE_OF_ONE, REJECTED, History, append_record
 
 Writer = Callable[[Path, bytes], None]
 
@@ -51,6 +52,7 @@ class Destination:
     ui_parameters: bool  # rejected renders keep the A1111 text of their job (Renderer.made_by_model)
     layers: Layers | None  # draw each token's claim for the trait check; None without layer art, or when
     # the sprite renderer drew the render itself (its tokens show their claims by construction)
+    animation: Animation | None = None  # the frames of tokens wearing a strip (sprites only); None: a still collection
 
 
 @dataclass(frozen=True)
@@ -94,29 +96,45 @@ def _finish_drawn(destination: Destination, jobs: list[RenderJob], tokens: np.nd
         claims = [claim(destination, job.combo) for job in jobs]
         verdicts = judge_drawn(tokens, expected, quality, destination.training, claims)
     pngs = [encode_png(Image.fromarray(token)) for token in tokens]
-    accepted = [(job, png) for job, png, verdict in zip(jobs, pngs, verdicts, strict=True) if verdict.accepted]
+    gifs = animations(destination, jobs)
+    accepted = [(job, png, gif) for job, png, gif, verdict in zip(jobs, pngs, gifs, verdicts, strict=True) if verdict.accepted]
     _write_in_turn(destination, accepted, images_first)
     for job, token, verdict in zip(jobs, tokens, verdicts, strict=True):
         if not verdict.accepted:
             _keep_rejected(destination, job, token)
     return [
-        Outcome(token_record(destination, job, png, verdict), token if verdict.accepted else None)
-        for job, token, png, verdict in zip(jobs, tokens, pngs, verdicts, strict=True)
+        Outcome(token_record(destination, job, png, verdict, gif=gif), token if verdict.accepted else None)
+        for job, token, png, gif, verdict in zip(jobs, tokens, pngs, gifs, verdicts, strict=True)
     ]
 
 
-def _write_in_turn(destination: Destination, tokens: list[tuple[RenderJob, bytes]], images_first: bool) -> None:
+def _write_in_turn(destination: Destination, tokens: list[tuple[RenderJob, bytes, bytes | None]], images_first: bool) -> None:
     """Every token's image, then every token's metadata (or the other way round): a folder takes one file creation at
     a time (its inode lock), so two workers creating files in one folder take turns. On this project's VM a creation
     cost ~1 ms of kernel time; two processes created 1,000 files in one folder in 1.1 s, in two folders in 0.6 s.
-    Consecutive tasks start in opposite folders, so the two workers mostly create files in different ones."""
+    Consecutive tasks start in opposite folders, so the two workers mostly create files in different ones. An animated
+    token's GIF comes first either way: its manifest line vouches for it too."""
     folder = destination.folder
-    images = [(image_path(folder, job.token_id), png) for job, png in tokens]
+    gifs = [(animation_path(folder, job.token_id), gif) for job, _, gif in tokens if gif is not None]
+    images = [(image_path(folder, job.token_id), png) for job, png, _ in tokens]
     documents = [
-        (metadata_path(folder, job.token_id), expected_metadata(destination, job.token_id, job.combo)) for job, _ in tokens
+        (metadata_path(folder, job.token_id), expected_metadata(destination, job.token_id, job.combo)) for job, *_ in tokens
     ]
-    for path, data in [*images, *documents] if images_first else [*documents, *images]:
+    if gifs:
+        (folder / ANIMATIONS).mkdir(exist_ok=True)
+    if destination.animation is not None:  # a reroll's new traits may be a still: its old GIF goes with its old image
+        for job, _, gif in tokens:
+            if gif is None:
+                animation_path(folder, job.token_id).unlink(missing_ok=True)
+    for path, data in [*gifs, *images, *documents] if images_first else [*gifs, *documents, *images]:
         write_unvouched(path, data)  # no line vouches for this attempt yet
+
+
+def animations(destination: Destination, jobs: list[RenderJob]) -> list[bytes | None]:
+    """Each job's GIF (None for a still, and for every token of a still collection)."""
+    if destination.animation is None:
+        return [None] * len(jobs)
+    return destination.animation.gifs([job.combo for job in jobs])
 
 
 def conclude(
@@ -137,9 +155,10 @@ def _keep_rejected(destination: Destination, job: RenderJob, render: np.ndarray)
 
 
 def token_record(
-    destination: Destination, job: RenderJob, png: bytes, verdict: Verdict, found: Found | None = None
+    destination: Destination, job: RenderJob, png: bytes, verdict: Verdict, found: Found | None = None, gif: bytes | None = None
 ) -> dict[str, Any]:
-    """The manifest line of one attempt, still without the duplicate check."""
+    """The manifest line of one attempt, still without the duplicate check; an animated token's also records its GIF's
+    sha256, so a resume finds an altered or missing GIF without encoding every one again."""
     record = {
         "token_id": job.token_id,
         "attempt": job.attempt,
@@ -153,6 +172,8 @@ def token_record(
     }
     if found:
         record["render_file"] = found.source
+    if gif is not None:
+        record[ANIMATION_SHA256] = hashlib.sha256(gif).hexdigest()
     return record
 
 
@@ -166,14 +187,20 @@ def kept_text(destination: Destination, job: RenderJob, render: np.ndarray) -> d
 
 def write_token(destination: Destination, job: RenderJob, png: bytes, write: Writer = write_atomic) -> None:
     """An accepted token's two files, image first: its manifest line comes after both. ``write``: atomic for files a
-    manifest line vouches for (a restore), :func:`~generator.files.write_unvouched` for a new attempt's."""
+    manifest line vouches for (a restore), :func:`~generator.files.write_unvouched` for a new attempt's. An animated
+    token's GIF comes first."""
+    (gif,) = animations(destination, [job])
+    if gif is not None:
+        (destination.folder / ANIMATIONS).mkdir(exist_ok=True)
+        write(animation_path(destination.folder, job.token_id), gif)
     write(image_path(destination.folder, job.token_id), png)
     write(metadata_path(destination.folder, job.token_id), expected_metadata(destination, job.token_id, job.combo))
 
 
 def expected_metadata(destination: Destination, token_id: int, combo: tuple[int, ...], validated: bool = True) -> bytes:
     """The token's metadata document exactly as a run writes it: it follows from the config and traits alone."""
-    return encode(token_metadata(destination.config, destination.tables, token_id, combo, validated))
+    animated = destination.animation is not None and destination.animation.count(combo) > 1
+    return encode(token_metadata(destination.config, destination.tables, token_id, combo, validated, animated))
 
 
 def restore_token(destination: Destination, job: RenderJob, render: np.ndarray | Found | None, sha256: str) -> bool:

@@ -13,10 +13,11 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from generator.config import Config, QualitySettings
+from generator.config import AnimationSettings, Config, QualitySettings
 from generator.errors import Arg, UserError, plural
 from generator.files import (
     IMAGE_LIMIT,
@@ -39,15 +40,17 @@ MANIFEST = "manifest.jsonl"
 SHEET = "contact_sheet.png"
 REJECTS = "rejects.csv"
 IMAGES, METADATA, REJECTED_DIR, EXPORT, GALLERY = "images", "metadata", "rejected", "export", "index.html"
+ANIMATIONS = "animations"  # <id>.gif of each animated token (see generator.run.animation); absent for a still collection
 RECORDS = (RUN_FILE, MANIFEST, SHEET, REJECTS)
 TOKEN_FILES = {
     IMAGES: re.compile(r"\d+\.png"),
     METADATA: re.compile(r"\d+\.json"),
+    ANIMATIONS: re.compile(r"\d+\.gif"),
     REJECTED_DIR: re.compile(r"\d+-(\d+|replacement-\d+)\.png"),  # see rejected_path
 }
 EXPORT_MARK = b"provenance record (BAYC method)"  # the first line of export/provenance.txt
 EXPORT_FILES = re.compile(  # everything `punkgen export` writes under export/, any --format, --car or --placeholder
-    r"images/(\d+|collection)\.png|metadata/(\d+(\.json)?|collection\.json)|assets/(\d+|collection)\.(png|json)"
+    r"images/(\d+|collection)\.png|images/\d+\.gif|metadata/(\d+(\.json)?|collection\.json)|assets/(\d+|collection)\.(png|json)"
     r"|hidden/hidden\.\w+|(collection\.json|provenance\.txt|rarity\.csv|mapping\.csv|hiddenSettings\.json)"
     r"|(images|metadata|hidden)\.car"
 )
@@ -87,7 +90,11 @@ def fingerprint(config: Config, tables: list[TraitTable], renderer: Renderer, ar
 
 # Settings added after collection folders existed: at their default they leave the fingerprint as it was, so a folder
 # made by an earlier punkgen still resumes.
-ADDED_LATER: dict[tuple[str, ...], Any] = {("one_of_one",): [], ("export", "unrevealed_name"): ""}
+ADDED_LATER: dict[tuple[str, ...], Any] = {
+    ("one_of_one",): [],
+    ("export", "unrevealed_name"): "",
+    ("animation",): asdict(AnimationSettings()),  # issue 32's section, whole, at its defaults
+}
 # Issue 29 made each quality threshold a [quality] setting; at its default (the constant it was) a folder is unchanged.
 QUALITY_THRESHOLDS = (
     "min_render_spread",
@@ -219,6 +226,10 @@ def _places_read(config: Config, renderer_reads: Sequence[tuple[str, Path]]) -> 
 
 def image_path(folder: Path, token_id: int) -> Path:
     return folder / IMAGES / f"{token_id}.png"
+
+
+def animation_path(folder: Path, token_id: int) -> Path:
+    return folder / ANIMATIONS / f"{token_id}.gif"
 
 
 def metadata_path(folder: Path, token_id: int) -> Path:

@@ -43,6 +43,7 @@ RECORD_KEYS = {
     ONE_OF_ONE: frozenset({"event", "token_id", "traits", "verdict", "reasons", "sha256", "source_sha256"}),
     DONE: frozenset({"event", "request"}),
 }
+ANIMATION_SHA256 = "animation_sha256"  # on an animated token's attempt or reroll line: its GIF's (see run/animation.py)
 KEPT = "kept"  # on curation lines since done lines exist: their request is finished only by its done line
 
 

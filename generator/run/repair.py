@@ -3,7 +3,8 @@
 The manifest holds each accepted PNG's sha256 and the traits its metadata follows from. Before a
 resumed run renders anything new, every finished token is checked against it:
 
-- metadata missing or different: rewritten from the traits (it follows from them alone);
+- metadata missing or different: rewritten from the traits (it follows from them alone); an animated token's GIF
+  likewise, from the layers, when its sha256 is not the one its line records;
 - image missing: its recorded attempt is rendered again, in its original block, and written if
   it gives the recorded pixels (always for sprites; for diffusion on the same device and
   versions), else the run stops and names the file;
@@ -25,8 +26,8 @@ from generator.files import IMAGE_LIMIT, MISSING, read_if_regular, write_atomic
 from generator.plan.plan import PlannedToken
 from generator.render import Renderer, RenderJob
 from generator.run.finish import Destination, expected_metadata, restore_token
-from generator.run.folder import image_path, metadata_path
-from generator.run.manifest import ONE_OF_ONE, REPLACE, History, event_of
+from generator.run.folder import ANIMATIONS, animation_path, image_path, metadata_path
+from generator.run.manifest import ANIMATION_SHA256, ONE_OF_ONE, REPLACE, History, event_of
 
 ALTERED = "altered"
 STRANGE = "not a file punkgen writes (a pipe, a device, or far too large)"  # re-created like a missing one
@@ -56,6 +57,8 @@ def repair_finished(run: Renders, history: History) -> tuple[int, ...]:
         if _read(metadata_path(folder, token_id)) != expected:
             write_atomic(metadata_path(folder, token_id), expected)
             rewritten.add(token_id)
+        if ANIMATION_SHA256 in record and _restore_animation(run.destination, token_id, combos[token_id], record):
+            rewritten.add(token_id)
         state = image_state(image_path(folder, token_id), record["sha256"])
         if state:
             damaged[token_id] = state
@@ -73,6 +76,21 @@ def repair_finished(run: Renders, history: History) -> tuple[int, ...]:
         )
     _rerender(run, history, damaged)
     return tuple(sorted(rewritten.union(damaged)))
+
+
+def _restore_animation(destination: Destination, token_id: int, combo: tuple[int, ...], record: dict) -> bool:
+    """An animated token's GIF re-created when missing or altered (it follows from the layers alone, like the
+    metadata); True when it was."""
+    path, sha256 = animation_path(destination.folder, token_id), record[ANIMATION_SHA256]
+    state = image_state(path, sha256)
+    if state is None:
+        return False
+    (gif,) = destination.animation.gifs([combo]) if destination.animation else (None,)
+    if gif is None or hashlib.sha256(gif).hexdigest() != sha256:
+        raise UserError(f"{path} is {state} and the layers no longer give the animation the manifest recorded; {START_AGAIN}")
+    (destination.folder / ANIMATIONS).mkdir(exist_ok=True)
+    write_atomic(path, gif)
+    return True
 
 
 def image_state(path: Path, sha256: str) -> str | None:

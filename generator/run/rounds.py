@@ -27,8 +27,8 @@ from generator.plan.plan import PlannedToken
 from generator.progress import Advance, progress_bar
 from generator.render import RenderJob, Renders
 from generator.run.finish import Destination, Outcome, finish_batch
-from generator.run.folder import MANIFEST, image_path, metadata_path, rejected_path
-from generator.run.manifest import REJECTED, History, encode_record, read_history, read_records
+from generator.run.folder import MANIFEST, animation_path, image_path, metadata_path, rejected_path
+from generator.run.manifest import ANIMATION_SHA256, REJECTED, History, encode_record, read_history, read_records
 from generator.run.team import Team, shards
 from generator.workers import executor_for
 
@@ -177,4 +177,6 @@ def check_duplicate(record: dict, history: History, destination: Destination) ->
         folder, token_id = destination.folder, record["token_id"]
         os.replace(image_path(folder, token_id), rejected_path(folder, token_id, record["attempt"]))
         metadata_path(folder, token_id).unlink()
+        animation_path(folder, token_id).unlink(missing_ok=True)
+        record.pop(ANIMATION_SHA256, None)
         record.update(verdict=REJECTED, reasons=[reason])

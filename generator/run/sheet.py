@@ -13,7 +13,7 @@ from PIL import Image
 from generator.errors import UserError
 from generator.files import write_atomic
 from generator.images import IMAGE_ERRORS, encode_png, open_user_image, pack_rgb
-from generator.run.folder import REJECTS, SHEET, image_path, metadata_path
+from generator.run.folder import REJECTS, SHEET, animation_path, image_path, metadata_path
 from generator.run.manifest import REJECTED, History, rejects_csv
 
 GAP_COLOUR = (24, 24, 28)
@@ -67,6 +67,7 @@ def write_reports(folder: Path, token_ids: list[int], history: History, tiles: d
         if token_id not in history.accepted:
             image_path(folder, token_id).unlink(missing_ok=True)
             metadata_path(folder, token_id).unlink(missing_ok=True)
+            animation_path(folder, token_id).unlink(missing_ok=True)
     sheet = contact_sheet([_tile(folder, t, tiles, history) for t in token_ids])
     write_atomic(folder / SHEET, encode_png(sheet, level=SHEET_ZLIB_LEVEL))
     if any(record["verdict"] == REJECTED for record in history.records):

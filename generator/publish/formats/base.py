@@ -41,6 +41,7 @@ class ExportFormat(ABC):
     schema_package: ClassVar[str] = PACKAGE  # where token_schema lives
     refusals: ClassVar[Mapping[Arg, str]] = {}  # an export option that does not apply → why, and what to do instead
     links_minted: ClassVar[bool] = True  # False: an upload tool rewrites the links, so a placeholder base URI is fine
+    animates: ClassVar[bool] = False  # True: an animated token's GIF is published beside its image, and linked
 
     @abstractmethod
     def token_files(self, position: int, token_id: int, json_extension: bool) -> tuple[str, str]:

@@ -28,6 +28,7 @@ TOKEN_URI_RULE = (
 class ERC721(ExportFormat):
     name = "erc721"
     summary = "images/, metadata/, collection.json"
+    animates = True  # images/<id>.gif beside an animated token's PNG; its `image` links the GIF
     # token_schema None: the documents are the drafts, checked against token.schema.json on load, with a link added
     # whose base URI was checked (~0.13 ms a token saved)
 

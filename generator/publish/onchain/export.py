@@ -9,7 +9,8 @@ Files (docs/onchain.md says how a renderer reads them):
 - ``contract-data.bin`` and ``contract.json``: the renderer contract's data stream and constructor arguments
   (:mod:`.contract`);
 - ``report.json``: the bytes and data contracts (:mod:`.report`), and the gas measured in an in-process EVM
-  (:mod:`.gas`).
+  (:mod:`.gas`);
+- ``deploy-plan.json``: the transactions ``punkgen deploy`` sends, each one's digest and gas limit (:mod:`.plan`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from pathlib import Path
 from generator.config import Config
 from generator.curate.finished import load_collection, require_collection_folder
 from generator.errors import Arg, UserError
-from generator.publish.export import check_against_manifest
+from generator.publish.export import check_against_manifest, refuse_animation
 from generator.publish.onchain.contract import contract_data, master_provenance
 from generator.publish.onchain.evm import DEFAULT_GAS_PRICE
 from generator.publish.onchain.gas import measure_gas
 from generator.publish.onchain.layout import OnchainArt, plan_art, token_records
 from generator.publish.onchain.nouns import image_data, image_data_json
+from generator.publish.onchain.plan import PLAN, plan_document, steps_for
 from generator.publish.onchain.report import onchain_report
 from generator.publish.ordinals.phases import write_staged
 from generator.run.folder import EXPORT
@@ -72,11 +74,13 @@ def export_onchain(folder: Path, config: Config, gas_price: float | None = DEFAU
     with folder_lock(folder, "the export"):
         collection = load_collection(folder, config)
         check_against_manifest(folder, config)  # store only what the manifest vouches for, as every export
+        refuse_animation(collection, f"export {Arg.ONCHAIN}", f"export it without {Arg.ONCHAIN} (erc721 carries animations)")
         art = plan_art(config, collection)
         stream, arguments = contract_data(config, art, collection, master_provenance(collection))
         report = onchain_report(art) | {"gas": measure_gas(art, arguments, stream, gas_price)}
         files = onchain_files(art, [token.token_id for token in collection.tokens], report)
         files |= {"contract-data.bin": stream, "contract.json": _pretty(arguments)}
+        files[PLAN] = _pretty(plan_document(steps_for(arguments, stream)))  # what `punkgen deploy` sends
         write_staged(folder, target, files)
     return OnchainSummary(target, report)
 

@@ -22,7 +22,7 @@ from generator.config import Config
 from generator.curate.finished import CollectionFolder, load_collection, require_collection_folder
 from generator.errors import Arg, UserError
 from generator.files import read_limited
-from generator.publish.export import check_against_manifest
+from generator.publish.export import check_against_manifest, refuse_animation
 from generator.publish.ordinals.batch import ORD_COMMAND, ORD_VERSION, Entry, batch_document, batch_yaml, output_name
 from generator.publish.ordinals.cost import DEFAULT_FEE_RATE, Inscription, split_batches
 from generator.publish.ordinals.entries import layer_entries, placeholder_ids, plan_collection, token_entries
@@ -75,6 +75,7 @@ def export_ordinals(
         outputs = [read_output(path) for path in inscribed]
         collection = load_collection(folder, config)
         check_against_manifest(folder, config)  # inscribe only what the manifest vouches for, as every export
+        refuse_animation(collection, f"export {Arg.ORDINALS}", f"export it without {Arg.ORDINALS} (erc721 carries animations)")
         plan = plan_collection(folder, config, collection, starting_index)
         phase = 1 if not outputs else 2 if not outputs[0].parents else 3
         layers = _batches(LAYERS, layer_entries(plan), plan.layer_batches, (), plan.name)

@@ -1,0 +1,123 @@
+"""Animated layers: a trait value drawn as a strip of frames, and the frames of a token that wears one.
+
+A value's art is one frame (``layers/<trait>/<value>.png``, ``size``×``size``) or a strip of k frames, declared
+either way an artist exports it: one PNG k sizes wide (frames side by side, left to right), or a folder
+``layers/<trait>/<value>/`` holding ``0.png, 1.png, … k-1.png``. :func:`frame_files` finds the files and
+:func:`split_strip` cuts them into frames; :func:`generator.render.layers.load_layers` keeps frame 0 in its stacks
+(so the still, ``images/<id>.png``, and every path that reads layers are unchanged) and the whole strip in
+``Layers.strips``. A token animates over the least common multiple of its strips' lengths (:func:`frame_count`),
+refused past ``[animation].max_frames`` (:func:`check_frame_counts`); frame ``f`` is each strip's frame
+``f mod k`` composited by the same vectorised code as the still (:meth:`Frames.composite`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from generator.errors import UserError
+from generator.plan.traits import Combo, TraitTable
+
+if TYPE_CHECKING:
+    from generator.render.layers import Layers  # which reads strips with this module's functions
+
+FRAME_NAME = re.compile(r"(0|[1-9]\d*)\.png")
+
+
+def frame_files(path: Path) -> list[Path]:
+    """The files that draw a value whose layer is ``path``: the PNG itself (one frame or a side-by-side strip), else
+    the numbered frames of the folder beside it (``blink.png`` → ``blink/0.png…``); ``[path]`` when neither exists,
+    so the reader reports the missing layer as ever."""
+    folder = path.with_suffix("")
+    if path.exists() or not folder.is_dir():
+        return [path]
+    numbers = sorted(int(p.name[:-4]) for p in folder.iterdir() if FRAME_NAME.fullmatch(p.name))
+    if numbers != list(range(len(numbers))) or not numbers:
+        gap = next((n for n in range(len(numbers) + 1) if n not in numbers), 0)
+        raise UserError(f"{folder}/: frame {gap}.png is missing; number a value's frames 0.png, 1.png, … without gaps")
+    return [folder / f"{n}.png" for n in numbers]
+
+
+def has_art(path: Path) -> bool:
+    """Whether a value has layer art: its PNG, or a folder of frames beside it."""
+    return path.is_file() or (path.with_suffix("") / "0.png").is_file()
+
+
+def split_strip(path: Path, pixels: np.ndarray, size: int) -> list[np.ndarray]:
+    """A decoded layer (``size`` high, k·``size`` wide) → its k frames, left to right."""
+    if pixels.shape[0] != size or pixels.shape[1] % size:
+        raise UserError(
+            f"{path}: layer is {pixels.shape[1]}×{pixels.shape[0]}, expected {size}×{size} ([pixels].size), "
+            f"or k·{size}×{size} for a strip of k frames side by side"
+        )
+    return [pixels[:, start : start + size] for start in range(0, pixels.shape[1], size)]
+
+
+def worn_strips(layers: Layers, combo: Combo) -> list[tuple[int, int]]:
+    """The (part, value) keys of the strips the token ``combo`` wears, in drawing-part order."""
+    parts = layers.order.parts
+    return [(part, value) for part, value in layers.strips if combo[parts[part].trait] == value]
+
+
+def frame_count(layers: Layers, combo: Combo) -> int:
+    """How many frames the token ``combo`` animates over: the least common multiple of its strips' lengths (1: a
+    still). The LCM, not the longest strip, so every strip loops whole: a 2-frame blink and a 3-frame smoke repeat
+    every 6 frames, each showing every one of its frames in order."""
+    return math.lcm(1, *(len(layers.strips[key]) for key in worn_strips(layers, combo)))
+
+
+def check_frame_counts(layers: Layers, tables: list[TraitTable], combos: Iterable[Combo], max_frames: int) -> None:
+    """Refuse a planned token whose strips' LCM passes ``[animation].max_frames``, naming the values (before any
+    write: a 3-, 7- and 11-frame strip together make 231 frames, which a creator rarely means)."""
+    if not layers.strips:
+        return
+    for combo in combos:
+        count = frame_count(layers, combo)
+        if count > max_frames:
+            named = ", ".join(
+                f"{layers.order.parts[part].label(tables)} '{tables[layers.order.parts[part].trait].values[value].name}' "
+                f"({len(layers.strips[(part, value)])} frames)"
+                for part, value in worn_strips(layers, combo)
+            )
+            raise UserError(
+                f"{named} animate together over {count} frames, more than [animation].max_frames = {max_frames}; "
+                "make the strips' lengths share factors (e.g. 2, 4, 8), forbid the combination in [[rules]], or raise "
+                "[animation].max_frames"
+            )
+
+
+@dataclass
+class Frames:
+    """The frames of animated tokens, composited from ``layers`` (a :class:`generator.render.layers.Layers`).
+
+    Frame ``f``'s layers are the stills' art with each strip's slot holding its frame ``f mod k``: a copy of the
+    small per-part stacks, made once per frame number and kept, so every token's frame ``f`` is one call of the
+    same vectorised composite that draws the stills (and equals it at ``f = 0``)."""
+
+    layers: Layers
+    _by_frame: dict[int, Layers] = field(default_factory=dict)
+
+    @property
+    def strips(self) -> dict[tuple[int, int], np.ndarray]:
+        return self.layers.strips
+
+    def count(self, combo: Combo) -> int:
+        return frame_count(self.layers, combo)
+
+    def layers_at(self, frame: int) -> Layers:
+        if frame not in self._by_frame:
+            art = [stack.copy() for stack in self.layers.art]
+            for (part, value), strip in self.strips.items():
+                art[part][value] = strip[frame % len(strip)]
+            self._by_frame[frame] = replace(self.layers, art=art)
+        return self._by_frame[frame]
+
+    def composite(self, combos: np.ndarray, frames: int) -> np.ndarray:
+        """(batch, traits) value indices → (frames, batch, size, size, 3): frame ``f`` of every token in the batch."""
+        return np.stack([self.layers_at(f).composite(combos) for f in range(frames)])

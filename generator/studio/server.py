@@ -1,0 +1,187 @@
+"""The studio's HTTP layer: the standard library's ``ThreadingHTTPServer`` on 127.0.0.1, a JSON API and the page.
+
+The standard library is enough: one user, one page, a few small JSON requests per edit, and no dependency to keep
+up to date. Since it listens on a port and writes the creator's files, every request must pass three checks before
+it is read (:meth:`Handler._allowed`): the ``Host`` header names the loopback address and this port (a DNS-rebinding
+page cannot), and it carries the session's random token (the URL the CLI opens has it; the page sends it back as a
+header). It sends no CORS headers, and it serves only its packaged page and the trait folder's own files; a path
+that leaves the folder (``..``, an absolute path, a link out) is refused. One studio per folder: the folder's lock
+(:func:`generator.run.lock.folder_lock`) is held for the studio's life, so a second one refuses in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import webbrowser
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from generator.config import load_config
+from generator.errors import UserError
+from generator.files import IMAGE_LIMIT, read_limited
+from generator.run.lock import folder_lock
+from generator.studio.session import Session
+
+LOOPBACK = "127.0.0.1"
+TOKEN_HEADER = "X-Studio-Token"
+MAX_BODY = 1 << 20  # bytes: an edit is a few hundred; a rule body a few lines
+STATIC = {"studio.js": "text/javascript", "studio.css": "text/css"}
+FOLDER_TYPES = {".png": "image/png", ".csv": "text/plain; charset=utf-8", ".toml": "text/plain; charset=utf-8"}
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the page's URL carries the token
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+}
+
+
+class StudioServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, session: Session, port: int):
+        try:
+            super().__init__((LOOPBACK, port), Handler)
+        except OSError as error:
+            raise UserError(
+                f"port {port} on {LOOPBACK} cannot be used ({error.strerror}); pick another with --port, or leave it out"
+            ) from None
+        self.session = session
+        self.token = secrets.token_urlsafe(32)
+        self.hosts = {f"{LOOPBACK}:{self.port}", f"localhost:{self.port}"}
+        self.edits = threading.Lock()  # one edit at a time: the session is the folder's one writer
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/?token={self.token}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: StudioServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        """Quiet: the terminal shows the URL and the one line at the end, not a line per request."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if not self._allowed():
+            return
+        path = urlsplit(self.path).path
+        if path == "/":
+            page = resources.files("generator.studio").joinpath("static/index.html").read_text(encoding="utf-8")
+            self._send(HTTPStatus.OK, page.replace("{{TOKEN}}", self.server.token).encode(), "text/html; charset=utf-8")
+        elif path.startswith("/static/") and path[len("/static/") :] in STATIC:
+            name = path[len("/static/") :]
+            self._send(HTTPStatus.OK, resources.files("generator.studio").joinpath(f"static/{name}").read_bytes(), STATIC[name])
+        elif path.startswith("/folder/"):
+            self._folder_file(unquote(path[len("/folder/") :]))
+        elif path == "/api/state":
+            self._answer(self.server.session.view)
+        elif path == "/api/diff":
+            self._answer(lambda: {"diff": self.server.session.diff()})
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+
+    def do_POST(self) -> None:  # noqa: N802
+        if not self._allowed():
+            return
+        path = urlsplit(self.path).path
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"too large\n", "text/plain")
+            return
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            self._send(HTTPStatus.BAD_REQUEST, b"not JSON\n", "text/plain")
+            return
+        session = self.server.session
+        if path == "/api/edit" and isinstance(body, dict):
+            self._answer(lambda: session.edit(body))
+        elif path == "/api/save":
+            self._answer(lambda: {"saved": session.save(), **session.view()})
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+
+    def _allowed(self) -> bool:
+        """The Host is this server's loopback name, and the request carries the session's token (header or query)."""
+        if self.headers.get("Host") not in self.server.hosts:
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden: unexpected Host\n", "text/plain")
+            return False
+        given = self.headers.get(TOKEN_HEADER) or next(iter(parse_qs(urlsplit(self.path).query).get("token", [])), "")
+        if not secrets.compare_digest(given.encode(), self.server.token.encode()):
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden: open the URL punkgen studio printed\n", "text/plain")
+            return False
+        return True
+
+    def _answer(self, work: Callable[[], Any]) -> None:
+        """Run one session call under the edit lock; a :class:`UserError` is the page's to show (409, its one line)."""
+        with self.server.edits:
+            try:
+                status, document = HTTPStatus.OK, work()
+            except UserError as error:
+                status, document = HTTPStatus.CONFLICT, {"error": self.server.session.real(str(error))}
+        self._send(status, json.dumps(document).encode(), "application/json")
+
+    def _folder_file(self, relative: str) -> None:
+        """One of the trait folder's own files (a layer PNG for the page); anything that resolves outside it: 403."""
+        folder = os.path.realpath(self.server.session.files.folder)
+        parts = Path(relative).parts
+        target = os.path.realpath(os.path.join(folder, relative))
+        if "\0" in relative or Path(relative).is_absolute() or ".." in parts or not target.startswith(folder + os.sep):
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden: outside the trait folder\n", "text/plain")
+            return
+        try:
+            data = read_limited(Path(target), IMAGE_LIMIT, "")
+        except UserError:
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+            return
+        self._send(HTTPStatus.OK, data, FOLDER_TYPES.get(Path(target).suffix.lower(), "application/octet-stream"))
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def running_studio(config_path: Path, port: int) -> Iterator[StudioServer]:
+    """The trait folder held and its studio bound to the port (not yet serving); both let go when the block ends."""
+    config_path = Path(os.path.realpath(config_path))
+    load_config(config_path)  # a missing or broken config is named before the folder is locked (a lock makes the folder)
+    with folder_lock(config_path.parent, "the studio"):
+        session = Session(config_path)
+        try:
+            server = StudioServer(session, port)
+            try:
+                yield server
+            finally:
+                server.server_close()
+        finally:
+            session.close()
+
+
+def serve(config_path: Path, port: int, open_browser: bool, announce: Callable[[str], None]) -> list[str]:
+    """Serve the studio until Ctrl-C; returns the files edited but not saved, for the one closing line."""
+    with running_studio(config_path, port) as server:
+        announce(server.url)
+        if open_browser:
+            webbrowser.open(server.url)
+        with suppress(KeyboardInterrupt):  # Ctrl-C is how a studio ends: the CLI says one line
+            server.serve_forever()
+        return server.session.files.changed()

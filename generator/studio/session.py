@@ -1,0 +1,207 @@
+"""One studio session: the trait folder's files as edited, and what the page shows of them, from the library.
+
+There is one code path for checking a trait folder, and the studio takes it: the edited texts are written to a
+private scratch folder and read back with :func:`generator.config.load_config` and
+:func:`generator.preflight.report.check_traits`, exactly as ``punkgen traits check`` reads the files on disk. So
+every error is the library's own line (with the scratch folder's name put back to the trait folder's), every share
+is the number ``traits check`` prints, and a saved folder checks the same as the page showed. Paths the config
+names (layers, palette, 1/1 images) are pointed back at the trait folder, so nothing but the edited text is copied.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import shutil
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.config import Config, load_config
+from generator.errors import UserError
+from generator.plan.rules import analyse, compile_rules, rules_excluding
+from generator.plan.traits import TraitTable, load_traits
+from generator.preflight.report import TraitReport, check_traits
+from generator.render.layers import layer_path
+from generator.studio.preview import previews
+from generator.studio.save import LINE_END, FolderFiles, rule_bodies, set_cell, set_rule
+
+EDITABLE_COLUMNS = ("weight", "prompt")
+
+
+@dataclass
+class RankToggles:
+    """The rank preview's toggles: None keeps each marketplace's default (see ``chosen_methods``)."""
+
+    none_as_value: bool | None = None
+    trait_count: bool | None = None
+
+
+class Session:
+    """The edited files of one trait folder; each method returns what the page draws (:meth:`view`)."""
+
+    def __init__(self, config_path: Path):
+        self.config_path = config_path
+        self.files = FolderFiles.read(config_path)
+        self.scratch = Path(tempfile.mkdtemp(prefix="punkgen-studio-"))
+        self.toggles = RankToggles()
+        # A folder that does not check opens all the same, its error shown: a mistyped weight is fixed in the page.
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # ── edits: each changes the text of one file, then the page is redrawn from the library ──
+
+    def edit(self, change: dict[str, Any]) -> dict[str, Any]:
+        """Apply one edit from the page: ``{"kind": "cell" | "quota" | "rule" | "toggles", …}``; returns :meth:`view`."""
+        kind = change.get("kind")
+        if kind == "cell":
+            self._set_value_cell(str(change["table"]), str(change["value"]), str(change["column"]), str(change["text"]))
+        elif kind == "quota":
+            self._set_quota(str(change["table"]), str(change["value"]), int(change["tokens"]))
+        elif kind == "rule":
+            index = change.get("index")
+            body = change.get("text")
+            where = str(self.config_path)
+            self._set_config(set_rule(self.files.config_text, None if index is None else int(index), body, where))
+        elif kind == "toggles":
+            self.toggles = RankToggles(change.get("none_as_value"), change.get("trait_count"))
+        else:
+            raise UserError(f"unknown edit {kind!r}; reload the page")
+        return self.view()
+
+    def _set_config(self, text: str) -> None:
+        self.files.texts[self.files.config_name] = text
+
+    def _set_value_cell(self, key: str, value: str, column: str, text: str) -> None:
+        if column not in EDITABLE_COLUMNS:
+            raise UserError(f"column {column!r} cannot be edited here; edit {key}.csv by hand")
+        name = f"{key}.csv"
+        rows = table_rows(self.files.texts[name])
+        row = next((row for row in rows["rows"] if row["value"] == value), None)
+        if row is None or column not in rows["columns"]:
+            raise UserError(f"{self.files.folder / name}: no value {value!r} with a {column} column; reload the page")
+        self.files.texts[name] = set_cell(self.files.texts[name], row["line"], rows["columns"][column], text.strip())
+
+    def _set_quota(self, key: str, value: str, tokens: int) -> None:
+        """An exact-mode quota is its weight's share of N: the weight that gives ``tokens`` of N, the others' kept."""
+        config, tables = self._loaded()
+        size = config.collection.size
+        table = next(table for table in tables if table.key == key)
+        others = sum(v.weight for v in table.values if v.name != value)
+        if not 0 <= tokens < size or others <= 0:
+            raise UserError(f"{table.path}: a quota for '{value}' must be from 0 to {size - 1} tokens of {size}")
+        self._set_value_cell(key, value, "weight", f"{tokens * others / (size - tokens):.10g}")
+
+    # ── what the page shows ──
+
+    def view(self) -> dict[str, Any]:
+        """The tables and rules as edited, and what the library makes of them: shares, warnings, samples, ranks."""
+        page: dict[str, Any] = {"folder": str(self.files.folder), "changed": self.files.changed()}
+        page["tables"] = {name[:-4]: table_rows(text) for name, text in self.files.texts.items() if name.endswith(".csv")}
+        page["rules"] = rule_bodies(self.files.config_text)
+        try:
+            config, tables = self._loaded()
+            page["impossible"] = self._impossible(config, tables)
+            page["layers"] = self._layer_files(config, tables)
+            report = check_traits(config)
+        except UserError as error:
+            page["error"] = self.real(str(error))
+            return page
+        page["report"] = self._report(report)
+        page |= previews(config, report.tables, self.toggles.none_as_value, self.toggles.trait_count)
+        return page
+
+    def _loaded(self) -> tuple[Config, list[TraitTable]]:
+        """The edited files read by the library, from the scratch folder, with the config's paths on the trait folder."""
+        for name, text in self.files.texts.items():
+            (self.scratch / name).write_text(text, encoding="utf-8", newline="")
+        config = self._rebased(load_config(self.scratch / self.files.config_name))
+        return config, load_traits(config)
+
+    def _rebased(self, config: Config) -> Config:
+        """``config`` with each path it names resolved from the trait folder, not from the scratch copy of its text."""
+        home = dataclasses.replace(config, path=self.config_path)
+        palette = home.resolve(config.pixels.palette)
+        config = config.override("traits", layers=str(home.layers_folder))
+        config = config.override("pixels", palette=str(palette) if palette else None)
+        ones = tuple(dataclasses.replace(one, image=str(home.resolve(one.image))) for one in config.one_of_one)
+        return dataclasses.replace(config, one_of_one=ones)
+
+    def _layer_files(self, config: Config, tables: list[TraitTable]) -> dict[str, dict[str, str]]:
+        """Each value's layer file, from the trait folder, where it is one of the folder's own files (the page shows it)."""
+        files: dict[str, dict[str, str]] = {}
+        for table in tables:
+            for i, value in enumerate(table.values):
+                path = layer_path(config, table, i)
+                if path.is_file() and path.is_relative_to(self.files.folder):
+                    files.setdefault(table.key, {})[value.name] = path.relative_to(self.files.folder).as_posix()
+        return files
+
+    def _impossible(self, config: Config, tables: list[TraitTable]) -> dict[str, dict[str, list[int]]]:
+        """Per table and value: the rules that leave a weighted value no valid set (what the plan refuses, named)."""
+        rules = compile_rules(config.rules, tables)
+        found: dict[str, dict[str, list[int]]] = {}
+        for t, i in analyse(tables, rules).impossible(tables):
+            culprits = rules_excluding(tables, rules, t, i)
+            found.setdefault(tables[t].key, {})[tables[t].values[i].name] = [rule.number for rule in culprits]
+        return found
+
+    def _report(self, report: TraitReport) -> dict[str, Any]:
+        """``traits check``'s figures, the shares also as it prints them (two decimals of a percent)."""
+        return {
+            "capacity": report.capacity,
+            "size": report.size,
+            "sampling": report.sampling,
+            "warnings": [self.real(line) for line in report.warnings],
+            "shares": {
+                table.key: [
+                    {
+                        "value": share.name,
+                        "configured": share.configured,
+                        "expected": share.expected,
+                        "shown": [f"{share.configured:.2%}", f"{share.expected:.2%}"],
+                        "quota": round(share.expected * report.size),
+                        "drifts": share.drifts,
+                    }
+                    for share in shares
+                ]
+                for table, shares in zip(report.tables, report.shares, strict=True)
+            },
+        }
+
+    def real(self, message: str) -> str:
+        """A library message about the scratch copy, naming the trait folder's files instead."""
+        return message.replace(str(self.scratch), str(self.files.folder))
+
+    # ── saving ──
+
+    def diff(self) -> str:
+        return self.files.diff()
+
+    def save(self) -> list[str]:
+        """Write the edited files (refused while the page shows an error: the CLI would refuse the folder too)."""
+        error = self.view().get("error")
+        if error:
+            raise UserError(f"not saved: {error}")
+        return [str(path) for path in self.files.save()]
+
+
+def table_rows(text: str) -> dict[str, Any]:
+    """A table's header columns and rows as cells, each with its line number: where the page's cells come from.
+
+    Read leniently (any row, any cell count), because a table being edited may be wrong for a moment; whether it is
+    right is for the library to say (:meth:`Session.view`)."""
+    lines = LINE_END.split(text)
+    parsed = [(number, next(csv.reader([line]), [])) for number, line in enumerate(lines, start=1) if line.strip()]
+    if not parsed:
+        return {"columns": {}, "rows": []}
+    header = {cell.strip().lower(): i for i, cell in enumerate(parsed[0][1]) if cell.strip()}
+    rows = []
+    for number, cells in parsed[1:]:
+        row = {column: cells[i].strip() if i < len(cells) else "" for column, i in header.items()}
+        row["value"] = unicodedata.normalize("NFC", row.get("value", ""))  # as the library names values
+        rows.append({"line": number, **row})
+    return {"columns": header, "rows": rows}

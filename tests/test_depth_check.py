@@ -1,0 +1,74 @@
+"""``punkgen traits check`` shows depth (issue 32): the drawing order, the values that draw each part, and how many
+planned tokens each ``[[depth]]`` override switches on for; its layer warnings read a split value whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from conftest import REPO, run_cli
+from depth_art import ART, EARRING_OVER_LONG_HAIR, ORDER, TABLES, art_path, trait_folder
+from PIL import Image
+
+from generator.config import load_config
+from generator.plan.plan import plan_collection
+from generator.plan.rules import compile_rules
+from generator.plan.traits import load_traits
+
+
+def checked(config: Path) -> tuple[list[str], list[str]]:
+    result = run_cli("traits", "check", "--config", config)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    return [line for line in lines if not line.startswith("warning: ")], [line for line in lines if line.startswith("warning: ")]
+
+
+def long_haired_in_plan(config_path: Path) -> int:
+    config = load_config(config_path)
+    tables = load_traits(config)
+    hair = next(i for i, table in enumerate(tables) if table.key == "hair")
+    plan = plan_collection(tables, compile_rules(config.rules, tables), 24, 7, "weighted", 1)
+    return sum(tables[hair].values[token.combo[hair]].name == "Long" for token in plan)
+
+
+def test_traits_check_shows_the_parts_and_each_override_with_its_planned_tokens(tmp_path: Path) -> None:
+    config = trait_folder(tmp_path, depth=EARRING_OVER_LONG_HAIR)
+    lines, _ = checked(config)
+    assert "depth: drawn bottom first as background, hat:back, head, earring, hair, hat" in lines
+    assert "  hat:back: drawn by Cap; the others draw nothing there" in lines
+    hits = long_haired_in_plan(config)
+    assert 0 < hits < 24
+    assert f"  [[depth]] #1: when hair = Long: earring above hair ({hits} of 24 planned tokens)" in lines
+    assert f"layers: {len(ART)} files checked in {tmp_path / 'layers'}" in lines  # the hat's back counted
+
+
+def test_a_collection_without_depth_reports_as_before() -> None:
+    lines, _ = checked(REPO / "traits" / "collection.toml")
+    assert not any(line.startswith("depth:") for line in lines)
+
+
+def test_an_override_the_rules_never_switch_on_is_a_warning(tmp_path: Path) -> None:
+    rule = '[[rules]]\nwhen = { hair = "Long" }\nforbid = { earring = "Gold" }\n\n'
+    lift = '[[depth]]\nwhen = { hair = "Long", earring = "Gold" }\nmove = "earring"\nabove = "hair"\n'
+    _, warnings = checked(trait_folder(tmp_path, depth=rule + lift))
+    assert [warning for warning in warnings if "[[depth]]" in warning] == [
+        f"warning: {tmp_path / 'collection.toml'}: [[depth]] #1 (when hair = Long and earring = Gold: earring above hair) "
+        "switches on for none of the 24 planned tokens; check its `when` against the rules and weights"
+    ]
+
+
+def test_a_value_drawn_only_in_a_part_is_not_said_to_draw_nothing_and_a_parts_colours_are_checked(tmp_path: Path) -> None:
+    """The variant: a hood drawn only behind the head (its main file empty), and a part with a colour off the palette."""
+    art = ART | {("hat", "", "Hood"): [], ("hat", "back", "Hood"): [(3, 5, 20, 19, 41, 255)]}
+    tables = {key: values for key, values in TABLES.items() if key != "hat"} | {"hat": ["Cap", "Hood"]}
+    config = trait_folder(tmp_path, ORDER, art=art, tables=tables)
+    off = art_path(tmp_path, "hat", "back", "Cap")
+    with Image.open(off) as image:
+        pixels = np.asarray(image).copy()
+    pixels[2, 4] = (1, 2, 3, 255)  # a colour the palette lacks
+    Image.fromarray(pixels, "RGBA").save(off)
+    _, warnings = checked(config)
+    assert not any("Hood" in warning for warning in warnings), warnings
+    assert [warning.split(" (ΔE")[0] for warning in warnings] == [
+        f"warning: {off}: 1 colour not in {tmp_path / 'palette.hex'}: #010203"
+    ]
