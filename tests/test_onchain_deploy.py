@@ -230,8 +230,8 @@ def test_insufficient_funds_is_one_line_exit_3_before_anything_is_sent(folder: P
 
 
 @pytest.mark.slow
-def test_a_journal_of_another_chain_or_another_export_is_refused(
-    folder: Path, node: EvmNode, exported: Path, tmp_path: Path
+def test_a_journal_of_another_chain_account_recipient_or_export_is_refused(
+    folder: Path, node: EvmNode, exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli(*deploy_args(folder, node)).exit_code == 0
     before = journal_of(folder)
@@ -240,6 +240,12 @@ def test_a_journal_of_another_chain_or_another_export_is_refused(
         line = refused(*deploy_args(folder, other))
         assert f"on chain {node.chain_id}, but --rpc serves chain 11155111" in line
         assert other.received == []
+    monkeypatch.setenv(ENV, "0x" + "22" * 32)  # another account: not the renderer's owner
+    assert f"records a deploy by account {ACCOUNT}" in refused(*deploy_args(folder, node))
+    monkeypatch.setenv(ENV, KEY)
+    args = deploy_args(folder, node)
+    args[args.index(ACCOUNT)] = "0x" + "ab" * 20  # the tokens went to ACCOUNT already
+    assert f"give --mint-to {ACCOUNT}" in refused(*args)
     traits = Path(shutil.copytree(exported.parent / "traits", tmp_path / "traits"))
     config = traits / "collection.toml"  # the symbol changed, exported again: another plan
     config.write_text(config.read_text().replace('symbol = "BPUNK"', 'symbol = "BPNK2"'))
