@@ -83,10 +83,10 @@ def _land_step(node: _Node, account: Any, journal: dict, journal_path: Path, ind
     signed = index == len(records) or records[index]["status"] == "reverted"
     if signed:
         _sign(node, account, step, journal, index)
-        write_atomic(journal_path, _pretty(journal))
+        _write_journal(journal_path, journal)
     receipt = _land(node, records[index], step, index)
     _confirm(journal, index, step, receipt)
-    write_atomic(journal_path, _pretty(journal))
+    _write_journal(journal_path, journal)
     if receipt["status"] != 1:
         raise ChainError(
             f"step {index} ({step.kind}) reverted in block {receipt['blockNumber']} (transaction "
@@ -221,8 +221,17 @@ def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
         journal["address"] = receipt["contractAddress"]
 
 
-def _pretty(document: dict) -> bytes:
-    return (json.dumps(document, indent=2) + "\n").encode()
+def _write_journal(path: Path, journal: dict) -> None:
+    """Replace the journal atomically, then flush it and its folder to disk before anything is sent: a deploy
+    spends money, so its record must outlive a power cut, not only a killed process (a few fsyncs a transaction
+    against seconds of block time)."""
+    write_atomic(path, (json.dumps(journal, indent=2) + "\n").encode())
+    for synced in (path, path.parent):
+        descriptor = os.open(synced, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 class _Node:
