@@ -155,6 +155,22 @@ def test_a_deploy_killed_by_the_node_three_times_resumes_sending_no_step_twice(p
 
 
 @pytest.mark.slow
+def test_a_journaled_transaction_refused_after_the_gas_price_rose_is_signed_again_with_its_nonce(
+    paged: Path, node: EvmNode
+) -> None:
+    process = deploy_process(paged, node)
+    node.kill_at(2, "before", process.pid)  # page 1 journaled as sent, never taken
+    process.communicate(timeout=60)
+    node.price_rise = 5 * 10**9  # the pool now refuses it as underpriced
+    resumed = run_cli(*deploy_args(paged, node))
+    assert resumed.exit_code == 0, resumed.output
+    assert_deployed_once(paged, node)
+    page_1 = journal_of(paged)["steps"][1]
+    assert page_1["replaced"] == [node.received[1]] and page_1["hash"] == node.received[3]  # sent, refused, signed again
+    assert page_1["nonce"] == 1
+
+
+@pytest.mark.slow
 def test_a_deploy_killed_at_three_journal_writes_resumes_sending_no_step_twice(paged: Path, node: EvmNode) -> None:
     """Killed before a journal write lands, three runs in a row: the deploy signed but not journaled (so never sent),
     page 2 mined with its receipt not journaled yet, and the seal signed but not journaled."""

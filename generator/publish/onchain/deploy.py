@@ -84,7 +84,7 @@ def _land_step(node: _Node, account: Any, journal: dict, journal_path: Path, ind
     if signed:
         _sign(node, account, step, journal, index)
         _write_journal(journal_path, journal)
-    receipt = _land(node, records[index], step, index)
+    receipt = _land(node, account, journal, journal_path, index, step)
     _confirm(journal, index, step, receipt)
     _write_journal(journal_path, journal)
     if receipt["status"] != 1:
@@ -159,57 +159,65 @@ def _journal(path: Path, digest: str, chain_id: int, account: str, mint_to: str 
     return journal
 
 
-def _check_funds(node: _Node, account: str, unconfirmed: list[Step]) -> None:
-    """Refuse up front a deploy the account cannot pay for at the node's gas price (each step's gas limit, at most)."""
-    price, balance = node.gas_price(), node.balance(account)
+def _check_funds(node: _Node, account: str, unconfirmed: list[Step], price: int | None = None) -> None:
+    """Refuse a deploy the account cannot pay for at ``price`` (the node's gas price by default), each step at its
+    gas limit: up front for every step left, and for a step whose transaction the node refused."""
+    price = price or node.gas_price()
+    balance = node.balance(account)
     needed = price * sum(step.gas for step in unconfirmed)
     if balance < needed:
-        raise ChainError(_funds_message(account, balance, needed, len(unconfirmed), price))
+        raise ChainError(
+            f"insufficient funds: account {account} holds {balance / 1e18:.6f} ETH, and the {len(unconfirmed)} remaining "
+            f"transactions may need up to {needed / 1e18:.6f} ETH at {price / 1e9:.2f} gwei; fund it and run the same "
+            "command again"
+        )
 
 
-def _funds_message(account: str, balance: int, needed: int, steps: int, price: int) -> str:
-    return (
-        f"insufficient funds: account {account} holds {balance / 1e18:.6f} ETH, and the {steps} remaining transactions "
-        f"may need up to {needed / 1e18:.6f} ETH at {price / 1e9:.2f} gwei; fund it and run the same command again"
-    )
-
-
-def _sign(node: _Node, account: Any, step: Step, journal: dict, index: int) -> None:
-    """Sign ``step`` with the account's next nonce and put it in the journal as ``sent``."""
-    transaction = {"nonce": node.nonce(account.address, "pending"), "gasPrice": node.gas_price(), "gas": step.gas}
-    transaction |= {"value": 0, "data": step.data, "chainId": journal["chain_id"]}
-    if step.to_contract:
-        transaction["to"] = journal["address"]
+def _sign(node: _Node, account: Any, step: Step, journal: dict, index: int, nonce: int | None = None) -> None:
+    """Sign ``step`` (with the account's next nonce, or ``nonce`` to replace a refused transaction) at the node's gas
+    price and put it in the journal as ``sent``."""
+    price = node.gas_price()
+    nonce = node.nonce(account.address, "pending") if nonce is None else nonce
+    transaction = {"nonce": nonce, "gasPrice": price, "gas": step.gas, "value": 0, "data": step.data}
+    transaction |= {"chainId": journal["chain_id"]} | ({"to": journal["address"]} if step.to_contract else {})
     signed = account.sign_transaction(transaction)
-    record = {"kind": step.kind, "nonce": transaction["nonce"], "hash": "0x" + bytes(signed.hash).hex()}
+    record = {"kind": step.kind, "nonce": nonce, "gas_price": price, "hash": "0x" + bytes(signed.hash).hex()}
     record |= {"status": "sent", "raw": "0x" + bytes(signed.raw_transaction).hex()}
-    if index < len(journal["steps"]):  # a reverted step, tried again: its transaction stays on record
-        journal.setdefault("reverted", []).append(journal["steps"].pop(index))
+    if index < len(journal["steps"]):  # reverted, or refused by the node: its transaction stays on record
+        earlier = journal["steps"].pop(index)
+        if earlier["status"] == "sent":  # refused, never mined: same nonce, so at most one of the two lands
+            record["replaced"] = [*earlier.get("replaced", []), earlier["hash"]]
+        else:
+            journal.setdefault("reverted", []).append(earlier)
     journal["steps"].append(record)
 
 
-def _land(node: _Node, record: dict, step: Step, index: int) -> dict:
-    """The receipt of the sent ``record``: found, waited for, or after sending its signed bytes (again) where the
-    node does not know it and its nonce is still unused."""
-    receipt = node.receipt(record["hash"])
-    if receipt is not None:
-        return receipt
+def _land(node: _Node, account: Any, journal: dict, journal_path: Path, index: int, step: Step) -> dict:
+    """The receipt of step ``index``, journaled as sent: found (its transaction's, or one it replaced), waited for,
+    or after sending its signed bytes (again) where the node does not know them and their nonce is unused. A node
+    that refuses them (the gas price rose past them, say) gets the step signed anew with the same nonce."""
+    record = journal["steps"][index]
+    for hash_ in [record["hash"], *record.get("replaced", [])]:
+        if (receipt := node.receipt(hash_)) is not None:
+            record["hash"] = hash_
+            return receipt
     if not node.knows(record["hash"]):
-        account = journal_sender(record)
-        if node.nonce(account, "latest") > record["nonce"]:
+        if node.nonce(account.address, "latest") > record["nonce"]:
             raise ChainError(
-                f"step {index} ({step.kind})'s nonce {record['nonce']} was used by another transaction from {account}, "
-                f"not by its own {record['hash']}; deploy with an account nothing else uses"
+                f"step {index} ({step.kind})'s nonce {record['nonce']} was used by another transaction from "
+                f"{account.address}, not by its own {record['hash']}; deploy with an account nothing else uses"
             )
-        node.send(record["raw"], index, step)
+        try:
+            node.send(record["raw"])
+        except ChainError:
+            _check_funds(node, account.address, [step], record["gas_price"])
+            if node.gas_price() == record["gas_price"]:
+                raise  # refused for another reason than its price: the node's own words, one line
+            _sign(node, account, step, journal, index, nonce=record["nonce"])
+            _write_journal(journal_path, journal)
+            record = journal["steps"][index]
+            node.send(record["raw"])
     return node.wait(record["hash"], index, step)
-
-
-def journal_sender(record: dict) -> str:
-    """The account that signed a journaled transaction, recovered from its signed bytes."""
-    from eth_account import Account
-
-    return Account.recover_transaction(record["raw"])
 
 
 def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
@@ -268,15 +276,11 @@ class _Node:
     def knows(self, hash_: str) -> bool:
         return self._call("eth_getTransactionByHash", [hash_], quantities=False) is not None
 
-    def send(self, raw: str, index: int, step: Step) -> None:
+    def send(self, raw: str) -> None:
         try:
             self._call("eth_sendRawTransaction", [raw], quantities=False)
         except ChainError as error:
-            if "insufficient funds" in str(error).lower():
-                raise ChainError(
-                    f"step {index} ({step.kind}): {error}; fund the account and run the same command again"
-                ) from None
-            if not any(known in str(error).lower() for known in ("already known", "known transaction")):  # the node holds it
+            if not any(known in str(error).lower() for known in ("already known", "known transaction")):  # it holds it
                 raise
 
     def wait(self, hash_: str, index: int, step: Step) -> dict:
