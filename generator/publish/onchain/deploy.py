@@ -4,7 +4,8 @@ Every transaction is signed here (the key never leaves this process: read from t
 printed, never written) and journaled in ``export/onchain/deployed.json`` BEFORE it is sent: its step, nonce, hash and
 signed bytes as ``sent``, then ``confirmed`` with its receipt. A deploy killed at any moment resumes from the journal:
 a sent step whose receipt exists is confirmed, one still pending is waited for, and one the node never took (its nonce
-still unused) is sent again as the SAME signed transaction, so no step can land twice: its nonce is fixed once signed.
+still unused) is sent again as the SAME signed transaction (or, refused, signed anew with the SAME nonce), so no step
+can land twice: its nonce is fixed once signed. The journal is fsynced before each send.
 
 Exit statuses: a :class:`~generator.errors.UserError` (2) for what the user gave (the key variable, the folder, a
 journal of another plan or chain, ``--mint-to``); a :class:`ChainError` (3) for what the chain or the network did
@@ -145,7 +146,10 @@ def _journal(path: Path, digest: str, chain_id: int, account: str, mint_to: str 
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{path}: not a deploy journal punkgen wrote; move it away to deploy anew") from None
     if fields[0] != digest:
-        raise UserError(f"{path} records a deploy of another export (plan {fields[0][:12]}…); move it away to deploy this one")
+        raise UserError(
+            f"{path} records a deploy of another export (plan {fields[0][:12]}…); move it away (it names that contract) "
+            "to deploy this export as a new one"
+        )
     if fields[1] != chain_id:
         raise UserError(
             f"{path} records a deploy on chain {fields[1]}, but {Arg.RPC} serves chain {chain_id}; give that chain's RPC"
