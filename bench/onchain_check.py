@@ -3,7 +3,8 @@
 
 py-evm runs a ``tokenURI`` in about a second, so 10,000 of them take hours; revm (PyPI ``pyrevm``, in the bench
 extra) runs one in a few milliseconds and is used for the outputs when it is installed. Gas figures always come
-from py-evm (``export --onchain``'s report): revm keeps accounts warm between calls here, so its gas is not a
+from py-evm (``export --onchain``'s report): pyrevm 0.3.7's ``message_call`` charges a first storage read as warm
+(100 gas, where EIP-2929 charges 2,100: ``minted()`` costs 21,522 there, 23,522 in py-evm), so its gas is not a
 transaction's.
 """
 
