@@ -35,7 +35,7 @@ SELECTORS = {STORE.hex(): "store", SEAL.hex(): "seal", MINT.hex(): "mint"}
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished sprite collection exported --onchain, copied fresh by each test (:func:`folder`)."""
     out, config = shipped_collection(tmp_path_factory.mktemp("deploy"), TOKENS)
-    assert run_cli("export", out, "--onchain", "--config", config).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--no-gas", "--config", config).exit_code == 0
     return out
 
 
@@ -265,7 +265,7 @@ def test_a_journal_of_another_chain_account_recipient_or_export_is_refused(
     traits = Path(shutil.copytree(exported.parent / "traits", tmp_path / "traits"))
     config = traits / "collection.toml"  # the symbol changed, exported again: another plan
     config.write_text(config.read_text().replace('symbol = "BPUNK"', 'symbol = "BPNK2"'))
-    assert run_cli("export", folder, "--onchain", "--config", config).exit_code == 0
+    assert run_cli("export", folder, "--onchain", "--no-gas", "--config", config).exit_code == 0
     assert journal_of(folder) == before  # the export keeps the journal it did not write
     assert "records a deploy of another export" in refused(*deploy_args(folder, node))
 

@@ -22,7 +22,7 @@ LAYOUT = "(uint256,uint256,uint256,bytes32,uint256,uint256,uint256,uint256[],uin
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out, config = shipped_collection(tmp_path_factory.mktemp("plan"), 3)
-    assert run_cli("export", out, "--onchain", "--config", config).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--no-gas", "--config", config).exit_code == 0
     return out
 
 
