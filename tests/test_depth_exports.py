@@ -45,7 +45,7 @@ def export(out: Path, config: Path, *args: object) -> str:
 
 def test_on_chain_each_part_is_a_column_and_a_reordered_token_is_stored_whole(lifted: tuple[Path, Path]) -> None:
     out, config = lifted
-    export(out, config, "--onchain")
+    export(out, config, "--onchain", "--no-gas")
     onchain = out / "export" / "onchain"
     assert_files_draw_every_token(out)  # every token, drawn from palette, images and records alone, is its PNG
     index = json.loads((onchain / "images.json").read_text())
@@ -68,7 +68,7 @@ def test_on_chain_a_collection_with_parts_and_no_override_is_all_layers(tmp_path
     """The variant: no override (the earring always over the hair), so every token is drawn from its parts' layers
     in the one order."""
     out, config = depth_collection(tmp_path, "", ["background", "hat:back", "head", "hair", "earring", "hat"])
-    export(out, config, "--onchain")
+    export(out, config, "--onchain", "--no-gas")
     assert_files_draw_every_token(out)
     assert json.loads((out / "export" / "onchain" / "report.json").read_text())["tokens"] == {"layered": 24, "whole": 0}
 
@@ -102,10 +102,10 @@ def test_the_renderer_contract_draws_a_layered_and_a_reordered_token_of_a_depth_
     """In an EVM: a part's column publishes no attribute (its entries stay empty) and a whole token draws as stored."""
     pytest.importorskip("eth_tester", reason="eth-tester/py-evm not installed (pip install -e '.[dev]')")
     from onchain_checks import assert_token_uris_match
-    from test_onchain_contract_evm import Chain
+    from test_onchain_contract_evm import deployed
 
     out, config = lifted
-    export(out, config, "--onchain")
+    export(out, config, "--onchain", "--no-gas")
     reordered = long_haired(out)
     chosen = {min(reordered), min(set(range(1, 25)) - reordered)}
-    assert assert_token_uris_match(out, Chain(out / "export" / "onchain").call, only=chosen) == 2
+    assert assert_token_uris_match(out, deployed(out / "export" / "onchain").call, only=chosen) == 2
