@@ -7,7 +7,7 @@ deploy), every token's ``tokenURI`` compared with its files in an EVM (bench/onc
 else py-evm on a sample), and the report's worst checked against a random sample measured in py-evm. Then the
 compression measurement (bench/onchain_compression.py) on the 10,000's data.
 
-    .venv/bin/python bench/onchain.py                          # about 5 min on 2 shared cores
+    .venv/bin/python bench/onchain.py                          # 5 to 8 min on 2 shared cores
     .venv/bin/python bench/onchain.py --tokens 1000 --mix 60 --sample 8
 """
 

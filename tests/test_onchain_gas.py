@@ -101,6 +101,22 @@ def test_the_costliest_24x24_image_a_checkerboard_1of1_stays_under_15m_gas(confi
     assert 5_000_000 < chain.call_gas(URI, ["uint256"], [1]) <= 15_000_000
 
 
+@pytest.mark.slow
+def test_a_one_token_collection_from_id_0_is_measured_too(config_path: Path, tmp_path: Path) -> None:
+    """Nothing to batch, and ids from 0: the one token is minted, measured and named by its own id."""
+    config_path.write_text(config_path.read_text().replace("first_token_id = 1", "first_token_id = 0"))
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config_path, out, 1)).exit_code == 0
+    result = run_cli("export", out, "--onchain", "--config", config_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "export" / "onchain" / "report.json").read_text())["gas"]
+    assert report["token_uri"]["worst_token"] == 0 and report["token_uri"]["worst"] == report["token_uri"]["mean"]
+    assert report["mint"]["batch"] == 0 and report["mint_all_eth"] == pytest.approx(
+        report["mint"]["first_token"] * 1e-8, abs=1e-6
+    )
+    assert f"mint gas: {report['mint']['first_token']:,} for the first token; all tokens" in result.output
+
+
 def test_without_an_evm_the_data_is_written_and_the_report_says_how_to_measure(
     four: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
