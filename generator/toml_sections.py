@@ -162,6 +162,7 @@ def explain(error: jsonschema.ValidationError) -> str:
         "exclusiveMinimum": lambda: f"{where} must be > {error.validator_value} (got {value!r})",
         "maximum": lambda: f"{where} must be ≤ {error.validator_value} (got {value!r})",
         "uniqueItems": lambda: f"{where} lists {_repeated(value)!r} more than once; keep one",
+        "maxItems": lambda: f"{where} holds {len(value)} entries, more than the {error.validator_value} allowed; merge some",
     }
     return messages.get(error.validator, lambda: f"{where}: {error.message}")()
 

@@ -36,10 +36,11 @@ def pixels_of(svg: str) -> np.ndarray:
     return canvas
 
 
-def assert_token_uris_match(out: Path, call: Call, last: int | None = None) -> int:
-    """Check every token of the collection folder ``out`` (or the ``last`` few: py-evm draws one in ~1 s) through
-    ``call``; returns how many were checked."""
+def assert_token_uris_match(out: Path, call: Call, last: int | None = None, only: set[int] | None = None) -> int:
+    """Check every token of the collection folder ``out`` (or the ``last`` few, or those ``only`` names: py-evm draws
+    one in ~1 s) through ``call``; returns how many were checked."""
     paths = sorted((out / "metadata").glob("*.json"), key=lambda path: int(path.stem))[-(last or 0) :]
+    paths = [path for path in paths if only is None or int(path.stem) in only]
     for path in paths:
         token_id = int(path.stem)
         document = json_of(call("tokenURI(uint256)", ["uint256"], [token_id], "string"))

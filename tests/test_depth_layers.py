@@ -145,3 +145,30 @@ def test_stacks_are_each_traits_main_art(tmp_path: Path) -> None:
     hat = at(tables, "hat")
     with Image.open(art_path(tmp_path, "hat", "", "Cap")) as main:
         assert np.array_equal(layers.stacks[hat][tables[hat].index_of("Cap")], np.asarray(main.convert("RGBA")))
+
+
+def test_hybrids_sketch_is_the_depth_composite_upscaled(tmp_path: Path) -> None:
+    """The hybrid backend starts img2img from the sprite composite: a split cap and a lifted earring show in it. Its
+    diffusion half is a stand-in here (the sketch is all this checks); tests/test_diffusion.py runs the real one."""
+    from types import SimpleNamespace
+
+    from generator.render import RenderJob
+    from generator.render.hybrid import HybridRenderer
+    from generator.render.sprites import create as create_sprites
+
+    config = load_config(trait_folder(tmp_path, depth=EARRING_OVER_LONG_HAIR))
+    tables = load_traits(config)
+    sketches = []
+    hybrid = object.__new__(HybridRenderer)  # no weights: __init__ would build the img2img pipeline
+    hybrid.sprites, hybrid.img2img, hybrid.strength = create_sprites(config, tables), None, 0.5
+    hybrid.diffusion = SimpleNamespace(
+        settings=SimpleNamespace(width=96, height=96), run=lambda pipe, jobs, image, strength: sketches.extend(image)
+    )
+    combos = [tuple(row) for row in every_combo(tables)[::7]]
+    hybrid.render([RenderJob(i, combo, "", "", i) for i, combo in enumerate(combos)])
+    hair = at(tables, "hair")
+    assert {tables[hair].values[combo[hair]].name for combo in combos} == {"Short", "Long"}  # both orders sketched
+    for combo, sketch in zip(combos, sketches, strict=True):
+        order = EARRING_LIFTED if tables[hair].values[combo[hair]].name == "Long" else SPLIT_CAP
+        token = expected(tmp_path, tables, combo, order)
+        assert np.array_equal(np.asarray(sketch), np.repeat(np.repeat(token, 4, axis=0), 4, axis=1)), combo

@@ -17,6 +17,13 @@ def depth(when: str, move: str, side: str, target: str) -> str:
 
 LIFT = depth('hair = "Long"', "earring", "above", "hair")
 
+CYCLE = [
+    depth('hair = "Long"', "hat:back", "above", "earring"),
+    depth('hat = "Cap"', "earring", "above", "head"),
+    depth('head = "Dark"', "head", "above", "hat:back"),
+]
+
+
 REFUSED_DECLARATIONS = {
     "part of an unknown trait": (
         ORDER + ["hta:front"],
@@ -44,22 +51,28 @@ REFUSED_DECLARATIONS = {
     "override: above and below": (ORDER, LIFT + 'below = "hat"\n', ["#1 needs exactly one of above or below"]),
     "override: neither above nor below": (ORDER, '[[depth]]\nwhen = { hair = "Long" }\nmove = "earring"\n', ["exactly one of"]),
     "override: under the bottom": (ORDER, depth('hair = "Long"', "earring", "below", "background"), ["below the bottom layer"]),
-    "override: moves the bottom": (ORDER, depth('hair = "Long"', "background", "above", "hair"), ["below the bottom layer"]),
+    "override: moves the bottom": (ORDER, depth('hair = "Long"', "background", "above", "hair"), ["moves the bottom layer"]),
     "override: next to itself": (ORDER, depth('hair = "Long"', "hair", "above", "hair"), ["next to itself"]),
-    "overrides: one entry, two places": (
+    "overrides: one entry sent two ways": (
         ORDER,
-        LIFT + depth('hat = "Cap"', "earring", "above", "hat"),
-        ["[[depth]] #1 and #2 both apply to one trait set", "'earring'"],
+        LIFT + depth('hat = "Cap"', "earring", "below", "head"),
+        ["[[depth]] #1 and #2 both apply to one trait set", "#1 draws 'earring' over 'hair', #2 undoes it"],
     ),
     "overrides: a pair both ways round": (
         ORDER,
         LIFT + depth('head = "Dark"', "hair", "above", "earring"),
-        ["[[depth]] #1 and #2 both apply"],
+        ["[[depth]] #1 and #2 both apply", "#1 draws 'earring' over 'hair'"],
     ),
     "overrides: above one way, below the other": (
         ORDER,
-        depth('hair = "Long"', "earring", "above", "hair") + depth('hat = ["Cap", "Bare"]', "earring", "below", "hair"),
+        LIFT + depth('hat = ["Cap", "Bare"]', "earring", "below", "hair"),
         ["#1 and #2"],
+    ),
+    "overrides: more than a token's mask holds": (ORDER, LIFT * 63, ["[depth] holds 63 entries, more than the 62 allowed"]),
+    "overrides: a cycle through three, each pair agreeing": (
+        ORDER,
+        "".join(CYCLE),
+        ["both apply to one trait set and disagree"],
     ),
 }
 
@@ -72,10 +85,18 @@ def test_a_malformed_declaration_is_one_line_naming_the_key(tmp_path: Path, case
     assert line.startswith(f"Error: {config}: ") and all(text in line for text in expected), line
 
 
-def test_overrides_that_no_trait_set_switches_on_together_may_differ(tmp_path: Path) -> None:
-    """The same entry moved to two places by overrides whose ``when``s exclude each other is no contradiction."""
-    both = LIFT + depth('hair = "Short"', "earring", "above", "hat")
-    result = run_cli("traits", "check", "--config", trait_folder(tmp_path, ORDER, both))
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        LIFT + depth('hair = "Short"', "earring", "below", "head"),  # whens that exclude each other
+        LIFT + depth('hat = "Cap"', "earring", "above", "hat"),  # over the hat is over the hair too: both hold
+        CYCLE[0] + CYCLE[1],  # any two of the cycle's three agree
+        CYCLE[1] + CYCLE[2],
+        CYCLE[0] + CYCLE[2],
+    ],
+)
+def test_overrides_that_agree_or_never_meet_are_accepted(tmp_path: Path, overrides: str) -> None:
+    result = run_cli("traits", "check", "--config", trait_folder(tmp_path, ORDER, overrides))
     assert result.exit_code == 0, result.output
 
 

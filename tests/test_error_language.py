@@ -26,6 +26,7 @@ MAPPING_LAYER = {
     "generator/command.py",
     "generator/tools_cli.py",
     "generator/export_cli.py",
+    "generator/deploy_cli.py",
     "training/cli.py",
     "training/__main__.py",
 }
@@ -39,6 +40,7 @@ NOT_MESSAGES = {
     ("generator/pixels/checks.py", "--seed"): "names the flags of bench/quality.py, which chose the thresholds",
     ("generator/publish/export.py", "--config"): "the reroll command line the gallery shows the creator to copy",
     ("generator/publish/ordinals/batch.py", "--fee-rate"): "ord's own flag, in the ord command a batch file shows",
+    ("generator/publish/onchain/plan.py", "--onchain"): "deploy's fix is export's command line, a flag deploy's mapping lacks",
     ("training/train_lora.py", "--base"): "a key of the saved resume state: renamed, every earlier run's resume is refused",
     ("training/train_lora.py", "--data"): "a key of the saved resume state: renamed, every earlier run's resume is refused",
 }

@@ -3,6 +3,7 @@ every token's ``tokenURI`` matches its files, and a deploy killed at any moment 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from eth_account import Account  # noqa: E402
 from evm_node import KEY, EvmNode, renderer_call, running_node  # noqa: E402
 from onchain_checks import assert_token_uris_match  # noqa: E402
 
-from generator.publish.onchain.plan import MINT, SEAL, STORE  # noqa: E402
+from generator.publish.onchain.plan import MINT, SEAL, STORE, plan_document, plan_steps  # noqa: E402
 
 ACCOUNT = Account.from_key(KEY).address
 ENV = "DEPLOYER_KEY"
@@ -42,6 +43,19 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def folder(exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(ENV, KEY)
     return Path(shutil.copytree(exported, tmp_path / "out", symlinks=True))
+
+
+@pytest.fixture
+def paged(folder: Path) -> Path:
+    """``folder`` with its data stream cut into three pages (a big collection's is cut at 24,575 bytes; a small
+    one's pages keep these tests fast), its plan written again for them."""
+    onchain = folder / "export" / "onchain"
+    arguments = json.loads((onchain / "contract.json").read_text())
+    size = sum(arguments["chunks"])
+    arguments["chunks"] = [size // 3, size // 3, size - 2 * (size // 3)]
+    (onchain / "contract.json").write_text(json.dumps(arguments))
+    (onchain / "deploy-plan.json").write_text(json.dumps(plan_document(plan_steps(onchain))))
+    return folder
 
 
 def deploy_args(folder: Path, node: EvmNode, *extra: object) -> list[str]:
@@ -72,6 +86,9 @@ def assert_deployed_once(folder: Path, node: EvmNode, every_token: bool = False)
     """One renderer, each step of the plan mined exactly once and in order, and the last token (or every one) right."""
     plan = json.loads((folder / "export" / "onchain" / "deploy-plan.json").read_text())
     assert sent_kinds(node) == [step["kind"] for step in plan["steps"]]
+    for transaction, step in zip(node.mined(), plan["steps"], strict=True):  # every page once, as exported
+        if step["kind"] != "mint":
+            assert hashlib.sha256(bytes.fromhex(transaction["data"][2:])).hexdigest() == step["sha256"]
     journal = journal_of(folder)
     assert [record["status"] for record in journal["steps"]] == ["confirmed"] * len(plan["steps"])
     assert all("raw" not in record for record in journal["steps"])
@@ -123,10 +140,11 @@ def assert_key_nowhere(folder: Path, output: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("count", "moment"),
-    [(1, "after"), (2, "before"), (3, "pending")],
-    ids=["deploy-mined-unanswered", "store-never-taken", "seal-left-pending"],
+    [(1, "after"), (3, "before"), (4, "pending")],
+    ids=["deploy-mined-unanswered", "page-2-never-taken", "page-3-left-pending"],
 )
-def test_a_deploy_killed_by_the_node_resumes_sending_no_step_twice(folder: Path, node: EvmNode, count: int, moment: str) -> None:
+def test_a_deploy_killed_by_the_node_resumes_sending_no_step_twice(paged: Path, node: EvmNode, count: int, moment: str) -> None:
+    folder = paged
     process = deploy_process(folder, node)
     node.kill_at(count, moment, process.pid)
     _, errors = process.communicate(timeout=60)
@@ -140,10 +158,11 @@ def test_a_deploy_killed_by_the_node_resumes_sending_no_step_twice(folder: Path,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("write", [1, 4, 5], ids=["before-deploy-journaled", "store-receipt-not-journaled", "seal-signed-unsent"])
-def test_a_deploy_killed_at_its_journal_writes_resumes_sending_no_step_twice(folder: Path, node: EvmNode, write: int) -> None:
+@pytest.mark.parametrize("write", [1, 6, 9], ids=["deploy-signed-unsent", "page-2-receipt-not-journaled", "seal-signed-unsent"])
+def test_a_deploy_killed_at_its_journal_writes_resumes_sending_no_step_twice(paged: Path, node: EvmNode, write: int) -> None:
     """Killed before its ``write``-th journal replace lands (odd: a signed step not yet journaled, so never sent;
     even: a mined step whose receipt is not journaled yet)."""
+    folder = paged
     replaces: list[str] = []
 
     def at(kind: str, path: str) -> bool:
@@ -153,6 +172,10 @@ def test_a_deploy_killed_at_its_journal_writes_resumes_sending_no_step_twice(fol
         return False
 
     assert killed_at(deploy_args(folder, node), folder / "export" / "onchain", at=at)
+    journaled = journal_of(folder)["steps"] if write > 1 else []
+    assert len(node.received) == write // 2  # a step signed but not yet journaled was never sent
+    if write % 2 == 0:  # mined, yet the journal still says sent
+        assert journaled[-1]["status"] == "sent" and journaled[-1]["hash"] == node.mined()[-1]["hash"]
     assert run_cli(*deploy_args(folder, node)).exit_code == 0
     assert_deployed_once(folder, node)
     assert len(set(node.received)) == len(node.received)
@@ -175,6 +198,12 @@ def test_a_missing_or_malformed_key_variable_is_one_line_that_never_shows_the_ke
     assert "NAME of an environment variable" in line
     assert_key_nowhere(folder, line)
     assert node.received == [] and not (folder / "export" / "onchain" / "deployed.json").exists()
+
+
+def test_a_folder_with_no_onchain_export_is_one_line_and_stays_untouched(tmp_path: Path, node: EvmNode) -> None:
+    line = refused(*deploy_args(tmp_path / "typo", node))
+    assert "has no on-chain export to deploy" in line and "punkgen export FOLDER --onchain" in line
+    assert not (tmp_path / "typo").exists() and node.received == []
 
 
 def refused_by_chain(*args: object) -> str:

@@ -55,7 +55,7 @@ def sprites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_the_export_writes_data_a_renderer_reads_and_a_report(sprites: tuple[Path, Path]) -> None:
     out, config = sprites
-    result = run_cli("export", out, "--onchain", "--config", config)
+    result = run_cli("export", out, "--onchain", "--no-gas", "--config", config)
     assert result.exit_code == 0, result.output
     onchain = out / "export" / "onchain"
     report = json.loads((onchain / "report.json").read_text())
@@ -66,7 +66,7 @@ def test_the_export_writes_data_a_renderer_reads_and_a_report(sprites: tuple[Pat
     assert list(document) == ["bgcolors", "palette", "images"] and document["palette"][0] == ""
     assert_files_draw_every_token(out)
     before = folder_bytes(onchain)
-    assert run_cli("export", out, "--onchain", "--config", config).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--no-gas", "--config", config).exit_code == 0
     assert folder_bytes(onchain) == before  # the same collection, the same bytes
 
 
@@ -78,7 +78,7 @@ def test_a_one_of_one_and_a_replaced_token_are_stored_whole(config_path: Path, t
     pixels[12, 12] = (1, 2, 3)
     Image.fromarray(pixels).save(tmp_path / "fixed.png")
     assert run_cli("replace", out, 4, "--image", tmp_path / "fixed.png", "--config", config_path).exit_code == 0
-    assert run_cli("export", out, "--onchain", "--config", config_path).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--no-gas", "--config", config_path).exit_code == 0
     records = (out / "export" / "onchain" / "tokens.bin").read_bytes()
     assert records[6:12] == bytes([0xFF, 0, 0, 0, 0, 0]) and records[18:24] == bytes([0xFF, 0, 0, 0, 0, 1])
     assert_files_draw_every_token(out)
@@ -114,7 +114,7 @@ def test_the_exported_image_data_is_what_nouns_sdk_gives_for_the_same_pngs(confi
     add_legendary(config_path, 'Type = "Alien King"', token_id=2)
     out = tmp_path / "out"
     assert run_cli(*collection_args(config_path, out, 6)).exit_code == 0
-    assert run_cli("export", out, "--onchain", "--config", config_path).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--no-gas", "--config", config_path).exit_code == 0
     onchain = out / "export" / "onchain"
     config = load_config(config_path)
     files = {

@@ -11,7 +11,6 @@ order is ``[traits].order`` itself, one part per trait: the simple case, as befo
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,17 +81,20 @@ class DrawOrder:
 
         Overrides apply in file order; the batch is grouped by which of them switch on, so a batch draws once per
         distinct order (one group without overrides), never once per token."""
+        if not self.overrides:
+            return np.zeros(len(combos), dtype=np.intp), [self.default]
         switched = np.zeros(len(combos), dtype=np.int64)
         for bit, override in enumerate(self.overrides):
             switched |= override.applies(combos).astype(np.int64) << bit
         keys, groups = np.unique(switched, return_inverse=True)
-        return groups.reshape(-1), [self._order_for(int(key)) for key in keys]
+        return groups.reshape(-1), [self.order_for(int(key)) for key in keys]
 
     def order_of(self, combo: Combo) -> Order:
         groups, orders = self.orders(np.array([combo]))
         return orders[groups[0]]
 
-    def _order_for(self, switched: int) -> Order:
+    def order_for(self, switched: int) -> Order:
+        """The order a set of switched-on overrides (a bit each, in file order) makes of the default one."""
         order = self.default
         for bit, override in enumerate(self.overrides):
             if switched >> bit & 1:
@@ -111,9 +113,9 @@ def draw_order(config: Config, tables: list[TraitTable]) -> DrawOrder:
             f"{config.path}: [traits].order starts with the part '{config.traits.order[0]}'; the bottom entry must be a "
             "trait, whose layers are opaque: move the part up"
         )
-    overrides = tuple(_override(config.path, entry, labels, tables) for entry in config.depth)
-    _refuse_contradictions(config.path, overrides, parts, tables)
-    return DrawOrder(parts, overrides)
+    drawn = DrawOrder(parts, tuple(_override(config.path, entry, labels, tables) for entry in config.depth))
+    _refuse_contradictions(config.path, drawn, tables)
+    return drawn
 
 
 def _part(config_path: Path, entry: str, keys: dict[str, int]) -> Part:
@@ -136,8 +138,13 @@ def _override(config_path: Path, entry: DepthOverride, labels: dict[str, int], t
             raise UserError(f"{where} {key} names '{label}', which [traits].order does not list; listed: {', '.join(labels)}")
     if entry.move == target:
         raise UserError(f"{where} moves '{target}' next to itself; name another entry of [traits].order")
-    if labels[entry.move] == 0 or (entry.below and labels[target] == 0):
-        raise UserError(f"{where} would draw below the bottom layer '{next(iter(labels))}', which must stay the bottom")
+    bottom = next(iter(labels))
+    if labels[entry.move] == 0:
+        raise UserError(
+            f"{where} moves the bottom layer '{bottom}', which must stay the bottom (it is opaque); move another entry"
+        )
+    if entry.below and labels[target] == 0:
+        raise UserError(f"{where} would draw '{entry.move}' below the bottom layer '{bottom}', where nothing shows; use above")
     position = {table.key: trait for trait, table in enumerate(tables)}
     when = tuple(
         (position[trait], frozenset(tables[position[trait]].index_of(name) for name in names))  # type: ignore[misc]
@@ -146,24 +153,38 @@ def _override(config_path: Path, entry: DepthOverride, labels: dict[str, int], t
     return Override(entry.number, when, labels[entry.move], labels[target], bool(entry.above))
 
 
-def _refuse_contradictions(
-    config_path: Path, overrides: tuple[Override, ...], parts: tuple[Part, ...], tables: list[TraitTable]
-) -> None:
-    """Two overrides that one trait set can switch on together may not disagree: the same entry moved to two
-    places, or each putting the other's pair the other way round. File order would silently pick one."""
-    for first, second in itertools.combinations(overrides, 2):
-        if not _overlap(first, second):
+def _refuse_contradictions(config_path: Path, drawn: DrawOrder, tables: list[TraitTable]) -> None:
+    """Overrides that one trait set switches on together must all hold in the order they make: each puts its entry
+    above (or below) its target, and a later one that moves either of the two back across the other undoes it (the
+    same entry sent two ways, a pair put both ways round, or a cycle through three). File order would silently pick
+    one, so the two are named. Every set of overrides the tables can switch on together is tried (rules aside)."""
+    for switched in _switchable(drawn.overrides, tables):
+        applied = [override for bit, override in enumerate(drawn.overrides) if switched >> bit & 1]
+        if len(applied) < 2:
             continue
-        same_move = first.move == second.move and (first.target, first.above) != (second.target, second.above)
-        if same_move or first.over() == second.over()[::-1]:
-            label = parts[first.move].label(tables)
+        position = {part: at for at, part in enumerate(drawn.order_for(switched))}
+        for at, first in enumerate(applied):
+            upper, lower = first.over()
+            if position[upper] > position[lower]:
+                continue
+            second = next(later for later in applied[at + 1 :] if later.move in (upper, lower))
             raise UserError(
-                f"{config_path}: [[depth]] #{first.number} and #{second.number} both apply to one trait set and "
-                f"disagree about where '{label}' draws; narrow one's `when` or make them agree"
+                f"{config_path}: [[depth]] #{first.number} and #{second.number} both apply to one trait set and disagree: "
+                f"#{first.number} draws '{drawn.parts[upper].label(tables)}' over '{drawn.parts[lower].label(tables)}', "
+                f"#{second.number} undoes it; narrow one's `when` or make them agree"
             )
 
 
-def _overlap(first: Override, second: Override) -> bool:
-    """Whether some trait set satisfies both ``when``s: every trait both name has a value both allow."""
-    theirs = dict(second.when)
-    return all(not (values.isdisjoint(theirs[trait])) for trait, values in first.when if trait in theirs)
+def _switchable(overrides: tuple[Override, ...], tables: list[TraitTable]) -> set[int]:
+    """Each set of overrides (a bit per override, file order) that some trait set switches on, rules aside.
+
+    Built trait by trait: a value matters only by which ``when``s hold it, so the sets stay few however many
+    values the tables have; never one per combination."""
+    reachable = {(1 << len(overrides)) - 1}
+    for trait in sorted({trait for override in overrides for trait, _ in override.when}):
+        keeps = {
+            sum(1 << bit for bit, override in enumerate(overrides) if value in dict(override.when).get(trait, {value}))
+            for value in range(len(tables[trait].values))
+        }
+        reachable = {switched & kept for switched in reachable for kept in keeps}
+    return reachable

@@ -47,7 +47,7 @@ class Session:
         self.files = FolderFiles.read(config_path)
         self.scratch = Path(tempfile.mkdtemp(prefix="punkgen-studio-"))
         self.toggles = RankToggles()
-        self.view()  # the folder as loaded must check, as for any command: a broken one is refused at start
+        # A folder that does not check opens all the same, its error shown: a mistyped weight is fixed in the page.
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)

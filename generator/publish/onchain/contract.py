@@ -20,7 +20,6 @@ from generator.config import Config
 from generator.curate.finished import RESTORE, CollectionFolder
 from generator.errors import Arg, UserError
 from generator.files import IMAGE_LIMIT, read_limited
-from generator.plan.traits import load_traits
 from generator.publish.documents import contract_metadata
 from generator.publish.onchain.layout import TOKENS, OnchainArt, token_records
 from generator.publish.provenance import provenance_hash
@@ -49,9 +48,9 @@ def token_json_pieces(config: Config, document: dict[str, Any], token_id: int) -
 
 
 def _attribute_entries(config: Config, art: OnchainArt, collection: CollectionFolder, where: str) -> list[str]:
-    """Per image, its attributes entry: a layer's is its trait's attribute (empty where the value is not published,
-    as ``None``); refuses a layer two tokens name differently, and a token these entries do not rebuild exactly."""
-    types = [table.trait_type for table in load_traits(config)]
+    """Per image, its attributes entry: a layer's is its trait's attribute (empty for a part of a trait, and where the
+    value is not published, as ``None``); refuses a layer two tokens name differently, and a token these entries do not rebuild exactly."""
+    types = art.attribute_types  # a part's column publishes no attribute: its entries stay empty
     entries = [""] * len(art.parts)
     first = {trait: next((i for i, p in enumerate(art.parts) if p.folder == trait), 0) for trait in art.traits}
     whole_first = next((i for i, p in enumerate(art.parts) if p.folder == TOKENS), len(art.parts))
@@ -63,7 +62,7 @@ def _attribute_entries(config: Config, art: OnchainArt, collection: CollectionFo
             continue
         by_type = {a["trait_type"]: _compact(a) for a in attributes}
         for trait, index, kind in zip(art.traits, art.layered[token.token_id], types, strict=True):
-            slot, entry = first[trait] + index, by_type.get(kind, "")
+            slot, entry = first[trait] + index, by_type.get(kind, "") if kind else ""
             if slot in seen and entries[slot] != entry:
                 raise UserError(
                     f"{where}: two tokens with the same {trait!r} layer name it differently; it cannot be stored once"

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import TEXT_LIMIT, read_limited, write_atomic
 from generator.progress import Advance, unseen
-from generator.publish.onchain.plan import REEXPORT, Step, checked_steps
+from generator.publish.onchain.plan import PLAN, REEXPORT, Step, checked_steps
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 from generator.text import parse_json
@@ -54,6 +54,9 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
     """Deploy ``folder``'s on-chain export (exported with ``punkgen export --onchain``), or go on with an interrupted
     deploy; ``progress`` advances once per confirmed step."""
     onchain = folder / EXPORT / "onchain"
+    if not (onchain / PLAN).is_file():  # checked before the folder lock, which would create a mistyped folder
+        raise UserError(f"{onchain / PLAN} not found: {folder} has no on-chain export to deploy; {REEXPORT}")
+    _require_web3()
     account = _account(key_env)
     mint_to = _address(mint_to)
     with folder_lock(folder, "the deploy"):
@@ -87,12 +90,22 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
     return Deployed(journal["address"], journal["chain_id"], len(steps), sent_now, journal_path)
 
 
+def _require_web3() -> None:
+    """web3 is an optional extra: only this command needs it."""
+    try:
+        import web3  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "punkgen deploy needs web3: pip install 'punkgen[onchain]' (or pip install web3), then run again"
+        ) from None
+
+
 def _account(key_env: str) -> Any:
     """The signing account from the environment variable ``key_env``; no message ever holds the key's value."""
     if _KEY.fullmatch(key_env) or not _NAME.fullmatch(key_env):
         raise UserError(
-            "--key-env takes the NAME of an environment variable that holds the private key (e.g. DEPLOYER_KEY), "
-            "never the key itself; set it with `export DEPLOYER_KEY=…` and pass --key-env DEPLOYER_KEY"
+            f"{Arg.KEY_ENV} takes the NAME of an environment variable that holds the private key (e.g. DEPLOYER_KEY), "
+            f"never the key itself; set it with `export DEPLOYER_KEY=…` and give {Arg.KEY_ENV} DEPLOYER_KEY"
         )
     key = os.environ.get(key_env, "").strip()
     if not key:
@@ -111,7 +124,7 @@ def _address(address: str | None) -> str | None:
     if address is None:
         return None
     if not _ADDRESS.fullmatch(address):
-        raise UserError(f"--mint-to {address!r} is not an Ethereum address (0x and 40 hex digits)")
+        raise UserError(f"{Arg.MINT_TO} {address!r} is not an Ethereum address (0x and 40 hex digits)")
     from eth_utils import to_checksum_address
 
     return to_checksum_address(address)
@@ -129,12 +142,14 @@ def _journal(path: Path, digest: str, chain_id: int, account: str, mint_to: str 
     if fields[0] != digest:
         raise UserError(f"{path} records a deploy of another export (plan {fields[0][:12]}…); move it away to deploy this one")
     if fields[1] != chain_id:
-        raise UserError(f"{path} records a deploy on chain {fields[1]}, but --rpc serves chain {chain_id}; give that chain's RPC")
+        raise UserError(
+            f"{path} records a deploy on chain {fields[1]}, but {Arg.RPC} serves chain {chain_id}; give that chain's RPC"
+        )
     if fields[2] != account:
         raise UserError(f"{path} records a deploy by account {fields[2]}; set the key of that account (the contract's owner)")
     minted = any(record["kind"] == "mint" for record in journal["steps"])
     if mint_to and journal.get("mint_to") not in (None, mint_to) and minted:
-        raise UserError(f"{path}: the tokens are being minted to {journal['mint_to']}; give --mint-to {journal['mint_to']}")
+        raise UserError(f"{path}: the tokens are being minted to {journal['mint_to']}; give {Arg.MINT_TO} {journal['mint_to']}")
     journal["mint_to"] = mint_to or journal.get("mint_to")
     return journal
 
@@ -212,7 +227,7 @@ class _Node:
     def __init__(self, rpc: str) -> None:
         parts = urlsplit(rpc)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UserError("--rpc must be an http:// or https:// JSON-RPC URL (e.g. http://127.0.0.1:8545)")
+            raise UserError(f"{Arg.RPC} must be an http:// or https:// JSON-RPC URL (e.g. http://127.0.0.1:8545)")
         from web3 import HTTPProvider, Web3
 
         self.host = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
@@ -247,7 +262,7 @@ class _Node:
                 raise ChainError(
                     f"step {index} ({step.kind}): {error}; fund the account and run the same command again"
                 ) from None
-            if "already known" not in str(error).lower():  # sent again while the node held it: nothing lost
+            if not any(known in str(error).lower() for known in ("already known", "known transaction")):  # the node holds it
                 raise
 
     def wait(self, hash_: str, index: int, step: Step) -> dict:
@@ -271,10 +286,10 @@ class _Node:
         except (requests.RequestException, OSError) as error:
             reason = type(error).__name__
             raise ChainError(
-                f"cannot reach the RPC endpoint {self.host} ({reason}); check --rpc and the network, then run again"
+                f"cannot reach the RPC endpoint {self.host} ({reason}); check {Arg.RPC} and the network, then run again"
             ) from None
         except ValueError:
-            raise ChainError(f"{self.host} did not answer {method} in JSON-RPC; check --rpc") from None
+            raise ChainError(f"{self.host} did not answer {method} in JSON-RPC; check {Arg.RPC}") from None
         if response.get("error"):
             message = str(response["error"].get("message", response["error"]))
             raise ChainError(f"the node at {self.host} refused {method}: {message}")

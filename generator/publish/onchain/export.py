@@ -8,7 +8,8 @@ Files (docs/onchain.md says how a renderer reads them):
 - ``tokens.bin``: one record of a byte per trait per token, in token order (:func:`.layout.token_records`);
 - ``contract-data.bin`` and ``contract.json``: the renderer contract's data stream and constructor arguments
   (:mod:`.contract`);
-- ``report.json``: the bytes and data contracts (:mod:`.report`);
+- ``report.json``: the bytes and data contracts (:mod:`.report`), and the gas measured in an in-process EVM
+  (:mod:`.gas`);
 - ``deploy-plan.json``: the transactions ``punkgen deploy`` sends, each one's digest and gas limit (:mod:`.plan`).
 """
 
@@ -23,6 +24,8 @@ from generator.curate.finished import load_collection, require_collection_folder
 from generator.errors import Arg, UserError
 from generator.publish.export import check_against_manifest, refuse_animation
 from generator.publish.onchain.contract import contract_data, master_provenance
+from generator.publish.onchain.evm import DEFAULT_GAS_PRICE
+from generator.publish.onchain.gas import measure_gas
 from generator.publish.onchain.layout import OnchainArt, plan_art, token_records
 from generator.publish.onchain.nouns import image_data, image_data_json
 from generator.publish.onchain.plan import PLAN, plan_document, steps_for
@@ -50,8 +53,22 @@ def check_onchain_options(given: dict[str, bool]) -> None:
             )
 
 
-def export_onchain(folder: Path, config: Config) -> OnchainSummary:
-    """Encode the finished collection in ``folder`` and write ``export/onchain/`` whole, or nothing on a refusal."""
+def check_gas_options(gas_price: float | None, no_gas: bool, onchain: bool) -> None:
+    """Refuse ``--gas-price`` or ``--no-gas`` without ``--onchain``, both together, or a price that is not one."""
+    for option, given in {Arg.GAS_PRICE: gas_price is not None, Arg.NO_GAS: no_gas}.items():
+        if given and not onchain:
+            raise UserError(f"{option} applies only with {Arg.ONCHAIN}: add it, or leave {option} out")
+    if gas_price is None:
+        return
+    if no_gas:
+        raise UserError(f"{Arg.GAS_PRICE} prices the gas {Arg.NO_GAS} leaves unmeasured: give one or the other")
+    if not 0 < gas_price < 1e6:
+        raise UserError(f"{Arg.GAS_PRICE} {gas_price:g}: a gas price is gwei per gas, above 0 (mainnet is usually under 10)")
+
+
+def export_onchain(folder: Path, config: Config, gas_price: float | None = DEFAULT_GAS_PRICE) -> OnchainSummary:
+    """Encode the finished collection in ``folder`` and write ``export/onchain/`` whole, or nothing on a refusal;
+    the report's ETH is at ``gas_price`` gwei (``None``: no gas measured)."""
     require_collection_folder(folder)
     target = folder / EXPORT / ONCHAIN
     with folder_lock(folder, "the export"):
@@ -59,9 +76,9 @@ def export_onchain(folder: Path, config: Config) -> OnchainSummary:
         check_against_manifest(folder, config)  # store only what the manifest vouches for, as every export
         refuse_animation(collection, f"export {Arg.ONCHAIN}", f"export it without {Arg.ONCHAIN} (erc721 carries animations)")
         art = plan_art(config, collection)
-        report = onchain_report(art)
-        files = onchain_files(art, [token.token_id for token in collection.tokens], report)
         stream, arguments = contract_data(config, art, collection, master_provenance(collection))
+        report = onchain_report(art) | {"gas": measure_gas(art, arguments, stream, gas_price)}
+        files = onchain_files(art, [token.token_id for token in collection.tokens], report)
         files |= {"contract-data.bin": stream, "contract.json": _pretty(arguments)}
         files[PLAN] = _pretty(plan_document(steps_for(arguments, stream)))  # what `punkgen deploy` sends
         write_staged(folder, target, files)

@@ -1,12 +1,15 @@
 """What is stored on chain: each used trait value's layer once, each layered token as trait indices, the rest whole.
 
 A token is layered exactly when the Ordinals export says so (:func:`~generator.publish.ordinals.layers.exact_layers`:
-its master is its traits' layers composed, every layer pixel opaque or transparent). A layered token
-is one index byte per trait (the position of its value among that trait's stored layers, empty layers
-included so every token has the same length: CryptoPunks' fixed-width record); any other token (a
-diffusion or import render, a ``replace``d token, a 1/1) is its own image in the ``tokens`` folder.
-Layers come in trait order then table order, whole tokens after them in token order: that order fixes
-the palette's.
+its master is its traits' layers composed, every layer pixel opaque or transparent) and it is drawn in the
+collection's default order. A layered token is one index byte per layer column (the position of its value among
+that column's stored layers, empty layers included so every token has the same length: CryptoPunks' fixed-width
+record); any other token (a diffusion or import render, a ``replace``d token, a 1/1) is its own image in the
+``tokens`` folder. The columns are ``[traits].order``'s entries: a trait drawn in parts (``hat:back``) stores each
+part as its own layer, in its own folder, drawn at its place. A token whose order a ``[[depth]]`` override changes
+is stored whole: the renderer draws every record in one order, and a per-token order would cost every token a
+permutation. Layers come in column order then table order, whole tokens after them in token order: that order
+fixes the palette's.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ import numpy as np
 from generator.config import Config
 from generator.curate.finished import CollectionFolder, read_master
 from generator.errors import Arg, UserError
-from generator.files import slugify
-from generator.plan.traits import TraitTable, combo_of, load_traits
+from generator.plan.depth import DrawOrder, draw_order
+from generator.plan.traits import Combo, TraitTable, combo_of, load_traits
 from generator.publish.onchain.nouns import Part, encode_parts
-from generator.publish.ordinals.layers import exact_layers
-from generator.render.layers import drawn_layers
+from generator.publish.ordinals.layers import exact_layers, layer_slug
+from generator.render.layers import Layers, drawn_layers
 
 TOKENS = "tokens"  # the image-data.json folder of tokens stored whole
 WHOLE = 0xFF  # a token record's first byte when the token is stored whole: no trait may store 255 layers
@@ -31,9 +34,10 @@ WHOLE = 0xFF  # a token record's first byte when the token is stored whole: no t
 @dataclass(frozen=True)
 class OnchainArt:
     palette: list[str]  # index 0 is '' (transparent)
-    parts: list[Part]  # layers (trait order, table order), then whole tokens (token order)
-    traits: list[str]  # the trait keys, in draw order: the layer folders
-    layered: dict[int, tuple[int, ...]]  # token id → per trait, the index of its value among that trait's layers
+    parts: list[Part]  # layers (column order, table order), then whole tokens (token order)
+    traits: list[str]  # the layer columns in draw order ([traits].order: trait keys and <trait>:<part>): the folders
+    attribute_types: list[str | None]  # per column, the trait_type its layers publish; None for a part (none)
+    layered: dict[int, tuple[int, ...]]  # token id → per column, the index of its value among that column's layers
     whole: dict[int, int]  # token id → its index in the tokens folder
     side: int
 
@@ -49,42 +53,61 @@ class OnchainArt:
 def plan_art(config: Config, collection: CollectionFolder) -> OnchainArt:
     """Every token's on-chain form, and the encoded parts and palette they draw from."""
     tables = load_traits(config)
+    order = draw_order(config, tables)
     art = drawn_layers(config, tables)
     masters = {token.token_id: np.asarray(read_master(token.master).convert("RGBA")) for token in collection.tokens}
-    combos = {
-        token.token_id: combo_of(tables, token.traits)
-        for token in collection.tokens
-        if art is not None and exact_layers(tables, art, token, masters[token.token_id]) is not None
-    }
-    used = [sorted({combo[trait] for combo in combos.values()}) for trait in range(len(tables))]
+    combos = _layered(tables, art, order, collection, masters) if art is not None else {}
+    labels = [part.label(tables) for part in order.parts]
+    used = [sorted({combo[part.trait] for combo in combos.values()}) for part in order.parts]
     images = [
-        (table.key, f"{slugify(table.key) or trait}-{slugify(table.values[value].name) or value}", art.stacks[trait][value])
-        for trait, table in enumerate(tables)
-        for value in used[trait]
+        (labels[column], layer_slug(tables, part, value), art.art[column][value])  # type: ignore[union-attr]
+        for column, part in enumerate(order.parts)
+        for value in used[column]
     ]
     whole = [token.token_id for token in collection.tokens if token.token_id not in combos]
     images += [(TOKENS, f"token-{token_id}", masters[token_id]) for token_id in whole]
     where = f"{collection.folder} ({Arg.ONCHAIN})"
-    _check_record_width(tables, used, len(whole), where)
+    named = [
+        f"the part {label}" if part.name else str(tables[part.trait].path)
+        for label, part in zip(labels, order.parts, strict=True)
+    ]
+    _check_record_width(named, used, len(whole), where)
     palette, parts = encode_parts(images, where)
     return OnchainArt(
         palette,
         parts,
-        [table.key for table in tables],
-        {token_id: tuple(used[t].index(v) for t, v in enumerate(combo)) for token_id, combo in combos.items()},
+        labels,
+        [None if part.name else tables[part.trait].trait_type for part in order.parts],
+        {
+            token_id: tuple(used[column].index(combo[part.trait]) for column, part in enumerate(order.parts))
+            for token_id, combo in combos.items()
+        },
         {token_id: position for position, token_id in enumerate(whole)},
         config.pixels.size,
     )
 
 
-def _check_record_width(tables: list[TraitTable], used: list[list[int]], whole: int, where: str) -> None:
-    """Refuse what a record of one byte per trait cannot index: 255 layers of one trait, or more whole tokens than
+def _layered(
+    tables: list[TraitTable], art: Layers, order: DrawOrder, collection: CollectionFolder, masters: dict[int, np.ndarray]
+) -> dict[int, Combo]:
+    """The tokens stored as records (token id → trait set): drawn exactly by their layers, in the default order."""
+    layered = {}
+    for token in collection.tokens:
+        combo = combo_of(tables, token.traits)
+        exact = combo is not None and exact_layers(tables, art, token, masters[token.token_id]) is not None
+        if exact and order.order_of(combo) == order.default:  # type: ignore[arg-type]
+            layered[token.token_id] = combo
+    return layered
+
+
+def _check_record_width(columns: list[str], used: list[list[int]], whole: int, where: str) -> None:
+    """Refuse what a record of one byte per column cannot index: 255 layers in one column, or more whole tokens than
     the record's other bytes count."""
-    for table, values in zip(tables, used, strict=True):
+    for column, values in zip(columns, used, strict=True):
         if len(values) >= WHOLE:
-            raise UserError(f"{where}: {table.path} has {len(values)} values in use; a token record holds {WHOLE - 1} per trait")
-    if whole and (len(tables) < 2 or whole > 256 ** (len(tables) - 1)):
-        raise UserError(f"{where}: {whole} tokens stored whole do not fit a record of {len(tables)} byte(s) per token")
+            raise UserError(f"{where}: {column} has {len(values)} values in use; a token record holds {WHOLE - 1} per trait")
+    if whole and (len(columns) < 2 or whole > 256 ** (len(columns) - 1)):
+        raise UserError(f"{where}: {whole} tokens stored whole do not fit a record of {len(columns)} byte(s) per token")
 
 
 def token_records(art: OnchainArt, token_ids: list[int]) -> bytes:

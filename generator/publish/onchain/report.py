@@ -1,8 +1,8 @@
 """What the on-chain art costs in bytes, by kind, and how many EIP-170 data contracts hold it.
 
-Sizes are the stored bytes themselves, uncompressed: whether FastLZ or deflate (with an on-chain decoder
-such as solady's ``LibZip``) pays for its decoding gas needs measuring in an EVM, which this report
-does not do. A data contract (SSTORE2) holds at most 24,575 bytes: EIP-170's 24,576-byte code limit
+Sizes are the stored bytes themselves, uncompressed: bench/onchain.py measured FastLZ (solady's ``LibZip``) and
+deflate on the shipped 10,000 and neither pays for its decoding (docs/onchain.md, "Compression"). The gas is
+:mod:`.gas`'s. A data contract (SSTORE2) holds at most 24,575 bytes: EIP-170's 24,576-byte code limit
 less the leading STOP byte. Images are packed whole, in order, so a renderer never reads one across two.
 """
 
@@ -35,7 +35,7 @@ def onchain_report(art: OnchainArt) -> dict:
         "layered_indices_packed_bytes": (len(art.layered) * art.index_bits + 7) // 8,
         "data_contracts": data_contracts(blobs),
         "contract_bytes": CONTRACT_BYTES,
-        "compression": "none: FastLZ or deflate needs its decoding gas measured in an EVM first (docs/onchain.md)",
+        "compression": "none: decoding costs more per tokenURI than it saves at deployment (measured: docs/onchain.md)",
     }
 
 
@@ -61,4 +61,21 @@ def report_lines(report: dict) -> list[str]:
         f"whole tokens {counted['whole_tokens']:,}, token records {counted['token_records']:,}; the layered tokens' "
         f"indices packed to bits would be {report['layered_indices_packed_bytes']:,})",
         f"data contracts (≤{CONTRACT_BYTES:,} bytes each, EIP-170): {report['data_contracts']}",
+        *gas_lines(report["gas"]),
+    ]
+
+
+def gas_lines(gas: dict) -> list[str]:
+    """The printed gas figures (:mod:`.gas`), or the one line saying why there are none."""
+    if "not_measured" in gas:
+        return [gas["not_measured"]]
+    each = ", ".join(f"{sent['transaction']} {sent['gas']:,}" for sent in gas["deploy"])
+    uri, mint = gas["token_uri"], gas["mint"]
+    return [
+        f"deployment gas: {gas['deploy_total']:,} in {len(gas['deploy'])} transactions ({each}) = "
+        f"{gas['deploy_eth']:g} ETH at {gas['gas_price_gwei']:g} gwei",
+        f"mint gas: {mint['first_token']:,} for the first token, {mint['per_token_in_batch']:,} per token in a batch of "
+        f"{mint['batch']}; all tokens {gas['mint_all_eth']:g} ETH",
+        f"tokenURI gas: mean {uri['mean']:,}, worst {uri['worst']:,} (token {uri['worst_token']}); {uri['how']}",
+        f"measured in {gas['measured_in'].split(',')[0]}",
     ]

@@ -77,22 +77,32 @@ def check_palette(palette: dict[str, int], where: str) -> None:
         )
 
 
-def decode_image(data: bytes, colors: list[str], side: int) -> np.ndarray:
-    """The (side, side, 4) pixels ``data`` draws, walked as ``SVGRenderer.sol`` walks it: runs fill the bounds'
-    rows left to right and wrap at ``right``; colour 0 draws nothing."""
-    canvas = np.zeros((side, side, 4), dtype=np.uint8)
-    _, top, right, bottom, left = data[:HEADER]
-    x, y = left, top
-    for position in range(HEADER, len(data), 2):
+def drawn_runs(data: bytes) -> list[tuple[int, int, int, int]]:
+    """``(x, y, width, colour)`` of each ``<rect>`` the renderer draws for ``data``, in order: runs fill the bounds'
+    rows left to right and are cut where they wrap at ``right``; colour 0 draws nothing. The gas report ranks
+    tokens by these (:mod:`.gas`), so this walk is the contract's, cut for cut."""
+    if len(data) < HEADER:
+        return []
+    _, top, right, _, left = data[:HEADER]
+    drawn, x, y = [], left, top
+    for position in range(HEADER, len(data) - 1, 2):
         length, color = data[position], data[position + 1]
         while length:
             step = min(length, right - x)
             if color:
-                canvas[y, x : x + step, :3] = np.frombuffer(bytes.fromhex(colors[color]), dtype=np.uint8)
-                canvas[y, x : x + step, 3] = 255
+                drawn.append((x, y, step, color))
             x, length = x + step, length - step
             if x == right:
                 x, y = left, y + 1
+    return drawn
+
+
+def decode_image(data: bytes, colors: list[str], side: int) -> np.ndarray:
+    """The (side, side, 4) pixels ``data`` draws, walked as ``SVGRenderer.sol`` walks it (:func:`drawn_runs`)."""
+    canvas = np.zeros((side, side, 4), dtype=np.uint8)
+    for x, y, width, color in drawn_runs(data):
+        canvas[y, x : x + width, :3] = np.frombuffer(bytes.fromhex(colors[color]), dtype=np.uint8)
+        canvas[y, x : x + width, 3] = 255
     return canvas
 
 

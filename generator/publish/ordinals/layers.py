@@ -24,8 +24,9 @@ from PIL import Image
 from generator.config import Config
 from generator.curate.finished import RESTORE, CollectionFolder, Token, read_master
 from generator.files import IMAGE_LIMIT, read_limited, slugify
+from generator.plan.depth import Part
 from generator.plan.traits import TraitTable, combo_of, load_traits
-from generator.render.layers import Layers, drawn_layers, layer_path
+from generator.render.layers import Layers, drawn_layers, part_path
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class Drawing:
 
 
 def plan_drawings(config: Config, collection: CollectionFolder) -> tuple[list[Layer], list[Drawing]]:
-    """The distinct layers the layered tokens use (trait order, then table order) and every token's drawing."""
+    """The distinct layers the layered tokens use (drawing order of the parts, then table order) and every token's
+    drawing, its layers in its own order (a ``[[depth]]`` override's included: an SVG stacks any order)."""
     tables = load_traits(config)
     art = drawn_layers(config, tables)
     originals = [read_limited(token.master, IMAGE_LIMIT, RESTORE) for token in collection.tokens]
@@ -59,7 +61,7 @@ def plan_drawings(config: Config, collection: CollectionFolder) -> tuple[list[La
     ]
     fills = {pair: _fill(art, *pair) for combo in combos if combo for pair in combo[:1]}
     used = sorted({pair for combo in combos if combo for pair in combo if fills.get(pair) is None})
-    layers = [_layer(config, tables[trait], art, trait, value) for trait, value in used] if art else []
+    layers = [_layer(config, tables, art, part, value) for part, value in used] if art else []
     index = {pair: i for i, pair in enumerate(used)}
     return layers, [
         _drawing(token, smallest_png(master, original), combo, index, fills)
@@ -81,14 +83,18 @@ def smallest_png(pixels: np.ndarray, original: bytes = b"") -> bytes:
 
 
 def exact_layers(tables: list[TraitTable], art: Layers, token: Token, master: np.ndarray) -> list[tuple[int, int]] | None:
-    """The (trait, value) layers that draw ``token`` exactly, skipping empty ones; None when they do not draw it.
+    """The (part, value) layers that draw ``token`` exactly, in its own drawing order, skipping empty ones; None when
+    they do not draw it. A part is a position in ``art.order.parts``: a trait's main art, or a part of it at another
+    depth, each its own layer; without parts, part and trait positions are the same.
 
     Shared with the on-chain export: "layered" means the same thing wherever the layers are stored once."""
     combo = combo_of(tables, token.traits)
     if combo is None or None in combo:
         return None
-    layers = [(trait, value) for trait, value in enumerate(combo) if art.stacks[trait][value][..., 3].any()]
-    if any(not np.isin(art.stacks[t][v][..., 3], (0, 255)).all() for t, v in layers):
+    drawn_parts = art.order.order_of(combo)
+    parts = art.order.parts
+    layers = [(part, combo[parts[part].trait]) for part in drawn_parts if art.art[part][combo[parts[part].trait], ..., 3].any()]
+    if any(not np.isin(art.art[p][v][..., 3], (0, 255)).all() for p, v in layers):
         return None
     drawn = art.composite(np.array([combo]))[0]
     exact = (master[..., 3] == 255).all() and np.array_equal(drawn, master[..., :3])
@@ -104,20 +110,31 @@ def _drawing(token: Token, png: bytes, combo: list[tuple[int, int]] | None, inde
     return Drawing(token, tuple(index[pair] for pair in (combo[1:] if fill else combo)), png, fill)
 
 
-def _fill(art: Layers, trait: int, value: int) -> str | None:
+def _fill(art: Layers, part: int, value: int) -> str | None:
     """``#rrggbb`` when the bottom layer is one opaque colour: the SVG paints it (24 bytes) instead of an image
     (91), and that layer is never inscribed."""
-    pixels = art.stacks[trait][value].reshape(-1, 4)
+    pixels = art.art[part][value].reshape(-1, 4)
     if (pixels[:, 3] != 255).any() or (pixels != pixels[0]).any():
         return None
     return "#" + bytes(pixels[0, :3]).hex()
 
 
-def _layer(config: Config, table: TraitTable, art: Layers, trait: int, value: int) -> Layer:
-    name = table.values[value].name
-    file = f"layers/{slugify(table.key) or trait}-{slugify(name) or value}.png"
-    original = read_limited(layer_path(config, table, value), IMAGE_LIMIT, "draw it")
-    return Layer(table.key, name, file, smallest_png(art.stacks[trait][value], original))
+def _layer(config: Config, tables: list[TraitTable], art: Layers, position: int, value: int) -> Layer:
+    """One layer inscription, ``layers/<slug>.png``, titled by its ``[traits].order`` entry."""
+    part = art.order.parts[position]
+    table = tables[part.trait]
+    original = read_limited(part_path(config, table, part, value), IMAGE_LIMIT, "draw it")
+    png = smallest_png(art.art[position][value], original)
+    return Layer(part.label(tables), table.values[value].name, f"layers/{layer_slug(tables, part, value)}.png", png)
+
+
+def layer_slug(tables: list[TraitTable], part: Part, value: int) -> str:
+    """``<trait>-<value>``, or ``<trait>.<part>-<value>`` for a part of a trait: distinct names (slugs hold no dot),
+    as the Ordinals layer files and Nouns' encoder (which keys images by name alone) need."""
+    table = tables[part.trait]
+    trait = slugify(table.key) or str(part.trait)
+    column = f"{trait}.{slugify(part.name) or 'part'}" if part.name else trait
+    return f"{column}-{slugify(table.values[value].name) or value}"
 
 
 def _bare(png: bytes) -> bool:

@@ -1,0 +1,76 @@
+"""``punkgen studio`` as a user runs it: it prints the page's URL (with the token), serves it, and Ctrl-C stops it
+with one line; a folder it cannot serve is refused in one line, before anything is locked or created."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from studio_running import api, studio
+
+from conftest import REPO, refused
+
+
+def start(config_path: Path) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "generator", "studio", "--config", str(config_path), "--no-browser"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    first = process.stdout.readline()
+    assert first.startswith(f"punkgen studio for {config_path.parent}: http://127.0.0.1:"), first + process.stderr.read()
+    return process, first.split(": ", 1)[1].split()[0]
+
+
+def stop(process: subprocess.Popen) -> tuple[int, str]:
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    return process.returncode, out + err
+
+
+@pytest.mark.slow
+def test_the_command_prints_the_url_serves_it_and_stops_on_ctrl_c_in_one_line(config_path: Path) -> None:
+    process, url = start(config_path)
+    try:
+        page = urllib.request.urlopen(url, timeout=30).read().decode()
+        assert '<meta name="studio-token" content="' + url.split("token=")[1] + '">' in page
+        with pytest.raises(urllib.error.HTTPError) as refusal:
+            urllib.request.urlopen(url.split("?")[0], timeout=30)
+        assert refusal.value.code == 403
+        edit = b'{"kind": "cell", "table": "eyes", "value": "Blue", "column": "weight", "text": "20"}'
+        token = url.split("token=")[1]
+        request = urllib.request.Request(url.split("?")[0] + "api/edit", data=edit, headers={"X-Studio-Token": token})
+        assert urllib.request.urlopen(request, timeout=30).status == 200
+    finally:
+        status, output = stop(process)
+    assert status == 0 and output.strip().splitlines() == ["studio stopped; 1 edited file(s) not saved: eyes.csv"]
+    assert "Traceback" not in output
+
+
+def test_a_missing_config_is_refused_and_no_folder_is_made(tmp_path: Path) -> None:
+    line = refused("studio", "--config", tmp_path / "nowhere" / "collection.toml", "--no-browser")
+    assert "nowhere/collection.toml: file not found" in line and not (tmp_path / "nowhere").exists()
+
+
+def test_a_folder_that_does_not_check_opens_with_the_clis_line_shown(config_path: Path) -> None:
+    """The variant: tables ``traits check`` refuses open all the same (a mistyped weight is fixed in the page), the
+    page showing the CLI's own line; a config that cannot be read at all is refused as above."""
+    (config_path.parent / "eyes.csv").write_text("value,weight,prompt\nBlue,many,blue eyes\n")
+    with studio(config_path) as server:
+        status, view = api(server, "GET", "/api/state")
+    assert status == 200 and "Error: " + view["error"] == refused("traits", "check", "--config", config_path)
+
+
+def test_a_port_in_use_is_refused_in_one_line(config_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = refused("studio", "--config", config_path, "--port", port, "--no-browser")
+    assert line.startswith(f"Error: port {port} on 127.0.0.1 cannot be used") and "--port" in line
