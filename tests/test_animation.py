@@ -263,3 +263,12 @@ def test_reroll_with_new_traits_gives_each_token_the_animation_its_traits_draw(m
         gif = out / "animations" / f"{token_id}.gif"
         assert gif.exists() == (expected_count(traits) > 1), token_id
     assert run_cli("verify", out, "--config", config).exit_code == 0
+
+
+def test_traits_check_names_an_off_palette_colour_in_any_frame(tmp_path: Path) -> None:
+    """The test strip's second frame recolours the eyes (200, 30, 90), a colour the shipped palette lacks: only that
+    frame has it, and the warning names the strip's file."""
+    config = animated_traits(tmp_path)
+    result = run_cli("traits", "check", "--config", config)
+    warnings = [line for line in result.output.splitlines() if line.startswith(f"warning: {config.parent / 'layers' / 'eyes' / 'Brown.png'}:")]
+    assert any("#c81e5a" in line for line in warnings), result.output
