@@ -222,15 +222,21 @@ def test_a_stale_gif_of_a_still_token_is_named_by_verify(made: tuple[Path, Path]
     assert result.exit_code != 0 and f"{stray}: not a file of any accepted token" in result.output
 
 
-def test_the_gif_encoder_refuses_more_than_256_colours() -> None:
-    from generator.errors import UserError
-    from generator.run.animation import encode_gif
-
-    frames = np.arange(2 * 24 * 24 * 3, dtype=np.uint32).reshape(2, 24, 24, 3).astype(np.uint8)
-    frames[..., 0] = np.arange(2 * 24 * 24).reshape(2, 24, 24) % 256
-    frames[..., 1] = np.arange(2 * 24 * 24).reshape(2, 24, 24) // 256
-    with pytest.raises(UserError, match="more than a GIF's 256"):
-        encode_gif(frames, 100)
+def test_a_token_past_a_gifs_256_colours_is_refused_naming_its_strips(tmp_path: Path) -> None:
+    """The Brown eyes' recoloured frame becomes 96 pixels of 96 new colours, the blink frame 96 more, over a background
+    and face of their own: past 256 across the frames of any token wearing it."""
+    config = animated_traits(tmp_path)
+    path = config.parent / "layers" / "eyes" / "Brown.png"
+    strip = np.zeros((24, 96, 4), np.uint8)
+    shades = np.arange(24 * 24 * 3, dtype=np.uint32).reshape(3, 24, 24)
+    for frame in range(3):
+        strip[:, frame * 24 : (frame + 1) * 24, 0] = shades[frame] % 256
+        strip[:, frame * 24 : (frame + 1) * 24, 1] = shades[frame] // 256 + 100
+    strip[..., 2:] = (7, 255)
+    Image.fromarray(strip, "RGBA").save(path)
+    line = refused(*collection_args(config, tmp_path / "out", N))
+    assert line.startswith("Error: eyes 'Brown' (4 frames")
+    assert "colours across its frames, more than a GIF's 256; draw the strips" in line
 
 
 def test_traits_check_shows_the_strips_and_refuses_past_the_cap(tmp_path: Path) -> None:
@@ -270,5 +276,9 @@ def test_traits_check_names_an_off_palette_colour_in_any_frame(tmp_path: Path) -
     frame has it, and the warning names the strip's file."""
     config = animated_traits(tmp_path)
     result = run_cli("traits", "check", "--config", config)
-    warnings = [line for line in result.output.splitlines() if line.startswith(f"warning: {config.parent / 'layers' / 'eyes' / 'Brown.png'}:")]
+    warnings = [
+        line
+        for line in result.output.splitlines()
+        if line.startswith(f"warning: {config.parent / 'layers' / 'eyes' / 'Brown.png'}:")
+    ]
     assert any("#c81e5a" in line for line in warnings), result.output

@@ -29,10 +29,14 @@ from generator.errors import UserError
 from generator.files import IMAGE_LIMIT, not_a_file, read_limited
 from generator.images import IMAGE_ERRORS, pack_rgb
 from generator.plan.traits import Combo, TraitTable
-from generator.render.frames import Frames, check_frame_counts
+from generator.render.frames import Frames, check_frame_counts, strip_names
 from generator.render.layers import Layers, drawn_layers
 
 GIF_COLOURS = 256  # a GIF palette's size
+
+
+class TooManyColours(ValueError):
+    """Frames with more colours than a GIF palette holds (the count is the argument)."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,23 @@ class Animation:
 
     frames: Frames
     frame_ms: int
+    tables: list[TraitTable]  # to name a token's strips in a refusal
 
     def count(self, combo: Combo) -> int:
         return self.frames.count(combo)
 
     def gifs(self, combos: Sequence[Combo]) -> list[bytes | None]:
-        """Each token's GIF (None for a still)."""
-        return [None if frames is None else encode_gif(frames, self.frame_ms) for frames in self.expected(combos)]
+        """Each token's GIF (None for a still); past a GIF's 256 colours, a refusal naming the token's strips."""
+        gifs: list[bytes | None] = []
+        for combo, frames in zip(combos, self.expected(combos), strict=True):
+            try:
+                gifs.append(None if frames is None else encode_gif(frames, self.frame_ms))
+            except TooManyColours as error:
+                raise UserError(
+                    f"{strip_names(self.frames.layers, self.tables, combo)} give a token {error} colours across its frames, "
+                    f"more than a GIF's {GIF_COLOURS}; draw the strips (or the layers under them) with fewer colours"
+                ) from None
+        return gifs
 
     def expected(self, combos: Sequence[Combo]) -> list[np.ndarray | None]:
         """Each token's (frames, size, size, 3), as its GIF must decode (None for a still): tokens of one frame count
@@ -65,16 +79,16 @@ class Animation:
         return expected
 
 
-def animation_of(layers: Layers | None, config: Config) -> Animation | None:
+def animation_of(layers: Layers | None, config: Config, tables: list[TraitTable]) -> Animation | None:
     """The collection's animation, or None when no value is a strip (a still collection is unchanged in every file)."""
     if layers is None or not layers.strips:
         return None
-    return Animation(Frames(layers), config.animation.frame_ms)
+    return Animation(Frames(layers), config.animation.frame_ms, tables)
 
 
 def load_animation(config: Config, tables: list[TraitTable]) -> Animation | None:
     """For the commands that check a finished folder (``verify``, ``export``): the layers read again when complete."""
-    return animation_of(drawn_layers(config, tables), config)
+    return animation_of(drawn_layers(config, tables), config, tables)
 
 
 def check_animation(animation: Animation | None, tables: list[TraitTable], combos: Sequence[Combo], config: Config) -> None:
@@ -90,10 +104,7 @@ def encode_gif(frames: np.ndarray, frame_ms: int, scale: int = 1) -> bytes:
     packed = pack_rgb(frames.reshape(-1, 3))
     colours, first, index = np.unique(packed, return_index=True, return_inverse=True)
     if len(colours) > GIF_COLOURS:
-        raise UserError(
-            f"an animated token has {len(colours)} colours across its frames, more than a GIF's {GIF_COLOURS}; "
-            "draw its strips with fewer colours"
-        )
+        raise TooManyColours(len(colours))
     palette = frames.reshape(-1, 3)[first].tobytes()
     images = []
     for indices in index.reshape(frames.shape[:3]).astype(np.uint8):

@@ -239,7 +239,7 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable], rendere
         ui_parameters=made,
         training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
         layers=layers,
-        animation=animation_of(renderer.frame_layers, config),
+        animation=animation_of(renderer.frame_layers, config, tables),
     )
 
 
