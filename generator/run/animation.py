@@ -91,10 +91,10 @@ def load_animation(config: Config, tables: list[TraitTable]) -> Animation | None
     return animation_of(drawn_layers(config, tables), config, tables)
 
 
-def check_animation(animation: Animation | None, tables: list[TraitTable], combos: Sequence[Combo], config: Config) -> None:
+def check_animation(animation: Animation | None, combos: Sequence[Combo], max_frames: int) -> None:
     """Every planned token's frame count within ``[animation].max_frames`` (before any write)."""
     if animation is not None:
-        check_frame_counts(animation.frames.layers, tables, combos, config.animation.max_frames)
+        check_frame_counts(animation.frames.layers, animation.tables, combos, max_frames)
 
 
 def encode_gif(frames: np.ndarray, frame_ms: int, scale: int = 1) -> bytes:
