@@ -164,6 +164,14 @@ def test_a_gap_in_a_folder_of_frames_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_a_value_drawn_both_as_a_file_and_as_a_folder_is_refused(tmp_path: Path) -> None:
+    config = animated_traits(tmp_path)
+    pipe = config.parent / "layers" / "accessory" / "Pipe"
+    shutil.copyfile(pipe / "0.png", pipe.with_suffix(".png"))
+    line = refused(*collection_args(config, tmp_path / "out", N))
+    assert line == f"Error: {pipe.with_suffix('.png')} and {pipe}/ both draw the value; keep one (a strip, or a folder of frames)"
+
+
 def test_a_model_backend_refuses_strips_in_one_line(tmp_path: Path) -> None:
     config = animated_traits(tmp_path)
     args = [a if a != "sprites" else "import" for a in collection_args(config, tmp_path / "out", N)]

@@ -35,6 +35,8 @@ def frame_files(path: Path) -> list[Path]:
     the numbered frames of the folder beside it (``blink.png`` → ``blink/0.png…``); ``[path]`` when neither exists,
     so the reader reports the missing layer as ever."""
     folder = path.with_suffix("")
+    if path.exists() and (folder / "0.png").exists():
+        raise UserError(f"{path} and {folder}/ both draw the value; keep one (a strip, or a folder of frames)")
     if path.exists() or not folder.is_dir():
         return [path]
     numbers = sorted(int(p.name[:-4]) for p in folder.iterdir() if FRAME_NAME.fullmatch(p.name))
