@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -30,8 +31,14 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
 def _wire(value: Any) -> Any:
-    """eth-tester's Python values as JSON-RPC writes them: quantities in hex, keys in camelCase."""
+    """eth-tester's Python values as JSON-RPC writes them: quantities in hex, keys in camelCase, addresses in lower
+    case (as geth and hardhat answer: a client must checksum them itself)."""
+    if isinstance(value, str) and _ADDRESS.fullmatch(value):
+        return value.lower()
     if isinstance(value, bool):
         return value
     if isinstance(value, int):

@@ -230,7 +230,9 @@ def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
     record |= {"status": "confirmed" if receipt["status"] == 1 else "reverted", "block": receipt["blockNumber"]}
     record["gas_used"] = receipt["gasUsed"]
     if step.kind == "deploy" and receipt["status"] == 1:
-        journal["address"] = receipt["contractAddress"]
+        from eth_utils import to_checksum_address  # nodes answer in lower case; signing wants the checksum
+
+        journal["address"] = to_checksum_address(receipt["contractAddress"])
 
 
 def _write_journal(path: Path, journal: dict) -> None:
