@@ -17,29 +17,23 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from generator.errors import Arg, UserError
 from generator.files import TEXT_LIMIT, read_limited, write_atomic
 from generator.progress import Advance, unseen
 from generator.publish.onchain.plan import PLAN, REEXPORT, Step, checked_plan, deploy_steps
+from generator.publish.onchain.rpc import ChainError, Node
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 from generator.text import parse_json
 
 JOURNAL = "deployed.json"
-WAIT_S = 600.0  # for one receipt: a testnet mines in seconds; a congested one may take minutes
 _KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-
-
-class ChainError(Exception):
-    """What the chain or the network refused or failed to do: one line, exit status 3, the journal kept."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
     with folder_lock(folder, "the deploy"):
         journal_path = onchain / JOURNAL
         digest = checked_plan(onchain)
-        node = _Node(rpc)
+        node = Node(rpc)
         journal = _journal(journal_path, digest, node.chain_id(), account.address, mint_to)
         steps, records = deploy_steps(onchain, journal["mint_to"]), journal["steps"]
         landed = [index < len(records) and records[index]["status"] == "confirmed" for index in range(len(steps))]
@@ -77,7 +71,7 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
     return Deployed(journal["address"], journal["chain_id"], len(steps), sent_now, journal_path)
 
 
-def _land_step(node: _Node, account: Any, journal: dict, journal_path: Path, index: int, step: Step) -> bool:
+def _land_step(node: Node, account: Any, journal: dict, journal_path: Path, index: int, step: Step) -> bool:
     """Sign and send ``step`` (unless the journal holds it as sent) and journal its receipt; whether it was signed
     now. The journal is written before the node sees the transaction, and again once it landed."""
     records = journal["steps"]
@@ -163,7 +157,7 @@ def _journal(path: Path, digest: str, chain_id: int, account: str, mint_to: str 
     return journal
 
 
-def _check_funds(node: _Node, account: str, unconfirmed: list[Step], price: int | None = None) -> None:
+def _check_funds(node: Node, account: str, unconfirmed: list[Step], price: int | None = None) -> None:
     """Refuse a deploy the account cannot pay for at ``price`` (the node's gas price by default), each step at its
     gas limit: up front for every step left, and for a step whose transaction the node refused."""
     price = price or node.gas_price()
@@ -177,7 +171,7 @@ def _check_funds(node: _Node, account: str, unconfirmed: list[Step], price: int 
         )
 
 
-def _sign(node: _Node, account: Any, step: Step, journal: dict, index: int, nonce: int | None = None) -> None:
+def _sign(node: Node, account: Any, step: Step, journal: dict, index: int, nonce: int | None = None) -> None:
     """Sign ``step`` (with the account's next nonce, or ``nonce`` to replace a refused transaction) at the node's gas
     price and put it in the journal as ``sent``."""
     price = node.gas_price()
@@ -196,7 +190,7 @@ def _sign(node: _Node, account: Any, step: Step, journal: dict, index: int, nonc
     journal["steps"].append(record)
 
 
-def _land(node: _Node, account: Any, journal: dict, journal_path: Path, index: int, step: Step) -> dict:
+def _land(node: Node, account: Any, journal: dict, journal_path: Path, index: int, step: Step) -> dict:
     """The receipt of step ``index``, journaled as sent: found (its transaction's, or one it replaced), waited for,
     or after sending its signed bytes (again) where the node does not know them and their nonce is unused. A node
     that refuses them (the gas price rose past them, say) gets the step signed anew with the same nonce."""
@@ -212,7 +206,7 @@ def _land(node: _Node, account: Any, journal: dict, journal_path: Path, index: i
                 f"{account.address}, not by its own {record['hash']}; deploy with an account nothing else uses"
             )
         try:
-            node.send(record["raw"])
+            node.send(record["raw"], record["hash"])
         except ChainError:
             _check_funds(node, account.address, [step], record["gas_price"])
             if node.gas_price() == record["gas_price"]:
@@ -220,8 +214,8 @@ def _land(node: _Node, account: Any, journal: dict, journal_path: Path, index: i
             _sign(node, account, step, journal, index, nonce=record["nonce"])
             _write_journal(journal_path, journal)
             record = journal["steps"][index]
-            node.send(record["raw"])
-    return node.wait(record["hash"], index, step)
+            node.send(record["raw"], record["hash"])
+    return node.wait(record["hash"], f"step {index} ({step.kind})")
 
 
 def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
@@ -246,76 +240,3 @@ def _write_journal(path: Path, journal: dict) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-
-
-class _Node:
-    """The JSON-RPC endpoint through web3, every failure turned into one line that names its host (never the whole
-    URL: a provider's URL often holds an API key)."""
-
-    def __init__(self, rpc: str) -> None:
-        parts = urlsplit(rpc)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UserError(f"{Arg.RPC} must be an http:// or https:// JSON-RPC URL (e.g. http://127.0.0.1:8545)")
-        from web3 import HTTPProvider, Web3
-
-        self.host = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        self.web3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 60}))
-
-    def chain_id(self) -> int:
-        return self._call("eth_chainId", [])
-
-    def gas_price(self) -> int:
-        return self._call("eth_gasPrice", [])
-
-    def balance(self, account: str) -> int:
-        return self._call("eth_getBalance", [account, "latest"])
-
-    def nonce(self, account: str, block: str) -> int:
-        return self._call("eth_getTransactionCount", [account, block])
-
-    def receipt(self, hash_: str) -> dict | None:
-        receipt = self._call("eth_getTransactionReceipt", [hash_], quantities=False)
-        if not receipt or receipt.get("blockNumber") is None:
-            return None
-        return {key: int(receipt[key], 16) if key in ("status", "blockNumber", "gasUsed") else receipt[key] for key in receipt}
-
-    def knows(self, hash_: str) -> bool:
-        return self._call("eth_getTransactionByHash", [hash_], quantities=False) is not None
-
-    def send(self, raw: str) -> None:
-        try:
-            self._call("eth_sendRawTransaction", [raw], quantities=False)
-        except ChainError as error:
-            if not any(known in str(error).lower() for known in ("already known", "known transaction")):  # it holds it
-                raise
-
-    def wait(self, hash_: str, index: int, step: Step) -> dict:
-        start, pause = time.monotonic(), 0.05
-        while (receipt := self.receipt(hash_)) is None:
-            if time.monotonic() - start > WAIT_S:
-                raise ChainError(
-                    f"step {index} ({step.kind}) was sent as {hash_} but not mined in {WAIT_S / 60:.0f} minutes; "
-                    "run the same command again to go on waiting"
-                )
-            time.sleep(pause)
-            pause = min(2.0, pause * 2)
-        return receipt
-
-    def _call(self, method: str, params: list, quantities: bool = True) -> Any:
-        """One JSON-RPC call: its result (a quantity as an int), or a :class:`ChainError` line."""
-        import requests
-
-        try:
-            response = self.web3.provider.make_request(method, params)
-        except (requests.RequestException, OSError) as error:
-            reason = type(error).__name__
-            raise ChainError(
-                f"cannot reach the RPC endpoint {self.host} ({reason}); check {Arg.RPC} and the network, then run again"
-            ) from None
-        except ValueError:
-            raise ChainError(f"{self.host} did not answer {method} in JSON-RPC; check {Arg.RPC}") from None
-        if response.get("error"):
-            message = str(response["error"].get("message", response["error"]))
-            raise ChainError(f"the node at {self.host} refused {method}: {message}")
-        result = response.get("result")
-        return int(result, 16) if quantities and isinstance(result, str) else result
