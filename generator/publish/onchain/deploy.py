@@ -14,7 +14,6 @@ journal of another plan or chain, ``--mint-to``); a :class:`ChainError` (3) for 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -22,15 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Arg, UserError
-from generator.files import TEXT_LIMIT, read_limited, write_atomic
 from generator.progress import Advance, unseen
+from generator.publish.onchain.journal import JOURNAL, check_records, read_journal, write_journal
 from generator.publish.onchain.plan import PLAN, REEXPORT, Step, checked_plan, deploy_steps
 from generator.publish.onchain.rpc import ChainError, Node
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
-from generator.text import parse_json
 
-JOURNAL = "deployed.json"
 _KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -58,8 +55,9 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
         journal_path = onchain / JOURNAL
         digest = checked_plan(onchain)
         node = Node(rpc)
-        journal = _journal(journal_path, digest, node.chain_id(), account.address, mint_to)
+        journal = read_journal(journal_path, digest, node.chain_id(), account.address, mint_to)
         steps, records = deploy_steps(onchain, journal["mint_to"]), journal["steps"]
+        check_records(journal_path, journal, steps)
         landed = [index < len(records) and records[index]["status"] == "confirmed" for index in range(len(steps))]
         progress(sum(landed), len(steps))
         _check_funds(node, account.address, [step for step, done in zip(steps, landed, strict=True) if not done])
@@ -78,10 +76,10 @@ def _land_step(node: Node, account: Any, journal: dict, journal_path: Path, inde
     signed = index == len(records) or records[index]["status"] == "reverted"
     if signed:
         _sign(node, account, step, journal, index)
-        _write_journal(journal_path, journal)
+        write_journal(journal_path, journal)
     receipt = _land(node, account, journal, journal_path, index, step)
     _confirm(journal, index, step, receipt)
-    _write_journal(journal_path, journal)
+    write_journal(journal_path, journal)
     if receipt["status"] != 1:
         raise ChainError(
             f"step {index} ({step.kind}) reverted in block {receipt['blockNumber']} (transaction "
@@ -128,33 +126,6 @@ def _address(address: str | None) -> str | None:
     from eth_utils import to_checksum_address
 
     return to_checksum_address(address)
-
-
-def _journal(path: Path, digest: str, chain_id: int, account: str, mint_to: str | None) -> dict:
-    """The deploy's journal: a new one, or the one on disk if it is this plan's, on this chain, by this account."""
-    if not path.exists():
-        return {"plan": digest, "chain_id": chain_id, "account": account, "mint_to": mint_to, "address": None, "steps": []}
-    try:
-        journal = parse_json(read_limited(path, TEXT_LIMIT, REEXPORT))
-        fields = (journal["plan"], journal["chain_id"], journal["account"], journal["steps"], journal["address"])
-    except (ValueError, KeyError, TypeError):
-        raise UserError(f"{path}: not a deploy journal punkgen wrote; move it away to deploy anew") from None
-    if fields[0] != digest:
-        raise UserError(
-            f"{path} records a deploy of another export (plan {fields[0][:12]}…); move it away (it names that contract) "
-            "to deploy this export as a new one"
-        )
-    if fields[1] != chain_id:
-        raise UserError(
-            f"{path} records a deploy on chain {fields[1]}, but {Arg.RPC} serves chain {chain_id}; give that chain's RPC"
-        )
-    if fields[2] != account:
-        raise UserError(f"{path} records a deploy by account {fields[2]}; set the key of that account (the contract's owner)")
-    minted = any(record["kind"] == "mint" for record in journal["steps"])
-    if mint_to and journal.get("mint_to") not in (None, mint_to) and minted:
-        raise UserError(f"{path}: the tokens are being minted to {journal['mint_to']}; give {Arg.MINT_TO} {journal['mint_to']}")
-    journal["mint_to"] = mint_to or journal.get("mint_to")
-    return journal
 
 
 def _check_funds(node: Node, account: str, unconfirmed: list[Step], price: int | None = None) -> None:
@@ -212,7 +183,7 @@ def _land(node: Node, account: Any, journal: dict, journal_path: Path, index: in
             if node.gas_price() == record["gas_price"]:
                 raise  # refused for another reason than its price: the node's own words, one line
             _sign(node, account, step, journal, index, nonce=record["nonce"])
-            _write_journal(journal_path, journal)
+            write_journal(journal_path, journal)
             record = journal["steps"][index]
             node.send(record["raw"], record["hash"])
     return node.wait(record["hash"], f"step {index} ({step.kind})")
@@ -227,16 +198,3 @@ def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
         from eth_utils import to_checksum_address  # nodes answer in lower case; signing wants the checksum
 
         journal["address"] = to_checksum_address(receipt["contractAddress"])
-
-
-def _write_journal(path: Path, journal: dict) -> None:
-    """Replace the journal atomically, then flush it and its folder to disk before anything is sent: a deploy
-    spends money, so its record must outlive a power cut, not only a killed process (a few fsyncs a transaction
-    against seconds of block time)."""
-    write_atomic(path, (json.dumps(journal, indent=2) + "\n").encode())
-    for synced in (path, path.parent):
-        descriptor = os.open(synced, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
