@@ -119,13 +119,24 @@ def _account(key_env: str) -> Any:
 
 
 def _address(address: str | None) -> str | None:
+    """``--mint-to`` checksummed, refused before anything is sent where the mints could only revert (the zero
+    address: ERC-721 refuses to mint to it) or where a typo is likely (mixed case that is not its EIP-55 checksum)."""
     if address is None:
         return None
     if not _ADDRESS.fullmatch(address):
         raise UserError(f"{Arg.MINT_TO} {address!r} is not an Ethereum address (0x and 40 hex digits)")
     from eth_utils import to_checksum_address
 
-    return to_checksum_address(address)
+    checksummed = to_checksum_address(address)
+    if int(address, 16) == 0:
+        raise UserError(f"{Arg.MINT_TO} is the zero address, which no token can be minted to; give the recipient's address")
+    hex_digits = address[2:]
+    if hex_digits not in (hex_digits.lower(), hex_digits.upper()) and address != checksummed:
+        raise UserError(
+            f"{Arg.MINT_TO} {address} fails its EIP-55 checksum (mixed case), so it may hold a typo; copy the address "
+            f"again (its checksummed form would be {checksummed}), or give it in lower case"
+        )
+    return checksummed
 
 
 def _check_funds(node: Node, account: str, unconfirmed: list[Step], price: int | None = None) -> None:
