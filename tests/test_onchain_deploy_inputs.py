@@ -59,3 +59,14 @@ def test_a_mint_to_that_would_revert_or_hold_a_typo_is_refused_before_anything_i
 def test_a_valid_mint_to_in_any_single_case_passes_to_the_node(folder: Path, mint_to: str) -> None:
     result = run_cli("deploy", folder, "--rpc", UNREACHABLE, "--key-env", "DEPLOYER_KEY", "--quiet", "--mint-to", mint_to)
     assert result.exit_code == 3 and "cannot reach the RPC endpoint" in result.output
+
+
+@pytest.mark.parametrize(
+    "key_env",
+    [KEY[:-1], KEY + "0", KEY[:40], "DEPLOYER_" + KEY, KEY[:-1].upper()],
+    ids=["a-digit-short", "a-digit-long", "forty-digits", "behind-a-prefix", "upper-case-short"],
+)
+def test_a_key_env_that_holds_much_of_a_key_is_refused_without_echoing_it(folder: Path, key_env: str) -> None:
+    line = deploy_refused(folder, key_env=key_env)
+    assert "NAME of an environment variable" in line
+    assert KEY[:32] not in line.lower() and KEY[-32:-1] not in line.lower()

@@ -29,6 +29,7 @@ from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 
 _KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+_KEY_LIKE = re.compile(r"[0-9a-fA-F]{32,}")  # half a key or more: a name never holds that, a mistyped key does
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -100,7 +101,7 @@ def _require_web3() -> None:
 
 def _account(key_env: str) -> Any:
     """The signing account from the environment variable ``key_env``; no message ever holds the key's value."""
-    if _KEY.fullmatch(key_env) or not _NAME.fullmatch(key_env):
+    if _KEY_LIKE.search(key_env) or not _NAME.fullmatch(key_env):
         raise UserError(
             f"{Arg.KEY_ENV} takes the NAME of an environment variable that holds the private key (e.g. DEPLOYER_KEY), "
             f"never the key itself; set it with `export DEPLOYER_KEY=…` and give {Arg.KEY_ENV} DEPLOYER_KEY"
