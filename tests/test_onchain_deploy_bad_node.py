@@ -5,7 +5,10 @@ a bounded time, writes no journal, and never shows a part of ``--rpc`` that may 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, shipped_collection
+from conftest import REPO, run_cli, shipped_collection
 
 pytest.importorskip("web3", reason="web3 not installed (pip install -e '.[onchain,dev]')")
 
@@ -164,3 +167,33 @@ def test_no_secret_part_of_the_rpc_url_is_ever_shown(
     line = failed_on_chain(folder, where.format(host=url, hostport=url.removeprefix("http://")))
     assert "refused eth_chainId" in line
     assert not [secret for secret in secrets if secret.lower() in line.lower()], line
+
+
+def hold(handler: BaseHTTPRequestHandler, request: dict) -> None:
+    time.sleep(30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rpc_flag", ["--rpc", "--rpc="], ids=["rpc-space-url", "rpc-equals-url"])
+def test_a_busy_folder_is_refused_without_showing_the_busy_deploys_rpc_url(
+    folder: Path, serve: Callable[[Answer], str], rpc_flag: str
+) -> None:
+    """A second deploy, or an export, of a folder a deploy holds names that process by its command line: never with
+    the ``--rpc`` URL's credentials or API key in it."""
+    url = serve(hold).replace("http://", "http://carol:s3cr3tpw@") + "/v2/KEYINPATH99?token=QUERYKEY77"
+    url_args = [rpc_flag + url] if rpc_flag.endswith("=") else [rpc_flag, url]
+    command = [sys.executable, "-m", "generator", "deploy", str(folder), *url_args, "--key-env", "DEPLOYER_KEY", "--quiet"]
+    holder = subprocess.Popen(command, env=os.environ | {"PYTHONPATH": str(REPO)}, cwd=REPO, stderr=subprocess.DEVNULL)
+    try:
+        deadline, result = time.monotonic() + 20, None
+        while time.monotonic() < deadline and (result is None or "in use by another punkgen process" not in result.output):
+            time.sleep(0.2)
+            result = run_cli("deploy", folder, "--rpc", "http://127.0.0.1:9", "--key-env", "DEPLOYER_KEY", "--quiet")
+        exported = run_cli("export", folder, "--onchain", "--no-gas")
+    finally:
+        holder.kill()
+        holder.wait()
+    for refusal in (result, exported):
+        assert refusal.exit_code == 2 and "in use by another punkgen process" in refusal.output, refusal.output
+        assert "http://127.0.0.1:" in refusal.output  # the process is still named, by its host
+        assert not [secret for secret in ("carol", "s3cr3tpw", "KEYINPATH99", "QUERYKEY77") if secret in refusal.output]

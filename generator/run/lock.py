@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from generator.errors import UserError
 from generator.files import os_error_message
@@ -100,4 +102,20 @@ def _command_of(pid: int) -> str:
         words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return "command unknown"
-    return " ".join(" ".join(word.decode(errors="replace").split()) for word in words if word)[:200]  # one line, always
+    command = " ".join(" ".join(word.decode(errors="replace").split()) for word in words if word)
+    return _URL.sub(_host_only, command)[:200]  # one line, always
+
+
+_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://(\S*)")
+
+
+def _host_only(url: re.Match) -> str:
+    """A URL in another process's command line (``deploy --rpc``) cut to its scheme and host: its user, password,
+    path and query may hold a provider's API key, which a refusal printed to someone's terminal must not show."""
+    parts = urlsplit(url.group(0))
+    try:
+        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # a port that is not a number: say nothing of it
+        host = parts.hostname or ""
+    hidden = "/…" if parts.username or parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{url.group(1)}://{host}{hidden}"
