@@ -33,18 +33,26 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def token_json_pieces(config: Config, document: dict[str, Any], token_id: int) -> list[str]:
+def token_json_pieces(config: Config, document: dict[str, Any]) -> list[str]:
     """The four constant pieces the contract joins with the id, the image URI and the attributes entries."""
     template = dict(document, image=_IMAGE, attributes=_ATTRIBUTES)
-    name = document["name"]
-    if not name.endswith(f"#{token_id}"):
-        raise UserError(f"{config.path}: token {token_id}'s name {name!r} must end with '#{token_id}' to be rendered on chain")
-    template["name"] = name.removesuffix(str(token_id)) + _ID
+    template["name"] = f"{config.collection.name} #{_ID}"
     text = _compact(template)
     head, rest = text.split(_ID)
     middle, rest = rest.split(f'"{_IMAGE}"')
     between, tail = rest.split(f'"{_ATTRIBUTES}"')
     return [head, middle + '"', '"' + between + "[", "]" + tail]
+
+
+def _check_name(config: Config, name: str, token_id: int) -> None:
+    """The contract writes every token's name as the collection's name, ' #' and the id: a 1/1 given a name of its
+    own cannot be rendered so, and the refusal says which setting named it (not that its metadata "differs")."""
+    if name != f"{config.collection.name} #{token_id}":
+        raise UserError(
+            f"{config.path}: token {token_id} is named {name!r}, but on chain every token is named "
+            f"'{config.collection.name} #<id>' (the contract writes the id into one shared name); leave its "
+            "[[one_of_one]].name empty to export --onchain"
+        )
 
 
 def _attribute_entries(config: Config, art: OnchainArt, collection: CollectionFolder, where: str) -> list[str]:
@@ -83,9 +91,9 @@ def contract_data(config: Config, art: OnchainArt, collection: CollectionFolder,
     """The data stream and the constructor arguments (``contract.json``) for ``collection``."""
     where = f"{collection.folder} ({Arg.ONCHAIN})"
     token_ids = [token.token_id for token in collection.tokens]
-    first = collection.tokens[0]
-    pieces = token_json_pieces(config, first.document, first.token_id)
+    pieces = token_json_pieces(config, collection.tokens[0].document)
     for token in collection.tokens:
+        _check_name(config, token.document["name"], token.token_id)
         rebuilt = pieces[0] + str(token.token_id) + pieces[1] + _compact(token.document["image"])[1:-1] + pieces[2]
         if json.loads(rebuilt + ",".join(_compact(a) for a in token.document["attributes"]) + pieces[3]) != token.document:
             raise UserError(
