@@ -170,6 +170,19 @@ def test_a_journaled_transaction_refused_after_the_gas_price_rose_is_signed_agai
     assert page_1["nonce"] == 1
 
 
+@pytest.mark.parametrize("drops", [1, 3], ids=["dropped-once", "dropped-again-when-sent-again"])
+def test_a_transaction_the_node_drops_from_its_pool_is_sent_again_and_lands_once(
+    paged: Path, node: EvmNode, drops: int
+) -> None:
+    node.drops = drops  # the deployment is taken and forgotten (and, the second time, so are its first resends)
+    deployed = run_cli(*deploy_args(paged, node))
+    assert deployed.exit_code == 0, deployed.output
+    assert_deployed_once(paged, node)
+    repeats = {hash_: node.received.count(hash_) for hash_ in node.received}
+    assert repeats[journal_of(paged)["steps"][0]["hash"]] == drops + 1  # the same signed bytes each time
+    assert sorted(repeats.values())[:-1] == [1] * (len(repeats) - 1)  # every other step sent once
+
+
 @pytest.mark.slow
 def test_a_deploy_killed_at_three_journal_writes_resumes_sending_no_step_twice(paged: Path, node: EvmNode) -> None:
     """Killed before a journal write lands, three runs in a row: the deploy signed but not journaled (so never sent),

@@ -198,7 +198,7 @@ def _land(node: Node, account: Any, journal: dict, journal_path: Path, index: in
             write_journal(journal_path, journal)
             record = journal["steps"][index]
             node.send(record["raw"], record["hash"])
-    return node.wait(record["hash"], f"step {index} ({step.kind})")
+    return node.wait(record["hash"], record["raw"], f"step {index} ({step.kind})")
 
 
 def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:

@@ -11,6 +11,7 @@ to one line with the URL's secret parts (credentials, an API key in the path or 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import time
@@ -87,8 +88,10 @@ class Node:
         if not (isinstance(answer, str) and answer.lower() == hash_.lower()):
             raise self._malformed("eth_sendRawTransaction")
 
-    def wait(self, hash_: str, what: str) -> dict:
-        """The receipt of ``hash_`` (``what`` names its step), polled with a growing pause for :data:`WAIT_S`."""
+    def wait(self, hash_: str, raw: str, what: str) -> dict:
+        """The receipt of ``hash_`` (signed as ``raw``; ``what`` names its step), polled with a growing pause for
+        :data:`WAIT_S`. A node may drop a transaction from its pool (restarted, evicted it, or a load balancer asked
+        another node): one it no longer knows is sent again, the same signed bytes, so its nonce still lands once."""
         start, pause = time.monotonic(), 0.05
         while (receipt := self.receipt(hash_)) is None:
             if time.monotonic() - start > WAIT_S:
@@ -98,6 +101,9 @@ class Node:
                 )
             time.sleep(pause)
             pause = min(2.0, pause * 2)
+            if pause >= 0.4 and not self.knows(hash_):  # not at once: a node may take a moment to show it
+                with contextlib.suppress(ChainError):  # refused: mined meanwhile (its nonce used), as a receipt says
+                    self.send(raw, hash_)
         return receipt
 
     def _quantity(self, method: str, params: list) -> int:
