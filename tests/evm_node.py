@@ -66,6 +66,7 @@ class EvmNode:
         self.price_rise = 0  # wei added to the gas price the node asks (and its pool requires)
         self.pool: dict[str, str] = {}  # hash → raw transaction held unmined (a "pending" kill)
         self.drops = 0  # raw transactions still to take and then forget, as a node dropping them from its pool does
+        self.errors_after_taking = 0  # raw transactions still to mine and then answer with an error (hardhat, reverted)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -144,6 +145,9 @@ class EvmNode:
             self.pool[self.received[-1]] = raw
             self._kill(pid)
         hash_ = self.tester.send_raw_transaction(raw)
+        if self.errors_after_taking:
+            self.errors_after_taking -= 1
+            raise ValueError("Transaction reverted without a reason string")  # yet it is mined, as hardhat does
         if len(self.received) == count and moment == "after":
             self._kill(pid)
         return hash_

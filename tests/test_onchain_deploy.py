@@ -171,9 +171,7 @@ def test_a_journaled_transaction_refused_after_the_gas_price_rose_is_signed_agai
 
 
 @pytest.mark.parametrize("drops", [1, 3], ids=["dropped-once", "dropped-again-when-sent-again"])
-def test_a_transaction_the_node_drops_from_its_pool_is_sent_again_and_lands_once(
-    paged: Path, node: EvmNode, drops: int
-) -> None:
+def test_a_transaction_the_node_drops_from_its_pool_is_sent_again_and_lands_once(paged: Path, node: EvmNode, drops: int) -> None:
     node.drops = drops  # the deployment is taken and forgotten (and, the second time, so are its first resends)
     deployed = run_cli(*deploy_args(paged, node))
     assert deployed.exit_code == 0, deployed.output
@@ -181,6 +179,18 @@ def test_a_transaction_the_node_drops_from_its_pool_is_sent_again_and_lands_once
     repeats = {hash_: node.received.count(hash_) for hash_ in node.received}
     assert repeats[journal_of(paged)["steps"][0]["hash"]] == drops + 1  # the same signed bytes each time
     assert sorted(repeats.values())[:-1] == [1] * (len(repeats) - 1)  # every other step sent once
+
+
+@pytest.mark.parametrize("errors", [1, 2], ids=["one-send", "two-sends-in-a-row"])
+def test_a_send_the_node_answers_with_an_error_but_mines_is_waited_for_not_signed_again(
+    paged: Path, node: EvmNode, errors: int
+) -> None:
+    node.errors_after_taking = errors  # as hardhat answers a transaction that reverts: an error, yet mined
+    deployed = run_cli(*deploy_args(paged, node))
+    assert deployed.exit_code == 0, deployed.output
+    assert_deployed_once(paged, node)
+    assert len(set(node.received)) == len(node.received)  # nothing signed again, nothing sent twice
+    assert not [record for record in journal_of(paged)["steps"] if "replaced" in record]
 
 
 @pytest.mark.slow

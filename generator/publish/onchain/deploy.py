@@ -191,9 +191,11 @@ def _land(node: Node, account: Any, journal: dict, journal_path: Path, index: in
         try:
             node.send(record["raw"], record["hash"])
         except ChainError:
+            if node.knows(record["hash"]):  # an error, yet taken (hardhat so answers one that reverts): its receipt says
+                return node.wait(record["hash"], record["raw"], f"step {index} ({step.kind})")
             _check_funds(node, account.address, [step], record["gas_price"])
-            if node.gas_price() == record["gas_price"]:
-                raise  # refused for another reason than its price: the node's own words, one line
+            if node.gas_price() <= record["gas_price"]:
+                raise  # refused for another reason than a price that rose: the node's own words, one line
             _sign(node, account, step, journal, index, nonce=record["nonce"])
             write_journal(journal_path, journal)
             record = journal["steps"][index]
