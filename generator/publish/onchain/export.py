@@ -26,6 +26,7 @@ from generator.publish.export import check_against_manifest, refuse_animation
 from generator.publish.onchain.contract import contract_data, master_provenance
 from generator.publish.onchain.evm import DEFAULT_GAS_PRICE
 from generator.publish.onchain.gas import measure_gas
+from generator.publish.onchain.journal import JOURNAL, refuse_replanning
 from generator.publish.onchain.layout import OnchainArt, plan_art, token_records
 from generator.publish.onchain.nouns import image_data, image_data_json
 from generator.publish.onchain.plan import PLAN, plan_document, steps_for
@@ -77,10 +78,11 @@ def export_onchain(folder: Path, config: Config, gas_price: float | None = DEFAU
         refuse_animation(collection, f"export {Arg.ONCHAIN}", f"export it without {Arg.ONCHAIN} (erc721 carries animations)")
         art = plan_art(config, collection)
         stream, arguments = contract_data(config, art, collection, master_provenance(collection))
+        plan = plan_document(steps_for(arguments, stream))  # what `punkgen deploy` sends
+        refuse_replanning(target / JOURNAL, plan["plan"])  # before the gas is measured: it takes seconds
         report = onchain_report(art) | {"gas": measure_gas(art, arguments, stream, gas_price)}
         files = onchain_files(art, [token.token_id for token in collection.tokens], report)
-        files |= {"contract-data.bin": stream, "contract.json": _pretty(arguments)}
-        files[PLAN] = _pretty(plan_document(steps_for(arguments, stream)))  # what `punkgen deploy` sends
+        files |= {"contract-data.bin": stream, "contract.json": _pretty(arguments), PLAN: _pretty(plan)}
         write_staged(folder, target, files)
     return OnchainSummary(target, report)
 

@@ -63,6 +63,27 @@ def read_journal(path: Path, digest: str, chain_id: int, account: str, mint_to: 
     return journal
 
 
+def refuse_replanning(path: Path, digest: str) -> None:
+    """Refuse an export whose plan (``digest``) is not the one the journal at ``path`` deploys: the export replaces
+    the files that deploy sends, so a contract left half-deployed could never be finished, and a finished one's
+    record would name data it does not hold. The journal's own shape is :func:`read_journal`'s business."""
+    if not os.path.lexists(path):
+        return
+    try:
+        journal = parse_json(read_limited(path, TEXT_LIMIT, REEXPORT))
+        recorded, address = journal["plan"], journal.get("address")
+    except (ValueError, KeyError, TypeError, UserError):
+        recorded, address = None, None
+    if recorded == digest:
+        return
+    contract = f"contract {address}" if isinstance(address, str) else "its contract not yet deployed"
+    raise UserError(
+        f"{path} records a deploy of this folder's earlier on-chain export ({contract}), and this export's plan differs, "
+        f"so that deploy could no longer be finished or checked: finish it first (punkgen deploy), or move {path.name} "
+        "out of the folder to keep it and export anew; nothing was exported"
+    )
+
+
 def check_records(path: Path, journal: dict, steps: list[Step]) -> None:
     """Refuse records that are not the plan's ``steps`` in order (a step confirmed only after every one before it)."""
     records = journal["steps"]
