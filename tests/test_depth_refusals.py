@@ -4,6 +4,7 @@ two overrides that disagree about one trait set."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,8 @@ def test_overrides_that_agree_or_never_meet_are_accepted(tmp_path: Path, overrid
         ("stray file", "Cpa.png: no hat value draws this file"),
         ("empty folder", "no layer for any enabled hat value"),
         ("not a png", "not a readable PNG"),
+        ("folder where a png goes", "back/Cap.png: is a folder, not a file"),  # once skipped as "Cap has no back"
+        ("pipe where a png goes", "back/Cap.png: is a named pipe (FIFO), not a regular file"),
     ],
 )
 def test_a_parts_files_are_checked_before_anything_is_written(tmp_path: Path, mistake: str, expected: str) -> None:
@@ -119,8 +122,12 @@ def test_a_parts_files_are_checked_before_anything_is_written(tmp_path: Path, mi
         draw(back.with_name("Cpa.png"), [])
     elif mistake == "empty folder":
         back.unlink()
-    else:
+    elif mistake == "not a png":
         back.write_bytes(b"not a png")
+    else:  # another value draws the part, so the folder is not empty: the entry at Cap's name must still be read
+        draw(art_path(tmp_path / "traits", "hat", "back", "Beanie"), [(2, 4, 14, 20, 41, 255)])
+        back.unlink()
+        back.mkdir() if mistake.startswith("folder") else os.mkfifo(back)
     line = refused(*collection_args(config, tmp_path / "out", 4))
     assert expected in line, line
     assert not (tmp_path / "out").exists()

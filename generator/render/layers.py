@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -178,12 +179,19 @@ def _part_stack(config: Config, tables: list[TraitTable], part: Part, digest: ha
     if stray:
         raise UserError(f"{folder / stray[0]}: no {table.key} value draws this file ({table.path}); rename or remove it")
     paths = {i: part_path(config, table, part, i) for i in table.enabled_indices}
-    drawn = {i: path for i, path in paths.items() if has_art(path)}
+    drawn = {i: path for i, path in paths.items() if _named_in_part(path)}
     if not drawn:
         raise UserError(
             f"{folder}: no layer for any enabled {table.key} value; draw the part or remove '{label}' from [traits].order"
         )
     return _stack(drawn, table, config.pixels.size, False, digest, label)
+
+
+def _named_in_part(path: Path) -> bool:
+    """Whether a value has put anything at its name in a part's folder: its PNG, a link, a folder of frames, or a pipe
+    or folder where the PNG goes. Only a value with nothing there draws nothing in the part; anything else is read,
+    so a folder or a pipe named ``Cap.png`` is refused in one line rather than skipped as "no back"."""
+    return os.path.lexists(path) or path.with_suffix("").is_dir()
 
 
 def drawn_layers(config: Config, tables: list[TraitTable]) -> Layers | None:
