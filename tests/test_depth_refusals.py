@@ -106,6 +106,9 @@ def test_overrides_that_agree_or_never_meet_are_accepted(tmp_path: Path, overrid
     [
         ("no folder", "[traits].order names the part 'hat:back' but"),
         ("stray file", "Cpa.png: no hat value draws this file"),
+        ("upper-case extension", "back/Cap.PNG: no hat value draws this file"),  # once skipped: Cap drew no back
+        ("hashlips name", "back/Cap#1.png: no hat value draws this file"),
+        ("stray frames folder", "back/Cpa: no hat value draws this file"),
         ("empty folder", "no layer for any enabled hat value"),
         ("not a png", "not a readable PNG"),
         ("folder where a png goes", "back/Cap.png: is a folder, not a file"),  # once skipped as "Cap has no back"
@@ -120,6 +123,11 @@ def test_a_parts_files_are_checked_before_anything_is_written(tmp_path: Path, mi
         back.parent.rmdir()
     elif mistake == "stray file":
         draw(back.with_name("Cpa.png"), [])
+    elif mistake in ("upper-case extension", "hashlips name"):
+        back.rename(back.with_name("Cap.PNG" if mistake.startswith("upper") else "Cap#1.png"))
+        assert "rename it 'Cap.png' (the layer of hat 'Cap')" in refused("traits", "check", "--config", config)
+    elif mistake == "stray frames folder":
+        draw(back.with_name("Cpa") / "0.png", [])
     elif mistake == "empty folder":
         back.unlink()
     elif mistake == "not a png":
