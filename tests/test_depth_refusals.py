@@ -139,3 +139,23 @@ def test_a_parts_files_are_checked_before_anything_is_written(tmp_path: Path, mi
     line = refused(*collection_args(config, tmp_path / "out", 4))
     assert expected in line, line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["collection", "traits check"])
+def test_an_unreadable_part_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """Its listing is read to find misnamed files; a folder the user cannot list (chmod 000: root, who runs these
+    tests, reads it anyway, so the listing's error is raised by hand) is one line, not a traceback."""
+    config = trait_folder(tmp_path / "traits")
+    back = art_path(tmp_path / "traits", "hat", "back", "Cap").parent
+    listing = Path.iterdir
+
+    def denied(folder: Path):
+        if folder == back:
+            raise PermissionError(13, "Permission denied")
+        return listing(folder)
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    args = collection_args(config, tmp_path / "out", 4) if command == "collection" else ["traits", "check", "--config", config]
+    line = refused(*args)
+    assert line == f"Error: {back}: cannot be read (Permission denied); check the folder and run again", line
+    assert not (tmp_path / "out").exists()

@@ -192,9 +192,13 @@ def _refuse_stray(folder: Path, table: TraitTable) -> None:
     there (and draws nothing), so a misnamed one (``Cpa.png``, ``Cap.PNG``, HashLips' ``Cap#2.png``, a frames folder
     ``Cpa/``) would otherwise silently leave its value without the part."""
     names = {value.layer for value in table.values} | {Path(value.layer).stem for value in table.values}
+    try:
+        entries = list(folder.iterdir())
+    except OSError as error:
+        raise UserError(f"{folder}: cannot be read ({error.strerror or error}); check the folder and run again") from None
     stray = sorted(
         entry.name
-        for entry in folder.iterdir()
+        for entry in entries
         if entry.name not in names and not entry.name.startswith(".") and (entry.is_dir() or entry.suffix.lower() in ART_SUFFIXES)
     )
     if stray:
