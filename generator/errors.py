@@ -52,6 +52,7 @@ class Arg(StrEnum):
     ORDINALS = "<ordinals>"  # export: Bitcoin Ordinals, recursive inscriptions
     OUT = "<out>"  # the output folder
     PLACEHOLDER = "<placeholder>"  # export: the pre-reveal image
+    PORT = "<port>"  # studio: the port on 127.0.0.1
     RESUME = "<resume>"
     RPC = "<rpc>"  # deploy: the chain's JSON-RPC URL  # train: continue the interrupted run
     STARTING_INDEX = "<starting_index>"  # export: publish the reveal

@@ -26,6 +26,7 @@ MAPPING_LAYER = {
     "generator/command.py",
     "generator/tools_cli.py",
     "generator/export_cli.py",
+    "generator/studio_cli.py",
     "generator/deploy_cli.py",
     "training/cli.py",
     "training/__main__.py",

@@ -13,10 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from studio_running import api, studio
-
 from conftest import REPO, refused
+from studio_running import api, studio
 
 
 def start(config_path: Path) -> tuple[subprocess.Popen, str]:
@@ -74,3 +72,10 @@ def test_a_port_in_use_is_refused_in_one_line(config_path: Path) -> None:
         port = taken.getsockname()[1]
         line = refused("studio", "--config", config_path, "--port", port, "--no-browser")
     assert line.startswith(f"Error: port {port} on 127.0.0.1 cannot be used") and "--port" in line
+
+
+def test_the_studio_loads_no_model_library() -> None:
+    """The server, the session and their library calls: no torch, diffusers or transformers (seconds to import)."""
+    probe = "import sys, generator.studio.server; print([m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
+    assert result.stdout.strip() == "[]"

@@ -3,6 +3,7 @@ edit, made by hand; a save changes only the edited cells and rule lines, and ref
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import shutil
 from pathlib import Path
@@ -59,6 +60,7 @@ def test_shares_after_a_weight_and_a_rule_edit_are_traits_checks(config_path: Pa
         ("accessory.csv", "Medical Mask,5,", "Medical Mask,11.6,"),
         ("collection.toml", '["Earring"]', '["Earring", "Pipe"]'),
     )
+    assert_shares_as_printed(before, REPO / "traits" / "collection.toml")  # the shipped tables, as loaded
     assert_shares_as_printed(view, hand)
     mask = lambda v: next(s for s in v["report"]["shares"]["accessory"] if s["value"] == "Medical Mask")  # noqa: E731
     assert (mask(before)["shown"], mask(view)["shown"]) == (["5.00%", "2.16%"], ["10.88%", "4.87%"])  # it moved
@@ -73,6 +75,7 @@ def test_exact_mode_quota_edit_is_what_traits_check_prints_after_saving(config_p
         assert api(server, "POST", "/api/save", {})[0] == 200
     visor = next(s for s in view["report"]["shares"]["eyes"] if s["value"] == "Visor")
     assert visor["quota"] == 7 and visor["shown"][1] == "7.00%"
+    assert "\nVisor,6.4,cyan visor\n" in (config_path.parent / "eyes.csv").read_text()  # 6.4 of 91.4: 7 of 100
     assert_shares_as_printed(view, config_path)
 
 
@@ -171,6 +174,18 @@ def test_a_table_saved_by_a_spreadsheet_keeps_its_bytes(config_path: Path) -> No
     assert table.read_bytes() == original.replace(b'"brown eyes"', b'"dark brown"')
 
 
+def test_a_utf16_table_is_saved_as_utf16(config_path: Path) -> None:
+    """The other encoding a spreadsheet writes ("Unicode text"): its byte-order mark and encoding are kept."""
+    table = config_path.parent / "eyes.csv"
+    text = table.read_text()
+    table.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    with studio(config_path) as server:
+        api(server, "POST", "/api/edit", {"kind": "cell", "table": "eyes", "value": "Blue", "column": "weight", "text": "17"})
+        assert api(server, "POST", "/api/save", {})[0] == 200
+    expected = text.replace("Blue,16,", "Blue,17,")
+    assert table.read_bytes() == codecs.BOM_UTF16_LE + expected.encode("utf-16-le")
+
+
 @pytest.mark.parametrize("moved", ["accessory.csv", "hair.csv", "collection.toml"])
 def test_a_file_changed_on_disk_since_the_page_loaded_is_never_overwritten(config_path: Path, moved: str) -> None:
     """The edited file or another one the page read (the variant): the save refuses, naming it, and writes nothing."""
@@ -180,6 +195,48 @@ def test_a_file_changed_on_disk_since_the_page_loaded_is_never_overwritten(confi
         (folder / moved).write_bytes((folder / moved).read_bytes() + b"\n")
         on_disk = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
         status, answer = api(server, "POST", "/api/save", {})
+        assert {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()} == on_disk
+        reloaded = api(server, "POST", "/api/reload", {})[1]  # the creator takes the files as they are now
+        assert api(server, "POST", "/api/save", {})[0] == 200  # nothing edited: nothing written, nothing refused
     assert status == 409
     assert answer["error"].startswith(f"{folder / moved} changed on disk since the studio loaded them")
+    assert reloaded["changed"] == [] and "error" not in reloaded
     assert {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()} == on_disk
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            {"kind": "quota", "table": "eyes", "value": "Visor", "tokens": 3.5},
+            "a quota for 'Visor' must be a whole number of tokens from 0 to 99",
+        ),
+        (
+            {"kind": "quota", "table": "eyes", "value": "Visor", "tokens": 100},
+            "a quota for 'Visor' must be a whole number of tokens from 0 to 99",
+        ),
+        ({"kind": "cell", "table": "../collection", "value": "x", "column": "weight", "text": "1"}, "no table ../collection.csv"),
+        (
+            {"kind": "cell", "table": "eyes", "value": "Visor", "column": "layer", "text": "x.png"},
+            "with a 'layer' column the studio edits",
+        ),
+        ({"kind": "cell", "table": "eyes", "value": "Visor", "column": "weight"}, "an edit needs its 'text' as text"),
+        ({"kind": "rule", "index": 7, "text": "when = {}"}, "there is no [[rules]] #7"),
+        ({"kind": "rule", "index": 0, "text": "when = { hair = "}, "[[rules]] #1: TOML syntax error"),
+        ({"kind": "nonsense"}, "unknown edit 'nonsense'"),
+    ],
+)
+def test_an_edit_the_page_cannot_make_is_refused_in_one_line(shipped_studio, change: dict, said: str) -> None:
+    """Also what a hand-made request gets: one line, nothing changed, the studio still serving."""
+    status, answer = api(shipped_studio, "POST", "/api/edit", change)
+    assert (status, list(answer)) == (409, ["error"]) and said in answer["error"] and "\n" not in answer["error"]
+    assert api(shipped_studio, "GET", "/api/state")[1]["changed"] == []
+
+
+@pytest.fixture(scope="module")
+def shipped_studio(tmp_path_factory: pytest.TempPathFactory):
+    """One studio on a copy of the shipped folder, for edits that are refused (and so change nothing)."""
+    folder = tmp_path_factory.mktemp("refusals") / "traits"
+    shutil.copytree(REPO / "traits", folder)
+    with studio(folder / "collection.toml") as server:
+        yield server

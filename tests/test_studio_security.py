@@ -30,7 +30,28 @@ def server(config_path: Path):
 def test_every_request_without_the_token_is_refused(server, path: str) -> None:
     assert request(server, "GET", path, token=None)[0] == 403
     assert request(server, "GET", path, token="not-the-token")[0] == 403
-    assert request(server, "GET", f"{path}?token={server.token}", token=None)[0] == 200  # the URL the CLI prints
+    if path.startswith("/api/"):
+        assert request(server, "GET", path)[0] == 200  # the header the page sends
+    else:
+        assert request(server, "GET", f"{path}?token={server.token}", token=None)[0] == 200  # the URL the CLI prints
+
+
+def test_the_api_takes_the_token_only_in_its_header(server) -> None:
+    """An address with the token in it ends up in histories and logs; the page's calls send it as a header."""
+    assert request(server, "GET", f"/api/state?token={server.token}", token=None)[0] == 403
+
+
+def test_a_body_without_a_usable_length_is_refused(server) -> None:
+    import http.client
+
+    for length in ("-1", "abc", str(2 << 20)):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.putrequest("POST", "/api/edit", skip_host=True)
+        for name, value in (("Host", f"127.0.0.1:{server.port}"), ("X-Studio-Token", server.token), ("Content-Length", length)):
+            connection.putheader(name, value)
+        connection.endheaders()
+        assert connection.getresponse().status == 413
+        connection.close()
 
 
 def test_an_edit_or_save_without_the_token_changes_nothing(server, config_path: Path) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from generator.config import load_config
-from generator.errors import UserError
+from generator.errors import Arg, UserError
 from generator.files import IMAGE_LIMIT, read_limited
 from generator.run.lock import folder_lock
 from generator.studio.session import Session
@@ -52,7 +52,7 @@ class StudioServer(ThreadingHTTPServer):
             super().__init__((LOOPBACK, port), Handler)
         except OSError as error:
             raise UserError(
-                f"port {port} on {LOOPBACK} cannot be used ({error.strerror}); pick another with --port, or leave it out"
+                f"port {port} on {LOOPBACK} cannot be used ({error.strerror}); pick another {Arg.PORT}, or leave it out for any free one"
             ) from None
         self.session = session
         self.token = secrets.token_urlsafe(32)
@@ -97,29 +97,34 @@ class Handler(BaseHTTPRequestHandler):
         if not self._allowed():
             return
         path = urlsplit(self.path).path
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"too large\n", "text/plain")
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit() or int(length) > MAX_BODY:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"a body of at most 1 MiB, with its length\n", "text/plain")
             return
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(self.rfile.read(int(length)) or b"{}")
         except ValueError:
             self._send(HTTPStatus.BAD_REQUEST, b"not JSON\n", "text/plain")
             return
         session = self.server.session
         if path == "/api/edit" and isinstance(body, dict):
             self._answer(lambda: session.edit(body))
+        elif path == "/api/reload":
+            self._answer(session.reload)
         elif path == "/api/save":
             self._answer(lambda: {"saved": session.save(), **session.view()})
         else:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
     def _allowed(self) -> bool:
-        """The Host is this server's loopback name, and the request carries the session's token (header or query)."""
+        """The Host is this server's loopback name, and the request carries the session's token: in its header, or for
+        what a browser fetches by address (the page, its script and style, layer images) in the query."""
         if self.headers.get("Host") not in self.server.hosts:
             self._send(HTTPStatus.FORBIDDEN, b"forbidden: unexpected Host\n", "text/plain")
             return False
-        given = self.headers.get(TOKEN_HEADER) or next(iter(parse_qs(urlsplit(self.path).query).get("token", [])), "")
+        address = urlsplit(self.path)
+        in_query = "" if address.path.startswith("/api/") else next(iter(parse_qs(address.query).get("token", [])), "")
+        given = self.headers.get(TOKEN_HEADER) or in_query
         if not secrets.compare_digest(given.encode(), self.server.token.encode()):
             self._send(HTTPStatus.FORBIDDEN, b"forbidden: open the URL punkgen studio printed\n", "text/plain")
             return False
@@ -137,9 +142,9 @@ class Handler(BaseHTTPRequestHandler):
     def _folder_file(self, relative: str) -> None:
         """One of the trait folder's own files (a layer PNG for the page); anything that resolves outside it: 403."""
         folder = os.path.realpath(self.server.session.files.folder)
-        parts = Path(relative).parts
-        target = os.path.realpath(os.path.join(folder, relative))
-        if "\0" in relative or Path(relative).is_absolute() or ".." in parts or not target.startswith(folder + os.sep):
+        plain = "\0" not in relative and not Path(relative).is_absolute() and ".." not in Path(relative).parts
+        target = os.path.realpath(os.path.join(folder, relative)) if plain else ""
+        if not target.startswith(folder + os.sep):  # links resolved: one pointing out is outside
             self._send(HTTPStatus.FORBIDDEN, b"forbidden: outside the trait folder\n", "text/plain")
             return
         try:

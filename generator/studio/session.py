@@ -21,10 +21,11 @@ from typing import Any
 
 from generator.config import Config, load_config
 from generator.errors import UserError
+from generator.plan.plan import exact_counts
 from generator.plan.rules import analyse, compile_rules, rules_excluding
 from generator.plan.traits import TraitTable, load_traits
 from generator.preflight.report import TraitReport, check_traits
-from generator.render.layers import layer_path
+from generator.render.layers import Layers, drawn_layers, layer_path
 from generator.studio.preview import previews
 from generator.studio.save import LINE_END, FolderFiles, rule_bodies, set_cell, set_rule
 
@@ -47,6 +48,8 @@ class Session:
         self.files = FolderFiles.read(config_path)
         self.scratch = Path(tempfile.mkdtemp(prefix="punkgen-studio-"))
         self.toggles = RankToggles()
+        self._layers_key: tuple[Any, ...] | None = None
+        self._layers_read: tuple[Layers | None, dict[str, dict[str, str]]] = (None, {})
         # A folder that does not check opens all the same, its error shown: a mistyped weight is fixed in the page.
 
     def close(self) -> None:
@@ -58,14 +61,16 @@ class Session:
         """Apply one edit from the page: ``{"kind": "cell" | "quota" | "rule" | "toggles", …}``; returns :meth:`view`."""
         kind = change.get("kind")
         if kind == "cell":
-            self._set_value_cell(str(change["table"]), str(change["value"]), str(change["column"]), str(change["text"]))
+            self._set_value_cell(_text(change, "table"), _text(change, "value"), _text(change, "column"), _text(change, "text"))
         elif kind == "quota":
-            self._set_quota(str(change["table"]), str(change["value"]), int(change["tokens"]))
+            self._set_quota(_text(change, "table"), _text(change, "value"), change.get("tokens"))
         elif kind == "rule":
-            index = change.get("index")
-            body = change.get("text")
-            where = str(self.config_path)
-            self._set_config(set_rule(self.files.config_text, None if index is None else int(index), body, where))
+            index, body = change.get("index"), change.get("text")
+            if not (index is None or (isinstance(index, int) and 0 <= index < len(rule_bodies(self.files.config_text)))):
+                raise UserError(f"{self.config_path}: there is no [[rules]] #{index}; reload the page")
+            if not (body is None or isinstance(body, str)):
+                raise UserError(f"{self.config_path}: a rule is written as TOML lines; reload the page")
+            self._set_config(set_rule(self.files.config_text, index, body, str(self.config_path)))
         elif kind == "toggles":
             self.toggles = RankToggles(change.get("none_as_value"), change.get("trait_count"))
         else:
@@ -76,24 +81,35 @@ class Session:
         self.files.texts[self.files.config_name] = text
 
     def _set_value_cell(self, key: str, value: str, column: str, text: str) -> None:
-        if column not in EDITABLE_COLUMNS:
-            raise UserError(f"column {column!r} cannot be edited here; edit {key}.csv by hand")
         name = f"{key}.csv"
+        if name not in self.files.texts or column not in EDITABLE_COLUMNS:
+            raise UserError(f"{self.files.folder}: no table {name} with a {column!r} column the studio edits; reload the page")
         rows = table_rows(self.files.texts[name])
         row = next((row for row in rows["rows"] if row["value"] == value), None)
         if row is None or column not in rows["columns"]:
             raise UserError(f"{self.files.folder / name}: no value {value!r} with a {column} column; reload the page")
         self.files.texts[name] = set_cell(self.files.texts[name], row["line"], rows["columns"][column], text.strip())
 
-    def _set_quota(self, key: str, value: str, tokens: int) -> None:
-        """An exact-mode quota is its weight's share of N: the weight that gives ``tokens`` of N, the others' kept."""
+    def _set_quota(self, key: str, value: str, tokens: Any) -> None:
+        """An exact-mode quota is its weight's share of the drawn tokens (N less the 1/1s): the weight that gives
+        ``tokens`` of them, the other values' weights kept, so their proportions stay."""
         config, tables = self._loaded()
-        size = config.collection.size
-        table = next(table for table in tables if table.key == key)
+        drawn = config.collection.size - len(config.one_of_one)
+        table = next((table for table in tables if table.key == key), None)
+        if table is None or table.index_of(value) is None:
+            raise UserError(f"{self.files.folder}: no value {value!r} in a table {key!r}; reload the page")
         others = sum(v.weight for v in table.values if v.name != value)
-        if not 0 <= tokens < size or others <= 0:
-            raise UserError(f"{table.path}: a quota for '{value}' must be from 0 to {size - 1} tokens of {size}")
-        self._set_value_cell(key, value, "weight", f"{tokens * others / (size - tokens):.10g}")
+        if not (isinstance(tokens, int) and 0 <= tokens < drawn and others > 0):
+            raise UserError(f"{table.path}: a quota for '{value}' must be a whole number of tokens from 0 to {drawn - 1}")
+        exact = tokens * others / (drawn - tokens)
+        index = table.index_of(value)
+        weights = [v.weight for v in table.values]
+        for digits in range(2, 11):  # the shortest weight that gets the quota: 6.4, not 6.397849462
+            written = f"{exact:.{digits}g}"
+            weights[index] = float(written)
+            if exact_counts(weights, drawn)[index] == tokens:
+                break
+        self._set_value_cell(key, value, "weight", written)
 
     # ── what the page shows ──
 
@@ -101,17 +117,17 @@ class Session:
         """The tables and rules as edited, and what the library makes of them: shares, warnings, samples, ranks."""
         page: dict[str, Any] = {"folder": str(self.files.folder), "changed": self.files.changed()}
         page["tables"] = {name[:-4]: table_rows(text) for name, text in self.files.texts.items() if name.endswith(".csv")}
-        page["rules"] = rule_bodies(self.files.config_text)
+        page["rules"] = [{"text": text, "note": note} for text, note in rule_bodies(self.files.config_text)]
         try:
             config, tables = self._loaded()
-            page["impossible"] = self._impossible(config, tables)
-            page["layers"] = self._layer_files(config, tables)
-            report = check_traits(config)
+            page["impossible"] = self._impossible(config, tables)  # shown beside the values even when the plan refuses
+            report = check_traits(config)  # first: an error is the one `traits check` prints
+            layers, page["layers"] = self._layers(config, tables)
         except UserError as error:
             page["error"] = self.real(str(error))
             return page
         page["report"] = self._report(report)
-        page |= previews(config, report.tables, self.toggles.none_as_value, self.toggles.trait_count)
+        page |= previews(config, report.tables, layers, self.toggles.none_as_value, self.toggles.trait_count)
         return page
 
     def _loaded(self) -> tuple[Config, list[TraitTable]]:
@@ -130,15 +146,22 @@ class Session:
         ones = tuple(dataclasses.replace(one, image=str(home.resolve(one.image))) for one in config.one_of_one)
         return dataclasses.replace(config, one_of_one=ones)
 
-    def _layer_files(self, config: Config, tables: list[TraitTable]) -> dict[str, dict[str, str]]:
-        """Each value's layer file, from the trait folder, where it is one of the folder's own files (the page shows it)."""
-        files: dict[str, dict[str, str]] = {}
-        for table in tables:
-            for i, value in enumerate(table.values):
-                path = layer_path(config, table, i)
-                if path.is_file() and path.is_relative_to(self.files.folder):
-                    files.setdefault(table.key, {})[value.name] = path.relative_to(self.files.folder).as_posix()
-        return files
+    def _layers(self, config: Config, tables: list[TraitTable]) -> tuple[Layers | None, dict[str, dict[str, str]]]:
+        """The sprite layers and each value's layer file in the folder, read again only when the tables name others.
+
+        A weight or prompt edit names the same files, and reading 55 PNGs took a third of an edit's time; a layer
+        redrawn while the studio runs shows in the samples after Reload (``traits check`` reads every layer each time)."""
+        named = tuple((t.key, tuple((v.layer, v.enabled) for v in t.values)) for t in tables)
+        key = (config.layers_folder, config.pixels.size, config.traits.order, config.depth, named)  # parts, [[depth]] too
+        if key != self._layers_key:
+            files: dict[str, dict[str, str]] = {}
+            for table in tables:
+                for i, value in enumerate(table.values):
+                    path = layer_path(config, table, i)
+                    if path.is_file() and path.is_relative_to(self.files.folder):
+                        files.setdefault(table.key, {})[value.name] = path.relative_to(self.files.folder).as_posix()
+            self._layers_key, self._layers_read = key, (drawn_layers(config, tables), files)
+        return self._layers_read
 
     def _impossible(self, config: Config, tables: list[TraitTable]) -> dict[str, dict[str, list[int]]]:
         """Per table and value: the rules that leave a weighted value no valid set (what the plan refuses, named)."""
@@ -178,6 +201,12 @@ class Session:
 
     # ── saving ──
 
+    def reload(self) -> dict[str, Any]:
+        """Read the files from disk again, dropping the edits: after someone else changed them (the save refuses then)."""
+        self.files = FolderFiles.read(self.config_path)
+        self._layers_key = None
+        return self.view()
+
     def diff(self) -> str:
         return self.files.diff()
 
@@ -205,3 +234,11 @@ def table_rows(text: str) -> dict[str, Any]:
         row["value"] = unicodedata.normalize("NFC", row.get("value", ""))  # as the library names values
         rows.append({"line": number, **row})
     return {"columns": header, "rows": rows}
+
+
+def _text(change: dict[str, Any], field: str) -> str:
+    """A string field of an edit; a request without it did not come from the page."""
+    value = change.get(field)
+    if not isinstance(value, str):
+        raise UserError(f"an edit needs its {field!r} as text; reload the page")
+    return value

@@ -65,22 +65,22 @@ function draw(answer) {
 function buildTables(answer) {
   const exact = report && report.sampling === "exact";
   const cards = Object.entries(answer.tables).map(([key, table]) => {
-    const head = el("tr", {}, el("th"), el("th", {}, "value"), el("th", { class: "num" }, "weight"), el("th", {}, "prompt fragment"));
+    const head = el("tr", {}, el("th"), el("th", {}, "value"), el("th", { class: "num" }, "weight"));
     if (exact) head.append(el("th", { class: "num" }, "quota"));
-    head.append(el("th", { class: "num" }, "configured"), el("th", { class: "num" }, "expected"), el("th"), el("th"));
+    head.append(el("th", { class: "num" }, "configured"), el("th", { class: "num" }, "expected"), el("th"), el("th"), el("th", {}, "prompt fragment"));
     const rows = table.rows.map((row) => {
       const tr = el("tr", { "data-table": key, "data-value": row.value });
       const layer = answer.layers && answer.layers[key] && answer.layers[key][row.value];
       tr.append(el("td", { class: "thumb" }, layer ? el("img", { src: `/folder/${encodeURI(layer)}?token=${TOKEN}`, alt: "" }) : ""));
       tr.append(el("td", { class: "value" }, row.value));
       tr.append(el("td", { class: "num" }, cellInput(key, row.value, "weight", "weight")));
-      tr.append(el("td", { class: "prompt" }, cellInput(key, row.value, "prompt", "prompt")));
       if (exact) {
         const quota = el("input", { class: "quota", "data-col": "quota", inputmode: "numeric" });
         quota.addEventListener("change", () => edit({ kind: "quota", table: key, value: row.value, tokens: Number(quota.value) }));
         tr.append(el("td", { class: "num" }, quota));
       }
       tr.append(el("td", { class: "num configured" }), el("td", { class: "num expected" }), el("td", {}, el("div", { class: "bar" }, el("span"), el("i"))), el("td", { class: "mark" }));
+      tr.append(el("td", { class: "prompt" }, cellInput(key, row.value, "prompt", "prompt")));
       return tr;
     });
     return el("section", { class: "card" }, el("h2", {}, key, " ", el("small", {}, `${key}.csv`)), el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows)));
@@ -89,7 +89,7 @@ function buildTables(answer) {
 }
 
 function cellInput(table, value, column, cls) {
-  const input = el("input", { class: cls, "data-col": column, spellcheck: "false" });
+  const input = el("input", { class: cls, "data-col": column, spellcheck: "false", size: "6" });
   const send = () => { if (input.value !== input.dataset.shown) edit({ kind: "cell", table, value, column, text: input.value }); };
   input.addEventListener("change", send);
   if (column === "weight") input.addEventListener("input", debounced(send, 250));
@@ -127,16 +127,16 @@ function maxShare(shares) {
   return Math.max(...Object.values(shares).map((s) => Math.max(s.expected, s.configured)), 1e-9);
 }
 
-function drawRules(bodies) {
+function drawRules(rules) {
   const list = $("rules");
-  if (list.contains(document.activeElement) && list.children.length === bodies.length) return;
-  list.replaceChildren(...bodies.map((body, index) => {
-    const text = el("textarea", { rows: String(body.split("\n").length), spellcheck: "false", "data-rule": String(index) });
-    text.value = body;
+  if (list.contains(document.activeElement) && list.children.length === rules.length) return;
+  list.replaceChildren(...rules.map((rule, index) => {
+    const text = el("textarea", { rows: String(rule.text.split("\n").length), spellcheck: "false", "data-rule": String(index), title: rule.note });
+    text.value = rule.text;
     text.addEventListener("change", () => edit({ kind: "rule", index, text: text.value }));
     const remove = el("button", { class: "quiet", type: "button", title: "remove this rule" }, "Remove");
     remove.addEventListener("click", () => edit({ kind: "rule", index, text: null }));
-    return el("li", {}, el("div", { class: "rule" }, text, remove));
+    return el("li", {}, el("div", { class: "note" }, rule.note), el("div", { class: "rule" }, text, remove));
   }));
 }
 
@@ -174,12 +174,13 @@ async function review() {
   const { ok, answer } = await call("GET", "/api/diff");
   $("diff").textContent = ok ? answer.diff : answer.error;
   $("save-error").hidden = true;
+  $("reload").hidden = true;
   $("save-dialog").showModal();
 }
 
 async function save() {
   const { ok, answer } = await call("POST", "/api/save", {});
-  if (!ok) { $("save-error").hidden = false; $("save-error").textContent = answer.error; return; }
+  if (!ok) { $("save-error").hidden = false; $("save-error").textContent = answer.error; $("reload").hidden = !answer.error.includes("changed on disk"); return; }
   $("save-dialog").close();
   draw(answer);
   $("unsaved").textContent = `saved: ${answer.saved.length} file(s)`;
@@ -192,6 +193,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("review").addEventListener("click", review);
   $("cancel-save").addEventListener("click", () => $("save-dialog").close());
   $("confirm-save").addEventListener("click", save);
+  $("reload").addEventListener("click", async () => {
+    const { ok, answer } = await call("POST", "/api/reload", {});
+    $("save-dialog").close();
+    if (ok) { built = ""; draw(answer); } else showError(answer.error);
+  });
   const { ok, answer } = await call("GET", "/api/state");
   if (ok) draw(answer); else showError(answer.error);
 });
