@@ -163,8 +163,17 @@ def explain(error: jsonschema.ValidationError) -> str:
         "maximum": lambda: f"{where} must be ≤ {error.validator_value} (got {value!r})",
         "uniqueItems": lambda: f"{where} lists {_repeated(value)!r} more than once; keep one",
         "maxItems": lambda: f"{where} holds {len(value)} entries, more than the {error.validator_value} allowed; merge some",
+        "pattern": lambda: _unlike_pattern(where, error),
     }
     return messages.get(error.validator, lambda: f"{where}: {error.message}")()
+
+
+def _unlike_pattern(where: str, error: jsonschema.ValidationError) -> str:
+    """A list item whose schema says in words what its pattern allows (``[traits].order``'s ``hat:back``) is told
+    that, not shown the regular expression; other patterns keep jsonschema's message."""
+    if "description" in error.schema and error.path and isinstance(error.path[-1], int):
+        return f"{where} is {error.instance!r}, which is not {error.schema['description']}; rename it"
+    return f"{where}: {error.message}"
 
 
 def _repeated(items: list[Any]) -> Any:

@@ -31,6 +31,12 @@ REFUSED_DECLARATIONS = {
         "",
         ["[traits].order names the part 'hta:front' of unknown trait 'hta'", "known traits: background, head"],
     ),
+    "part name with a path": (
+        ORDER + ["hat:../front"],
+        "",
+        ["[traits].order[6] is 'hat:../front', which is not a trait key, or `<trait>:<part>`", "e.g. `hat` or `hat:back`"],
+    ),
+    "part name in capitals": (ORDER + ["hat:Front"], "", ["[traits].order[6] is 'hat:Front', which is not a trait key"]),
     "part listed twice": (ORDER + ["hat:back"], "", ["[traits].order lists 'hat:back' more than once"]),
     "part at the bottom": (["hat:back", *[e for e in ORDER if e != "hat:back"]], "", ["starts with the part 'hat:back'"]),
     "override: unknown trait": (
