@@ -49,6 +49,16 @@ REFUSED_DECLARATIONS = {
         depth('hair = ["Long", "Mullet"]', "earring", "above", "hair"),
         ["unknown hair value 'Mullet'"],
     ),
+    "override: a value that is a number": (
+        ORDER,
+        depth("hair = 3", "earring", "above", "hair"),
+        ["[[depth]] #1.when.hair must be a string or a list (got 3)"],
+    ),
+    "override: a value that is a table": (
+        ORDER,
+        depth("hair = { name = 'Long' }", "earring", "above", "hair"),
+        ["[[depth]] #1.when.hair must be a string or a list (got {'name': 'Long'})"],
+    ),
     "override: unknown entry moved": (ORDER, depth('hair = "Long"', "earing", "above", "hair"), ["#1 move names 'earing'"]),
     "override: unknown part as target": (
         ORDER,
