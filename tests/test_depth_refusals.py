@@ -129,6 +129,7 @@ def test_overrides_that_agree_or_never_meet_are_accepted(tmp_path: Path, overrid
         ("not a png", "not a readable PNG"),
         ("folder where a png goes", "back/Cap.png: is a folder, not a file"),  # once skipped as "Cap has no back"
         ("pipe where a png goes", "back/Cap.png: is a named pipe (FIFO), not a regular file"),
+        ("broken link", "back/Cap.png: is a link to /nowhere/Cap.png, which does not exist; point it at the layer"),
     ],
 )
 def test_a_parts_files_are_checked_before_anything_is_written(tmp_path: Path, mistake: str, expected: str) -> None:
@@ -151,7 +152,12 @@ def test_a_parts_files_are_checked_before_anything_is_written(tmp_path: Path, mi
     else:  # another value draws the part, so the folder is not empty: the entry at Cap's name must still be read
         draw(art_path(tmp_path / "traits", "hat", "back", "Beanie"), [(2, 4, 14, 20, 41, 255)])
         back.unlink()
-        back.mkdir() if mistake.startswith("folder") else os.mkfifo(back)
+        if mistake.startswith("folder"):
+            back.mkdir()
+        elif mistake.startswith("pipe"):
+            os.mkfifo(back)
+        else:
+            back.symlink_to("/nowhere/Cap.png")
     line = refused(*collection_args(config, tmp_path / "out", 4))
     assert expected in line, line
     assert not (tmp_path / "out").exists()
@@ -175,3 +181,15 @@ def test_an_unreadable_part_folder_is_one_line(tmp_path: Path, monkeypatch: pyte
     line = refused(*args)
     assert line == f"Error: {back}: cannot be read (Permission denied); check the folder and run again", line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_broken_link_as_a_main_layer_names_the_link(tmp_path: Path) -> None:
+    config = trait_folder(tmp_path / "traits")
+    layer = art_path(tmp_path / "traits", "hair", "", "Long")
+    layer.unlink()
+    layer.symlink_to(tmp_path / "moved" / "Long.png")
+    line = refused("traits", "check", "--config", config)
+    assert (
+        line
+        == f"Error: {layer}: is a link to {tmp_path / 'moved' / 'Long.png'}, which does not exist; point it at the layer or remove it"
+    ), line

@@ -259,6 +259,8 @@ def part_path(config: Config, table: TraitTable, part: Part, index: int) -> Path
 
 
 def _read_layer(path: Path, table: TraitTable) -> bytes:
+    if path.is_symlink() and not path.exists():  # "missing layer" would send the user to draw a file that is there
+        raise UserError(f"{path}: is a link to {os.readlink(path)}, which does not exist; point it at the layer or remove it")
     if not path.exists():
         raise UserError(
             f"{path}: missing layer for {table.key} value '{path.stem}' ({table.path}); draw it, or set the value's weight to 0"
