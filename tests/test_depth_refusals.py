@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import collection_args, refused, run_cli
-from depth_art import ORDER, art_path, draw, trait_folder
+from depth_art import ORDER, TABLES, art_path, draw, trait_folder
 
 
 def depth(when: str, move: str, side: str, target: str) -> str:
@@ -192,4 +192,18 @@ def test_a_broken_link_as_a_main_layer_names_the_link(tmp_path: Path) -> None:
     assert (
         line
         == f"Error: {layer}: is a link to {tmp_path / 'moved' / 'Long.png'}, which does not exist; point it at the layer or remove it"
+    ), line
+
+
+@pytest.mark.parametrize("value", ["back", "Back"])
+def test_a_part_named_as_a_value_of_its_trait_is_refused(tmp_path: Path, value: str) -> None:
+    """layers/hat/back/ would hold both the part and the value's frames: without back.png the value's art was
+    looked for in the part's folder ("frame 0.png is missing"), with it one folder meant two things. Case apart
+    too: one folder on a case-insensitive disk."""
+    config = trait_folder(tmp_path, tables={**TABLES, "hat": [*TABLES["hat"], value]})
+    draw(art_path(tmp_path, "hat", "", value), [(2, 7, 6, 17, 44, 255)])
+    line = refused("traits", "check", "--config", config)
+    assert line == (
+        f"Error: {config}: [traits].order names the part 'hat:back', but layers/hat/back/ is also where hat value "
+        f"'{value}' (hat.csv) keeps its frames; rename the part"
     ), line

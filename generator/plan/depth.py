@@ -107,7 +107,7 @@ def draw_order(config: Config, tables: list[TraitTable]) -> DrawOrder:
     line naming the key, so a typo never silently draws a part in the wrong place or not at all."""
     labels = {label: position for position, label in enumerate(config.traits.order)}
     keys = {table.key: trait for trait, table in enumerate(tables)}
-    parts = tuple(_part(config.path, entry, keys) for entry in config.traits.order)
+    parts = tuple(_part(config.path, entry, keys, tables) for entry in config.traits.order)
     if parts[0].name:
         raise UserError(
             f"{config.path}: [traits].order starts with the part '{config.traits.order[0]}'; the bottom entry must be a "
@@ -118,11 +118,18 @@ def draw_order(config: Config, tables: list[TraitTable]) -> DrawOrder:
     return drawn
 
 
-def _part(config_path: Path, entry: str, keys: dict[str, int]) -> Part:
+def _part(config_path: Path, entry: str, keys: dict[str, int], tables: list[TraitTable]) -> Part:
     trait, _, name = entry.partition(PART_MARK)
     if trait not in keys:
         raise UserError(
             f"{config_path}: [traits].order names the part '{entry}' of unknown trait '{trait}'; known traits: {', '.join(keys)}"
+        )
+    table = tables[keys[trait]]
+    clash = next((value for value in table.values if name and Path(value.layer).stem.casefold() == name.casefold()), None)
+    if clash is not None:  # layers/hat/back/ would be both the part's folder and the value's frames folder
+        raise UserError(
+            f"{config_path}: [traits].order names the part '{entry}', but layers/{trait}/{name}/ is also where {trait} "
+            f"value '{clash.name}' ({table.path.name}) keeps its frames; rename the part"
         )
     return Part(keys[trait], name)
 
