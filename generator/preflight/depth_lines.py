@@ -66,7 +66,7 @@ def hidden_values(config: Config, tables: list[TraitTable], layers: Layers, plan
     """A warning per value (above the bottom trait) that planned tokens wear but that none of them shows: every pixel
     its parts paint lies under a later layer in each of those tokens, so its tokens claim a trait they do not show (and
     look like the tokens without it). Computed on the planned tokens, each in its own drawing order; only where the
-    collection has parts or overrides, whose report this is."""
+    collection has parts or overrides, whose report this is. Animated values are left out: a later frame may show."""
     order = layers.order
     if order.simple or not len(planned):
         return []
@@ -84,7 +84,8 @@ def hidden_values(config: Config, tables: list[TraitTable], layers: Layers, plan
     for trait in range(1, len(tables)):
         table, painted = tables[trait], layers.worn(trait)[..., 3].any(axis=(1, 2))
         for value in np.unique(planned[:, trait]):
-            if painted[value] and not shown[trait][value]:
+            animated = any((part, value) in layers.strips for part in layers.parts_of(trait))  # judged on frame 0 only
+            if painted[value] and not shown[trait][value] and not animated:
                 files = [
                     part_path(config, table, order.parts[p], value)
                     for p in layers.parts_of(trait)
