@@ -99,3 +99,15 @@ def test_a_value_an_override_buries_is_a_warning_and_one_it_lifts_is_not(tmp_pat
         "tokens that wear it: every pixel it draws is covered by a later layer; draw it where it shows, or move its "
         "part up in [traits].order"
     ]
+
+
+def test_an_animated_value_covered_in_its_first_frame_only_is_not_warned_about(tmp_path: Path) -> None:
+    """Judged on frame 0, a strip whose back hides inside the head first and rises above it next would be flagged."""
+    art = {**ART, ("hat", "", "Cap"): []}
+    config = trait_folder(tmp_path, art=art)
+    strip = np.zeros((24, 48, 4), dtype=np.uint8)
+    strip[15:20, 8:12] = strip[2:5, 28:44] = Image.open(art_path(tmp_path, "hat", "back", "Cap")).convert("RGBA").getpixel((4, 2))
+    Image.fromarray(strip).save(art_path(tmp_path, "hat", "back", "Cap"))
+    lines, warnings = checked(config)
+    assert any(line.startswith("animation: strips hat:back 'Cap' (2)") for line in lines), lines
+    assert not [warning for warning in warnings if "never shows" in warning]
