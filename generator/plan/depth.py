@@ -224,10 +224,7 @@ def _switchable(config_path: Path, overrides: tuple[Override, ...], group: list[
     hours."""
     reachable = {sum(1 << bit for bit in group)}
     for trait in sorted({trait for bit in group for trait, _ in overrides[bit].when}):
-        keeps = {
-            sum(1 << bit for bit in group if value in dict(overrides[bit].when).get(trait, {value}))
-            for value in range(len(tables[trait].values))
-        }
+        keeps = _kept_by_values(overrides, group, trait, len(tables[trait].values))
         reachable = {switched & kept for switched in reachable for kept in keeps}
         if len(reachable) > SWITCHABLE_LIMIT:
             numbers = ", ".join(f"#{overrides[bit].number}" for bit in group[:3]) + (", …" if len(group) > 3 else "")
@@ -237,3 +234,16 @@ def _switchable(config_path: Path, overrides: tuple[Override, ...], group: list[
                 "`when`s, or move fewer entries relative to one another"
             )
     return reachable
+
+
+def _kept_by_values(overrides: tuple[Override, ...], group: list[int], trait: int, values: int) -> set[int]:
+    """The distinct sets of the group's overrides that one value of ``trait`` leaves possible: those without a
+    ``when`` on the trait, plus those whose ``when`` lists the value. Read from the ``when``s' own lists, so a table of
+    thousands of values costs what the overrides name, not values × overrides."""
+    selecting = {bit: dict(overrides[bit].when).get(trait) for bit in group}
+    unnamed = sum(1 << bit for bit, chosen in selecting.items() if chosen is None)
+    named: dict[int, int] = {}
+    for bit, chosen in selecting.items():
+        for value in chosen or ():
+            named[value] = named.get(value, unnamed) | 1 << bit
+    return set(named.values()) | ({unnamed} if len(named) < values else set())
