@@ -52,7 +52,7 @@ bench: $(STAMP)
 bench-ordinals: $(STAMP)
 	$(BIN)/python bench/ordinals.py $(if $(OUT),--out $(OUT))
 
-# Not in `make bench`: about 5 min on the shared 2-core machine (py-evm runs a tokenURI in about a second; revm, from
+# Not in `make bench`: 5 to 8 min on the shared 2-core machine (py-evm runs a tokenURI in about a second; revm, from
 # the bench extra, checks all 10,000). Needs `make contract-tools` for the compression part. OUT=folder reuses a collection.
 bench-onchain: $(STAMP) contract-tools
 	$(BIN)/pip install --quiet -e '.[bench,onchain]'

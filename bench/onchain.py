@@ -7,7 +7,7 @@ deploy), every token's ``tokenURI`` compared with its files in an EVM (bench/onc
 else py-evm on a sample), and the report's worst checked against a random sample measured in py-evm. Then the
 compression measurement (bench/onchain_compression.py) on the 10,000's data.
 
-    .venv/bin/python bench/onchain.py                          # about 5 min on 2 shared cores
+    .venv/bin/python bench/onchain.py                          # 5 to 8 min on 2 shared cores
     .venv/bin/python bench/onchain.py --tokens 1000 --mix 60 --sample 8
 """
 
@@ -76,9 +76,9 @@ def _goal(value: int, goal: int, applies: bool) -> str:
 def check_every_token(folder: Path, sample: int) -> None:
     onchain = folder / "export" / "onchain"
     ids = sorted(int(path.stem) for path in (folder / "metadata").glob("*.json"))
-    started = time.perf_counter()
+    started, revm_gas = time.perf_counter(), {}
     if revm_available():
-        token_uri, chosen, engine = revm_token_uri(onchain), ids, "revm"
+        token_uri, chosen, engine = revm_token_uri(onchain, revm_gas), ids, "revm"
     else:
         chosen = sorted(random.Random(0).sample(ids, min(PYEVM_SAMPLE, len(ids))))
         token_uri, engine = pyevm_token_uri(onchain), "py-evm (pip install pyrevm to check every token)"
@@ -87,7 +87,22 @@ def check_every_token(folder: Path, sample: int) -> None:
         f"tokenURI vs files in {engine}: {len(chosen):,} of {len(ids):,} tokens run, {len(chosen) - len(differing):,} "
         f"equal (JSON and SVG pixels) in {time.perf_counter() - started:.1f} s{f'; differ: {differing[:10]}' if differing else ''}"
     )
+    if revm_gas:
+        choices_against_every_token(onchain, revm_gas)
     worst_against_sample(onchain, ids, sample)
+
+
+def choices_against_every_token(onchain: Path, revm_gas: dict[int, int]) -> None:
+    """The report's choices (the worst's candidates, the mean's sample) against every token's gas in revm."""
+    uri = json.loads((onchain / "report.json").read_text())["gas"]["token_uri"]
+    top = max(revm_gas, key=revm_gas.__getitem__)
+    every = sum(revm_gas.values()) / len(revm_gas)
+    sampled = sum(revm_gas[t] for t in uri["mean_over"]) / len(uri["mean_over"])
+    print(
+        f"every token in revm: the costliest is token {top} ({'among' if top in uri['worst_over'] else 'NOT among'} the "
+        f"report's worst candidates {uri['worst_over']}); the report's mean sample is {100 * (sampled / every - 1):+.2f} % "
+        f"off every token's mean"
+    )
 
 
 def worst_against_sample(onchain: Path, ids: list[int], sample: int) -> None:

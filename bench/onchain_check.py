@@ -3,7 +3,8 @@
 
 py-evm runs a ``tokenURI`` in about a second, so 10,000 of them take hours; revm (PyPI ``pyrevm``, in the bench
 extra) runs one in a few milliseconds and is used for the outputs when it is installed. Gas figures always come
-from py-evm (``export --onchain``'s report): revm keeps accounts warm between calls here, so its gas is not a
+from py-evm (``export --onchain``'s report): pyrevm 0.3.7's ``message_call`` charges a first storage read as warm
+(100 gas, where EIP-2929 charges 2,100: ``minted()`` costs 21,522 there, 23,522 in py-evm), so its gas is not a
 transaction's.
 """
 
@@ -35,8 +36,9 @@ def revm_available() -> bool:
     return importlib.util.find_spec("pyrevm") is not None
 
 
-def revm_token_uri(onchain: Path) -> Callable[[int], str]:
-    """``tokenURI`` of the renderer deployed in revm with ``onchain``'s data, every token minted."""
+def revm_token_uri(onchain: Path, revm_gas: dict[int, int]) -> Callable[[int], str]:
+    """``tokenURI`` of the renderer deployed in revm with ``onchain``'s data, every token minted; each call's revm gas
+    goes into ``revm_gas`` (for ranking tokens: it is py-evm's less 2,000 per first storage read)."""
     from eth_abi import decode
     from pyrevm import EVM
 
@@ -57,6 +59,7 @@ def revm_token_uri(onchain: Path) -> Callable[[int], str]:
 
     def token_uri(token_id: int) -> str:
         out = evm.message_call(OWNER, address, call_data("tokenURI(uint256)", ["uint256"], [token_id]), gas=50_000_000)
+        revm_gas[token_id] = evm.result.gas_used
         return decode(["string"], bytes(out))[0]
 
     return token_uri

@@ -12,13 +12,13 @@ from pathlib import Path
 import click
 
 from generator.command import in_flags
-from generator.errors import plural
+from generator.errors import ExitStatus, plural
 
 
 class ChainFailed(click.ClickException):
     """The chain or the network failed (unreachable, refused, out of funds, reverted): exit 3, the journal kept."""
 
-    exit_code = 3
+    exit_code = ExitStatus.CHAIN_FAILED
 
 
 @click.command("deploy")

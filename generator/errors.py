@@ -66,6 +66,7 @@ class ExitStatus(IntEnum):
     BUG = 1  # a traceback: please report it
     USER_MISTAKE = 2  # one line names the file, key or row and the fix; nothing was written
     TOKENS_FAILED = 3  # the run finished, but some tokens are out of attempts: the collection is incomplete
+    CHAIN_FAILED = 3  # `punkgen deploy`: the chain or the network failed; deployed.json keeps what was sent
     FOLDER_DIFFERS = 4  # `punkgen verify`: files differ from the manifest or the schemas
     WAITING = 5  # backend import: jobs wait for renders, listed in FOLDER/to-render/; render them, run again
     INTERRUPTED = 130  # Ctrl-C: what was finished is kept

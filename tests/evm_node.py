@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -30,8 +31,14 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
 def _wire(value: Any) -> Any:
-    """eth-tester's Python values as JSON-RPC writes them: quantities in hex, keys in camelCase."""
+    """eth-tester's Python values as JSON-RPC writes them: quantities in hex, keys in camelCase, addresses in lower
+    case (as geth and hardhat answer: a client must checksum them itself)."""
+    if isinstance(value, str) and _ADDRESS.fullmatch(value):
+        return value.lower()
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -56,6 +63,7 @@ class EvmNode:
         self.received: list[str] = []  # every raw transaction's hash, in arrival order, repeats included
         self.armed: tuple[int, str, int] | None = None
         self.polls_before_mining = 0
+        self.price_rise = 0  # wei added to the gas price the node asks (and its pool requires)
         self.pool: dict[str, str] = {}  # hash → raw transaction held unmined (a "pending" kill)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -91,7 +99,7 @@ class EvmNode:
         if method == "eth_blockNumber":
             return hex(tester.get_block_by_number("latest")["number"])
         if method == "eth_gasPrice":
-            return hex(tester.get_block_by_number("latest")["base_fee_per_gas"] + GWEI)
+            return hex(self._price())
         if method == "eth_getBalance":
             return hex(tester.get_balance(params[0]))
         if method == "eth_getTransactionCount":
@@ -114,10 +122,16 @@ class EvmNode:
             return self._receipt(params[0])
         raise LookupError(method)
 
+    def _price(self) -> int:
+        return self.tester.get_block_by_number("latest")["base_fee_per_gas"] + GWEI + self.price_rise
+
     def _raw(self, raw: str) -> str:
+        import rlp
         from eth_utils import keccak
 
         self.received.append("0x" + keccak(bytes.fromhex(raw[2:])).hex())
+        if int.from_bytes(rlp.decode(bytes.fromhex(raw[2:]))[1], "big") < self._price():  # a legacy tx's gasPrice
+            raise ValueError("transaction underpriced")  # as a node's pool refuses one below its price
         count, moment, pid = self.armed or (0, "", 0)
         if len(self.received) == count and moment == "before":
             self._kill(pid)

@@ -164,6 +164,14 @@ def test_a_gap_in_a_folder_of_frames_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_a_value_drawn_both_as_a_file_and_as_a_folder_is_refused(tmp_path: Path) -> None:
+    config = animated_traits(tmp_path)
+    pipe = config.parent / "layers" / "accessory" / "Pipe"
+    shutil.copyfile(pipe / "0.png", pipe.with_suffix(".png"))
+    line = refused(*collection_args(config, tmp_path / "out", N))
+    assert line == f"Error: {pipe.with_suffix('.png')} and {pipe}/ both draw the value; keep one (a strip, or a folder of frames)"
+
+
 def test_a_model_backend_refuses_strips_in_one_line(tmp_path: Path) -> None:
     config = animated_traits(tmp_path)
     args = [a if a != "sprites" else "import" for a in collection_args(config, tmp_path / "out", N)]
@@ -222,15 +230,21 @@ def test_a_stale_gif_of_a_still_token_is_named_by_verify(made: tuple[Path, Path]
     assert result.exit_code != 0 and f"{stray}: not a file of any accepted token" in result.output
 
 
-def test_the_gif_encoder_refuses_more_than_256_colours() -> None:
-    from generator.errors import UserError
-    from generator.run.animation import encode_gif
-
-    frames = np.arange(2 * 24 * 24 * 3, dtype=np.uint32).reshape(2, 24, 24, 3).astype(np.uint8)
-    frames[..., 0] = np.arange(2 * 24 * 24).reshape(2, 24, 24) % 256
-    frames[..., 1] = np.arange(2 * 24 * 24).reshape(2, 24, 24) // 256
-    with pytest.raises(UserError, match="more than a GIF's 256"):
-        encode_gif(frames, 100)
+def test_a_token_past_a_gifs_256_colours_is_refused_naming_its_strips(tmp_path: Path) -> None:
+    """The Brown eyes' recoloured frame becomes 96 pixels of 96 new colours, the blink frame 96 more, over a background
+    and face of their own: past 256 across the frames of any token wearing it."""
+    config = animated_traits(tmp_path)
+    path = config.parent / "layers" / "eyes" / "Brown.png"
+    strip = np.zeros((24, 96, 4), np.uint8)
+    shades = np.arange(24 * 24 * 3, dtype=np.uint32).reshape(3, 24, 24)
+    for frame in range(3):
+        strip[:, frame * 24 : (frame + 1) * 24, 0] = shades[frame] % 256
+        strip[:, frame * 24 : (frame + 1) * 24, 1] = shades[frame] // 256 + 100
+    strip[..., 2:] = (7, 255)
+    Image.fromarray(strip, "RGBA").save(path)
+    line = refused(*collection_args(config, tmp_path / "out", N))
+    assert line.startswith("Error: eyes 'Brown' (4 frames")
+    assert "colours across its frames, more than a GIF's 256; draw the strips" in line
 
 
 def test_traits_check_shows_the_strips_and_refuses_past_the_cap(tmp_path: Path) -> None:
@@ -263,3 +277,16 @@ def test_reroll_with_new_traits_gives_each_token_the_animation_its_traits_draw(m
         gif = out / "animations" / f"{token_id}.gif"
         assert gif.exists() == (expected_count(traits) > 1), token_id
     assert run_cli("verify", out, "--config", config).exit_code == 0
+
+
+def test_traits_check_names_an_off_palette_colour_in_any_frame(tmp_path: Path) -> None:
+    """The test strip's second frame recolours the eyes (200, 30, 90), a colour the shipped palette lacks: only that
+    frame has it, and the warning names the strip's file."""
+    config = animated_traits(tmp_path)
+    result = run_cli("traits", "check", "--config", config)
+    warnings = [
+        line
+        for line in result.output.splitlines()
+        if line.startswith(f"warning: {config.parent / 'layers' / 'eyes' / 'Brown.png'}:")
+    ]
+    assert any("#c81e5a" in line for line in warnings), result.output

@@ -131,6 +131,8 @@ def test_the_reveal_publishes_each_item_with_its_own_animation(made: tuple[Path,
             frames, _ = timeline(gif.read_bytes(), FRAME_MS)
             made_frames, _ = timeline((out / "animations" / f"{item}.gif").read_bytes(), FRAME_MS)
             assert np.array_equal(frames, made_frames.repeat(SCALE, 1).repeat(SCALE, 2))
+    shown = json.loads(re.search(r'"animated":(\[[0-9,]*\])', (out / "index.html").read_text()).group(1))
+    assert shown == animated_ids(out), "the gallery plays each master's own GIF (animations/<item>.gif)"
 
 
 @pytest.mark.parametrize(

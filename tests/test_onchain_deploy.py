@@ -27,7 +27,7 @@ from generator.publish.onchain.plan import MINT, SEAL, STORE, plan_document, pla
 
 ACCOUNT = Account.from_key(KEY).address
 ENV = "DEPLOYER_KEY"
-TOKENS = 3
+TOKENS = 2
 SELECTORS = {STORE.hex(): "store", SEAL.hex(): "seal", MINT.hex(): "mint"}
 
 
@@ -35,7 +35,7 @@ SELECTORS = {STORE.hex(): "store", SEAL.hex(): "seal", MINT.hex(): "mint"}
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished sprite collection exported --onchain, copied fresh by each test (:func:`folder`)."""
     out, config = shipped_collection(tmp_path_factory.mktemp("deploy"), TOKENS)
-    assert run_cli("export", out, "--onchain", "--config", config).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--no-gas", "--config", config).exit_code == 0
     return out
 
 
@@ -138,46 +138,56 @@ def assert_key_nowhere(folder: Path, output: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("count", "moment"),
-    [(1, "after"), (3, "before"), (4, "pending")],
-    ids=["deploy-mined-unanswered", "page-2-never-taken", "page-3-left-pending"],
-)
-def test_a_deploy_killed_by_the_node_resumes_sending_no_step_twice(paged: Path, node: EvmNode, count: int, moment: str) -> None:
-    folder = paged
-    process = deploy_process(folder, node)
-    node.kill_at(count, moment, process.pid)
-    _, errors = process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL, errors
-    assert journal_of(folder)["steps"][count - 1]["status"] == "sent"  # journaled before the node saw it
-    resumed = run_cli(*deploy_args(folder, node))
+def test_a_deploy_killed_by_the_node_three_times_resumes_sending_no_step_twice(paged: Path, node: EvmNode) -> None:
+    """Killed as the node takes the deploy (mined, never answered), as it would take page 2 (lost: the resumed deploy
+    sends the same signed bytes again) and with page 3 left pending in its pool (the resumed deploy waits for it)."""
+    for count, moment, step in ((1, "after", 0), (3, "before", 2), (5, "pending", 3)):
+        process = deploy_process(paged, node)
+        node.kill_at(count, moment, process.pid)
+        _, errors = process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL, errors
+        assert journal_of(paged)["steps"][step]["status"] == "sent"  # journaled before the node saw it
+    resumed = run_cli(*deploy_args(paged, node))
     assert resumed.exit_code == 0, resumed.output
-    assert_deployed_once(folder, node)
-    expected_repeat = [node.received[count - 1]] if moment == "before" else []  # the same signed bytes, sent again
-    assert [h for i, h in enumerate(node.received) if h in node.received[:i]] == expected_repeat
+    assert_deployed_once(paged, node)
+    page_2 = journal_of(paged)["steps"][2]["hash"]
+    assert [h for i, h in enumerate(node.received) if h in node.received[:i]] == [page_2]  # its one resend
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("write", [1, 6, 9], ids=["deploy-signed-unsent", "page-2-receipt-not-journaled", "seal-signed-unsent"])
-def test_a_deploy_killed_at_its_journal_writes_resumes_sending_no_step_twice(paged: Path, node: EvmNode, write: int) -> None:
-    """Killed before its ``write``-th journal replace lands (odd: a signed step not yet journaled, so never sent;
-    even: a mined step whose receipt is not journaled yet)."""
-    folder = paged
-    replaces: list[str] = []
+def test_a_journaled_transaction_refused_after_the_gas_price_rose_is_signed_again_with_its_nonce(
+    paged: Path, node: EvmNode
+) -> None:
+    process = deploy_process(paged, node)
+    node.kill_at(2, "before", process.pid)  # page 1 journaled as sent, never taken
+    process.communicate(timeout=60)
+    node.price_rise = 5 * 10**9  # the pool now refuses it as underpriced
+    resumed = run_cli(*deploy_args(paged, node))
+    assert resumed.exit_code == 0, resumed.output
+    assert_deployed_once(paged, node)
+    page_1 = journal_of(paged)["steps"][1]
+    assert page_1["replaced"] == [node.received[1]] and page_1["hash"] == node.received[3]  # sent, refused, signed again
+    assert page_1["nonce"] == 1
 
-    def at(kind: str, path: str) -> bool:
-        if kind == "replace" and Path(path).name.startswith(".deployed.json."):
-            replaces.append(path)
-            return len(replaces) == write
-        return False
 
-    assert killed_at(deploy_args(folder, node), folder / "export" / "onchain", at=at)
-    journaled = journal_of(folder)["steps"] if write > 1 else []
-    assert len(node.received) == write // 2  # a step signed but not yet journaled was never sent
-    if write % 2 == 0:  # mined, yet the journal still says sent
-        assert journaled[-1]["status"] == "sent" and journaled[-1]["hash"] == node.mined()[-1]["hash"]
-    assert run_cli(*deploy_args(folder, node)).exit_code == 0
-    assert_deployed_once(folder, node)
+@pytest.mark.slow
+def test_a_deploy_killed_at_three_journal_writes_resumes_sending_no_step_twice(paged: Path, node: EvmNode) -> None:
+    """Killed before a journal write lands, three runs in a row: the deploy signed but not journaled (so never sent),
+    page 2 mined with its receipt not journaled yet, and the seal signed but not journaled."""
+    for write, received, journaled in ((1, 0, 0), (6, 3, 3), (4, 4, 4)):  # the run's n-th write; after it, the totals
+
+        def at(kind: str, path: str, write: int = write, seen: list[str] = []) -> bool:  # noqa: B006 (a fresh list each run: the def runs once per run)
+            if kind == "replace" and Path(path).name.startswith(".deployed.json."):
+                seen.append(path)
+                return len(seen) == write
+            return False
+
+        assert killed_at(deploy_args(paged, node), paged / "export" / "onchain", at=at)
+        steps = journal_of(paged)["steps"] if journaled else []
+        assert (len(node.received), len(steps)) == (received, journaled)  # a step signed but not journaled: never sent
+    assert steps[2]["status"] == "confirmed"  # the resumed run found page 2's receipt
+    assert run_cli(*deploy_args(paged, node)).exit_code == 0
+    assert_deployed_once(paged, node)
     assert len(set(node.received)) == len(node.received)
 
 
@@ -236,8 +246,8 @@ def test_insufficient_funds_is_one_line_exit_3_before_anything_is_sent(folder: P
 
 
 @pytest.mark.slow
-def test_a_journal_of_another_chain_or_another_export_is_refused(
-    folder: Path, node: EvmNode, exported: Path, tmp_path: Path
+def test_a_journal_of_another_chain_account_recipient_or_export_is_refused(
+    folder: Path, node: EvmNode, exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli(*deploy_args(folder, node)).exit_code == 0
     before = journal_of(folder)
@@ -246,10 +256,16 @@ def test_a_journal_of_another_chain_or_another_export_is_refused(
         line = refused(*deploy_args(folder, other))
         assert f"on chain {node.chain_id}, but --rpc serves chain 11155111" in line
         assert other.received == []
+    monkeypatch.setenv(ENV, "0x" + "22" * 32)  # another account: not the renderer's owner
+    assert f"records a deploy by account {ACCOUNT}" in refused(*deploy_args(folder, node))
+    monkeypatch.setenv(ENV, KEY)
+    args = deploy_args(folder, node)
+    args[args.index(ACCOUNT)] = "0x" + "ab" * 20  # the tokens went to ACCOUNT already
+    assert f"give --mint-to {ACCOUNT}" in refused(*args)
     traits = Path(shutil.copytree(exported.parent / "traits", tmp_path / "traits"))
     config = traits / "collection.toml"  # the symbol changed, exported again: another plan
     config.write_text(config.read_text().replace('symbol = "BPUNK"', 'symbol = "BPNK2"'))
-    assert run_cli("export", folder, "--onchain", "--config", config).exit_code == 0
+    assert run_cli("export", folder, "--onchain", "--no-gas", "--config", config).exit_code == 0
     assert journal_of(folder) == before  # the export keeps the journal it did not write
     assert "records a deploy of another export" in refused(*deploy_args(folder, node))
 

@@ -78,7 +78,7 @@ def test_a_deploy_into_hardhat_killed_and_resumed_sends_every_step_once(
     hardhat: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, config = shipped_collection(tmp_path, 3)
-    assert run_cli("export", out, "--onchain", "--config", config).exit_code == 0
+    assert run_cli("export", out, "--onchain", "--no-gas", "--config", config).exit_code == 0
     monkeypatch.setenv("HARDHAT_KEY", KEY)
     args = ["deploy", out, "--rpc", hardhat, "--key-env", "HARDHAT_KEY", "--mint-to", ACCOUNT, "--quiet"]
     replaces: list[str] = []

@@ -52,7 +52,8 @@ def layer_warnings(
             if palette is None or palette_path is None:
                 continue
             for part in layers.parts_of(position):  # a value without art in a part has no colour there to warn about
-                off = _off_palette(config, table, layers.art[part][index], palette, palette_path, judged=position > 0)
+                art = layers.strips.get((part, index), layers.art[part][index])  # a strip: every frame's colours
+                off = _off_palette(config, table, art, palette, palette_path, judged=position > 0)
                 warnings += [f"{part_path(config, table, layers.order.parts[part], index)}: {problem}" for problem in off]
     return warnings
 

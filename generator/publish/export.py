@@ -131,7 +131,9 @@ def export_collection(
         with writing(folder / EXPORT):
             staged = _stage(folder, config, work, lock, car, json_extension, theirs, progress)
         with writing(folder / GALLERY):
-            animated = frozenset(token.token_id for token in work.collection.animated)
+            animated = frozenset(
+                int(token.animation.stem) for token in work.collection.animated if token.animation
+            )  # masters' ids: the page shows an item's own GIF after a reveal
             page = gallery_html(*_gallery_inputs(config, work), _curation(folder, config, work.history), animated)
             write_atomic(folder / GALLERY, page.encode())
     published = folder / EXPORT / staged.files[0].split("/")[0]

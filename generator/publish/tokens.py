@@ -118,7 +118,7 @@ def upscaled_gif(path: Path, frame_ms: int, scale: int) -> bytes:
     """An animated token's GIF, every frame NEAREST-upscaled like its image, in the same exact palette and timing
     (``verify`` checked it frame by frame against the layers before any export)."""
     frames, _ = timeline(read_limited(path, IMAGE_LIMIT, RESTORE), frame_ms)
-    return encode_gif(frames.repeat(scale, 1).repeat(scale, 2), frame_ms)
+    return encode_gif(frames, frame_ms, scale)
 
 
 def _write_metadata(job: Job, document: dict[str, Any]) -> None:

@@ -35,6 +35,8 @@ def frame_files(path: Path) -> list[Path]:
     the numbered frames of the folder beside it (``blink.png`` → ``blink/0.png…``); ``[path]`` when neither exists,
     so the reader reports the missing layer as ever."""
     folder = path.with_suffix("")
+    if path.exists() and (folder / "0.png").exists():
+        raise UserError(f"{path} and {folder}/ both draw the value; keep one (a strip, or a folder of frames)")
     if path.exists() or not folder.is_dir():
         return [path]
     numbers = sorted(int(p.name[:-4]) for p in folder.iterdir() if FRAME_NAME.fullmatch(p.name))
@@ -65,6 +67,15 @@ def worn_strips(layers: Layers, combo: Combo) -> list[tuple[int, int]]:
     return [(part, value) for part, value in layers.strips if combo[parts[part].trait] == value]
 
 
+def strip_names(layers: Layers, tables: list[TraitTable], combo: Combo) -> str:
+    """The strips ``combo`` wears, as messages name them: ``eyes 'Brown' (4 frames), hat:back 'Cap' (2 frames)``."""
+    parts = layers.order.parts
+    return ", ".join(
+        f"{parts[part].label(tables)} '{tables[parts[part].trait].values[value].name}' ({len(layers.strips[(part, value)])} frames)"
+        for part, value in worn_strips(layers, combo)
+    )
+
+
 def frame_count(layers: Layers, combo: Combo) -> int:
     """How many frames the token ``combo`` animates over: the least common multiple of its strips' lengths (1: a
     still). The LCM, not the longest strip, so every strip loops whole: a 2-frame blink and a 3-frame smoke repeat
@@ -80,13 +91,8 @@ def check_frame_counts(layers: Layers, tables: list[TraitTable], combos: Iterabl
     for combo in combos:
         count = frame_count(layers, combo)
         if count > max_frames:
-            named = ", ".join(
-                f"{layers.order.parts[part].label(tables)} '{tables[layers.order.parts[part].trait].values[value].name}' "
-                f"({len(layers.strips[(part, value)])} frames)"
-                for part, value in worn_strips(layers, combo)
-            )
             raise UserError(
-                f"{named} animate together over {count} frames, more than [animation].max_frames = {max_frames}; "
+                f"{strip_names(layers, tables, combo)} animate together over {count} frames, more than [animation].max_frames = {max_frames}; "
                 "make the strips' lengths share factors (e.g. 2, 4, 8), forbid the combination in [[rules]], or raise "
                 "[animation].max_frames"
             )

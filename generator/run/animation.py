@@ -29,10 +29,14 @@ from generator.errors import UserError
 from generator.files import IMAGE_LIMIT, not_a_file, read_limited
 from generator.images import IMAGE_ERRORS, pack_rgb
 from generator.plan.traits import Combo, TraitTable
-from generator.render.frames import Frames, check_frame_counts
+from generator.render.frames import Frames, check_frame_counts, strip_names
 from generator.render.layers import Layers, drawn_layers
 
 GIF_COLOURS = 256  # a GIF palette's size
+
+
+class TooManyColours(ValueError):
+    """Frames with more colours than a GIF palette holds (the count is the argument)."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,28 @@ class Animation:
 
     frames: Frames
     frame_ms: int
+    tables: list[TraitTable]  # to name a token's strips in a refusal
 
     def count(self, combo: Combo) -> int:
         return self.frames.count(combo)
 
     def gifs(self, combos: Sequence[Combo]) -> list[bytes | None]:
-        """Each token's GIF (None for a still), tokens of one frame count composited together, one call per frame."""
-        gifs: list[bytes | None] = [None] * len(combos)
+        """Each token's GIF (None for a still); past a GIF's 256 colours, a refusal naming the token's strips."""
+        gifs: list[bytes | None] = []
+        for combo, frames in zip(combos, self.expected(combos), strict=True):
+            try:
+                gifs.append(None if frames is None else encode_gif(frames, self.frame_ms))
+            except TooManyColours as error:
+                raise UserError(
+                    f"{strip_names(self.frames.layers, self.tables, combo)} give a token {error} colours across its frames, "
+                    f"more than a GIF's {GIF_COLOURS}; draw the strips (or the layers under them) with fewer colours"
+                ) from None
+        return gifs
+
+    def expected(self, combos: Sequence[Combo]) -> list[np.ndarray | None]:
+        """Each token's (frames, size, size, 3), as its GIF must decode (None for a still): tokens of one frame count
+        composited together, one vectorised call per frame."""
+        expected: list[np.ndarray | None] = [None] * len(combos)
         by_count: dict[int, list[int]] = {}
         for position, combo in enumerate(combos):
             by_count.setdefault(self.count(combo), []).append(position)
@@ -56,45 +75,40 @@ class Animation:
                 continue
             frames = self.frames.composite(np.array([combos[p] for p in positions]), count)
             for column, position in enumerate(positions):
-                gifs[position] = encode_gif(frames[:, column], self.frame_ms)
-        return gifs
-
-    def expected(self, combo: Combo) -> np.ndarray:
-        """(frames, size, size, 3): the token's frames, as its GIF must decode."""
-        return self.frames.composite(np.array([combo]), self.count(combo))[:, 0]
+                expected[position] = frames[:, column]
+        return expected
 
 
-def animation_of(layers: Layers | None, config: Config) -> Animation | None:
+def animation_of(layers: Layers | None, config: Config, tables: list[TraitTable]) -> Animation | None:
     """The collection's animation, or None when no value is a strip (a still collection is unchanged in every file)."""
     if layers is None or not layers.strips:
         return None
-    return Animation(Frames(layers), config.animation.frame_ms)
+    return Animation(Frames(layers), config.animation.frame_ms, tables)
 
 
 def load_animation(config: Config, tables: list[TraitTable]) -> Animation | None:
     """For the commands that check a finished folder (``verify``, ``export``): the layers read again when complete."""
-    return animation_of(drawn_layers(config, tables), config)
+    return animation_of(drawn_layers(config, tables), config, tables)
 
 
-def check_animation(animation: Animation | None, tables: list[TraitTable], combos: Sequence[Combo], config: Config) -> None:
+def check_animation(animation: Animation | None, combos: Sequence[Combo], max_frames: int) -> None:
     """Every planned token's frame count within ``[animation].max_frames`` (before any write)."""
     if animation is not None:
-        check_frame_counts(animation.frames.layers, tables, combos, config.animation.max_frames)
+        check_frame_counts(animation.frames.layers, animation.tables, combos, max_frames)
 
 
-def encode_gif(frames: np.ndarray, frame_ms: int) -> bytes:
-    """(frames, size, size, 3) → a looping GIF in one exact palette (the frames' own colours, sorted), no dithering."""
+def encode_gif(frames: np.ndarray, frame_ms: int, scale: int = 1) -> bytes:
+    """(frames, size, size, 3) → a looping GIF in one exact palette (the frames' own colours, sorted), no dithering;
+    ``scale``: every pixel a ``scale``×``scale`` block (``export``'s NEAREST upscale). The palette is found at the
+    token's own size and the indices upscaled: finding it among the upscaled pixels cost 58 ms a 480 px token, this 2."""
     packed = pack_rgb(frames.reshape(-1, 3))
     colours, first, index = np.unique(packed, return_index=True, return_inverse=True)
     if len(colours) > GIF_COLOURS:
-        raise UserError(
-            f"an animated token has {len(colours)} colours across its frames, more than a GIF's {GIF_COLOURS}; "
-            "draw its strips with fewer colours"
-        )
+        raise TooManyColours(len(colours))
     palette = frames.reshape(-1, 3)[first].tobytes()
     images = []
     for indices in index.reshape(frames.shape[:3]).astype(np.uint8):
-        image = Image.fromarray(indices, "P")
+        image = Image.fromarray(indices.repeat(scale, 0).repeat(scale, 1) if scale > 1 else indices, "P")
         image.putpalette(palette)
         images.append(image)
     out = io.BytesIO()
@@ -116,20 +130,19 @@ def timeline(data: bytes, frame_ms: int) -> tuple[np.ndarray, int]:
     return np.stack(steps), loop
 
 
-def gif_problem(path: Path, animation: Animation, combo: Combo) -> str | None:
-    """An animated token's GIF against its layers, frame by frame (``verify``); None when every frame is the composite
-    of that frame, shown ``frame_ms``, looping for ever."""
+def gif_problem(path: Path, expected: np.ndarray, frame_ms: int) -> str | None:
+    """An animated token's GIF against its ``expected`` frames (:meth:`Animation.expected`), frame by frame
+    (``verify``); None when every frame is that frame's composite, shown ``frame_ms``, looping for ever."""
     fix = "run the same `punkgen collection` command again to rewrite it"
     if kind := not_a_file(path):
         return f"{path}: {kind}; {fix}"
     try:
-        frames, loop = timeline(read_limited(path, IMAGE_LIMIT, fix), animation.frame_ms)
+        frames, loop = timeline(read_limited(path, IMAGE_LIMIT, fix), frame_ms)
     except (ValueError, *IMAGE_ERRORS) as error:
         return f"{path}: not a GIF punkgen wrote ({error}); {fix}"
-    expected = animation.expected(combo)
     if loop != 0:
         return f"{path}: plays {loop} time(s) after the first instead of looping for ever; {fix}"
     if len(frames) != len(expected):
-        return f"{path}: {len(frames)} frames of {animation.frame_ms} ms, expected {len(expected)}; {fix}"
+        return f"{path}: {len(frames)} frames of {frame_ms} ms, expected {len(expected)}; {fix}"
     wrong = [f for f in range(len(frames)) if not np.array_equal(frames[f], expected[f])]
     return f"{path}: frame {wrong[0]} differs from its layers' composite; {fix}" if wrong else None

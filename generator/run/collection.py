@@ -89,7 +89,7 @@ def plan_run(config: Config, out: Path | None, notify: Callable[[str], None]) ->
         tables, rules, c.size - len(one_of_ones), c.seed, config.traits.sampling, c.first_token_id, frozenset(one_of_ones)
     )
     destination = _destination(out or default_folder(config), config, tables, renderer)
-    check_animation(destination.animation, tables, [token.combo for token in plan], config)
+    check_animation(destination.animation, [token.combo for token in plan], config.animation.max_frames)
     refuse_overlaps(destination.folder, config, renderer.folders_read())
     attempts = 1 if renderer.deterministic else config.quality.max_attempts
     art = {token_id: one.art.source_sha256 for token_id, one in one_of_ones.items()}
@@ -239,7 +239,7 @@ def _destination(folder: Path, config: Config, tables: list[TraitTable], rendere
         ui_parameters=made,
         training=load_training_set(training_dir, config.pixels.size) if training_dir else None,
         layers=layers,
-        animation=animation_of(renderer.frame_layers, config),
+        animation=animation_of(renderer.frame_layers, config, tables),
     )
 
 

@@ -4,7 +4,8 @@ Every transaction is signed here (the key never leaves this process: read from t
 printed, never written) and journaled in ``export/onchain/deployed.json`` BEFORE it is sent: its step, nonce, hash and
 signed bytes as ``sent``, then ``confirmed`` with its receipt. A deploy killed at any moment resumes from the journal:
 a sent step whose receipt exists is confirmed, one still pending is waited for, and one the node never took (its nonce
-still unused) is sent again as the SAME signed transaction, so no step can land twice: its nonce is fixed once signed.
+still unused) is sent again as the SAME signed transaction (or, refused, signed anew with the SAME nonce), so no step
+can land twice: its nonce is fixed once signed. The journal is fsynced before each send.
 
 Exit statuses: a :class:`~generator.errors.UserError` (2) for what the user gave (the key variable, the folder, a
 journal of another plan or chain, ``--mint-to``); a :class:`ChainError` (3) for what the chain or the network did
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 from generator.errors import Arg, UserError
 from generator.files import TEXT_LIMIT, read_limited, write_atomic
 from generator.progress import Advance, unseen
-from generator.publish.onchain.plan import PLAN, REEXPORT, Step, checked_steps
+from generator.publish.onchain.plan import PLAN, REEXPORT, Step, checked_plan, deploy_steps
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 from generator.text import parse_json
@@ -61,33 +62,38 @@ def deploy(folder: Path, rpc: str, key_env: str, mint_to: str | None, progress: 
     mint_to = _address(mint_to)
     with folder_lock(folder, "the deploy"):
         journal_path = onchain / JOURNAL
-        digest, _ = checked_steps(onchain, None)
+        digest = checked_plan(onchain)
         node = _Node(rpc)
         journal = _journal(journal_path, digest, node.chain_id(), account.address, mint_to)
-        _, steps = checked_steps(onchain, journal["mint_to"])
-        records = journal["steps"]
-        progress(sum(r["status"] == "confirmed" for r in records), len(steps))
-        _check_funds(
-            node, account.address, [s for i, s in enumerate(steps) if i >= len(records) or records[i]["status"] != "confirmed"]
-        )
+        steps, records = deploy_steps(onchain, journal["mint_to"]), journal["steps"]
+        landed = [index < len(records) and records[index]["status"] == "confirmed" for index in range(len(steps))]
+        progress(sum(landed), len(steps))
+        _check_funds(node, account.address, [step for step, done in zip(steps, landed, strict=True) if not done])
         sent_now = 0
         for index, step in enumerate(steps):
-            if index < len(records) and records[index]["status"] == "confirmed":
-                continue
-            if index == len(records) or records[index]["status"] == "reverted":
-                _sign(node, account, step, journal, index)
-                write_atomic(journal_path, _pretty(journal))  # sent: recorded before the node sees it
-                sent_now += 1
-            receipt = _land(node, records[index], step, index)
-            _confirm(journal, index, step, receipt)
-            write_atomic(journal_path, _pretty(journal))
-            if receipt["status"] != 1:
-                raise ChainError(
-                    f"step {index} ({step.kind}) reverted in block {receipt['blockNumber']} (transaction "
-                    f"{records[index]['hash']}); it changed nothing: run the same command again to retry it"
-                )
-            progress(1)
+            if not landed[index]:
+                sent_now += _land_step(node, account, journal, journal_path, index, step)
+                progress(1)
     return Deployed(journal["address"], journal["chain_id"], len(steps), sent_now, journal_path)
+
+
+def _land_step(node: _Node, account: Any, journal: dict, journal_path: Path, index: int, step: Step) -> bool:
+    """Sign and send ``step`` (unless the journal holds it as sent) and journal its receipt; whether it was signed
+    now. The journal is written before the node sees the transaction, and again once it landed."""
+    records = journal["steps"]
+    signed = index == len(records) or records[index]["status"] == "reverted"
+    if signed:
+        _sign(node, account, step, journal, index)
+        _write_journal(journal_path, journal)
+    receipt = _land(node, account, journal, journal_path, index, step)
+    _confirm(journal, index, step, receipt)
+    _write_journal(journal_path, journal)
+    if receipt["status"] != 1:
+        raise ChainError(
+            f"step {index} ({step.kind}) reverted in block {receipt['blockNumber']} (transaction "
+            f"{records[index]['hash']}); it changed nothing: run the same command again to retry it"
+        )
+    return signed
 
 
 def _require_web3() -> None:
@@ -140,7 +146,10 @@ def _journal(path: Path, digest: str, chain_id: int, account: str, mint_to: str 
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{path}: not a deploy journal punkgen wrote; move it away to deploy anew") from None
     if fields[0] != digest:
-        raise UserError(f"{path} records a deploy of another export (plan {fields[0][:12]}…); move it away to deploy this one")
+        raise UserError(
+            f"{path} records a deploy of another export (plan {fields[0][:12]}…); move it away (it names that contract) "
+            "to deploy this export as a new one"
+        )
     if fields[1] != chain_id:
         raise UserError(
             f"{path} records a deploy on chain {fields[1]}, but {Arg.RPC} serves chain {chain_id}; give that chain's RPC"
@@ -154,57 +163,65 @@ def _journal(path: Path, digest: str, chain_id: int, account: str, mint_to: str 
     return journal
 
 
-def _check_funds(node: _Node, account: str, unconfirmed: list[Step]) -> None:
-    """Refuse up front a deploy the account cannot pay for at the node's gas price (each step's gas limit, at most)."""
-    price, balance = node.gas_price(), node.balance(account)
+def _check_funds(node: _Node, account: str, unconfirmed: list[Step], price: int | None = None) -> None:
+    """Refuse a deploy the account cannot pay for at ``price`` (the node's gas price by default), each step at its
+    gas limit: up front for every step left, and for a step whose transaction the node refused."""
+    price = price or node.gas_price()
+    balance = node.balance(account)
     needed = price * sum(step.gas for step in unconfirmed)
     if balance < needed:
-        raise ChainError(_funds_message(account, balance, needed, len(unconfirmed), price))
+        raise ChainError(
+            f"insufficient funds: account {account} holds {balance / 1e18:.6f} ETH, and the {len(unconfirmed)} remaining "
+            f"transactions may need up to {needed / 1e18:.6f} ETH at {price / 1e9:.2f} gwei; fund it and run the same "
+            "command again"
+        )
 
 
-def _funds_message(account: str, balance: int, needed: int, steps: int, price: int) -> str:
-    return (
-        f"insufficient funds: account {account} holds {balance / 1e18:.6f} ETH, and the {steps} remaining transactions "
-        f"may need up to {needed / 1e18:.6f} ETH at {price / 1e9:.2f} gwei; fund it and run the same command again"
-    )
-
-
-def _sign(node: _Node, account: Any, step: Step, journal: dict, index: int) -> None:
-    """Sign ``step`` with the account's next nonce and put it in the journal as ``sent``."""
-    transaction = {"nonce": node.nonce(account.address, "pending"), "gasPrice": node.gas_price(), "gas": step.gas}
-    transaction |= {"value": 0, "data": step.data, "chainId": journal["chain_id"]}
-    if step.to_contract:
-        transaction["to"] = journal["address"]
+def _sign(node: _Node, account: Any, step: Step, journal: dict, index: int, nonce: int | None = None) -> None:
+    """Sign ``step`` (with the account's next nonce, or ``nonce`` to replace a refused transaction) at the node's gas
+    price and put it in the journal as ``sent``."""
+    price = node.gas_price()
+    nonce = node.nonce(account.address, "pending") if nonce is None else nonce
+    transaction = {"nonce": nonce, "gasPrice": price, "gas": step.gas, "value": 0, "data": step.data}
+    transaction |= {"chainId": journal["chain_id"]} | ({"to": journal["address"]} if step.to_contract else {})
     signed = account.sign_transaction(transaction)
-    record = {"kind": step.kind, "nonce": transaction["nonce"], "hash": "0x" + bytes(signed.hash).hex()}
+    record = {"kind": step.kind, "nonce": nonce, "gas_price": price, "hash": "0x" + bytes(signed.hash).hex()}
     record |= {"status": "sent", "raw": "0x" + bytes(signed.raw_transaction).hex()}
-    if index < len(journal["steps"]):  # a reverted step, tried again: its transaction stays on record
-        journal.setdefault("reverted", []).append(journal["steps"].pop(index))
+    if index < len(journal["steps"]):  # reverted, or refused by the node: its transaction stays on record
+        earlier = journal["steps"].pop(index)
+        if earlier["status"] == "sent":  # refused, never mined: same nonce, so at most one of the two lands
+            record["replaced"] = [*earlier.get("replaced", []), earlier["hash"]]
+        else:
+            journal.setdefault("reverted", []).append(earlier)
     journal["steps"].append(record)
 
 
-def _land(node: _Node, record: dict, step: Step, index: int) -> dict:
-    """The receipt of the sent ``record``: found, waited for, or after sending its signed bytes (again) where the
-    node does not know it and its nonce is still unused."""
-    receipt = node.receipt(record["hash"])
-    if receipt is not None:
-        return receipt
+def _land(node: _Node, account: Any, journal: dict, journal_path: Path, index: int, step: Step) -> dict:
+    """The receipt of step ``index``, journaled as sent: found (its transaction's, or one it replaced), waited for,
+    or after sending its signed bytes (again) where the node does not know them and their nonce is unused. A node
+    that refuses them (the gas price rose past them, say) gets the step signed anew with the same nonce."""
+    record = journal["steps"][index]
+    for hash_ in [record["hash"], *record.get("replaced", [])]:
+        if (receipt := node.receipt(hash_)) is not None:
+            record["hash"] = hash_
+            return receipt
     if not node.knows(record["hash"]):
-        account = journal_sender(record)
-        if node.nonce(account, "latest") > record["nonce"]:
+        if node.nonce(account.address, "latest") > record["nonce"]:
             raise ChainError(
-                f"step {index} ({step.kind})'s nonce {record['nonce']} was used by another transaction from {account}, "
-                f"not by its own {record['hash']}; deploy with an account nothing else uses"
+                f"step {index} ({step.kind})'s nonce {record['nonce']} was used by another transaction from "
+                f"{account.address}, not by its own {record['hash']}; deploy with an account nothing else uses"
             )
-        node.send(record["raw"], index, step)
+        try:
+            node.send(record["raw"])
+        except ChainError:
+            _check_funds(node, account.address, [step], record["gas_price"])
+            if node.gas_price() == record["gas_price"]:
+                raise  # refused for another reason than its price: the node's own words, one line
+            _sign(node, account, step, journal, index, nonce=record["nonce"])
+            _write_journal(journal_path, journal)
+            record = journal["steps"][index]
+            node.send(record["raw"])
     return node.wait(record["hash"], index, step)
-
-
-def journal_sender(record: dict) -> str:
-    """The account that signed a journaled transaction, recovered from its signed bytes."""
-    from eth_account import Account
-
-    return Account.recover_transaction(record["raw"])
 
 
 def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
@@ -213,11 +230,22 @@ def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
     record |= {"status": "confirmed" if receipt["status"] == 1 else "reverted", "block": receipt["blockNumber"]}
     record["gas_used"] = receipt["gasUsed"]
     if step.kind == "deploy" and receipt["status"] == 1:
-        journal["address"] = receipt["contractAddress"]
+        from eth_utils import to_checksum_address  # nodes answer in lower case; signing wants the checksum
+
+        journal["address"] = to_checksum_address(receipt["contractAddress"])
 
 
-def _pretty(document: dict) -> bytes:
-    return (json.dumps(document, indent=2) + "\n").encode()
+def _write_journal(path: Path, journal: dict) -> None:
+    """Replace the journal atomically, then flush it and its folder to disk before anything is sent: a deploy
+    spends money, so its record must outlive a power cut, not only a killed process (a few fsyncs a transaction
+    against seconds of block time)."""
+    write_atomic(path, (json.dumps(journal, indent=2) + "\n").encode())
+    for synced in (path, path.parent):
+        descriptor = os.open(synced, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 class _Node:
@@ -254,15 +282,11 @@ class _Node:
     def knows(self, hash_: str) -> bool:
         return self._call("eth_getTransactionByHash", [hash_], quantities=False) is not None
 
-    def send(self, raw: str, index: int, step: Step) -> None:
+    def send(self, raw: str) -> None:
         try:
             self._call("eth_sendRawTransaction", [raw], quantities=False)
         except ChainError as error:
-            if "insufficient funds" in str(error).lower():
-                raise ChainError(
-                    f"step {index} ({step.kind}): {error}; fund the account and run the same command again"
-                ) from None
-            if not any(known in str(error).lower() for known in ("already known", "known transaction")):  # the node holds it
+            if not any(known in str(error).lower() for known in ("already known", "known transaction")):  # it holds it
                 raise
 
     def wait(self, hash_: str, index: int, step: Step) -> dict:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 ARTIFACT = Path(__file__).resolve().parents[3] / "contracts" / "artifacts" / "PunkgenRenderer.json"
-LAYOUT = "(uint256,uint256,uint256,bytes32,uint256,uint256,uint256,uint256[],uint256,string[4],string)"
 BLOCK_GAS = 60_000_000  # room for any one transaction a collection needs; mainnet's 36 M caps each at 30 M here
 DEFAULT_GAS_PRICE = 10.0  # gwei: above Ethereum mainnet's usual base fee in 2025, so the ETH shown is not optimistic
 INSTALL = "pip install -e '.[onchain]' (py-evm and eth-tester)"
@@ -44,14 +43,10 @@ def renderer_code() -> bytes:
 
 def constructor_data(arguments: dict[str, Any]) -> bytes:
     """The creation transaction's data: the renderer's code and its ABI-encoded constructor arguments
-    (``contract.json``)."""
-    from eth_abi import encode
+    (``contract.json``), as the deployment plan sends it (:mod:`.plan`)."""
+    from generator.publish.onchain.plan import constructor_arguments
 
-    layout = [arguments[key] for key in ("first_token_id", "supply", "traits_per_token")]
-    layout += [bytes.fromhex(arguments["provenance"].removeprefix("0x"))]
-    layout += [arguments[key] for key in ("palette_start", "image_table_start", "tokens_start", "trait_bases", "whole_base")]
-    layout += [arguments["token_json"], arguments["contract_json"]]
-    return renderer_code() + encode(["string", "string", LAYOUT], [arguments["name"], arguments["symbol"], layout])
+    return renderer_code() + constructor_arguments(arguments)
 
 
 def selector(signature: str) -> bytes:

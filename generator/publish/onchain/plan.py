@@ -7,8 +7,8 @@ as ``deploy-plan.json``: each step's kind, size, SHA-256 of its calldata and gas
 plan, so a deploy never sends data the export did not write, and its journal names the plan it belongs to.
 
 The calldata is ABI-encoded here (a few lines for the constructor's types) rather than with ``eth-abi``, so an
-export needs no Ethereum package; the tests check the encoding against ``eth-abi`` and the selectors against
-Keccak-256.
+export (``--no-gas``) needs no Ethereum package; :mod:`.evm` measures the gas of this same encoding, and the tests
+check it against ``eth-abi`` and the selectors against Keccak-256.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 
 from generator.errors import UserError
 from generator.files import TEXT_LIMIT, read_limited
+from generator.publish.onchain.evm import renderer_code
 from generator.text import parse_json
 
-ARTIFACT = Path(__file__).resolve().parents[3] / "contracts" / "artifacts" / "PunkgenRenderer.json"
 PLAN = "deploy-plan.json"
 STORE, SEAL, MINT = bytes.fromhex("b374012b"), bytes.fromhex("3fb27b85"), bytes.fromhex("40c10f19")  # 4-byte selectors
 MINT_BATCH = 250  # tokens per mint transaction: ~6.4 M gas measured, well inside any block (30 M and more)
@@ -71,7 +71,7 @@ def steps_for(arguments: dict, stream: bytes, mint_to: str | None = None) -> lis
     """Every step for ``contract.json``'s ``arguments`` and the data ``stream``, mints included (to ``mint_to``, or
     to the zero address only to plan them)."""
     constructor = constructor_arguments(arguments)
-    creation = _creation_code() + constructor
+    creation = renderer_code() + constructor
     steps = [Step("deploy", creation, _deploy_gas(creation, constructor))]
     at = 0
     for size in arguments["chunks"]:
@@ -96,11 +96,10 @@ def plan_document(steps: list[Step]) -> dict:
     return {"plan": digest, "gas": sum(step.gas for step in steps), "steps": records}
 
 
-def checked_steps(onchain: Path, mint_to: str | None) -> tuple[str, list[Step]]:
-    """The plan's digest and the steps to send (mints only with ``mint_to``), refused unless the files and the
-    artifact still build exactly the exported ``deploy-plan.json``."""
+def checked_plan(onchain: Path) -> str:
+    """The digest of ``onchain``'s ``deploy-plan.json``, refused unless its files and this punkgen's renderer still
+    build exactly that plan."""
     planned = _read_json(onchain / PLAN)
-    steps = plan_steps(onchain, mint_to)
     rebuilt = plan_document(plan_steps(onchain))
     if rebuilt["plan"] != planned.get("plan"):
         differing = next(
@@ -111,7 +110,12 @@ def checked_steps(onchain: Path, mint_to: str | None) -> tuple[str, list[Step]]:
             f"{onchain / PLAN}: {where} differs from what contract.json, contract-data.bin and this punkgen's renderer "
             f"build; {REEXPORT}"
         )
-    return planned["plan"], steps if mint_to else [step for step in steps if step.kind != "mint"]
+    return rebuilt["plan"]
+
+
+def deploy_steps(onchain: Path, mint_to: str | None) -> list[Step]:
+    """The steps a deploy sends: the plan's, its mints only with a recipient."""
+    return [step for step in plan_steps(onchain, mint_to) if mint_to or step.kind != "mint"]
 
 
 def constructor_arguments(arguments: dict) -> bytes:
@@ -147,14 +151,6 @@ def _sequence(items: list[tuple[bool, bytes]]) -> bytes:
         else:
             heads += encoded
     return heads + tails
-
-
-def _creation_code() -> bytes:
-    try:
-        artifact = parse_json(read_limited(ARTIFACT, TEXT_LIMIT, "reinstall punkgen from its repository"))
-        return bytes.fromhex(artifact["bytecode"].removeprefix("0x"))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise UserError(f"{ARTIFACT}: not the renderer's compiled artifact; reinstall punkgen (or run make contract)") from None
 
 
 def _calldata_gas(data: bytes) -> int:

@@ -74,8 +74,9 @@ def gas_lines(gas: dict) -> list[str]:
     return [
         f"deployment gas: {gas['deploy_total']:,} in {len(gas['deploy'])} transactions ({each}) = "
         f"{gas['deploy_eth']:g} ETH at {gas['gas_price_gwei']:g} gwei",
-        f"mint gas: {mint['first_token']:,} for the first token, {mint['per_token_in_batch']:,} per token in a batch of "
-        f"{mint['batch']}; all tokens {gas['mint_all_eth']:g} ETH",
+        f"mint gas: {mint['first_token']:,} for the first token"
+        + (f", {mint['per_token_in_batch']:,} per token in a batch of {mint['batch']}" if mint["batch"] else "")
+        + f"; all tokens {gas['mint_all_eth']:g} ETH",
         f"tokenURI gas: mean {uri['mean']:,}, worst {uri['worst']:,} (token {uri['worst_token']}); {uri['how']}",
         f"measured in {gas['measured_in'].split(',')[0]}",
     ]
