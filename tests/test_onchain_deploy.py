@@ -288,8 +288,14 @@ def test_a_journal_of_another_chain_account_recipient_or_export_is_refused(
     traits = Path(shutil.copytree(exported.parent / "traits", tmp_path / "traits"))
     config = traits / "collection.toml"  # the symbol changed, exported again: another plan
     config.write_text(config.read_text().replace('symbol = "BPUNK"', 'symbol = "BPNK2"'))
+    assert "records a deploy of this folder's earlier on-chain export" in refused(
+        "export", folder, "--onchain", "--no-gas", "--config", config
+    )  # the export will not replace the files this deploy sends (tests/test_onchain_export_after_deploy.py)
+    journal = folder / "export" / "onchain" / "deployed.json"
+    journal.rename(tmp_path / "deployed.json")  # moved away, exported, put back: the deploy refuses it itself
     assert run_cli("export", folder, "--onchain", "--no-gas", "--config", config).exit_code == 0
-    assert journal_of(folder) == before  # the export keeps the journal it did not write
+    (tmp_path / "deployed.json").rename(journal)
+    assert journal_of(folder) == before
     assert "records a deploy of another export" in refused(*deploy_args(folder, node))
 
 
