@@ -70,3 +70,13 @@ def test_a_key_env_that_holds_much_of_a_key_is_refused_without_echoing_it(folder
     line = deploy_refused(folder, key_env=key_env)
     assert "NAME of an environment variable" in line
     assert KEY[:32] not in line.lower() and KEY[-32:-1] not in line.lower()
+
+
+@pytest.mark.parametrize(
+    "rpc",
+    ["http://[::1", "http://127.0.0.1:notaport/", "http://127.0.0.1:99999/", "http://localhost:8545 ", "ws://127.0.0.1:8545"],
+    ids=["ipv6-unclosed", "port-not-a-number", "port-out-of-range", "port-with-a-space", "websocket"],
+)
+def test_an_rpc_url_that_does_not_parse_is_one_line(folder: Path, rpc: str) -> None:
+    line = refused("deploy", folder, "--rpc", rpc, "--key-env", "DEPLOYER_KEY", "--quiet")
+    assert "--rpc must be an http:// or https:// JSON-RPC URL" in line

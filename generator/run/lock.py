@@ -112,10 +112,10 @@ _URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://(\S*)")
 def _host_only(url: re.Match) -> str:
     """A URL in another process's command line (``deploy --rpc``) cut to its scheme and host: its user, password,
     path and query may hold a provider's API key, which a refusal printed to someone's terminal must not show."""
-    parts = urlsplit(url.group(0))
     try:
+        parts = urlsplit(url.group(0))
         host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    except ValueError:  # a port that is not a number: say nothing of it
-        host = parts.hostname or ""
+    except ValueError:  # a bad IPv6 literal or port: say nothing of the rest
+        return f"{url.group(1)}://…"
     hidden = "/…" if parts.username or parts.path.strip("/") or parts.query or parts.fragment else ""
     return f"{url.group(1)}://{host}{hidden}"

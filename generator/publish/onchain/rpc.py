@@ -36,11 +36,14 @@ class Node:
     """The JSON-RPC endpoint ``rpc``; every failure a :class:`ChainError` that names only its scheme and host."""
 
     def __init__(self, rpc: str) -> None:
-        parts = urlsplit(rpc)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:  # urlsplit and .port raise ValueError on a bad IPv6 literal or port: the same line, never a traceback
+            parts = urlsplit(rpc)
+            self.host = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise UserError(f"{Arg.RPC} must be an http:// or https:// JSON-RPC URL (e.g. http://127.0.0.1:8545)")
         self.url = rpc
-        self.host = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         self.secrets = _secrets(rpc)
         self.calls = 0
 
