@@ -193,6 +193,25 @@ def test_a_send_the_node_answers_with_an_error_but_mines_is_waited_for_not_signe
     assert not [record for record in journal_of(paged)["steps"] if "replaced" in record]
 
 
+@pytest.mark.parametrize("answered", [None, "0x" + "ab" * 20], ids=["no-address", "another-address"])
+def test_a_receipt_placing_the_contract_elsewhere_stops_the_deploy_before_any_step_goes_there(
+    folder: Path, node: EvmNode, answered: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipt = node._receipt
+
+    def lying(hash_: str) -> dict | None:
+        found = receipt(hash_)
+        return found and (found | {"contractAddress": answered} if found.get("contractAddress") else found)
+
+    monkeypatch.setattr(node, "_receipt", lying)
+    line = refused_by_chain(*deploy_args(folder, node))
+    assert f"puts the deployed contract at {answered}" in line and "with nonce 0 creates 0x" in line
+    assert sent_kinds(node) == ["deploy"] and journal_of(folder)["address"] is None
+    monkeypatch.setattr(node, "_receipt", receipt)  # a truthful node: the deploy goes on, sending nothing twice
+    assert run_cli(*deploy_args(folder, node)).exit_code == 0
+    assert_deployed_once(folder, node)
+
+
 @pytest.mark.slow
 def test_a_deploy_killed_at_three_journal_writes_resumes_sending_no_step_twice(paged: Path, node: EvmNode) -> None:
     """Killed before a journal write lands, three runs in a row: the deploy signed but not journaled (so never sent),

@@ -205,6 +205,8 @@ def _land(node: Node, account: Any, journal: dict, journal_path: Path, index: in
 
 def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
     record = journal["steps"][index]
+    if step.kind == "deploy" and receipt["status"] == 1:
+        _check_created(receipt.get("contractAddress"), journal["account"], record["nonce"])
     record.pop("raw")  # landed: its bytes are never sent again
     record |= {"status": "confirmed" if receipt["status"] == 1 else "reverted", "block": receipt["blockNumber"]}
     record["gas_used"] = receipt["gasUsed"]
@@ -212,3 +214,17 @@ def _confirm(journal: dict, index: int, step: Step, receipt: dict) -> None:
         from eth_utils import to_checksum_address  # nodes answer in lower case; signing wants the checksum
 
         journal["address"] = to_checksum_address(receipt["contractAddress"])
+
+
+def _check_created(address: object, account: str, nonce: int) -> None:
+    """The contract a deployment created is at the address its sender and nonce determine (CREATE): a node whose
+    receipt says otherwise (none, or another contract's) would have every later step sent to the wrong place."""
+    import rlp
+    from eth_utils import keccak
+
+    created = "0x" + keccak(rlp.encode([bytes.fromhex(account[2:]), nonce]))[12:].hex()
+    if not isinstance(address, str) or address.lower() != created:
+        raise ChainError(
+            f"the node's receipt puts the deployed contract at {address}, but a deployment from {account} with nonce "
+            f"{nonce} creates {created}; check {Arg.RPC} (is it the chain you meant?), then run again"
+        )
