@@ -212,6 +212,31 @@ def test_a_receipt_placing_the_contract_elsewhere_stops_the_deploy_before_any_st
     assert_deployed_once(folder, node)
 
 
+@pytest.mark.parametrize("then", ["price-falls-back", "account-funded"])
+def test_a_gas_price_spike_the_account_cannot_pay_stops_in_one_line_and_resumes(
+    folder: Path, node: EvmNode, then: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = node._raw
+
+    def spiking(raw: str) -> str:
+        hash_ = taken(raw)
+        node.price_rise = 20_000 * 10**9  # after the deployment: 20,000 gwei more, past the account's 1 ETH
+        return hash_
+
+    monkeypatch.setattr(node, "_raw", spiking)
+    line = refused_by_chain(*deploy_args(folder, node))
+    assert "insufficient funds" in line and "the next transaction may need" in line
+    assert [record["status"] for record in journal_of(folder)["steps"]] == ["confirmed", "sent"]
+    monkeypatch.setattr(node, "_raw", taken)
+    if then == "price-falls-back":  # signed again at the lower price, with the same nonce
+        node.price_rise = 0
+    else:  # sent as signed, at the spiked price
+        node.fund(ACCOUNT, 100 * 10**18)
+    resumed = run_cli(*deploy_args(folder, node))
+    assert resumed.exit_code == 0, resumed.output
+    assert_deployed_once(folder, node)
+
+
 @pytest.mark.slow
 def test_a_deploy_killed_at_three_journal_writes_resumes_sending_no_step_twice(paged: Path, node: EvmNode) -> None:
     """Killed before a journal write lands, three runs in a row: the deploy signed but not journaled (so never sent),

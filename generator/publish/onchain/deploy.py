@@ -148,10 +148,14 @@ def _check_funds(node: Node, account: str, unconfirmed: list[Step], price: int |
     needed = price * sum(step.gas for step in unconfirmed)
     if balance < needed:
         raise ChainError(
-            f"insufficient funds: account {account} holds {balance / 1e18:.6f} ETH, and the {len(unconfirmed)} remaining "
-            f"transactions may need up to {needed / 1e18:.6f} ETH at {price / 1e9:.2f} gwei; fund it and run the same "
-            "command again"
+            f"insufficient funds: account {account} holds {balance / 1e18:.6f} ETH, and {_steps_left(unconfirmed)} may "
+            f"need up to {needed / 1e18:.6f} ETH at {price / 1e9:.2f} gwei; fund it (or wait for a lower gas price) and "
+            "run the same command again"
         )
+
+
+def _steps_left(unconfirmed: list[Step]) -> str:
+    return "the next transaction" if len(unconfirmed) == 1 else f"the {len(unconfirmed)} remaining transactions"
 
 
 def _sign(node: Node, account: Any, step: Step, journal: dict, index: int, nonce: int | None = None) -> None:
@@ -193,13 +197,17 @@ def _land(node: Node, account: Any, journal: dict, journal_path: Path, index: in
         except ChainError:
             if node.knows(record["hash"]):  # an error, yet taken (hardhat so answers one that reverts): its receipt says
                 return node.wait(record["hash"], record["raw"], f"step {index} ({step.kind})")
-            _check_funds(node, account.address, [step], record["gas_price"])
-            if node.gas_price() <= record["gas_price"]:
-                raise  # refused for another reason than a price that rose: the node's own words, one line
-            _sign(node, account, step, journal, index, nonce=record["nonce"])
-            write_journal(journal_path, journal)
+            if node.gas_price() == record["gas_price"]:
+                _check_funds(node, account.address, [step], record["gas_price"])  # refused for funds: say so
+                raise  # refused for another reason than its price: the node's own words, one line
+            _sign(node, account, step, journal, index, nonce=record["nonce"])  # the price moved: up, or back down
+            write_journal(journal_path, journal)  # after a spike that the account could not pay
             record = journal["steps"][index]
-            node.send(record["raw"], record["hash"])
+            try:
+                node.send(record["raw"], record["hash"])
+            except ChainError:
+                _check_funds(node, account.address, [step], record["gas_price"])
+                raise
     return node.wait(record["hash"], record["raw"], f"step {index} ({step.kind})")
 
 
