@@ -61,18 +61,24 @@ class Session:
         """Apply one edit from the page: ``{"kind": "cell" | "quota" | "rule" | "toggles", …}``; returns :meth:`view`."""
         kind = change.get("kind")
         if kind == "cell":
-            self._set_value_cell(_text(change, "table"), _text(change, "value"), _text(change, "column"), _text(change, "text"))
+            cell = (_text(change, "table"), _text(change, "value"), _text(change, "column"))
+            text = _writable(_text(change, "text"), f"{self.files.folder / cell[0]}.csv: a cell", one_line=True)
+            self._set_value_cell(*cell, text)
         elif kind == "quota":
             self._set_quota(_text(change, "table"), _text(change, "value"), change.get("tokens"))
         elif kind == "rule":
             index, body = change.get("index"), change.get("text")
-            if not (index is None or (isinstance(index, int) and 0 <= index < len(rule_bodies(self.files.config_text)))):
+            if not (index is None or (_whole(index) and 0 <= index < len(rule_bodies(self.files.config_text)))):
                 raise UserError(f"{self.config_path}: there is no [[rules]] #{index}; reload the page")
             if not (body is None or isinstance(body, str)):
                 raise UserError(f"{self.config_path}: a rule is written as TOML lines; reload the page")
+            body = body if body is None else _writable(body, f"{self.config_path}: a rule", one_line=False)
             self._set_config(set_rule(self.files.config_text, index, body, str(self.config_path)))
         elif kind == "toggles":
-            self.toggles = RankToggles(change.get("none_as_value"), change.get("trait_count"))
+            toggles = change.get("none_as_value"), change.get("trait_count")
+            if not all(toggle is None or isinstance(toggle, bool) for toggle in toggles):
+                raise UserError("the rank toggles are true, false or null; reload the page")
+            self.toggles = RankToggles(*toggles)
         else:
             raise UserError(f"unknown edit {kind!r}; reload the page")
         return self.view()
@@ -99,7 +105,7 @@ class Session:
         if table is None or table.index_of(value) is None:
             raise UserError(f"{self.files.folder}: no value {value!r} in a table {key!r}; reload the page")
         others = sum(v.weight for v in table.values if v.name != value)
-        if not (isinstance(tokens, int) and 0 <= tokens < drawn and others > 0):
+        if not (_whole(tokens) and 0 <= tokens < drawn and others > 0):
             raise UserError(f"{table.path}: a quota for '{value}' must be a whole number of tokens from 0 to {drawn - 1}")
         exact = tokens * others / (drawn - tokens)
         index = table.index_of(value)
@@ -242,3 +248,24 @@ def _text(change: dict[str, Any], field: str) -> str:
     if not isinstance(value, str):
         raise UserError(f"an edit needs its {field!r} as text; reload the page")
     return value
+
+
+def _whole(number: Any) -> bool:
+    """A whole number as JSON writes one: ``true`` is a bool to JSON, though Python counts it as the int 1."""
+    return isinstance(number, int) and not isinstance(number, bool)
+
+
+LINE_BREAKS = "\n\r\x85\u2028\u2029"  # what Python's str.splitlines splits at, besides the other control characters
+
+
+def _writable(text: str, what: str, one_line: bool) -> str:
+    """``text`` from the page, if a file can hold it where it goes: a cell is one line of its table (a line break
+    would start a new row), and neither a cell nor a rule holds other control characters or a lone surrogate (which
+    no UTF-8 file can hold: the edited text could not be written, and every later request failed until a reload)."""
+    allowed = "\t" if one_line else "\t\n\r"
+    for char in text:
+        if (char in LINE_BREAKS or unicodedata.category(char) in ("Cc", "Cs")) and char not in allowed:
+            kind = "a line break" if char in LINE_BREAKS else "a control character"
+            kind = "half of a surrogate pair" if unicodedata.category(char) == "Cs" else kind
+            raise UserError(f"{what} cannot hold U+{ord(char):04X} ({kind}); remove it and type the text again")
+    return text
