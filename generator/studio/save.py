@@ -163,8 +163,12 @@ def rule_bodies(config_text: str) -> tuple[tuple[str, str], ...]:
 def set_rule(config_text: str, index: int | None, body: str | None, where: str) -> str:
     """The config text with rule ``index`` (from 0) given ``body``, removed (``body`` None), or added (``index`` None).
 
-    An edited rule keeps its ``[[rules]]`` line and comment; ``where`` names the file for a syntax error in ``body``.
+    An edited rule keeps its ``[[rules]]`` line and comment, and is written with the file's own line ends (a page
+    sends ``\n``; a CRLF file got LF lines in the middle, and lost the blank line after the rule); ``where`` names the
+    file for a syntax error in ``body``.
     """
+    newline = _line_end(config_text)
+    body = None if body is None else LINE_END.sub(newline, body)
     document = tomlkit.parse(config_text)
     rules = document.get("rules")
     if rules is None:
@@ -183,17 +187,25 @@ def set_rule(config_text: str, index: int | None, body: str | None, where: str) 
             f'{where}: [[rules]] #{number}: TOML syntax error: {error}; write it as when = {{ trait = "Value" }}'
         ) from None
     table = tomlkit.table() if index is None else rules[index]
+    table.trivia.trail = table.trivia.trail if index is not None else newline  # the end of its [[rules]] line
     blank_lines = _trailing_newlines((rules[-1] if index is None and rules else table).as_string()) or 2  # as its neighbours
     for key in list(table.keys()):
         del table[key]
     for key, value in parsed.items():
         table.append(key, value)
     while _trailing_newlines(table.as_string()) < blank_lines:  # the blank line before the next table stays
-        table.add(tomlkit.nl())
+        table.add(tomlkit.ws(newline))
     if index is None:
         rules.append(table)
     return tomlkit.dumps(document)
 
 
+def _line_end(text: str) -> str:
+    """The line end ``text`` uses (its first one), ``\n`` for a text of one line."""
+    found = LINE_END.search(text)
+    return found.group() if found else "\n"
+
+
 def _trailing_newlines(text: str) -> int:
-    return len(text) - len(text.rstrip("\n"))
+    """How many line ends ``text`` ends with, of any kind (``\r\n`` is one)."""
+    return len(re.search(r"(?:\r\n|\r|\n)*\Z", text).group().replace("\r\n", "\n"))
