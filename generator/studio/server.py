@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import threading
 import webbrowser
 from collections.abc import Callable, Iterator
@@ -209,11 +210,26 @@ def running_studio(config_path: Path, port: int) -> Iterator[StudioServer]:
 
 
 def serve(config_path: Path, port: int, open_browser: bool, announce: Callable[[str], None]) -> list[str]:
-    """Serve the studio until Ctrl-C; returns the files edited but not saved, for the one closing line."""
-    with running_studio(config_path, port) as server:
-        announce(server.url)
-        if open_browser:
-            webbrowser.open(server.url)
-        with suppress(KeyboardInterrupt):  # Ctrl-C is how a studio ends: the CLI says one line
+    """Serve the studio until Ctrl-C or SIGTERM; returns the files edited but not saved, for the one closing line.
+
+    Either signal, from the moment the URL is printed, ends it with that line (one landing while the folder loads
+    is the CLI's "interrupted" line, the folder let go all the same)."""
+    with _terminated_as_ctrl_c(), running_studio(config_path, port) as server:
+        with suppress(KeyboardInterrupt):
+            announce(server.url)
+            if open_browser:
+                webbrowser.open(server.url)
             server.serve_forever()
         return server.session.files.changed()
+
+
+@contextmanager
+def _terminated_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (``kill``, a service manager, a closing IDE) ends the studio as Ctrl-C does: its one line, its scratch
+    folder removed, the folder's lock and the port let go. Python's default for it ended the process on the spot:
+    nothing said, and the scratch folder left in the temporary folder."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # KeyboardInterrupt, in the serving thread
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
