@@ -1,11 +1,18 @@
 """A save looks like a careful hand edit in files written in any style: Windows line ends (CRLF) in collection.toml,
-odd spacing and comments around the rules; only the edited lines change, and every line keeps the file's own end."""
+odd spacing and comments around the rules; only the edited lines change, and every line keeps the file's own end. And
+it writes only what it should: not over a link, not changing permissions, and a place that cannot be written is one line."""
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 
+import pytest
 from studio_running import api, studio
+
+from generator.studio import save
 
 HOOD_RULE = 'when = { hair = "Hoodie" }\nforbid = { accessory = ["Earring", "Pipe"] }'
 NEW_RULE = 'when = { hair = "Hoodie" }\nforbid = { accessory = ["Vape"] }'
@@ -56,3 +63,45 @@ def test_rule_edits_in_an_lf_config_stay_lf(config_path: Path) -> None:
     assert after == before.replace(
         b"[prompt]", b'[[rules]]\nwhen = { hair = "Hoodie" }\nforbid = { accessory = ["Vape"] }\n\n[prompt]'
     )
+
+
+def edited_and_saved(config_path: Path, table: str = "mouth") -> tuple[int, dict]:
+    with studio(config_path) as server:
+        change = {"kind": "cell", "table": table, "value": "Smile", "column": "weight", "text": "25"}
+        assert api(server, "POST", "/api/edit", change)[0] == 200
+        return api(server, "POST", "/api/save", {})
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_table_that_is_a_link_is_not_replaced_by_a_save(config_path: Path, tmp_path: Path, inside: bool) -> None:
+    """A table linked from a shared folder was replaced by a plain file on save: the link gone, the shared table not
+    edited. The save refuses, naming the link and its target; the variant: a link to a file inside the folder."""
+    folder = config_path.parent
+    shared = (folder / "shared" if inside else tmp_path / "shared") / "mouth.csv"
+    shared.parent.mkdir()
+    (folder / "mouth.csv").rename(shared)
+    (folder / "mouth.csv").symlink_to(shared)
+    before = shared.read_bytes()
+    status, answer = edited_and_saved(config_path)
+    assert status == 409 and answer["error"].startswith(f"{folder / 'mouth.csv'} is a link to {shared}, and saving would")
+    assert (folder / "mouth.csv").is_symlink() and shared.read_bytes() == before
+
+
+def test_a_save_keeps_the_files_permissions(config_path: Path) -> None:
+    table = config_path.parent / "mouth.csv"
+    table.chmod(0o640)
+    assert edited_and_saved(config_path)[0] == 200
+    assert stat.S_IMODE(table.stat().st_mode) == 0o640 and b"Smile,25," in table.read_bytes()
+
+
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS])
+def test_a_full_disk_or_read_only_folder_at_save_is_one_line(config_path: Path, monkeypatch, error: int) -> None:
+    """It was an OSError out of the request: a traceback in the terminal and no answer for the page."""
+
+    def fail(path: Path, data: bytes) -> None:
+        raise OSError(error, os.strerror(error), str(path))
+
+    monkeypatch.setattr(save, "write_atomic", fail)
+    status, answer = edited_and_saved(config_path)
+    assert status == 409 and answer["error"].startswith(f"{config_path.parent / 'mouth.csv'}: ")
+    assert answer["error"].endswith("make the trait folder writable or free some space, then save again")

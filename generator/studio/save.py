@@ -12,7 +12,9 @@ import codecs
 import difflib
 import functools
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import tomlkit
 import tomlkit.exceptions
 
 from generator.errors import UserError
-from generator.files import TEXT_LIMIT, read_limited, write_atomic
+from generator.files import TEXT_LIMIT, place_errors_said, read_limited, write_atomic
 from generator.text import decode_text
 
 LINE_END = re.compile(r"\r\n|\r|\n")  # the ends generator.text.editor_lines splits at, and only those
@@ -90,13 +92,26 @@ class FolderFiles:
                 f"{names} changed on disk since the studio loaded them; copy your edits, then reload the files from disk "
                 "(the page's Reload button) and make them again"
             )
+        linked = [self.folder / name for name in self.changed() if (self.folder / name).is_symlink()]
+        if linked:
+            raise UserError(
+                f"{linked[0]} is a link to {os.path.realpath(linked[0])}, and saving would replace the link with a file; "
+                "make the edit in the file it links to, or copy that file over the link and reload"
+            )
         written = []
-        for name in self.changed():
-            data = encode_like(self.texts[name], self.loaded[name])
-            write_atomic(self.folder / name, data)
-            self.loaded[name] = data
-            written.append(self.folder / name)
+        with place_errors_said(self.folder, "make the trait folder writable or free some space, then save again"):
+            for name in self.changed():
+                written.append(self._write(name, encode_like(self.texts[name], self.loaded[name])))
         return written
+
+    def _write(self, name: str, data: bytes) -> Path:
+        """One file replaced atomically, keeping its permissions (a group-writable or read-only table stays so)."""
+        path = self.folder / name
+        mode = stat.S_IMODE(path.stat().st_mode)
+        write_atomic(path, data)
+        os.chmod(path, mode)
+        self.loaded[name] = data
+        return path
 
 
 def _digest(data: bytes) -> str:
