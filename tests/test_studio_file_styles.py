@@ -105,3 +105,26 @@ def test_a_full_disk_or_read_only_folder_at_save_is_one_line(config_path: Path, 
     status, answer = edited_and_saved(config_path)
     assert status == 409 and answer["error"].startswith(f"{config_path.parent / 'mouth.csv'}: ")
     assert answer["error"].endswith("make the trait folder writable or free some space, then save again")
+
+
+ALIGNED = "value       , weight , prompt\nNeutral     ,  40    , neutral mouth\nSmile       ,  24    , smile\nFrown       ,  14    , frown\n"
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "line"),
+    [
+        ("weight", "25", "Smile       ,  25    , smile"),  # the spaces around the edited cell stayed: was ",25,"
+        ("prompt", "big smile", "Smile       ,  24    , big smile"),
+        ("prompt", "smile, wide", 'Smile       ,  24    ,"smile, wide"'),  # quotes gained: no spaces outside them
+    ],
+)
+def test_a_table_aligned_by_hand_stays_aligned(config_path: Path, column: str, text: str, line: str) -> None:
+    table = config_path.parent / "mouth.csv"
+    rest = table.read_text().split("\n", 4)[4]
+    table.write_text(ALIGNED + rest)
+    with studio(config_path) as server:
+        change = {"kind": "cell", "table": "mouth", "value": "Smile", "column": column, "text": text}
+        status, view = api(server, "POST", "/api/edit", change)
+        assert status == 200 and "error" not in view, view
+        assert api(server, "POST", "/api/save", {})[0] == 200
+    assert table.read_text() == ALIGNED.replace("Smile       ,  24    , smile", line) + rest

@@ -146,7 +146,8 @@ def set_cell(text: str, line_number: int, column: int, value: str) -> str:
     """``text`` with one cell of line ``line_number`` (from 1) replaced; everything else byte for byte as it was.
 
     The cell stays quoted if it was, and is quoted when the new value needs it (a comma, a quote, spaces at an end).
-    A row shorter than ``column`` gains the empty cells before it."""
+    The spaces around it stay (a table aligned by hand stays aligned), except around quotes it gains, where the
+    library would refuse them. A row shorter than ``column`` gains the empty cells before it."""
     pieces = LINE_END.split(text)
     ends = LINE_END.findall(text)
     line = pieces[line_number - 1]
@@ -158,6 +159,9 @@ def set_cell(text: str, line_number: int, column: int, value: str) -> str:
     was_quoted = line[start:end].strip().startswith('"')
     needs_quotes = was_quoted or any(char in value for char in ',"') or value != value.strip()
     cell = '"' + value.replace('"', '""') + '"' if needs_quotes else value
+    old = line[start:end]
+    if old.strip() and (was_quoted or not needs_quotes):
+        cell = old[: len(old) - len(old.lstrip())] + cell + old[len(old.rstrip()) :]
     pieces[line_number - 1] = line[:start] + cell + line[end:]
     return "".join(piece + end for piece, end in zip(pieces, [*ends, ""], strict=True))
 
