@@ -105,3 +105,15 @@ def test_a_request_that_never_finishes_blocks_no_other_and_is_dropped(server, mo
         assert api(server, "GET", "/api/state")[0] == 200
         assert slow.recv(1) == b""  # closed by the server
         assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("name", [".env", "collection.toml", "accessory.csv", "palette.hex", "layers/hair/Unused.png"])
+def test_only_the_layer_images_the_page_shows_are_served(server, name: str) -> None:
+    """Every file in the folder was served to the token's holder, a ``.env`` with a deploy key beside the tables
+    included (a trait folder can be a project's root); the variant: a PNG in layers/ that no value names."""
+    path = server.session.files.folder / name
+    if not path.exists():
+        path.write_bytes(b"PRIVATE_KEY=0xsecret\n")
+    status, body = request(server, "GET", f"/folder/{name}?token={server.token}", token=None)
+    assert status == 403 and b"secret" not in body and b"[collection]" not in body
+    assert request(server, "GET", f"/folder/layers/hair/Hoodie.png?token={server.token}", token=None)[0] == 200

@@ -4,7 +4,8 @@ The standard library is enough: one user, one page, a few small JSON requests pe
 up to date. Since it listens on a port and writes the creator's files, every request, of any method, must pass three checks before
 it is read (:meth:`Handler._allowed`): the ``Host`` header names the loopback address and this port (a DNS-rebinding
 page cannot), and it carries the session's random token (the URL the CLI opens has it; the page sends it back as a
-header). It sends no CORS headers, and it serves only its packaged page and the trait folder's own files; a path
+header). It sends no CORS headers, and it serves only its packaged page and the layer images of the trait folder
+that the page shows (not its other files: the folder can be a project's root, beside a ``.env``); a path
 that leaves the folder (``..``, an absolute path, a link out) is refused. One studio per folder: the folder's lock
 (:func:`generator.run.lock.folder_lock`) is held for the studio's life, so a second one refuses in one line.
 """
@@ -36,7 +37,7 @@ LOOPBACK = "127.0.0.1"
 TOKEN_HEADER = "X-Studio-Token"
 MAX_BODY = 1 << 20  # bytes: an edit is a few hundred; a rule body a few lines
 STATIC = {"studio.js": "text/javascript", "studio.css": "text/css"}
-FOLDER_TYPES = {".png": "image/png", ".csv": "text/plain; charset=utf-8", ".toml": "text/plain; charset=utf-8"}
+FOLDER_TYPES = {".png": "image/png"}
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -168,12 +169,15 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(document).encode(), "application/json")
 
     def _folder_file(self, relative: str) -> None:
-        """One of the trait folder's own files (a layer PNG for the page); anything that resolves outside it: 403."""
+        """A layer image the page shows (:meth:`Session.shown_files`), if it resolves inside the trait folder; any
+        other file, or one that resolves outside it: 403."""
         folder = os.path.realpath(self.server.session.files.folder)
-        plain = "\0" not in relative and not Path(relative).is_absolute() and ".." not in Path(relative).parts
+        with self.server.edits:
+            shown = relative in self.server.session.shown_files()
+        plain = shown and "\0" not in relative and not Path(relative).is_absolute() and ".." not in Path(relative).parts
         target = os.path.realpath(os.path.join(folder, relative)) if plain else ""
         if not target.startswith(folder + os.sep):  # links resolved: one pointing out is outside
-            self._send(HTTPStatus.FORBIDDEN, b"forbidden: outside the trait folder\n", "text/plain")
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden: not a layer image of the trait folder\n", "text/plain")
             return
         try:
             data = read_limited(Path(target), IMAGE_LIMIT, "")

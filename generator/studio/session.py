@@ -169,6 +169,14 @@ class Session:
             self._layers_key, self._layers_read = key, (drawn_layers(config, tables), files)
         return self._layers_read
 
+    def shown_files(self) -> set[str]:
+        """The folder's files the page shows (each value's layer image, relative to the folder): all it may fetch.
+
+        Not every file in the folder: a trait folder can be a project's root, beside a ``.env`` with a deploy key."""
+        if self._layers_key is None:
+            self.view()  # the page's first fetch of a layer can come before its first /api/state
+        return {file for files in self._layers_read[1].values() for file in files.values()}
+
     def _impossible(self, config: Config, tables: list[TraitTable]) -> dict[str, dict[str, list[int]]]:
         """Per table and value: the rules that leave a weighted value no valid set (what the plan refuses, named)."""
         rules = compile_rules(config.rules, tables)
