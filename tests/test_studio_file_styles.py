@@ -128,3 +128,20 @@ def test_a_table_aligned_by_hand_stays_aligned(config_path: Path, column: str, t
         assert status == 200 and "error" not in view, view
         assert api(server, "POST", "/api/save", {})[0] == 200
     assert table.read_text() == ALIGNED.replace("Smile       ,  24    , smile", line) + rest
+
+
+@pytest.mark.parametrize("value", ["Smile", "Frown"])
+def test_the_diff_splits_lines_where_the_file_does(config_path: Path, value: str) -> None:
+    """A prompt holding U+2028 (a paste from a web page) is one line of the file, but ``splitlines`` made it two in the
+    diff: two changed lines the save does not write. The named case edits its row, the variant another row."""
+    table = config_path.parent / "mouth.csv"
+    table.write_text(table.read_text().replace("Smile,24,smile", "Smile,24,big\u2028smile"))
+    with studio(config_path) as server:
+        api(server, "POST", "/api/edit", {"kind": "cell", "table": "mouth", "value": value, "column": "weight", "text": "9"})
+        lines = api(server, "GET", "/api/diff")[1]["diff"].split("\n")
+    changed = [line for line in lines if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+    smile = "Smile,24,big\u2028smile"
+    if value == "Smile":
+        assert changed == ["-" + smile, "+" + smile.replace("24", "9")]
+    else:
+        assert changed == ["-Frown,14,frown", "+Frown,9,frown"] and " " + smile in lines

@@ -65,8 +65,8 @@ class FolderFiles:
         """A unified diff of every edited file against the loaded one, as ``git diff`` would show it."""
         chunks = []
         for name in self.changed():
-            before = decode_text(self.loaded[name], self.folder / name).splitlines(keepends=True)
-            after = self.texts[name].splitlines(keepends=True)
+            before = file_lines(decode_text(self.loaded[name], self.folder / name))
+            after = file_lines(self.texts[name])
             chunks += difflib.unified_diff(before, after, f"a/{name}", f"b/{name}")
         return "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
 
@@ -112,6 +112,13 @@ class FolderFiles:
         os.chmod(path, mode)
         self.loaded[name] = data
         return path
+
+
+def file_lines(text: str) -> list[str]:
+    """``text``'s lines, each with its end, split where the files' readers split them (:data:`LINE_END`): not at the
+    U+2028 or form feed that ``str.splitlines`` also splits at, which made a prompt holding one show in the diff as
+    two changed lines the save does not write."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", text)
 
 
 def _digest(data: bytes) -> str:
