@@ -93,3 +93,21 @@ def test_what_a_cell_may_hold_is_written(server, folder: Path) -> None:
     assert status == 200 and "error" not in view
     assert 'Pipe,5,"=a ""big"",\tpipe"' in server.session.files.texts["accessory.csv"].splitlines()
     api(server, "POST", "/api/reload")
+
+
+def test_a_prompt_longer_than_a_table_row_is_refused(server, folder: Path) -> None:
+    """200,000 characters in a cell broke ``csv`` in the page's table view: that request and every later one died."""
+    line = refused_edit(server, prompt("x" * 200_000))
+    assert line == f"{folder}/accessory.csv: a cell holds at most 16,384 characters, like a table row; this one has 200,000"
+
+
+def test_a_table_on_disk_with_a_row_too_long_opens_with_the_libraries_line(tmp_path: Path) -> None:
+    """The variant: the same row written by hand; the page opens, showing ``traits check``'s line for it."""
+    folder = tmp_path / "traits"
+    shutil.copytree(REPO / "traits", folder)
+    table = folder / "accessory.csv"
+    table.write_text(table.read_text().replace("smoking pipe", "x" * 200_000))
+    with studio(folder / "collection.toml") as running:
+        status, view = api(running, "GET", "/api/state")
+    assert status == 200 and view["error"].startswith(f"{table} line 5: 200,007 characters on one line")
+    assert "Pipe" not in [row["value"] for row in view["tables"]["accessory"]["rows"]]

@@ -28,6 +28,7 @@ from generator.preflight.report import TraitReport, check_traits
 from generator.render.layers import Layers, drawn_layers, layer_path
 from generator.studio.preview import previews
 from generator.studio.save import LINE_END, FolderFiles, rule_bodies, set_cell, set_rule
+from generator.text import MAX_CSV_LINE
 
 EDITABLE_COLUMNS = ("weight", "prompt")
 
@@ -238,7 +239,7 @@ def table_rows(text: str) -> dict[str, Any]:
     Read leniently (any row, any cell count), because a table being edited may be wrong for a moment; whether it is
     right is for the library to say (:meth:`Session.view`)."""
     lines = LINE_END.split(text)
-    parsed = [(number, next(csv.reader([line]), [])) for number, line in enumerate(lines, start=1) if line.strip()]
+    parsed = [(number, _cells(line)) for number, line in enumerate(lines, start=1) if line.strip()]
     if not parsed:
         return {"columns": {}, "rows": []}
     header = {cell.strip().lower(): i for i, cell in enumerate(parsed[0][1]) if cell.strip()}
@@ -248,6 +249,12 @@ def table_rows(text: str) -> dict[str, Any]:
         row["value"] = unicodedata.normalize("NFC", row.get("value", ""))  # as the library names values
         rows.append({"line": number, **row})
     return {"columns": header, "rows": rows}
+
+
+def _cells(line: str) -> list[str]:
+    """One line's cells; none for a line too long to be a row (the library's error names it, and ``csv`` raises on
+    a cell over 128 KiB: the page's every request failed, for a table on disk or a pasted prompt)."""
+    return next(csv.reader([line]), []) if len(line) <= MAX_CSV_LINE else []
 
 
 def _text(change: dict[str, Any], field: str) -> str:
@@ -271,6 +278,8 @@ def _writable(text: str, what: str, one_line: bool) -> str:
     would start a new row), and neither a cell nor a rule holds other control characters or a lone surrogate (which
     no UTF-8 file can hold: the edited text could not be written, and every later request failed until a reload)."""
     allowed = "\t" if one_line else "\t\n\r"
+    if one_line and len(text) > MAX_CSV_LINE:
+        raise UserError(f"{what} holds at most {MAX_CSV_LINE:,} characters, like a table row; this one has {len(text):,}")
     for char in text:
         if (char in LINE_BREAKS or unicodedata.category(char) in ("Cc", "Cs")) and char not in allowed:
             kind = "a line break" if char in LINE_BREAKS else "a control character"
