@@ -4,6 +4,7 @@ one plain line (403 without the token), never with a traceback or a dropped conn
 from __future__ import annotations
 
 import http.client
+import os
 import shutil
 import socket
 import time
@@ -12,7 +13,7 @@ import pytest
 from conftest import REPO
 from studio_running import api, request, studio
 
-from generator.studio.server import Handler
+from generator.studio.server import Handler, running_studio
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +118,23 @@ def test_only_the_layer_images_the_page_shows_are_served(server, name: str) -> N
     status, body = request(server, "GET", f"/folder/{name}?token={server.token}", token=None)
     assert status == 403 and b"secret" not in body and b"[collection]" not in body
     assert request(server, "GET", f"/folder/layers/hair/Hoodie.png?token={server.token}", token=None)[0] == 200
+
+
+def port_80_free() -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", 80))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not port_80_free(), reason="port 80 needs root, and to be free")
+def test_on_port_80_the_host_a_browser_sends_is_accepted(tmp_path) -> None:
+    """A browser sends ``Host: 127.0.0.1`` for port 80: the page of ``--port 80`` was refused (403) in every browser;
+    the variant: another port's bare name is still refused."""
+    shutil.copytree(REPO / "traits", tmp_path / "traits")
+    with running_studio(tmp_path / "traits" / "collection.toml", 80) as server:
+        assert server.hosts == {"127.0.0.1:80", "localhost:80", "127.0.0.1", "localhost"}
+    with running_studio(tmp_path / "traits" / "collection.toml", 0) as server:
+        assert "127.0.0.1" not in server.hosts and "localhost" not in server.hosts

@@ -58,7 +58,9 @@ class StudioServer(ThreadingHTTPServer):
             ) from None
         self.session = session
         self.token = secrets.token_urlsafe(32)
-        self.hosts = {f"{LOOPBACK}:{self.port}", f"localhost:{self.port}"}
+        names = (LOOPBACK, "localhost")
+        # A browser leaves out HTTP's default port: with --port 80 the page's Host is the bare name, and was refused.
+        self.hosts = {f"{name}:{self.port}" for name in names} | (set(names) if self.port == 80 else set())
         self.edits = threading.Lock()  # one edit at a time: the session is the folder's one writer
 
     @property
