@@ -70,6 +70,24 @@ def test_sigterm_stops_it_as_ctrl_c_does_freeing_port_lock_and_scratch(config_pa
         assert api(server, "GET", "/api/state")[0] == 200
 
 
+@pytest.mark.slow
+def test_the_scratch_folder_of_a_killed_studio_is_removed_by_the_next(config_path: Path, tmp_path: Path) -> None:
+    """``kill -9`` leaves the scratch folder (nothing runs to remove it): the next studio removes it; the variant, a
+    scratch folder of a process still running (this test's), is left alone."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    (scratch / f"punkgen-studio-{os.getpid()}-alive").mkdir()
+    killed, _ = start(config_path, TMPDIR=str(scratch))
+    left = {path.name for path in scratch.iterdir()}
+    killed.kill()
+    killed.communicate(timeout=30)
+    assert len(left) == 2 and all(path.exists() for path in scratch.iterdir())
+    process, _ = start(config_path, TMPDIR=str(scratch))
+    now = {path.name for path in scratch.iterdir()}
+    assert stop(process)[0] == 0
+    assert len(now) == 2 and now & left == {f"punkgen-studio-{os.getpid()}-alive"}
+
+
 def test_a_missing_config_is_refused_and_no_folder_is_made(tmp_path: Path) -> None:
     line = refused("studio", "--config", tmp_path / "nowhere" / "collection.toml", "--no-browser")
     assert "nowhere/collection.toml: file not found" in line and not (tmp_path / "nowhere").exists()

@@ -54,7 +54,7 @@ def _acquire(descriptor: int, folder: Path, mode: int) -> None:
             return
         except BlockingIOError:
             holder = _lock_holder(descriptor)
-            if holder is None or _alive(holder):
+            if holder is None or process_alive(holder):
                 who = f"pid {holder}: {_command_of(holder)}" if holder else "its pid is unknown on this system"
                 raise UserError(
                     f"{folder} is in use by another punkgen process ({who}); wait for it to finish, or stop it"
@@ -85,7 +85,8 @@ def _lock_holder(descriptor: int) -> int | None:
     return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (someone else's counts: it cannot be signalled, but it is there)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

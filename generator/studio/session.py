@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import shutil
 import tempfile
 import unicodedata
@@ -26,11 +27,13 @@ from generator.plan.rules import analyse, compile_rules, rules_excluding
 from generator.plan.traits import TraitTable, load_traits
 from generator.preflight.report import TraitReport, check_traits
 from generator.render.layers import Layers, drawn_layers, layer_path
+from generator.run.lock import process_alive
 from generator.studio.preview import previews
 from generator.studio.save import LINE_END, FolderFiles, rule_bodies, set_cell, set_rule
 from generator.text import MAX_CSV_LINE
 
 EDITABLE_COLUMNS = ("weight", "prompt")
+SCRATCH_PREFIX = "punkgen-studio-"
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Session:
     def __init__(self, config_path: Path):
         self.config_path = config_path
         self.files = FolderFiles.read(config_path)
-        self.scratch = Path(tempfile.mkdtemp(prefix="punkgen-studio-"))
+        self.scratch = _scratch_folder()
         self.toggles = RankToggles()
         self._layers_key: tuple[Any, ...] | None = None
         self._layers_read: tuple[Layers | None, dict[str, dict[str, str]]] = (None, {})
@@ -263,6 +266,16 @@ def _text(change: dict[str, Any], field: str) -> str:
     if not isinstance(value, str):
         raise UserError(f"an edit needs its {field!r} as text; reload the page")
     return value
+
+
+def _scratch_folder() -> Path:
+    """A private folder for the edited texts, named with this process's id; first, those of studios no longer running
+    are removed (one stopped by ``kill -9`` cannot remove its own, and they piled up in the temporary folder)."""
+    for old in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = old.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)  # a link is not followed: rmtree refuses it
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
 
 def _whole(number: Any) -> bool:
