@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from animated_art import animate_folder, animate_strip
-from conftest import REPO, collection_args, manifest_records, run_cli
+from conftest import REPO, collection_args, manifest_records, refused, run_cli
+from depth_art import art_path, trait_folder
 from PIL import Image, ImageSequence
 
 N = 12
@@ -62,3 +63,62 @@ def test_a_background_strip_is_judged_by_its_still_and_every_token_animates(tmp_
         played = decoded(out / "animations" / f"{token_id}.gif")
         corner = [tuple(frame[0, 0]) for frame in played]  # the background shows in the top-left corner
         assert corner[: 1 + later_frames] == [tuple(f[0, 0, :3]) for f in frames]
+
+
+def pipe_folder(config: Path) -> Path:
+    return config.parent / "layers" / "accessory" / "Pipe"
+
+
+@pytest.mark.parametrize(
+    ("stray", "source"),
+    [("00.png", "0.png"), ("1.PNG", "1.png"), ("3.gif", "1.png"), ("smoke.png", "1.png")],
+    ids=["zero-padded beside 0.png", "upper-case extension", "a GIF frame", "a named PNG"],
+)
+def test_a_file_in_a_folder_of_frames_that_is_no_frame_is_refused_naming_it(tmp_path: Path, stray: str, source: str) -> None:
+    """Every file an artist may mean as a frame is read or refused: 00.png beside 0.png was left out in silence."""
+    config = animated_traits(tmp_path)
+    folder = pipe_folder(config)
+    shutil.copyfile(folder / source, folder / stray)
+    (folder / ".DS_Store").write_bytes(b"\0")  # the system's, not the artist's: never named
+    line = refused(*collection_args(config, tmp_path / "out", N))
+    assert line == (
+        f"Error: {folder / stray}: not a frame's name; name a value's frames 0.png, 1.png, … (PNG, lower-case .png, "
+        "no leading zeros) and keep nothing else in its folder"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_zero_padded_frames_are_refused_naming_the_first(tmp_path: Path) -> None:
+    config = animated_traits(tmp_path)
+    folder = pipe_folder(config)
+    for number in range(3):
+        (folder / f"{number}.png").rename(folder / f"0{number}.png")
+    assert refused(*collection_args(config, tmp_path / "out", N)).startswith(f"Error: {folder / '00.png'}: not a frame's name")
+
+
+@pytest.mark.parametrize("first", [0, 1], ids=["frames from 0.png", "frames from 1.png"])
+def test_a_file_beside_a_folder_of_frames_is_refused_however_they_are_numbered(tmp_path: Path, first: int) -> None:
+    """``Pipe.png`` beside ``Pipe/1.png, 2.png`` drew the still and dropped the folder without a word."""
+    config = animated_traits(tmp_path)
+    folder = pipe_folder(config)
+    shutil.copyfile(folder / "0.png", folder.with_suffix(".png"))
+    if first:
+        (folder / "0.png").unlink()
+    line = refused(*collection_args(config, tmp_path / "out", N))
+    assert (
+        line
+        == f"Error: {folder.with_suffix('.png')} and {folder}/ both draw the value; keep one (a strip, or a folder of frames)"
+    )
+
+
+def test_a_parts_folder_of_frames_without_0_png_is_refused_not_left_undrawn(tmp_path: Path) -> None:
+    """A part's value whose frames folder lacks 0.png was taken for a value without that part, and drew nothing."""
+    folder = tmp_path / "traits"
+    config = trait_folder(folder)
+    back = art_path(folder, "hat", "back", "Cap")
+    frames = back.with_suffix("")
+    frames.mkdir()
+    shutil.move(back, frames / "1.png")
+    shutil.copyfile(frames / "1.png", frames / "2.png")
+    line = refused("collection", "--config", config, "--out", tmp_path / "out", "--quiet")
+    assert line == f"Error: {frames}/: frame 0.png is missing; number a value's frames 0.png, 1.png, … without gaps"
