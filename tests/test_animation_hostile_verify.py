@@ -57,3 +57,28 @@ def test_a_corrupt_gif_is_one_named_difference_and_a_resume_restores_it(
     assert f"{gif}: not a GIF punkgen wrote (" in result.output and f"); {FIX}" in result.output
     assert run_cli(*collection_args(made[1], out, N)).exit_code == 0
     assert gif.read_bytes() == original
+
+
+def without_loop_extension(data: bytes) -> bytes:
+    """The GIF as an optimiser may leave it: the NETSCAPE2.0 block (19 bytes from its 0x21 0xFF introducer) gone."""
+    start = data.index(b"NETSCAPE2.0") - 3
+    return data[:start] + data[start + 19 :]
+
+
+def looping_three_times(data: bytes) -> bytes:
+    at = data.index(b"NETSCAPE2.0") + 13  # the block's loop count, little-endian
+    return data[:at] + (3).to_bytes(2, "little") + data[at + 2 :]
+
+
+@pytest.mark.parametrize(
+    ("damage", "plays"),
+    [(without_loop_extension, "once (no loop extension)"), (looping_three_times, "3 more time(s) after the first")],
+    ids=["no loop extension", "loops three times"],
+)
+def test_a_gif_that_does_not_loop_for_ever_says_how_it_plays(
+    made: tuple[Path, Path], tmp_path: Path, damage: Callable[[bytes], bytes], plays: str
+) -> None:
+    out, gif, _ = damaged_copy(made, tmp_path, damage)
+    result = run_cli("verify", out, "--config", made[1])
+    assert result.exit_code == 4
+    assert f"{gif}: plays {plays} instead of looping for ever; {FIX}" in result.output

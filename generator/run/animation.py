@@ -118,7 +118,7 @@ def encode_gif(frames: np.ndarray, frame_ms: int, scale: int = 1) -> bytes:
 
 def timeline(data: bytes, frame_ms: int) -> tuple[np.ndarray, int]:
     """A GIF's frames as they play, one per ``frame_ms`` step (a frame shown twice as long counts twice), and its loop
-    count; raises ValueError for a file that is not such a GIF."""
+    count (-1: no loop extension, so it plays once); raises ValueError for a file that is not such a GIF."""
     with Image.open(io.BytesIO(data), formats=["GIF"]) as image:
         loop = image.info.get("loop", -1)
         steps = []
@@ -141,7 +141,8 @@ def gif_problem(path: Path, expected: np.ndarray, frame_ms: int) -> str | None:
     except (ValueError, *IMAGE_ERRORS) as error:
         return f"{path}: not a GIF punkgen wrote ({error}); {fix}"
     if loop != 0:
-        return f"{path}: plays {loop} time(s) after the first instead of looping for ever; {fix}"
+        plays = "once (no loop extension)" if loop < 0 else f"{loop} more time(s) after the first"
+        return f"{path}: plays {plays} instead of looping for ever; {fix}"
     if len(frames) != len(expected):
         return f"{path}: {len(frames)} frames of {frame_ms} ms, expected {len(expected)}; {fix}"
     wrong = [f for f in range(len(frames)) if not np.array_equal(frames[f], expected[f])]
