@@ -122,3 +122,17 @@ def test_a_parts_folder_of_frames_without_0_png_is_refused_not_left_undrawn(tmp_
     shutil.copyfile(frames / "1.png", frames / "2.png")
     line = refused("collection", "--config", config, "--out", tmp_path / "out", "--quiet")
     assert line == f"Error: {frames}/: frame 0.png is missing; number a value's frames 0.png, 1.png, … without gaps"
+
+
+def test_traits_check_names_a_folder_of_frames_not_a_png_that_does_not_exist(tmp_path: Path) -> None:
+    """Pipe's lit frame (1.png) has a colour the palette lacks, and an opaque frame 0 hides every layer below: both
+    warnings named ``Pipe.png``, which a folder-drawn value does not have; they name ``Pipe/``."""
+    config = animated_traits(tmp_path)
+    folder = pipe_folder(config)
+    result = run_cli("traits", "check", "--config", config)
+    assert f"warning: {folder}/: 1 colour not in {config.parent / 'palette.hex'}: #fafafa" in result.output
+    Image.new("RGBA", (24, 24), (10, 10, 10, 255)).save(folder / "0.png")
+    result = run_cli("traits", "check", "--config", config)
+    opaque = [line for line in result.output.splitlines() if line.startswith(f"warning: {folder}/: ")]
+    assert any("opaque" in line for line in opaque), result.output
+    assert f"{folder}.png" not in result.output

@@ -64,6 +64,12 @@ def _frame_like_names(folder: Path) -> list[str]:
     return names if any(NUMBERED.fullmatch(name) for name in names) else []
 
 
+def art_name(path: Path) -> str:
+    """How messages name a value's art at ``path``: the file, or ``<value>/`` when a folder of frames draws it (the
+    ``<value>.png`` the table names does not exist then, and a warning naming it sends the artist looking for it)."""
+    return f"{path.with_suffix('')}/" if not path.exists() and _frame_like_names(path.with_suffix("")) else str(path)
+
+
 def has_art(path: Path) -> bool:
     """Whether a value has layer art: its PNG, or a folder of frames beside it (checked when read)."""
     return path.is_file() or bool(_frame_like_names(path.with_suffix("")))
