@@ -136,3 +136,39 @@ def test_traits_check_names_a_folder_of_frames_not_a_png_that_does_not_exist(tmp
     opaque = [line for line in result.output.splitlines() if line.startswith(f"warning: {folder}/: ")]
     assert any("opaque" in line for line in opaque), result.output
     assert f"{folder}.png" not in result.output
+
+
+def colourful_smoke(folder: Path, shades: int) -> None:
+    """Pipe made common (so a few tokens smoke), and its frames 1 and 2 get a 12×12 cloud of ``shades`` levels per channel: 256 levels give every token that
+    smokes far more than a GIF's 256 colours across its frames; 2 levels are 8 colours."""
+    table = folder.parent.parent.parent / "accessory.csv"
+    table.write_text(table.read_text().replace("Pipe,5,", "Pipe,60,"))
+    rng = np.random.default_rng(7)
+    for number in (1, 2):
+        pixels = np.asarray(Image.open(folder / f"{number}.png")).copy()
+        pixels[:12, :12, :3] = rng.integers(0, shades, (12, 12, 3)) * (255 // max(shades - 1, 1))
+        pixels[:12, :12, 3] = 255
+        Image.fromarray(pixels, "RGBA").save(folder / f"{number}.png")
+
+
+def test_a_token_past_256_colours_is_refused_before_any_write_so_fixed_art_just_runs(tmp_path: Path) -> None:
+    """Found mid-run, the refusal left run.json behind; the fixed art then no longer matched it and the same command
+    asked for --force. Refused with the frame cap before any write, the same command after the fix simply runs."""
+    config = animated_traits(tmp_path)
+    out = tmp_path / "out"
+    colourful_smoke(pipe_folder(config), 256)
+    line = refused(*collection_args(config, out, N))
+    assert "accessory 'Pipe' (3 frames) give a token " in line
+    assert "more than a GIF's 256; draw the strips (or the layers under them) with fewer colours" in line
+    assert not out.exists(), "nothing written"
+    colourful_smoke(pipe_folder(config), 2)
+    result = run_cli(*collection_args(config, out, N))
+    assert result.exit_code == 0, result.output
+    assert any(r["traits"]["accessory"] == "Pipe" for r in manifest_records(out)), "a smoker was made"
+
+
+def test_traits_check_refuses_a_planned_token_past_256_colours(tmp_path: Path) -> None:
+    config = animated_traits(tmp_path)
+    colourful_smoke(pipe_folder(config), 256)
+    line = refused("traits", "check", "--config", config)
+    assert "accessory 'Pipe' (3 frames) give a token " in line and "more than a GIF's 256" in line
