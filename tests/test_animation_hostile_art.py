@@ -6,12 +6,13 @@ dropped.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from animated_art import animate_folder, animate_strip
-from conftest import REPO, collection_args, manifest_records, refused, run_cli
+from conftest import REPO, collection_args, folder_bytes, manifest_records, refused, run_cli
 from depth_art import art_path, trait_folder
 from PIL import Image, ImageSequence
 
@@ -172,3 +173,37 @@ def test_traits_check_refuses_a_planned_token_past_256_colours(tmp_path: Path) -
     colourful_smoke(pipe_folder(config), 256)
     line = refused("traits", "check", "--config", config)
     assert "accessory 'Pipe' (3 frames) give a token " in line and "more than a GIF's 256" in line
+
+
+def smoke_past_256_colours(config: Path) -> str:
+    colourful_smoke(pipe_folder(config), 256)
+    table = config.parent / "accessory.csv"
+    table.write_text(table.read_text().replace("Pipe,60,", "Pipe,5,"))  # rare again: the first plan has no smoker
+    return "more than a GIF's 256"
+
+
+def brown_eyes_and_pipe_past_the_cap(config: Path) -> str:
+    config.write_text(config.read_text() + "\n[animation]\nmax_frames = 11\n")  # Brown eyes (4) with a Pipe (3): 12
+    return "animate together over 12 frames, more than [animation].max_frames = 11"
+
+
+@pytest.mark.parametrize("art", [smoke_past_256_colours, brown_eyes_and_pipe_past_the_cap], ids=["colours", "frame cap"])
+def test_reroll_with_new_traits_refuses_a_drawn_set_past_the_limits_before_any_write(
+    tmp_path: Path, art: Callable[[Path], str]
+) -> None:
+    """The plan's sets were checked before the run, but a reroll's fresh ones were not: one past a GIF's colours was
+    refused mid-render, leaving every rerolled token demoted and unfinished. Now a refusal leaves the folder as it
+    was (rerolls repeat until one draws such a set: the draws are seeded, so the test is deterministic)."""
+    config = animated_traits(tmp_path)
+    expected = art(config)
+    out = tmp_path / "out"
+    assert run_cli(*collection_args(config, out, N)).exit_code == 0
+    for _ in range(10):
+        before = folder_bytes(out)
+        result = run_cli("reroll", out, *range(1, N + 1), "--config", config, "--backend", "sprites", "--traits", "-n", N)
+        if result.exit_code == 2:
+            break
+        assert result.exit_code == 0, result.output
+    assert result.exit_code == 2 and expected in result.output and len(result.output.strip().splitlines()) == 1
+    assert folder_bytes(out) == before, "nothing written"
+    assert run_cli("verify", out, "--config", config).exit_code == 0
