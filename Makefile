@@ -66,7 +66,7 @@ check: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -c 'from generator.cli import main; from generator.schemas.reference import write_reference; write_reference("docs/configuration.md", main)'
 
-# contracts/artifacts/PunkgenRenderer.json (committed): the renderer contract compiled by pinned solc-js and
+# generator/publish/onchain/PunkgenRenderer.json (committed, package data): the renderer contract compiled by pinned solc-js and
 # OpenZeppelin from npm into .ci/node; tests/test_onchain_contract.py fails if a recompile differs from it.
 CONTRACT_PACKAGES := solc@0.8.28 @openzeppelin/contracts@5.1.0 solady@0.1.26
 contract-tools:

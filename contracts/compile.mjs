@@ -1,4 +1,5 @@
-// Compile contracts/PunkgenRenderer.sol with the pinned solc-js and write contracts/artifacts/PunkgenRenderer.json.
+// Compile contracts/PunkgenRenderer.sol with the pinned solc-js and write generator/publish/onchain/PunkgenRenderer.json
+// (package data: exporting and deploying read it with no Node and no contracts/ folder).
 // Usage: node contracts/compile.mjs NODE_PREFIX [OUT]   (NODE_PREFIX holds node_modules with solc and @openzeppelin)
 // Standard JSON input with every setting pinned, sources read in a fixed order, output written with sorted keys:
 // the same solc gives the same file byte for byte, which CI checks against the committed artifact.
@@ -9,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const prefix = path.resolve(process.argv[2] ?? path.join(here, "..", ".ci", "node"));
-const out = process.argv[3] ?? path.join(here, "artifacts", "PunkgenRenderer.json");
+const out = process.argv[3] ?? path.join(here, "..", "generator", "publish", "onchain", "PunkgenRenderer.json");
 const require = createRequire(path.join(prefix, "node_modules", "noop.js"));
 const solc = require("solc");
 const modules = path.join(prefix, "node_modules");

@@ -163,8 +163,26 @@ def explain(error: jsonschema.ValidationError) -> str:
         "maximum": lambda: f"{where} must be ≤ {error.validator_value} (got {value!r})",
         "uniqueItems": lambda: f"{where} lists {_repeated(value)!r} more than once; keep one",
         "maxItems": lambda: f"{where} holds {len(value)} entries, more than the {error.validator_value} allowed; merge some",
+        "pattern": lambda: _unlike_pattern(where, error),
+        "anyOf": lambda: _none_of_kinds(where, error),
     }
     return messages.get(error.validator, lambda: f"{where}: {error.message}")()
+
+
+def _unlike_pattern(where: str, error: jsonschema.ValidationError) -> str:
+    """A list item whose schema says in words what its pattern allows (``[traits].order``'s ``hat:back``) is told
+    that, not shown the regular expression; other patterns keep jsonschema's message."""
+    if "description" in error.schema and error.path and isinstance(error.path[-1], int):
+        return f"{where} is {error.instance!r}, which is not {error.schema['description']}; rename it"
+    return f"{where}: {error.message}"
+
+
+def _none_of_kinds(where: str, error: jsonschema.ValidationError) -> str:
+    """A value of none of the kinds a key takes (``when = { hair = 3 }``) names the kinds, not "any of the given schemas"."""
+    kinds = [KINDS.get(choice.get("type"), "") for choice in error.validator_value]
+    if all(kinds):
+        return f"{where} must be {' or '.join(kinds)} (got {error.instance!r})"
+    return f"{where}: {error.message}"
 
 
 def _repeated(items: list[Any]) -> Any:

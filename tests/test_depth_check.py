@@ -72,3 +72,42 @@ def test_a_value_drawn_only_in_a_part_is_not_said_to_draw_nothing_and_a_parts_co
     assert [warning.split(" (ΔE")[0] for warning in warnings] == [
         f"warning: {off}: 1 colour not in {tmp_path / 'palette.hex'}: #010203"
     ]
+
+
+def test_a_value_covered_wherever_it_draws_is_a_warning(tmp_path: Path) -> None:
+    """A cap with no brim whose back lies inside the head: every token with the cap shows no hat, and looks like one
+    without it. The only warning is the cap's; the earring, drawn under the hair but beside it, shows."""
+    art = {**ART, ("hat", "", "Cap"): [], ("hat", "back", "Cap"): [(15, 8, 20, 12, 41, 255)]}
+    _, warnings = checked(trait_folder(tmp_path, art=art))
+    hidden = [warning for warning in warnings if "never shows" in warning]
+    assert hidden == [
+        f"warning: {art_path(tmp_path, 'hat', 'back', 'Cap')}: hat 'Cap' never shows in the planned tokens that wear "
+        "it: every pixel it draws is covered by a later layer; draw it where it shows, or move its part up in [traits].order"
+    ]
+
+
+def test_a_value_an_override_buries_is_a_warning_and_one_it_lifts_is_not(tmp_path: Path) -> None:
+    """The check follows each token's own order: a gold earring inside the face shows in the default order, and is
+    covered once an override draws it under the head for every token that wears it."""
+    art = {**ART, ("earring", "", "Gold"): [(14, 8, 17, 10, 50, 255)]}
+    bury = '[[depth]]\nwhen = { earring = "Gold" }\nmove = "earring"\nbelow = "head"\n'
+    _, shown = checked(trait_folder(tmp_path / "shown", art=art))
+    _, buried = checked(trait_folder(tmp_path / "buried", art=art, depth=bury))
+    assert not [warning for warning in shown if "never shows" in warning]
+    assert [warning for warning in buried if "never shows" in warning] == [
+        f"warning: {art_path(tmp_path / 'buried', 'earring', '', 'Gold')}: earring 'Gold' never shows in the planned "
+        "tokens that wear it: every pixel it draws is covered by a later layer; draw it where it shows, or move its "
+        "part up in [traits].order"
+    ]
+
+
+def test_an_animated_value_covered_in_its_first_frame_only_is_not_warned_about(tmp_path: Path) -> None:
+    """Judged on frame 0, a strip whose back hides inside the head first and rises above it next would be flagged."""
+    art = {**ART, ("hat", "", "Cap"): []}
+    config = trait_folder(tmp_path, art=art)
+    strip = np.zeros((24, 48, 4), dtype=np.uint8)
+    strip[15:20, 8:12] = strip[2:5, 28:44] = Image.open(art_path(tmp_path, "hat", "back", "Cap")).convert("RGBA").getpixel((4, 2))
+    Image.fromarray(strip).save(art_path(tmp_path, "hat", "back", "Cap"))
+    lines, warnings = checked(config)
+    assert any(line.startswith("animation: strips hat:back 'Cap' (2)") for line in lines), lines
+    assert not [warning for warning in warnings if "never shows" in warning]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from generator.publish.onchain.artifact import ARTIFACT
+
 REPO = Path(__file__).resolve().parent.parent
-ARTIFACT = REPO / "contracts" / "artifacts" / "PunkgenRenderer.json"
 NODE = REPO / ".ci" / "node"
 
 

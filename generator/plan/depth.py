@@ -107,7 +107,7 @@ def draw_order(config: Config, tables: list[TraitTable]) -> DrawOrder:
     line naming the key, so a typo never silently draws a part in the wrong place or not at all."""
     labels = {label: position for position, label in enumerate(config.traits.order)}
     keys = {table.key: trait for trait, table in enumerate(tables)}
-    parts = tuple(_part(config.path, entry, keys) for entry in config.traits.order)
+    parts = tuple(_part(config.path, entry, keys, tables) for entry in config.traits.order)
     if parts[0].name:
         raise UserError(
             f"{config.path}: [traits].order starts with the part '{config.traits.order[0]}'; the bottom entry must be a "
@@ -118,11 +118,18 @@ def draw_order(config: Config, tables: list[TraitTable]) -> DrawOrder:
     return drawn
 
 
-def _part(config_path: Path, entry: str, keys: dict[str, int]) -> Part:
+def _part(config_path: Path, entry: str, keys: dict[str, int], tables: list[TraitTable]) -> Part:
     trait, _, name = entry.partition(PART_MARK)
     if trait not in keys:
         raise UserError(
             f"{config_path}: [traits].order names the part '{entry}' of unknown trait '{trait}'; known traits: {', '.join(keys)}"
+        )
+    table = tables[keys[trait]]
+    clash = next((value for value in table.values if name and Path(value.layer).stem.casefold() == name.casefold()), None)
+    if clash is not None:  # layers/hat/back/ would be both the part's folder and the value's frames folder
+        raise UserError(
+            f"{config_path}: [traits].order names the part '{entry}', but layers/{trait}/{name}/ is also where {trait} "
+            f"value '{clash.name}' ({table.path.name}) keeps its frames; rename the part"
         )
     return Part(keys[trait], name)
 
@@ -157,34 +164,86 @@ def _refuse_contradictions(config_path: Path, drawn: DrawOrder, tables: list[Tra
     """Overrides that one trait set switches on together must all hold in the order they make: each puts its entry
     above (or below) its target, and a later one that moves either of the two back across the other undoes it (the
     same entry sent two ways, a pair put both ways round, or a cycle through three). File order would silently pick
-    one, so the two are named. Every set of overrides the tables can switch on together is tried (rules aside)."""
-    for switched in _switchable(drawn.overrides, tables):
-        applied = [override for bit, override in enumerate(drawn.overrides) if switched >> bit & 1]
-        if len(applied) < 2:
+    one, so the two are named. For each override, every set of the overrides bearing on it (see :func:`_bearing_on`)
+    that the tables can switch on together with it is tried (rules aside)."""
+    for bit, first in enumerate(drawn.overrides):
+        bearing = _bearing_on(drawn.overrides, bit)
+        for switched in _switchable(config_path, drawn.overrides, bearing, tables):
+            if switched >> bit & 1 and switched != 1 << bit:
+                _refuse_undone(config_path, drawn, tables, first, switched)
+
+
+def _refuse_undone(config_path: Path, drawn: DrawOrder, tables: list[TraitTable], first: Override, switched: int) -> None:
+    position = {part: at for at, part in enumerate(drawn.order_for(switched))}
+    upper, lower = first.over()
+    if position[upper] > position[lower]:
+        return
+    applied = [override for bit, override in enumerate(drawn.overrides) if switched >> bit & 1]
+    second = next(later for later in applied[applied.index(first) + 1 :] if later.move in (upper, lower))
+    raise UserError(
+        f"{config_path}: [[depth]] #{first.number} and #{second.number} both apply to one trait set and disagree: "
+        f"#{first.number} draws '{drawn.parts[upper].label(tables)}' over '{drawn.parts[lower].label(tables)}', "
+        f"#{second.number} undoes it; narrow one's `when` or make them agree"
+    )
+
+
+def _bearing_on(overrides: tuple[Override, ...], bit: int) -> list[int]:
+    """The overrides (bits, file order) that can decide whether override ``bit``'s pair ends the right way round.
+
+    An override only changes where its own entry stands, next to its target. So after ``bit`` applies, its pair turns
+    only through a later override moving one of the two, whose outcome is how its target stood to the other one when
+    it applied: the last override before it that moved either, and so on back. Only these can matter; the others
+    are left out, so independent overrides (one per trait, a chain of lifts) never multiply into 2^n sets to try."""
+    needed = {bit}
+    pending = [(overrides[bit].move, overrides[bit].target, bit + 1, len(overrides))]
+    seen = set()
+    while pending:
+        one, other, start, end = pending.pop()
+        if (one, other, start, end) in seen:
             continue
-        position = {part: at for at, part in enumerate(drawn.order_for(switched))}
-        for at, first in enumerate(applied):
-            upper, lower = first.over()
-            if position[upper] > position[lower]:
-                continue
-            second = next(later for later in applied[at + 1 :] if later.move in (upper, lower))
-            raise UserError(
-                f"{config_path}: [[depth]] #{first.number} and #{second.number} both apply to one trait set and disagree: "
-                f"#{first.number} draws '{drawn.parts[upper].label(tables)}' over '{drawn.parts[lower].label(tables)}', "
-                f"#{second.number} undoes it; narrow one's `when` or make them agree"
-            )
+        seen.add((one, other, start, end))
+        for later in range(start, end):
+            moved = overrides[later].move
+            if moved in (one, other):
+                needed.add(later)
+                stays = other if moved == one else one
+                if overrides[later].target != stays:
+                    pending.append((overrides[later].target, stays, 0, later))
+    return sorted(needed)
 
 
-def _switchable(overrides: tuple[Override, ...], tables: list[TraitTable]) -> set[int]:
-    """Each set of overrides (a bit per override, file order) that some trait set switches on, rules aside.
+SWITCHABLE_LIMIT = 1 << 15  # sets tried per override: 15 lifts of one entry, each on its own trait, check in 0.3 s here
 
-    Built trait by trait: a value matters only by which ``when``s hold it, so the sets stay few however many
-    values the tables have; never one per combination."""
-    reachable = {(1 << len(overrides)) - 1}
-    for trait in sorted({trait for override in overrides for trait, _ in override.when}):
-        keeps = {
-            sum(1 << bit for bit, override in enumerate(overrides) if value in dict(override.when).get(trait, {value}))
-            for value in range(len(tables[trait].values))
-        }
+
+def _switchable(config_path: Path, overrides: tuple[Override, ...], group: list[int], tables: list[TraitTable]) -> set[int]:
+    """Each set of the ``group``'s overrides (a bit per override, file order) that some trait set switches on, rules aside.
+
+    Built trait by trait: a value matters only by which ``when``s hold it, so the sets stay few however many values
+    the tables have; never one per combination. Interacting overrides whose ``when``s name many traits could still
+    make billions of sets, so past :data:`SWITCHABLE_LIMIT` they are refused in one line rather than checked for
+    hours."""
+    reachable = {sum(1 << bit for bit in group)}
+    for trait in sorted({trait for bit in group for trait, _ in overrides[bit].when}):
+        keeps = _kept_by_values(overrides, group, trait, len(tables[trait].values))
         reachable = {switched & kept for switched in reachable for kept in keeps}
+        if len(reachable) > SWITCHABLE_LIMIT:
+            numbers = ", ".join(f"#{overrides[bit].number}" for bit in group[:3]) + (", …" if len(group) > 3 else "")
+            raise UserError(
+                f"{config_path}: [[depth]] {numbers} ({len(group)} overrides) move entries next to one another under `when`s that combine in "
+                f"more than {SWITCHABLE_LIMIT:,} ways, too many to check that they agree; name fewer traits in their "
+                "`when`s, or move fewer entries relative to one another"
+            )
     return reachable
+
+
+def _kept_by_values(overrides: tuple[Override, ...], group: list[int], trait: int, values: int) -> set[int]:
+    """The distinct sets of the group's overrides that one value of ``trait`` leaves possible: those without a
+    ``when`` on the trait, plus those whose ``when`` lists the value. Read from the ``when``s' own lists, so a table of
+    thousands of values costs what the overrides name, not values × overrides."""
+    selecting = {bit: dict(overrides[bit].when).get(trait) for bit in group}
+    unnamed = sum(1 << bit for bit, chosen in selecting.items() if chosen is None)
+    named: dict[int, int] = {}
+    for bit, chosen in selecting.items():
+        for value in chosen or ():
+            named[value] = named.get(value, unnamed) | 1 << bit
+    return set(named.values()) | ({unnamed} if len(named) < values else set())

@@ -30,7 +30,7 @@ from generator.plan.prompts import prompt_template
 from generator.plan.rules import CompiledRule, Support, analyse, compile_rules
 from generator.plan.traits import TraitTable, load_traits
 from generator.preflight.animation_lines import animation_lines
-from generator.preflight.depth_lines import depth_lines, drawn_values, idle_overrides
+from generator.preflight.depth_lines import depth_lines, drawn_values, hidden_values, idle_overrides
 from generator.preflight.layer_warnings import layer_warnings
 from generator.render.layers import load_layers
 
@@ -100,6 +100,7 @@ def check_traits(config: Config) -> TraitReport:
     warnings += layer_warnings(config, tables, layers, palette, palette_path)
     combos = np.array([token.combo for token in planned])
     warnings += idle_overrides(config.path, tables, layers, combos)
+    warnings += hidden_values(config, tables, layers, combos)
     return TraitReport(
         config_path=config.path,
         tables=tables,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -173,17 +174,54 @@ def _part_stack(config: Config, tables: list[TraitTable], part: Part, digest: ha
             f"{config.path}: [traits].order names the part '{label}' but {folder} is not a folder; draw the part there "
             f"(one file per value that has it, named as in {table.path.name}) or remove '{label}'"
         )
-    files = {value.layer for value in table.values}
-    stray = sorted(path.name for path in folder.glob("*.png") if path.name not in files)
-    if stray:
-        raise UserError(f"{folder / stray[0]}: no {table.key} value draws this file ({table.path}); rename or remove it")
+    _refuse_stray(folder, table)
     paths = {i: part_path(config, table, part, i) for i in table.enabled_indices}
-    drawn = {i: path for i, path in paths.items() if has_art(path)}
+    drawn = {i: path for i, path in paths.items() if _named_in_part(path)}
     if not drawn:
         raise UserError(
             f"{folder}: no layer for any enabled {table.key} value; draw the part or remove '{label}' from [traits].order"
         )
     return _stack(drawn, table, config.pixels.size, False, digest, label)
+
+
+ART_SUFFIXES = (".png", ".gif", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+def _refuse_stray(folder: Path, table: TraitTable) -> None:
+    """Every image or folder in a part's folder must be a value's layer or frames folder: a value may lack a file
+    there (and draws nothing), so a misnamed one (``Cpa.png``, ``Cap.PNG``, HashLips' ``Cap#2.png``, a frames folder
+    ``Cpa/``) would otherwise silently leave its value without the part."""
+    names = {value.layer for value in table.values} | {Path(value.layer).stem for value in table.values}
+    try:
+        entries = list(folder.iterdir())
+    except OSError as error:
+        raise UserError(f"{folder}: cannot be read ({error.strerror or error}); check the folder and run again") from None
+    stray = sorted(
+        entry.name
+        for entry in entries
+        if entry.name not in names and not entry.name.startswith(".") and (entry.is_dir() or entry.suffix.lower() in ART_SUFFIXES)
+    )
+    if stray:
+        meant = _meant(stray[0], table)
+        fix = f"rename it {meant}" if meant else f"name it as a value's layer in {table.path.name}, or remove it"
+        raise UserError(f"{folder / stray[0]}: no {table.key} value draws this file ({table.path}); {fix}")
+
+
+def _meant(name: str, table: TraitTable) -> str | None:
+    """The layer file a misnamed part file was likely meant as: the value its name spells apart from case, extension
+    or a HashLips ``#weight``."""
+    spelled = Path(name).stem.split("#")[0].casefold()
+    for value in table.values:
+        if spelled in (value.name.casefold(), Path(value.layer).stem.casefold()):
+            return f"'{value.layer}' (the layer of {table.key} '{value.name}')"
+    return None
+
+
+def _named_in_part(path: Path) -> bool:
+    """Whether a value has put anything at its name in a part's folder: its PNG, a link, a folder of frames, or a pipe
+    or folder where the PNG goes. Only a value with nothing there draws nothing in the part; anything else is read,
+    so a folder or a pipe named ``Cap.png`` is refused in one line rather than skipped as "no back"."""
+    return os.path.lexists(path) or path.with_suffix("").is_dir()
 
 
 def drawn_layers(config: Config, tables: list[TraitTable]) -> Layers | None:
@@ -224,6 +262,8 @@ def part_path(config: Config, table: TraitTable, part: Part, index: int) -> Path
 
 
 def _read_layer(path: Path, table: TraitTable) -> bytes:
+    if path.is_symlink() and not path.exists():  # "missing layer" would send the user to draw a file that is there
+        raise UserError(f"{path}: is a link to {os.readlink(path)}, which does not exist; point it at the layer or remove it")
     if not path.exists():
         raise UserError(
             f"{path}: missing layer for {table.key} value '{path.stem}' ({table.path}); draw it, or set the value's weight to 0"

@@ -12,12 +12,11 @@ this module imports it only when a chain is made.
 from __future__ import annotations
 
 import importlib.util
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ARTIFACT = Path(__file__).resolve().parents[3] / "contracts" / "artifacts" / "PunkgenRenderer.json"
+from generator.publish.onchain.artifact import renderer_code
+
 BLOCK_GAS = 60_000_000  # room for any one transaction a collection needs; mainnet's 36 M caps each at 30 M here
 DEFAULT_GAS_PRICE = 10.0  # gwei: above Ethereum mainnet's usual base fee in 2025, so the ETH shown is not optimistic
 INSTALL = "pip install -e '.[onchain]' (py-evm and eth-tester)"
@@ -34,11 +33,6 @@ def evm_missing() -> str | None:
 class Transaction:
     label: str  # 'deploy', 'store 1', 'seal', 'mint'…
     gas: int
-
-
-def renderer_code() -> bytes:
-    """The committed renderer's creation code (contracts/artifacts/PunkgenRenderer.json, ``make contracts``)."""
-    return bytes.fromhex(json.loads(ARTIFACT.read_text())["bytecode"].removeprefix("0x"))
 
 
 def constructor_data(arguments: dict[str, Any]) -> bytes:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from generator.errors import UserError
 from generator.files import TEXT_LIMIT, read_limited
-from generator.publish.onchain.evm import renderer_code
+from generator.publish.onchain.artifact import renderer_code
 from generator.text import parse_json
 
 PLAN = "deploy-plan.json"
