@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from generator.errors import UserError
-from generator.files import os_error_message
+from generator.files import os_error_message, process_alive
 
 ORPHAN_GRACE_S = 5.0  # orphaned workers die within ms (PR_SET_PDEATHSIG) or 0.2 s (the portable poll)
 POLL_S = 0.02
@@ -83,17 +83,6 @@ def _lock_holder(descriptor: int) -> int | None:
         if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
             return int(fields[4])
     return None
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (someone else's counts: it cannot be signalled, but it is there)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
 
 
 def _command_of(pid: int) -> str:

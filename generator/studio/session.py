@@ -22,12 +22,12 @@ from typing import Any
 
 from generator.config import Config, load_config
 from generator.errors import UserError
+from generator.files import remove_orphans
 from generator.plan.plan import exact_counts
 from generator.plan.rules import analyse, compile_rules, rules_excluding
 from generator.plan.traits import TraitTable, load_traits
 from generator.preflight.report import TraitReport, check_traits
 from generator.render.layers import Layers, drawn_layers, layer_path
-from generator.run.lock import process_alive
 from generator.studio.preview import previews
 from generator.studio.save import LINE_END, FolderFiles, rule_bodies, set_cell, set_rule
 from generator.text import MAX_CSV_LINE
@@ -271,10 +271,8 @@ def _text(change: dict[str, Any], field: str) -> str:
 def _scratch_folder() -> Path:
     """A private folder for the edited texts, named with this process's id; first, those of studios no longer running
     are removed (one stopped by ``kill -9`` cannot remove its own, and they piled up in the temporary folder)."""
-    for old in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
-        pid = old.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not process_alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)  # a link is not followed: rmtree refuses it
+    old = Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*")
+    remove_orphans(old, lambda folder: folder.name[len(SCRATCH_PREFIX) :].split("-", 1)[0])
     return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
 
