@@ -5,8 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -250,3 +251,24 @@ def read_if_regular(path: Path, limit: int) -> bytes | None:
     except UserError:
         return None
     return data if len(data) <= limit else None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (someone else's counts: it cannot be signalled, but it is there)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def remove_orphans(folders: Iterable[Path], pid_of: Callable[[Path], str]) -> None:
+    """Delete the working folders of commands killed before they could (the pid in the name, ``pid_of``, is gone): a
+    ``kill -9`` leaves them behind for good otherwise; a living process's folder is left to it. A link is not
+    followed (rmtree refuses it)."""
+    for folder in folders:
+        pid = pid_of(folder)
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)

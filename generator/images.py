@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,18 @@ from PIL.PngImagePlugin import PngInfo
 from generator.errors import UserError
 from generator.files import IMAGE_LIMIT, open_limited, read_limited
 
-IMAGE_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError, TypeError, Image.DecompressionBombError)
+# What Pillow raises for a file that is not a readable image: a truncated or bit-flipped GIF ends in IndexError or
+# struct.error while its frames are read, beside the usual OSError/SyntaxError
+IMAGE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    IndexError,
+    EOFError,
+    struct.error,
+    Image.DecompressionBombError,
+)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # then IHDR: length, type, width, height, and byte 24 the bit depth
 EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA")  # convert("RGBA") keeps every one of their colours
 WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # how Pillow opens a 16-bit greyscale PNG or TIFF

@@ -17,8 +17,8 @@ from conftest import REPO, refused
 from studio_running import api, studio
 
 
-def start(config_path: Path) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def start(config_path: Path, **environment: str) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **environment}
     command = [sys.executable, "-m", "generator", "studio", "--config", str(config_path), "--no-browser"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     first = process.stdout.readline()
@@ -49,6 +49,43 @@ def test_the_command_prints_the_url_serves_it_and_stops_on_ctrl_c_in_one_line(co
         status, output = stop(process)
     assert status == 0 and output.strip().splitlines() == ["studio stopped; 1 edited file(s) not saved: eyes.csv"]
     assert "Traceback" not in output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_stops_it_as_ctrl_c_does_freeing_port_lock_and_scratch(config_path: Path, tmp_path: Path, stop_signal) -> None:
+    """SIGTERM ended the process on the spot: no line, and its scratch folder left behind. Both signals now: the one
+    line, status 0, the port free, the folder's lock let go, nothing left in the temporary folder."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process, url = start(config_path, TMPDIR=str(scratch))
+    assert [path.name[:15] for path in scratch.iterdir()] == ["punkgen-studio-"]
+    process.send_signal(stop_signal)
+    out, err = process.communicate(timeout=30)
+    assert (process.returncode, (out + err).strip().splitlines()) == (0, ["studio stopped"])
+    assert list(scratch.iterdir()) == []
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", int(url.split(":")[2].split("/")[0])))
+    with studio(config_path) as server:  # the lock is free
+        assert api(server, "GET", "/api/state")[0] == 200
+
+
+@pytest.mark.slow
+def test_the_scratch_folder_of_a_killed_studio_is_removed_by_the_next(config_path: Path, tmp_path: Path) -> None:
+    """``kill -9`` leaves the scratch folder (nothing runs to remove it): the next studio removes it; the variant, a
+    scratch folder of a process still running (this test's), is left alone."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    (scratch / f"punkgen-studio-{os.getpid()}-alive").mkdir()
+    killed, _ = start(config_path, TMPDIR=str(scratch))
+    left = {path.name for path in scratch.iterdir()}
+    killed.kill()
+    killed.communicate(timeout=30)
+    assert len(left) == 2 and all(path.exists() for path in scratch.iterdir())
+    process, _ = start(config_path, TMPDIR=str(scratch))
+    now = {path.name for path in scratch.iterdir()}
+    assert stop(process)[0] == 0
+    assert len(now) == 2 and now & left == {f"punkgen-studio-{os.getpid()}-alive"}
 
 
 def test_a_missing_config_is_refused_and_no_folder_is_made(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from generator.curate.finished import as_made, require_collection_folder
 from generator.errors import Arg, UserError
 from generator.plan.plan import draw_weighted
 from generator.plan.rules import compile_rules, count_valid
+from generator.run.animation import check_animation
 from generator.run.collection import Run, as_curated, plan_run
 from generator.run.folder import MANIFEST, RUN_FILE, keep_demoted, require_run
 from generator.run.manifest import DONE, KEPT, REJECTED, REROLL, History, append_record, encode_record, read_history
@@ -65,6 +66,9 @@ def reroll_tokens(
         request, missing = _open_request(run, history, wanted)
         draw = _TraitDraw(run, history, request) if fresh_traits else None
         traits = {t: draw.fresh(t) if draw else history.traits[t] for t in missing}  # a refusal comes before any write
+        if draw:  # new sets may animate past the frame cap or a GIF's colours, which the plan's sets were checked for
+            destination = run.destination
+            check_animation(destination.animation, [draw.combos[t] for t in missing], destination.config.animation.max_frames)
         with (folder / MANIFEST).open("a", encoding="utf-8") as stream:
             for token_id in missing:
                 record = _demote(run, history, token_id, request, wanted, traits[token_id])

@@ -1,5 +1,5 @@
 """What ``punkgen traits check`` says of animation: the strips, and how many planned tokens animate over how many
-frames; a planned token past ``[animation].max_frames`` is refused here as a run would refuse it."""
+frames; a planned token past ``[animation].max_frames`` or a GIF's 256 colours is refused here as a run would refuse it."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from collections.abc import Sequence
 
 from generator.config import Config
 from generator.plan.traits import Combo, TraitTable
-from generator.render.frames import check_frame_counts, frame_count
+from generator.render.frames import frame_count
 from generator.render.layers import Layers
+from generator.run.animation import animation_of, check_animation
 
 
 def animation_lines(config: Config, tables: list[TraitTable], layers: Layers, combos: Sequence[Combo]) -> list[str]:
     """Nothing for a still collection; else the strips, then the planned tokens by frame count (raises past the cap)."""
     if not layers.strips:
         return []
-    check_frame_counts(layers, tables, combos, config.animation.max_frames)
+    check_animation(animation_of(layers, config, tables), combos, config.animation.max_frames)
     parts = layers.order.parts
     strips = ", ".join(
         f"{parts[part].label(tables)} '{tables[parts[part].trait].values[value].name}' ({len(strip)})"

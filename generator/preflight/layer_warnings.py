@@ -30,6 +30,7 @@ from generator.images import pack_rgb
 from generator.pixels.measures import MIN_TRAIT_PIXELS, TRAIT_TOLERANCE
 from generator.pixels.palette import Palette, to_lab
 from generator.plan.traits import NONE_VALUE, TraitTable
+from generator.render.frames import art_name
 from generator.render.layers import Layers, layer_path, part_path
 
 LISTED_COLOURS = 3  # off-palette colours named per layer; the rest are counted
@@ -48,13 +49,14 @@ def layer_warnings(
         for index in table.enabled_indices:
             found = [] if position == 0 else _coverage(config, table, index, worn[index])
             found += _colour_count(config, worn[index])
-            warnings += [f"{layer_path(config, table, index)}: {problem}" for problem in found]
+            warnings += [f"{art_name(layer_path(config, table, index))}: {problem}" for problem in found]
             if palette is None or palette_path is None:
                 continue
             for part in layers.parts_of(position):  # a value without art in a part has no colour there to warn about
                 art = layers.strips.get((part, index), layers.art[part][index])  # a strip: every frame's colours
                 off = _off_palette(config, table, art, palette, palette_path, judged=position > 0)
-                warnings += [f"{part_path(config, table, layers.order.parts[part], index)}: {problem}" for problem in off]
+                path = part_path(config, table, layers.order.parts[part], index)
+                warnings += [f"{art_name(path)}: {problem}" for problem in off]
     return warnings
 
 

@@ -28,27 +28,51 @@ if TYPE_CHECKING:
     from generator.render.layers import Layers  # which reads strips with this module's functions
 
 FRAME_NAME = re.compile(r"(0|[1-9]\d*)\.png")
+NUMBERED = re.compile(r"\d+\.[^.]+")  # what an artist means as a frame: 0.png, and 00.png, 1.PNG, 2.gif too
+FRAME_LIKE = re.compile(rf"{NUMBERED.pattern}|[^.].*\.png", re.IGNORECASE)  # and any other PNG beside them
 
 
 def frame_files(path: Path) -> list[Path]:
     """The files that draw a value whose layer is ``path``: the PNG itself (one frame or a side-by-side strip), else
     the numbered frames of the folder beside it (``blink.png`` → ``blink/0.png…``); ``[path]`` when neither exists,
-    so the reader reports the missing layer as ever."""
+    so the reader reports the missing layer as ever. Every file in a folder of frames is read or refused: one left
+    out (``00.png``, ``1.PNG``, ``2.gif``, or all of them beside ``blink.png``) would change the animation silently."""
     folder = path.with_suffix("")
-    if path.exists() and (folder / "0.png").exists():
+    names = _frame_like_names(folder)
+    if path.exists() and names:
         raise UserError(f"{path} and {folder}/ both draw the value; keep one (a strip, or a folder of frames)")
     if path.exists() or not folder.is_dir():
         return [path]
-    numbers = sorted(int(p.name[:-4]) for p in folder.iterdir() if FRAME_NAME.fullmatch(p.name))
+    if stray := sorted(name for name in names if not FRAME_NAME.fullmatch(name)):
+        raise UserError(
+            f"{folder / stray[0]}: not a frame's name; name a value's frames 0.png, 1.png, … (PNG, lower-case .png, "
+            "no leading zeros) and keep nothing else in its folder"
+        )
+    numbers = sorted(int(name[:-4]) for name in names)
     if numbers != list(range(len(numbers))) or not numbers:
         gap = next((n for n in range(len(numbers) + 1) if n not in numbers), 0)
         raise UserError(f"{folder}/: frame {gap}.png is missing; number a value's frames 0.png, 1.png, … without gaps")
     return [folder / f"{n}.png" for n in numbers]
 
 
+def _frame_like_names(folder: Path) -> list[str]:
+    """The names in ``folder`` an artist may mean as frames, when it holds any numbered one (a part's folder of value
+    files beside a value of the same name holds none, and is not a value's frames); hidden files are the system's."""
+    if not folder.is_dir():
+        return []
+    names = [entry.name for entry in folder.iterdir() if FRAME_LIKE.fullmatch(entry.name)]
+    return names if any(NUMBERED.fullmatch(name) for name in names) else []
+
+
+def art_name(path: Path) -> str:
+    """How messages name a value's art at ``path``: the file, or ``<value>/`` when a folder of frames draws it (the
+    ``<value>.png`` the table names does not exist then, and a warning naming it sends the artist looking for it)."""
+    return f"{path.with_suffix('')}/" if not path.exists() and _frame_like_names(path.with_suffix("")) else str(path)
+
+
 def has_art(path: Path) -> bool:
-    """Whether a value has layer art: its PNG, or a folder of frames beside it."""
-    return path.is_file() or (path.with_suffix("") / "0.png").is_file()
+    """Whether a value has layer art: its PNG, or a folder of frames beside it (checked when read)."""
+    return path.is_file() or bool(_frame_like_names(path.with_suffix("")))
 
 
 def split_strip(path: Path, pixels: np.ndarray, size: int) -> list[np.ndarray]:

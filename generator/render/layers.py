@@ -232,7 +232,9 @@ def drawn_layers(config: Config, tables: list[TraitTable]) -> Layers | None:
 
 
 def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | None, ...]:
-    """The colour each value of the bottom trait asks for: its layer's most common colour (None without a layer).
+    """The colour each value of the bottom trait asks for: its layer's most common colour (None without a layer); of
+    frame 0 for a strip, since the quality filter judges the still (a flickering background's other frames would
+    otherwise outvote it and reject every token that wears it).
 
     The pixel step paints the recovered background exactly this colour, and quality measures how
     far a render's background is from it, for every backend.
@@ -243,7 +245,8 @@ def background_colors(config: Config, table: TraitTable) -> tuple[np.ndarray | N
         if not path.is_file():
             colors.append(None)
             continue
-        pixels = _decode_layer(path, _read_layer(path, table), config.pixels.size, must_be_opaque=False)[..., :3].reshape(-1, 3)
+        layer = _decode_layer(path, _read_layer(path, table), config.pixels.size, must_be_opaque=False)
+        pixels = split_strip(path, layer, config.pixels.size)[0][..., :3].reshape(-1, 3)  # frame 0: the still's colour
         values, counts = unique_rgb(pixels)
         colors.append(values[counts.argmax()])
     return tuple(colors)

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from generator.errors import UserError
-from generator.files import os_error_message
+from generator.files import os_error_message, process_alive
 
 ORPHAN_GRACE_S = 5.0  # orphaned workers die within ms (PR_SET_PDEATHSIG) or 0.2 s (the portable poll)
 POLL_S = 0.02
@@ -56,7 +56,7 @@ def _acquire(descriptor: int, folder: Path, mode: int) -> None:
             return
         except BlockingIOError:
             holder = _lock_holder(descriptor)
-            if holder is None or _alive(holder):
+            if holder is None or process_alive(holder):
                 who = f"pid {holder}: {_command_of(holder)}" if holder else "its pid is unknown on this system"
                 raise UserError(
                     f"{folder} is in use by another punkgen process ({who}); wait for it to finish, or stop it"
@@ -85,16 +85,6 @@ def _lock_holder(descriptor: int) -> int | None:
         if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
             return int(fields[4])
     return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
 
 
 def _command_of(pid: int) -> str:

@@ -12,7 +12,9 @@ import codecs
 import difflib
 import functools
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import tomlkit
 import tomlkit.exceptions
 
 from generator.errors import UserError
-from generator.files import TEXT_LIMIT, read_limited, write_atomic
+from generator.files import TEXT_LIMIT, place_errors_said, read_limited, write_atomic
 from generator.text import decode_text
 
 LINE_END = re.compile(r"\r\n|\r|\n")  # the ends generator.text.editor_lines splits at, and only those
@@ -63,8 +65,8 @@ class FolderFiles:
         """A unified diff of every edited file against the loaded one, as ``git diff`` would show it."""
         chunks = []
         for name in self.changed():
-            before = decode_text(self.loaded[name], self.folder / name).splitlines(keepends=True)
-            after = self.texts[name].splitlines(keepends=True)
+            before = file_lines(decode_text(self.loaded[name], self.folder / name))
+            after = file_lines(self.texts[name])
             chunks += difflib.unified_diff(before, after, f"a/{name}", f"b/{name}")
         return "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
 
@@ -90,13 +92,33 @@ class FolderFiles:
                 f"{names} changed on disk since the studio loaded them; copy your edits, then reload the files from disk "
                 "(the page's Reload button) and make them again"
             )
+        linked = [self.folder / name for name in self.changed() if (self.folder / name).is_symlink()]
+        if linked:
+            raise UserError(
+                f"{linked[0]} is a link to {os.path.realpath(linked[0])}, and saving would replace the link with a file; "
+                "make the edit in the file it links to, or copy that file over the link and reload"
+            )
         written = []
-        for name in self.changed():
-            data = encode_like(self.texts[name], self.loaded[name])
-            write_atomic(self.folder / name, data)
-            self.loaded[name] = data
-            written.append(self.folder / name)
+        with place_errors_said(self.folder, "make the trait folder writable or free some space, then save again"):
+            for name in self.changed():
+                written.append(self._write(name, encode_like(self.texts[name], self.loaded[name])))
         return written
+
+    def _write(self, name: str, data: bytes) -> Path:
+        """One file replaced atomically, keeping its permissions (a group-writable or read-only table stays so)."""
+        path = self.folder / name
+        mode = stat.S_IMODE(path.stat().st_mode)
+        write_atomic(path, data)
+        os.chmod(path, mode)
+        self.loaded[name] = data
+        return path
+
+
+def file_lines(text: str) -> list[str]:
+    """``text``'s lines, each with its end, split where the files' readers split them (:data:`LINE_END`): not at the
+    U+2028 or form feed that ``str.splitlines`` also splits at, which made a prompt holding one show in the diff as
+    two changed lines the save does not write."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", text)
 
 
 def _digest(data: bytes) -> str:
@@ -131,7 +153,8 @@ def set_cell(text: str, line_number: int, column: int, value: str) -> str:
     """``text`` with one cell of line ``line_number`` (from 1) replaced; everything else byte for byte as it was.
 
     The cell stays quoted if it was, and is quoted when the new value needs it (a comma, a quote, spaces at an end).
-    A row shorter than ``column`` gains the empty cells before it."""
+    The spaces around it stay (a table aligned by hand stays aligned), except around quotes it gains, where the
+    library would refuse them. A row shorter than ``column`` gains the empty cells before it."""
     pieces = LINE_END.split(text)
     ends = LINE_END.findall(text)
     line = pieces[line_number - 1]
@@ -143,6 +166,9 @@ def set_cell(text: str, line_number: int, column: int, value: str) -> str:
     was_quoted = line[start:end].strip().startswith('"')
     needs_quotes = was_quoted or any(char in value for char in ',"') or value != value.strip()
     cell = '"' + value.replace('"', '""') + '"' if needs_quotes else value
+    old = line[start:end]
+    if old.strip() and (was_quoted or not needs_quotes):
+        cell = old[: len(old) - len(old.lstrip())] + cell + old[len(old.rstrip()) :]
     pieces[line_number - 1] = line[:start] + cell + line[end:]
     return "".join(piece + end for piece, end in zip(pieces, [*ends, ""], strict=True))
 
@@ -163,8 +189,12 @@ def rule_bodies(config_text: str) -> tuple[tuple[str, str], ...]:
 def set_rule(config_text: str, index: int | None, body: str | None, where: str) -> str:
     """The config text with rule ``index`` (from 0) given ``body``, removed (``body`` None), or added (``index`` None).
 
-    An edited rule keeps its ``[[rules]]`` line and comment; ``where`` names the file for a syntax error in ``body``.
+    An edited rule keeps its ``[[rules]]`` line and comment, and is written with the file's own line ends (a page
+    sends ``\n``; a CRLF file got LF lines in the middle, and lost the blank line after the rule); ``where`` names the
+    file for a syntax error in ``body``.
     """
+    newline = _line_end(config_text)
+    body = None if body is None else LINE_END.sub(newline, body)
     document = tomlkit.parse(config_text)
     rules = document.get("rules")
     if rules is None:
@@ -183,17 +213,25 @@ def set_rule(config_text: str, index: int | None, body: str | None, where: str) 
             f'{where}: [[rules]] #{number}: TOML syntax error: {error}; write it as when = {{ trait = "Value" }}'
         ) from None
     table = tomlkit.table() if index is None else rules[index]
+    table.trivia.trail = table.trivia.trail if index is not None else newline  # the end of its [[rules]] line
     blank_lines = _trailing_newlines((rules[-1] if index is None and rules else table).as_string()) or 2  # as its neighbours
     for key in list(table.keys()):
         del table[key]
     for key, value in parsed.items():
         table.append(key, value)
     while _trailing_newlines(table.as_string()) < blank_lines:  # the blank line before the next table stays
-        table.add(tomlkit.nl())
+        table.add(tomlkit.ws(newline))
     if index is None:
         rules.append(table)
     return tomlkit.dumps(document)
 
 
+def _line_end(text: str) -> str:
+    """The line end ``text`` uses (its first one), ``\n`` for a text of one line."""
+    found = LINE_END.search(text)
+    return found.group() if found else "\n"
+
+
 def _trailing_newlines(text: str) -> int:
-    return len(text) - len(text.rstrip("\n"))
+    """How many line ends ``text`` ends with, of any kind (``\r\n`` is one)."""
+    return len(re.search(r"(?:\r\n|\r|\n)*\Z", text).group().replace("\r\n", "\n"))

@@ -1,10 +1,11 @@
 """The studio's HTTP layer: the standard library's ``ThreadingHTTPServer`` on 127.0.0.1, a JSON API and the page.
 
 The standard library is enough: one user, one page, a few small JSON requests per edit, and no dependency to keep
-up to date. Since it listens on a port and writes the creator's files, every request must pass three checks before
+up to date. Since it listens on a port and writes the creator's files, every request, of any method, must pass three checks before
 it is read (:meth:`Handler._allowed`): the ``Host`` header names the loopback address and this port (a DNS-rebinding
 page cannot), and it carries the session's random token (the URL the CLI opens has it; the page sends it back as a
-header). It sends no CORS headers, and it serves only its packaged page and the trait folder's own files; a path
+header). It sends no CORS headers, and it serves only its packaged page and the layer images of the trait folder
+that the page shows (not its other files: the folder can be a project's root, beside a ``.env``); a path
 that leaves the folder (``..``, an absolute path, a link out) is refused. One studio per folder: the folder's lock
 (:func:`generator.run.lock.folder_lock`) is held for the studio's life, so a second one refuses in one line.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import threading
 import webbrowser
 from collections.abc import Callable, Iterator
@@ -35,7 +37,7 @@ LOOPBACK = "127.0.0.1"
 TOKEN_HEADER = "X-Studio-Token"
 MAX_BODY = 1 << 20  # bytes: an edit is a few hundred; a rule body a few lines
 STATIC = {"studio.js": "text/javascript", "studio.css": "text/css"}
-FOLDER_TYPES = {".png": "image/png", ".csv": "text/plain; charset=utf-8", ".toml": "text/plain; charset=utf-8"}
+FOLDER_TYPES = {".png": "image/png"}
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -56,7 +58,9 @@ class StudioServer(ThreadingHTTPServer):
             ) from None
         self.session = session
         self.token = secrets.token_urlsafe(32)
-        self.hosts = {f"{LOOPBACK}:{self.port}", f"localhost:{self.port}"}
+        names = (LOOPBACK, "localhost")
+        # A browser leaves out HTTP's default port: with --port 80 the page's Host is the bare name, and was refused.
+        self.hosts = {f"{name}:{self.port}" for name in names} | (set(names) if self.port == 80 else set())
         self.edits = threading.Lock()  # one edit at a time: the session is the folder's one writer
 
     @property
@@ -70,13 +74,29 @@ class StudioServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     server: StudioServer
+    server_version, sys_version = "punkgen-studio", ""  # not the Python version, to whoever asks
+    # Seconds a connection may take to send its request: one that never finishes (slowloris) holds only its own
+    # thread, and only this long.
+    timeout = 30
+
+    def parse_request(self) -> bool:
+        """http.server's parsing, then the studio's checks (:meth:`_allowed`), before any method is dispatched: a
+        method the studio does not answer (PUT, OPTIONS, HEAD, ``FOO``) is refused like any other request."""
+        return super().parse_request() and self._allowed()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, an unknown method) as one plain line, with the
+        same headers as every other answer, instead of its HTML page; with a status line even to a request too
+        broken to name its HTTP version (http.server would answer it as HTTP/0.9: the bare page)."""
+        self.close_connection = True
+        self.request_version = self.protocol_version
+        status = HTTPStatus(code)
+        self._send(status, f"{status.value} {message or status.phrase}\n".encode(), "text/plain; charset=utf-8")
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
         """Quiet: the terminal shows the URL and the one line at the end, not a line per request."""
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        if not self._allowed():
-            return
         path = urlsplit(self.path).path
         if path == "/":
             page = resources.files("generator.studio").joinpath("static/index.html").read_text(encoding="utf-8")
@@ -94,16 +114,14 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
     def do_POST(self) -> None:  # noqa: N802
-        if not self._allowed():
-            return
         path = urlsplit(self.path).path
-        length = self.headers.get("Content-Length") or "0"
-        if not length.isdigit() or int(length) > MAX_BODY:
+        length = self._body_length()
+        if length is None:
             self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"a body of at most 1 MiB, with its length\n", "text/plain")
             return
         try:
-            body = json.loads(self.rfile.read(int(length)) or b"{}")
-        except ValueError:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             self._send(HTTPStatus.BAD_REQUEST, b"not JSON\n", "text/plain")
             return
         session = self.server.session
@@ -116,10 +134,23 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
+    def _body_length(self) -> int | None:
+        """The body's length in bytes (0 without one), or None for a body the studio does not read: a length that is
+        not plain ASCII digits (``int`` reads "١٢" and fails on "²"), more than one length, a chunked body, or a
+        body over :data:`MAX_BODY`."""
+        lengths = self.headers.get_all("Content-Length") or ["0"]
+        length = lengths[0].strip()
+        if len(lengths) > 1 or self.headers.get("Transfer-Encoding") or not (length.isascii() and length.isdigit()):
+            return None
+        return int(length) if int(length) <= MAX_BODY else None
+
     def _allowed(self) -> bool:
-        """The Host is this server's loopback name, and the request carries the session's token: in its header, or for
-        what a browser fetches by address (the page, its script and style, layer images) in the query."""
-        if self.headers.get("Host") not in self.server.hosts:
+        """The request names a path on this server (not another host's address), its one Host is this server's
+        loopback name, and it carries the session's token: in its header, or for what a browser fetches by address
+        (the page, its script and style, layer images) in the query."""
+        hosts = self.headers.get_all("Host") or []
+        target = urlsplit(self.path)
+        if not self.path.startswith("/") or target.netloc or len(hosts) != 1 or hosts[0] not in self.server.hosts:
             self._send(HTTPStatus.FORBIDDEN, b"forbidden: unexpected Host\n", "text/plain")
             return False
         address = urlsplit(self.path)
@@ -140,12 +171,15 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(document).encode(), "application/json")
 
     def _folder_file(self, relative: str) -> None:
-        """One of the trait folder's own files (a layer PNG for the page); anything that resolves outside it: 403."""
+        """A layer image the page shows (:meth:`Session.shown_files`), if it resolves inside the trait folder; any
+        other file, or one that resolves outside it: 403."""
         folder = os.path.realpath(self.server.session.files.folder)
-        plain = "\0" not in relative and not Path(relative).is_absolute() and ".." not in Path(relative).parts
+        with self.server.edits:
+            shown = relative in self.server.session.shown_files()
+        plain = shown and "\0" not in relative and not Path(relative).is_absolute() and ".." not in Path(relative).parts
         target = os.path.realpath(os.path.join(folder, relative)) if plain else ""
         if not target.startswith(folder + os.sep):  # links resolved: one pointing out is outside
-            self._send(HTTPStatus.FORBIDDEN, b"forbidden: outside the trait folder\n", "text/plain")
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden: not a layer image of the trait folder\n", "text/plain")
             return
         try:
             data = read_limited(Path(target), IMAGE_LIMIT, "")
@@ -182,11 +216,26 @@ def running_studio(config_path: Path, port: int) -> Iterator[StudioServer]:
 
 
 def serve(config_path: Path, port: int, open_browser: bool, announce: Callable[[str], None]) -> list[str]:
-    """Serve the studio until Ctrl-C; returns the files edited but not saved, for the one closing line."""
-    with running_studio(config_path, port) as server:
-        announce(server.url)
-        if open_browser:
-            webbrowser.open(server.url)
-        with suppress(KeyboardInterrupt):  # Ctrl-C is how a studio ends: the CLI says one line
+    """Serve the studio until Ctrl-C or SIGTERM; returns the files edited but not saved, for the one closing line.
+
+    Either signal, from the moment the URL is printed, ends it with that line (one landing while the folder loads
+    is the CLI's "interrupted" line, the folder let go all the same)."""
+    with _terminated_as_ctrl_c(), running_studio(config_path, port) as server:
+        with suppress(KeyboardInterrupt):
+            announce(server.url)
+            if open_browser:
+                webbrowser.open(server.url)
             server.serve_forever()
         return server.session.files.changed()
+
+
+@contextmanager
+def _terminated_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (``kill``, a service manager, a closing IDE) ends the studio as Ctrl-C does: its one line, its scratch
+    folder removed, the folder's lock and the port let go. Python's default for it ended the process on the spot:
+    nothing said, and the scratch folder left in the temporary folder."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # KeyboardInterrupt, in the serving thread
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

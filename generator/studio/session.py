@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import shutil
 import tempfile
 import unicodedata
@@ -21,6 +22,7 @@ from typing import Any
 
 from generator.config import Config, load_config
 from generator.errors import UserError
+from generator.files import remove_orphans
 from generator.plan.plan import exact_counts
 from generator.plan.rules import analyse, compile_rules, rules_excluding
 from generator.plan.traits import TraitTable, load_traits
@@ -28,8 +30,10 @@ from generator.preflight.report import TraitReport, check_traits
 from generator.render.layers import Layers, drawn_layers, layer_path
 from generator.studio.preview import previews
 from generator.studio.save import LINE_END, FolderFiles, rule_bodies, set_cell, set_rule
+from generator.text import MAX_CSV_LINE
 
 EDITABLE_COLUMNS = ("weight", "prompt")
+SCRATCH_PREFIX = "punkgen-studio-"
 
 
 @dataclass
@@ -46,7 +50,7 @@ class Session:
     def __init__(self, config_path: Path):
         self.config_path = config_path
         self.files = FolderFiles.read(config_path)
-        self.scratch = Path(tempfile.mkdtemp(prefix="punkgen-studio-"))
+        self.scratch = _scratch_folder()
         self.toggles = RankToggles()
         self._layers_key: tuple[Any, ...] | None = None
         self._layers_read: tuple[Layers | None, dict[str, dict[str, str]]] = (None, {})
@@ -61,18 +65,24 @@ class Session:
         """Apply one edit from the page: ``{"kind": "cell" | "quota" | "rule" | "toggles", …}``; returns :meth:`view`."""
         kind = change.get("kind")
         if kind == "cell":
-            self._set_value_cell(_text(change, "table"), _text(change, "value"), _text(change, "column"), _text(change, "text"))
+            cell = (_text(change, "table"), _text(change, "value"), _text(change, "column"))
+            text = _writable(_text(change, "text"), f"{self.files.folder / cell[0]}.csv: a cell", one_line=True)
+            self._set_value_cell(*cell, text)
         elif kind == "quota":
             self._set_quota(_text(change, "table"), _text(change, "value"), change.get("tokens"))
         elif kind == "rule":
             index, body = change.get("index"), change.get("text")
-            if not (index is None or (isinstance(index, int) and 0 <= index < len(rule_bodies(self.files.config_text)))):
+            if not (index is None or (_whole(index) and 0 <= index < len(rule_bodies(self.files.config_text)))):
                 raise UserError(f"{self.config_path}: there is no [[rules]] #{index}; reload the page")
             if not (body is None or isinstance(body, str)):
                 raise UserError(f"{self.config_path}: a rule is written as TOML lines; reload the page")
+            body = body if body is None else _writable(body, f"{self.config_path}: a rule", one_line=False)
             self._set_config(set_rule(self.files.config_text, index, body, str(self.config_path)))
         elif kind == "toggles":
-            self.toggles = RankToggles(change.get("none_as_value"), change.get("trait_count"))
+            toggles = change.get("none_as_value"), change.get("trait_count")
+            if not all(toggle is None or isinstance(toggle, bool) for toggle in toggles):
+                raise UserError("the rank toggles are true, false or null; reload the page")
+            self.toggles = RankToggles(*toggles)
         else:
             raise UserError(f"unknown edit {kind!r}; reload the page")
         return self.view()
@@ -99,7 +109,7 @@ class Session:
         if table is None or table.index_of(value) is None:
             raise UserError(f"{self.files.folder}: no value {value!r} in a table {key!r}; reload the page")
         others = sum(v.weight for v in table.values if v.name != value)
-        if not (isinstance(tokens, int) and 0 <= tokens < drawn and others > 0):
+        if not (_whole(tokens) and 0 <= tokens < drawn and others > 0):
             raise UserError(f"{table.path}: a quota for '{value}' must be a whole number of tokens from 0 to {drawn - 1}")
         exact = tokens * others / (drawn - tokens)
         index = table.index_of(value)
@@ -163,6 +173,14 @@ class Session:
             self._layers_key, self._layers_read = key, (drawn_layers(config, tables), files)
         return self._layers_read
 
+    def shown_files(self) -> set[str]:
+        """The folder's files the page shows (each value's layer image, relative to the folder): all it may fetch.
+
+        Not every file in the folder: a trait folder can be a project's root, beside a ``.env`` with a deploy key."""
+        if self._layers_key is None:
+            self.view()  # the page's first fetch of a layer can come before its first /api/state
+        return {file for files in self._layers_read[1].values() for file in files.values()}
+
     def _impossible(self, config: Config, tables: list[TraitTable]) -> dict[str, dict[str, list[int]]]:
         """Per table and value: the rules that leave a weighted value no valid set (what the plan refuses, named)."""
         rules = compile_rules(config.rules, tables)
@@ -224,7 +242,7 @@ def table_rows(text: str) -> dict[str, Any]:
     Read leniently (any row, any cell count), because a table being edited may be wrong for a moment; whether it is
     right is for the library to say (:meth:`Session.view`)."""
     lines = LINE_END.split(text)
-    parsed = [(number, next(csv.reader([line]), [])) for number, line in enumerate(lines, start=1) if line.strip()]
+    parsed = [(number, _cells(line)) for number, line in enumerate(lines, start=1) if line.strip()]
     if not parsed:
         return {"columns": {}, "rows": []}
     header = {cell.strip().lower(): i for i, cell in enumerate(parsed[0][1]) if cell.strip()}
@@ -236,9 +254,46 @@ def table_rows(text: str) -> dict[str, Any]:
     return {"columns": header, "rows": rows}
 
 
+def _cells(line: str) -> list[str]:
+    """One line's cells; none for a line too long to be a row (the library's error names it, and ``csv`` raises on
+    a cell over 128 KiB: the page's every request failed, for a table on disk or a pasted prompt)."""
+    return next(csv.reader([line]), []) if len(line) <= MAX_CSV_LINE else []
+
+
 def _text(change: dict[str, Any], field: str) -> str:
     """A string field of an edit; a request without it did not come from the page."""
     value = change.get(field)
     if not isinstance(value, str):
         raise UserError(f"an edit needs its {field!r} as text; reload the page")
     return value
+
+
+def _scratch_folder() -> Path:
+    """A private folder for the edited texts, named with this process's id; first, those of studios no longer running
+    are removed (one stopped by ``kill -9`` cannot remove its own, and they piled up in the temporary folder)."""
+    old = Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*")
+    remove_orphans(old, lambda folder: folder.name[len(SCRATCH_PREFIX) :].split("-", 1)[0])
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+
+
+def _whole(number: Any) -> bool:
+    """A whole number as JSON writes one: ``true`` is a bool to JSON, though Python counts it as the int 1."""
+    return isinstance(number, int) and not isinstance(number, bool)
+
+
+LINE_BREAKS = "\n\r\x85\u2028\u2029"  # what Python's str.splitlines splits at, besides the other control characters
+
+
+def _writable(text: str, what: str, one_line: bool) -> str:
+    """``text`` from the page, if a file can hold it where it goes: a cell is one line of its table (a line break
+    would start a new row), and neither a cell nor a rule holds other control characters or a lone surrogate (which
+    no UTF-8 file can hold: the edited text could not be written, and every later request failed until a reload)."""
+    allowed = "\t" if one_line else "\t\n\r"
+    if one_line and len(text) > MAX_CSV_LINE:
+        raise UserError(f"{what} holds at most {MAX_CSV_LINE:,} characters, like a table row; this one has {len(text):,}")
+    for char in text:
+        if (char in LINE_BREAKS or unicodedata.category(char) in ("Cc", "Cs")) and char not in allowed:
+            kind = "a line break" if char in LINE_BREAKS else "a control character"
+            kind = "half of a surrogate pair" if unicodedata.category(char) == "Cs" else kind
+            raise UserError(f"{what} cannot hold U+{ord(char):04X} ({kind}); remove it and type the text again")
+    return text

@@ -24,7 +24,14 @@ import numpy as np
 from PIL import Image
 
 from generator.errors import Arg, UserError
-from generator.files import IMAGE_LIMIT, PARTIAL_SUFFIX, in_place_of_folder, is_safe_name, write_atomic
+from generator.files import (
+    IMAGE_LIMIT,
+    PARTIAL_SUFFIX,
+    in_place_of_folder,
+    is_safe_name,
+    remove_orphans,
+    write_atomic,
+)
 from generator.images import IMAGE_ERRORS, encode_png, image_problem, read_user_rgba
 from generator.plan.importers.source import SourceLayer, SourceProject, SourceValue
 from generator.plan.traits import WEIGHT_RANGE
@@ -91,20 +98,8 @@ def _remove_dead_stagings(target: Path) -> None:
     """Delete the staging folders of imports into ``target`` that were killed before their rename (the pid in the
     name is gone); a living one is another import at work and is left to it."""
     prefix = f".{target.name}."
-    for staged in target.parent.glob(f"{glob.escape(prefix)}*{PARTIAL_SUFFIX}"):
-        pid = staged.name[len(prefix) : -len(PARTIAL_SUFFIX)]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(staged, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+    staged = target.parent.glob(f"{glob.escape(prefix)}*{PARTIAL_SUFFIX}")
+    remove_orphans(staged, lambda folder: folder.name[len(prefix) : -len(PARTIAL_SUFFIX)])
 
 
 def _move_into_place(staging: Path, target: Path) -> None:
