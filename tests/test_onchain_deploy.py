@@ -170,6 +170,7 @@ def test_a_journaled_transaction_refused_after_the_gas_price_rose_is_signed_agai
     assert page_1["nonce"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("drops", [1, 3], ids=["dropped-once", "dropped-again-when-sent-again"])
 def test_a_transaction_the_node_drops_from_its_pool_is_sent_again_and_lands_once(paged: Path, node: EvmNode, drops: int) -> None:
     node.drops = drops  # the deployment is taken and forgotten (and, the second time, so are its first resends)
@@ -181,6 +182,7 @@ def test_a_transaction_the_node_drops_from_its_pool_is_sent_again_and_lands_once
     assert sorted(repeats.values())[:-1] == [1] * (len(repeats) - 1)  # every other step sent once
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("errors", [1, 2], ids=["one-send", "two-sends-in-a-row"])
 def test_a_send_the_node_answers_with_an_error_but_mines_is_waited_for_not_signed_again(
     paged: Path, node: EvmNode, errors: int
@@ -193,6 +195,7 @@ def test_a_send_the_node_answers_with_an_error_but_mines_is_waited_for_not_signe
     assert not [record for record in journal_of(paged)["steps"] if "replaced" in record]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answered", [None, "0x" + "ab" * 20], ids=["no-address", "another-address"])
 def test_a_receipt_placing_the_contract_elsewhere_stops_the_deploy_before_any_step_goes_there(
     folder: Path, node: EvmNode, answered: str | None, monkeypatch: pytest.MonkeyPatch
@@ -212,6 +215,7 @@ def test_a_receipt_placing_the_contract_elsewhere_stops_the_deploy_before_any_st
     assert_deployed_once(folder, node)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("then", ["price-falls-back", "account-funded"])
 def test_a_gas_price_spike_the_account_cannot_pay_stops_in_one_line_and_resumes(
     folder: Path, node: EvmNode, then: str, monkeypatch: pytest.MonkeyPatch

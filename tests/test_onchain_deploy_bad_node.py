@@ -132,6 +132,7 @@ def test_a_node_answering_what_is_not_json_rpc_is_one_line_exit_3(
     assert said in failed_on_chain(folder, serve(answer))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer", [silence, trickle], ids=["silent", "one-byte-at-a-time"])
 def test_a_node_that_never_finishes_answering_is_given_up_on_in_bounded_time(
     folder: Path, serve: Callable[[Answer], str], answer: Answer, monkeypatch: pytest.MonkeyPatch
