@@ -51,14 +51,14 @@ def trickle(handler: BaseHTTPRequestHandler, request: dict) -> None:
     handler.send_response(200)
     handler.send_header("Content-Length", "100000")
     handler.end_headers()
-    for _ in range(100):
+    for _ in range(150):  # 30 s in all
         handler.wfile.write(b" ")
         handler.wfile.flush()
         time.sleep(0.2)
 
 
 def silence(handler: BaseHTTPRequestHandler, request: dict) -> None:
-    time.sleep(6)
+    time.sleep(30)
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_a_node_that_never_finishes_answering_is_given_up_on_in_bounded_time(
     monkeypatch.setattr(rpc, "CALL_S", 1.5)
     start = time.monotonic()
     line = failed_on_chain(folder, serve(answer))
-    assert time.monotonic() - start < 5, line  # one call's deadline, no retries multiplying it
+    assert time.monotonic() - start < 12, line  # one call's deadline (and a loaded machine), no retries multiplying it
     assert "http://127.0.0.1:" in line
 
 
@@ -170,10 +170,6 @@ def test_no_secret_part_of_the_rpc_url_is_ever_shown(
     assert not [secret for secret in secrets if secret.lower() in line.lower()], line
 
 
-def hold(handler: BaseHTTPRequestHandler, request: dict) -> None:
-    time.sleep(30)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("rpc_flag", ["--rpc", "--rpc="], ids=["rpc-space-url", "rpc-equals-url"])
 def test_a_busy_folder_is_refused_without_showing_the_busy_deploys_rpc_url(
@@ -181,7 +177,7 @@ def test_a_busy_folder_is_refused_without_showing_the_busy_deploys_rpc_url(
 ) -> None:
     """A second deploy, or an export, of a folder a deploy holds names that process by its command line: never with
     the ``--rpc`` URL's credentials or API key in it."""
-    url = serve(hold).replace("http://", "http://carol:s3cr3tpw@") + "/v2/KEYINPATH99?token=QUERYKEY77"
+    url = serve(silence).replace("http://", "http://carol:s3cr3tpw@") + "/v2/KEYINPATH99?token=QUERYKEY77"
     url_args = [rpc_flag + url] if rpc_flag.endswith("=") else [rpc_flag, url]
     command = [sys.executable, "-m", "generator", "deploy", str(folder), *url_args, "--key-env", "DEPLOYER_KEY", "--quiet"]
     holder = subprocess.Popen(command, env=os.environ | {"PYTHONPATH": str(REPO)}, cwd=REPO, stderr=subprocess.DEVNULL)
