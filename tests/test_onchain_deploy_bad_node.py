@@ -123,8 +123,11 @@ def failed_on_chain(folder: Path, url: str) -> str:
         (rpc_reply(result=None), "answered eth_chainId with something that is not its JSON-RPC result"),
         (rpc_reply(result="0xzz"), "answered eth_chainId with something that is not its JSON-RPC result"),
         (rpc_reply(error="overloaded\nretry later"), "refused eth_chainId: overloaded retry later"),
+        # web3's eth_account imports py_ecc, which raises the recursion limit to 100,000: the C JSON reader then
+        # overflowed the stack on this answer and the deploy died of a segmentation fault
+        (reply(200, b"[" * 300_000 + b"]" * 300_000), "did not answer eth_chainId in JSON-RPC"),
     ],
-    ids=["html", "500", "garbage", "json-list", "result-object", "result-null", "result-not-hex", "error-string"],
+    ids=["html", "500", "garbage", "json-list", "result-object", "result-null", "result-not-hex", "error-string", "deep"],
 )
 def test_a_node_answering_what_is_not_json_rpc_is_one_line_exit_3(
     folder: Path, serve: Callable[[Answer], str], answer: Answer, said: str

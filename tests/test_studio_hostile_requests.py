@@ -7,7 +7,9 @@ import http.client
 import os
 import shutil
 import socket
+import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 from conftest import REPO
@@ -86,7 +88,18 @@ def test_two_body_lengths_or_a_chunked_body_are_refused(server) -> None:
     assert status_of(raw(server, [*lines, b"Transfer-Encoding: chunked"], b"2\r\n{}\r\n0\r\n\r\n")) == 413
 
 
+@pytest.fixture
+def raised_recursion_limit() -> Iterator[None]:
+    """The process as py_ecc leaves it (imported with the EVM test tools, which raise the limit to 100,000): Python's C
+    JSON reader then overflows the stack on deep nesting, a segmentation fault, instead of raising RecursionError."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    yield
+    sys.setrecursionlimit(before)
+
+
 @pytest.mark.parametrize("nested", ["[" * 100_000 + "]" * 100_000, '{"a":' * 20_000 + "1" + "}" * 20_000])
+@pytest.mark.usefixtures("raised_recursion_limit")
 def test_json_nested_too_deep_is_not_json(server, nested: str) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     connection.request(

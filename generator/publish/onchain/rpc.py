@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from generator.errors import Arg, UserError
+from generator.text import parse_json
 
 WAIT_S = 600.0  # for one receipt: a testnet mines in seconds; a congested one may take minutes
 CALL_S = 30.0  # one whole JSON-RPC exchange; a healthy node answers in milliseconds
@@ -127,7 +128,7 @@ class Node:
         request = {"jsonrpc": "2.0", "id": self.calls, "method": method, "params": params}
         answer = self._post(json.dumps(request).encode(), method)
         try:
-            response = json.loads(answer)
+            response = parse_json(answer)  # bounded nesting: eth_account's py_ecc raises the recursion limit to 100,000
         except ValueError:
             response = None
         if not isinstance(response, dict) or not ("result" in response or "error" in response):
