@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/rarity.py
+	$(BIN)/python bench/animation.py
 	$(BIN)/python bench/render.py
 
 # Issue 31's 10,000-token Ordinals figures: all three phases, every token SVG drawn in headless Chromium (/usr/bin/chromium).

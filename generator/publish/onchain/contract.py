@@ -51,7 +51,7 @@ def _check_name(config: Config, name: str, token_id: int) -> None:
         raise UserError(
             f"{config.path}: token {token_id} is named {name!r}, but on chain every token is named "
             f"'{config.collection.name} #<id>' (the contract writes the id into one shared name); leave its "
-            "[[one_of_one]].name empty to export --onchain"
+            f"[[one_of_one]].name empty for {Arg.ONCHAIN}"
         )
 
 
