@@ -33,8 +33,9 @@ $(STAMP): pyproject.toml
 collection: $(STAMP)
 	$(BIN)/punkgen collection -n $(N) --config $(CONFIG) $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(RENDERS),--renders $(RENDERS)) $(if $(FORCE),--force)
 
+# Test files spread over every core (pytest-xdist), a file's tests kept together so its module fixtures are made once.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'  # the open peers bench/pixels.py measures against

@@ -204,7 +204,7 @@ class EvmNode:
 def running_node(reported_chain_id: int | None = None) -> Iterator[EvmNode]:
     """A node serving on a free port for the block."""
     node = EvmNode(reported_chain_id)
-    thread = threading.Thread(target=node.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=node.server.serve_forever, args=(0.05,), daemon=True)  # shutdown() waits a poll
     thread.start()
     try:
         yield node
