@@ -26,11 +26,19 @@ def start_run(config_path: Path, out: Path, n: int) -> subprocess.Popen:
 
 @contextmanager
 def busy_run(config_path: Path, out: Path, n: int = 2500) -> Iterator[subprocess.Popen]:
-    """A real `punkgen collection` run holding ``out``, once its first token is written; it must then finish well."""
+    """A real `punkgen collection` run holding ``out``, once its first token is written; it must then finish well.
+
+    The run is stopped (SIGSTOP) while the caller's commands meet it: a sprite run of 2,500 tokens can finish within
+    a second on a fast machine, before the second command looks, and that command then rightly finds the folder free
+    (CI caught it so). Stopped, it still holds the folder's lock, as a run busy rendering does."""
     run = start_run(config_path, out, n)
     try:
         wait_for_lines(out, 1)
-        yield run
+        os.kill(run.pid, signal.SIGSTOP)
+        try:
+            yield run
+        finally:
+            os.kill(run.pid, signal.SIGCONT)
     finally:
         assert run.wait(timeout=120) == 0, run.stderr.read() if run.stderr else ""
 
