@@ -12,8 +12,6 @@ the sprites backend, into a temporary folder unless ``--folder`` names a finishe
 
 from __future__ import annotations
 
-import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,18 +20,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from made import finished_collection  # noqa: E402
+from made import finished_collection, timed_collection_arguments  # noqa: E402
 
 from generator.config import load_config  # noqa: E402
 from generator.publish.car import pack_folder  # noqa: E402
 from generator.publish.export import export_collection  # noqa: E402
 
 URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/"
-
-
-def make_collection(folder: Path, tokens: int) -> None:
-    command = [sys.executable, "-m", "generator", "collection", "-n", str(tokens), "--out", str(folder), "--backend", "sprites"]
-    subprocess.run([*command, "--quiet"], cwd=REPO, check=True)
 
 
 def timed(folder: Path, car: bool) -> float:
@@ -44,11 +37,7 @@ def timed(folder: Path, car: bool) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--folder", type=Path, help="a finished collection folder (made with the shipped config)")
-    args = parser.parse_args()
+    args = timed_collection_arguments(__doc__.splitlines()[0])
     with finished_collection(args.folder, args.tokens) as folder:
         timed(folder, car=False)  # warm-up: page cache, worker start-up code paths
         plain, car = [], []

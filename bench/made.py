@@ -7,6 +7,7 @@ temporary folder that goes when the bench ends.
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def timed_collection_arguments(description: str) -> argparse.Namespace:
+    """The flags of a bench that times a command on a finished collection: its size, the repeats, a folder to reuse."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--tokens", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--folder", type=Path, help="a finished collection folder (made with the shipped config)")
+    return parser.parse_args()
 
 
 @contextmanager

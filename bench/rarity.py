@@ -13,7 +13,6 @@ temporary folder unless ``--folder`` names a finished one.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "traits" / "collection.toml"
 sys.path.insert(0, str(REPO))
 
-from made import finished_collection  # noqa: E402
+from made import finished_collection, timed_collection_arguments  # noqa: E402
 
 from generator.config import load_config  # noqa: E402
 from generator.publish.export import load_collection  # noqa: E402
@@ -47,11 +46,7 @@ def line(label: str, seconds: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--folder", type=Path, help="a finished collection folder (made with the shipped config)")
-    args = parser.parse_args()
+    args = timed_collection_arguments(__doc__.splitlines()[0])
     with finished_collection(args.folder, args.tokens) as folder:
         command = [sys.executable, "-m", "generator", "rarity", str(folder)]
         run = partial(subprocess.run, command, cwd=REPO, check=True, capture_output=True)
