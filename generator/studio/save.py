@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import difflib
 import functools
-import hashlib
 import os
 import re
 import stat
@@ -36,7 +35,7 @@ WIDE_CODECS = (  # longest marks first, as generator.text reads them: UTF-32-LE'
 
 @dataclass
 class FolderFiles:
-    """The config and every table beside it: their text as loaded (with the digest of the bytes) and as edited."""
+    """The config and every table beside it: their text as loaded (and the bytes) and as edited."""
 
     folder: Path
     config_name: str
@@ -79,7 +78,7 @@ class FolderFiles:
                 now = read_limited(path, TEXT_LIMIT, "")
             except UserError:
                 now = None
-            if now is None or _digest(now) != _digest(data):
+            if now != data:
                 moved.append(path)
         return moved
 
@@ -119,10 +118,6 @@ def file_lines(text: str) -> list[str]:
     U+2028 or form feed that ``str.splitlines`` also splits at, which made a prompt holding one show in the diff as
     two changed lines the save does not write."""
     return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z", text)
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def encode_like(text: str, original: bytes) -> bytes:

@@ -131,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/api/reload":
             self._answer(session.reload)
         elif path == "/api/save":
-            self._answer(lambda: {"saved": session.save(), **session.view()})
+            self._answer(session.save)
         else:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
@@ -154,8 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self.path.startswith("/") or target.netloc or len(hosts) != 1 or hosts[0] not in self.server.hosts:
             self._send(HTTPStatus.FORBIDDEN, b"forbidden: unexpected Host\n", "text/plain")
             return False
-        address = urlsplit(self.path)
-        in_query = "" if address.path.startswith("/api/") else next(iter(parse_qs(address.query).get("token", [])), "")
+        in_query = "" if target.path.startswith("/api/") else next(iter(parse_qs(target.query).get("token", [])), "")
         given = self.headers.get(TOKEN_HEADER) or in_query
         if not secrets.compare_digest(given.encode(), self.server.token.encode()):
             self._send(HTTPStatus.FORBIDDEN, b"forbidden: open the URL punkgen studio printed\n", "text/plain")

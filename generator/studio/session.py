@@ -29,8 +29,8 @@ from generator.plan.traits import TraitTable, load_traits
 from generator.preflight.report import TraitReport, check_traits
 from generator.render.layers import Layers, drawn_layers, layer_path
 from generator.studio.preview import previews
-from generator.studio.save import LINE_END, FolderFiles, rule_bodies, set_cell, set_rule
-from generator.text import MAX_CSV_LINE
+from generator.studio.save import FolderFiles, rule_bodies, set_cell, set_rule
+from generator.text import MAX_CSV_LINE, editor_lines
 
 EDITABLE_COLUMNS = ("weight", "prompt")
 SCRATCH_PREFIX = "punkgen-studio-"
@@ -228,12 +228,14 @@ class Session:
     def diff(self) -> str:
         return self.files.diff()
 
-    def save(self) -> list[str]:
-        """Write the edited files (refused while the page shows an error: the CLI would refuse the folder too)."""
-        error = self.view().get("error")
-        if error:
-            raise UserError(f"not saved: {error}")
-        return [str(path) for path in self.files.save()]
+    def save(self) -> dict[str, Any]:
+        """Write the edited files (refused while the page shows an error: the CLI would refuse the folder too); the
+        page after it is the one checked before, with only what is unsaved now changed."""
+        page = self.view()
+        if page.get("error"):
+            raise UserError(f"not saved: {page['error']}")
+        saved = [str(path) for path in self.files.save()]
+        return page | {"saved": saved, "changed": self.files.changed()}
 
 
 def table_rows(text: str) -> dict[str, Any]:
@@ -241,7 +243,7 @@ def table_rows(text: str) -> dict[str, Any]:
 
     Read leniently (any row, any cell count), because a table being edited may be wrong for a moment; whether it is
     right is for the library to say (:meth:`Session.view`)."""
-    lines = LINE_END.split(text)
+    lines = editor_lines(text)
     parsed = [(number, _cells(line)) for number, line in enumerate(lines, start=1) if line.strip()]
     if not parsed:
         return {"columns": {}, "rows": []}
