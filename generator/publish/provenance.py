@@ -11,13 +11,20 @@ import hashlib
 from collections.abc import Sequence
 
 from generator.config import Config
-from generator.curate.finished import CollectionFolder
+from generator.curate.finished import RESTORE, CollectionFolder
+from generator.files import IMAGE_LIMIT, read_limited
 from generator.publish.reveal import Reveal, in_generated_order, provenance_lines
 
 
 def provenance_hash(digests: Sequence[str]) -> str:
     """The BAYC method: per-image SHA-256 hex digests concatenated in generated order, hashed again."""
     return hashlib.sha256("".join(digests).encode()).hexdigest()
+
+
+def master_provenance(collection: CollectionFolder) -> str:
+    """The hash over the masters as they are on disk, in token order: what the Ordinals and on-chain exports commit to
+    (they publish no other images)."""
+    return provenance_hash([hashlib.sha256(read_limited(t.master, IMAGE_LIMIT, RESTORE)).hexdigest() for t in collection.tokens])
 
 
 def committed_digests(digests: Sequence[str], reveal: Reveal | None) -> list[str]:

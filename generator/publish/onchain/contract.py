@@ -12,17 +12,14 @@ refused rather than rendered wrong.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from generator.config import Config
-from generator.curate.finished import RESTORE, CollectionFolder
+from generator.curate.finished import CollectionFolder
 from generator.errors import Arg, UserError
-from generator.files import IMAGE_LIMIT, read_limited
 from generator.publish.documents import contract_metadata
 from generator.publish.onchain.layout import TOKENS, OnchainArt, token_records
-from generator.publish.provenance import provenance_hash
 
 CHUNK = 24_575  # EIP-170's 24,576-byte code limit less the leading STOP byte
 ENTRY = 12  # bytes per image table entry
@@ -143,8 +140,3 @@ def _contract_document(config: Config) -> dict[str, Any]:
     if not config.contract.image:
         del document["image"]
     return document
-
-
-def master_provenance(collection: CollectionFolder) -> str:
-    """The BAYC-style hash over the masters in token order, as the Ordinals export commits to it."""
-    return provenance_hash([hashlib.sha256(read_limited(t.master, IMAGE_LIMIT, RESTORE)).hexdigest() for t in collection.tokens])

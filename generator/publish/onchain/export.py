@@ -23,7 +23,7 @@ from generator.config import Config
 from generator.curate.finished import load_collection, require_collection_folder
 from generator.errors import Arg, UserError
 from generator.publish.export import check_against_manifest, refuse_animation
-from generator.publish.onchain.contract import contract_data, master_provenance
+from generator.publish.onchain.contract import contract_data
 from generator.publish.onchain.evm import DEFAULT_GAS_PRICE
 from generator.publish.onchain.gas import measure_gas
 from generator.publish.onchain.journal import JOURNAL, refuse_replanning
@@ -32,6 +32,7 @@ from generator.publish.onchain.nouns import image_data, image_data_json
 from generator.publish.onchain.plan import PLAN, plan_document, steps_for
 from generator.publish.onchain.report import onchain_report
 from generator.publish.ordinals.phases import write_staged
+from generator.publish.provenance import master_provenance
 from generator.run.folder import EXPORT
 from generator.run.lock import folder_lock
 

@@ -19,12 +19,12 @@ from typing import Any
 from generator.errors import Arg, UserError
 from generator.files import TEXT_LIMIT, read_limited, write_atomic
 from generator.publish.onchain.plan import REEXPORT, Step
+from generator.publish.onchain.rpc import ADDRESS
 from generator.text import parse_json
 
 JOURNAL = "deployed.json"
 _HASH = re.compile(r"0x[0-9a-f]{64}")
 _RAW = re.compile(r"0x(?:[0-9a-f]{2})+")
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _MOVE_AWAY = "restore the file punkgen wrote, or move it away to deploy anew (a new contract)"
 
 
@@ -123,7 +123,7 @@ def _shape_problem(journal: Any) -> str | None:
         if not isinstance(journal.get(key), kind) or isinstance(journal.get(key), bool):
             return f"its {key!r} is missing or not {named}"
     for key in ("address", "mint_to"):
-        if journal.get(key) is not None and not (isinstance(journal[key], str) and _ADDRESS.fullmatch(journal[key])):
+        if journal.get(key) is not None and not (isinstance(journal[key], str) and ADDRESS.fullmatch(journal[key])):
             return f"its {key!r} is not an address"
     for index, record in enumerate(journal["steps"]):
         if problem := _record_problem(record):

@@ -8,9 +8,9 @@ less the leading STOP byte. Images are packed whole, in order, so a renderer nev
 
 from __future__ import annotations
 
+from generator.publish.onchain.contract import CHUNK as CONTRACT_BYTES  # a data contract's bytes (EIP-170)
 from generator.publish.onchain.layout import TOKENS, OnchainArt
 
-CONTRACT_BYTES = 24_575  # EIP-170's 24,576 less SSTORE2's leading 0x00
 COLOR_BYTES = 3  # rrggbb
 
 

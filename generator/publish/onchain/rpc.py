@@ -26,7 +26,7 @@ CALL_S = 30.0  # one whole JSON-RPC exchange; a healthy node answers in millisec
 ANSWER_LIMIT = 4 * 2**20  # bytes: a receipt or a transaction is a few KB
 _QUANTITY = re.compile(r"0x[0-9a-fA-F]{1,64}")
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")  # an Ethereum address as JSON-RPC and the journal write it
 
 
 class ChainError(Exception):
@@ -71,7 +71,7 @@ class Node:
         for key in ("status", "blockNumber", "gasUsed"):
             checked[key] = self._number(receipt.get(key), "eth_getTransactionReceipt")
         address = receipt.get("contractAddress")
-        if address is not None and not (isinstance(address, str) and _ADDRESS.fullmatch(address)):
+        if address is not None and not (isinstance(address, str) and ADDRESS.fullmatch(address)):
             raise self._malformed("eth_getTransactionReceipt")
         return checked
 

@@ -9,19 +9,17 @@ proves its membership by that parent. Its hash is the BAYC method over the 24×2
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.config import Config
-from generator.curate.finished import RESTORE, CollectionFolder
-from generator.files import IMAGE_LIMIT, read_limited
+from generator.curate.finished import CollectionFolder
 from generator.publish.ordinals.batch import Entry
 from generator.publish.ordinals.cost import Inscription, split_batches
 from generator.publish.ordinals.layers import Drawing, Layer, plan_drawings
 from generator.publish.ordinals.svg import token_svg
-from generator.publish.provenance import provenance_hash
+from generator.publish.provenance import master_provenance
 from generator.publish.reveal import check_starting_index, revealed
 
 PARENT = "provenance.json"
@@ -44,7 +42,7 @@ class Plan:
 
 def plan_collection(folder: Path, config: Config, generated: CollectionFolder, starting_index: int | None) -> Plan:
     """What the collection inscribes; the layers' batches are fixed by the generated collection alone."""
-    committed = provenance_hash([_digest(token.master) for token in generated.tokens])
+    committed = master_provenance(generated)
     collection = generated
     if starting_index is not None:
         reveal = check_starting_index(starting_index, len(generated.tokens), config.collection.first_token_id)
@@ -86,10 +84,6 @@ def placeholder_ids(batches: list[list[Inscription]]) -> list[str]:
     """Ids as long as the real ones will be (``<txid>i<position in its batch>``): a token's bytes are known exactly
     before anything is inscribed."""
     return [f"{'0' * 64}i{position}" for batch in batches for position in range(len(batch))]
-
-
-def _digest(master: Path) -> str:
-    return hashlib.sha256(read_limited(master, IMAGE_LIMIT, RESTORE)).hexdigest()
 
 
 def _parent_body(config: Config, committed: str, tokens: int) -> bytes:
