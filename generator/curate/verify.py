@@ -87,8 +87,11 @@ def _verification(folder: Path, config: Config) -> Verification:
         return Verification(folder, planned, 0, (str(error),), ())
     first = config.collection.first_token_id
     ids = range(first, first + planned)
-    animated = set(animated_tokens(_animation(as_made(config, folder), tables, history), tables, history))
-    problems = [*token_problems(folder, config, tables, history), *_stray_files(folder, history, ids, animated)]
+    made = as_made(config, folder)
+    animation = _animation(made, tables, history)  # decodes every layer: once for the tokens and the stray files
+    animated = animated_tokens(animation, tables, history)
+    problems = [*_token_problems(folder, made, tables, history, animation, animated)]
+    problems += _stray_files(folder, history, ids, set(animated))
     if sheet := not_a_file(folder / SHEET):
         problems.append(f"{folder / SHEET}: {sheet}; {REDRAW}")
     unfinished = tuple(t for t in ids if t not in history.accepted)
@@ -100,9 +103,19 @@ def token_problems(folder: Path, config: Config, tables: list[TraitTable], histo
     """Each accepted token's image against its recorded sha256 and size, and its metadata against the bytes punkgen
     wrote (see :mod:`generator.curate.drafts`); a setting changed since the run comes first, as one line."""
     config = as_made(config, folder)
-    one_of_ones = place_one_of_ones(config)  # read once: each 1/1's document is checked against its entry
     animation = _animation(config, tables, history)
-    animated = animated_tokens(animation, tables, history)
+    yield from _token_problems(folder, config, tables, history, animation, animated_tokens(animation, tables, history))
+
+
+def _token_problems(
+    folder: Path,
+    config: Config,
+    tables: list[TraitTable],
+    history: History,
+    animation: Animation | None,
+    animated: dict[int, Combo],
+) -> Iterator[str]:
+    one_of_ones = place_one_of_ones(config)  # read once: each 1/1's document is checked against its entry
     owner_of: dict[str, int] = {}
     by_token: dict[int | None, list[str]] = {}
     drafts = []

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from generator.config import Config
 from generator.plan.traits import Combo, TraitTable
-from generator.render.frames import frame_count
+from generator.render.frames import frame_count, strip_label
 from generator.render.layers import Layers
 from generator.run.animation import animation_of, check_animation
 
@@ -18,11 +18,7 @@ def animation_lines(config: Config, tables: list[TraitTable], layers: Layers, co
     if not layers.strips:
         return []
     check_animation(animation_of(layers, config, tables), combos, config.animation.max_frames)
-    parts = layers.order.parts
-    strips = ", ".join(
-        f"{parts[part].label(tables)} '{tables[parts[part].trait].values[value].name}' ({len(strip)})"
-        for (part, value), strip in layers.strips.items()
-    )
+    strips = ", ".join(f"{strip_label(layers, tables, *strip)} ({len(frames)})" for strip, frames in layers.strips.items())
     counts = Counter(frame_count(layers, combo) for combo in combos)
     animated = sum(n for frames, n in counts.items() if frames > 1)
     spread = ", ".join(f"{n} × {frames} frames" for frames, n in sorted(counts.items()) if frames > 1)

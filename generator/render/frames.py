@@ -91,11 +91,16 @@ def worn_strips(layers: Layers, combo: Combo) -> list[tuple[int, int]]:
     return [(part, value) for part, value in layers.strips if combo[parts[part].trait] == value]
 
 
+def strip_label(layers: Layers, tables: list[TraitTable], part: int, value: int) -> str:
+    """A strip as every message names it: its part and value, ``hat:back 'Cap'``."""
+    drawn = layers.order.parts[part]
+    return f"{drawn.label(tables)} '{tables[drawn.trait].values[value].name}'"
+
+
 def strip_names(layers: Layers, tables: list[TraitTable], combo: Combo) -> str:
     """The strips ``combo`` wears, as messages name them: ``eyes 'Brown' (4 frames), hat:back 'Cap' (2 frames)``."""
-    parts = layers.order.parts
     return ", ".join(
-        f"{parts[part].label(tables)} '{tables[parts[part].trait].values[value].name}' ({len(layers.strips[(part, value)])} frames)"
+        f"{strip_label(layers, tables, part, value)} ({len(layers.strips[(part, value)])} frames)"
         for part, value in worn_strips(layers, combo)
     )
 

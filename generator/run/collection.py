@@ -30,6 +30,7 @@ from generator.plan.prompts import PromptTemplate, prompt_template
 from generator.plan.rules import compile_rules
 from generator.plan.traits import TraitTable, combo_of, load_traits
 from generator.render import Renderer, RenderJob, choose_backend, create_renderer
+from generator.render.frames import strip_label
 from generator.render.layers import Layers, background_colors, drawn_layers
 from generator.run.animation import animation_of, check_animation
 from generator.run.finish import Destination, write_one_of_ones
@@ -247,8 +248,7 @@ def _refuse_model_animation(config: Config, tables: list[TraitTable], layers: La
     """A model draws one picture per token: it cannot follow a strip's frames, so an animated trait folder is refused
     by every backend but sprites, naming one strip."""
     (part, value), strip = next(iter(layers.strips.items()))
-    label, name = layers.order.parts[part].label(tables), tables[layers.order.parts[part].trait].values[value].name
     raise UserError(
-        f"{config.layers_folder}: {label} '{name}' is a strip of {len(strip)} frames, and only "
+        f"{config.layers_folder}: {strip_label(layers, tables, part, value)} is a strip of {len(strip)} frames, and only "
         f'[render].backend = "sprites" animates (this run: {backend}); use sprites, or give the value a single-frame layer'
     )
