@@ -22,7 +22,7 @@ import numpy as np
 
 from generator.images import pack_rgb
 from generator.pixels.palette import to_lab
-from generator.pixels.recovery import Grid, Recovery
+from generator.pixels.recovery import Grid, Recovery, border_mask, touching_border
 from generator.pixels.training_set import TrainingSet
 
 MAX_CELL_SPREAD = 24.0  # levels RMS: a flat cell under render noise (σ ≤ 8) and JPEG stays well below
@@ -116,12 +116,9 @@ def token_background(recovery: Recovery) -> np.ndarray:
     """
     if not recovery.background.any():
         return recovery.background
-    from skimage.measure import label  # lazy: see palette.to_lab
-
     colour = recovery.pixels[recovery.background][0]
-    regions = label((recovery.pixels == colour).all(axis=-1), connectivity=1)
-    edge = np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])
-    return np.isin(regions, edge[edge > 0])
+    same = (recovery.pixels == colour).all(axis=-1)
+    return touching_border(same, border_mask(same.shape[0]))
 
 
 def token_measures(render: np.ndarray, pixels: np.ndarray, background: np.ndarray) -> dict[str, np.ndarray]:

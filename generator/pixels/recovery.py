@@ -124,9 +124,9 @@ def drawn_backgrounds(images: np.ndarray, expected: Sequence[np.ndarray | None])
     block is read at once: per token, numpy's call overhead on 24×24 arrays cost more than the work.
     """
     packed = pack_rgb(images)
-    border = _border_mask(images.shape[1])
+    border = border_mask(images.shape[1])
     codes = _most_common(packed[:, border])
-    background = _touching_border(packed == codes[:, None, None], border)
+    background = touching_border(packed == codes[:, None, None], border)
     drawn = unpack_rgb(codes)
     asked = np.array([own if colour is None else colour for own, colour in zip(drawn, expected, strict=True)], dtype=np.uint8)
     differs = pack_rgb(asked) != codes
@@ -146,13 +146,13 @@ def _most_common(values: np.ndarray) -> np.ndarray:
     return ordered[np.arange(len(ordered)), run_length.argmax(axis=1)]
 
 
-def _border_mask(size: int) -> np.ndarray:
+def border_mask(size: int) -> np.ndarray:
     border = np.zeros((size, size), dtype=bool)
     border[[0, -1], :] = border[:, [0, -1]] = True
     return border
 
 
-def _touching_border(mask: np.ndarray, border: np.ndarray) -> np.ndarray:
+def touching_border(mask: np.ndarray, border: np.ndarray) -> np.ndarray:
     """The parts of ``mask`` (…, S, S) 4-connected to the border, grown a step at a time: ~10 steps on a punk, a few µs
     a token over a block, under scikit-image's ``label`` (60 µs a token, after a 0.2 s import)."""
     reached = mask & border
@@ -307,10 +307,10 @@ def find_background(
     The asked-for background colour is written when the observed one is within the region's own
     tolerance of it; otherwise the nearest palette colour is, and the distance tells quality why.
     """
-    border = _border_mask(index.shape[0])
+    border = border_mask(index.shape[0])
     border_index = np.bincount(index[border], minlength=len(palette)).argmax()
     near = np.linalg.norm(lab - palette.lab[border_index], axis=-1) <= BACKGROUND_TOLERANCE
-    background = _touching_border(near, border)
+    background = touching_border(near, border)
     observed = lab[background].mean(axis=0) if background.any() else palette.lab[border_index]
     nearest = palette.colors[border_index]
     if expected is None:

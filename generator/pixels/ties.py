@@ -22,10 +22,10 @@ import numpy as np
 
 from generator.images import pack_rgb
 from generator.pixels.cast import Cast
+from generator.pixels.field import ROBUST_SIGMA
 from generator.pixels.palette import Palette
 
 TIE_LIKELIHOOD = 10.0  # the layers' colour may win where the colour read is at most e¹⁰ times likelier than it
-ROBUST_SIGMA = 1.4826  # median absolute deviation → σ of a normal distribution
 LEAST_NOISE = 1.0  # levels: the least σ a cell reading is given (art read cleanly still breaks ties within a level)
 
 
